@@ -1,0 +1,1 @@
+//! Runnable examples for typecall live in `examples/`.

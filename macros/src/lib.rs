@@ -1,0 +1,1 @@
+//! Procedural macros for typecall (see the `typecall` crate).

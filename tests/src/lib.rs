@@ -1,0 +1,51 @@
+//! Shared helpers for typecall's integration tests: where the recorded Cerebras
+//! exchanges are, and how a test skips (saying so) when they are absent.
+
+use std::path::{Path, PathBuf};
+
+/// The recordings tree (`…/recordings`, holding `cerebras/`): `TYPECALL_RECORDINGS`
+/// if set, else `../shared/recordings` beside the repository. `None` (after
+/// printing that the caller skips) when absent.
+pub fn recordings_dir(test: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("TYPECALL_RECORDINGS") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/recordings"),
+    };
+    if dir.join("cerebras").is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "SKIPPED {test}: no recordings at {} (set TYPECALL_RECORDINGS)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Every `*.json` file below `dir`, sorted, as paths.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Reads and parses a recording file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
