@@ -1,7 +1,42 @@
 //! One error type for the crate. Each variant says what went wrong and carries
 //! what a caller needs to act on it.
 
+use std::time::Duration;
+
+use crate::chat::{ConversationError, RateLimits};
 use crate::schema::{DecodeError, SchemaError, ValidationErrors};
+
+/// What a provider said about an error (its JSON body), when it said anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status (or the `status_code` of an error inside a stream).
+    pub status: u16,
+    /// The provider's message.
+    pub message: String,
+    /// The provider's error `type`.
+    pub kind: Option<String>,
+    /// The provider's error `code` (`wrong_api_key`, `model_not_found`, …).
+    pub code: Option<String>,
+    /// The request parameter at fault.
+    pub param: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        if let Some(param) = &self.param {
+            write!(f, " (param `{param}`)")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
 
 /// Everything that can go wrong in typecall.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +51,85 @@ pub enum Error {
     /// A value could not be decoded into its Rust type.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The conversation is malformed; found before sending.
+    #[error("invalid conversation: {0}")]
+    Conversation(#[from] ConversationError),
+    /// The request asks for something the model does not support; found before
+    /// sending.
+    #[error("model `{model}` does not support {feature}: {hint}")]
+    Unsupported {
+        /// The model.
+        model: String,
+        /// What it does not support.
+        feature: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// Configuration is missing or wrong (no API key, a bad base URL, …).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The API key was refused (401), or the account may not use this (403).
+    #[error("authentication failed ({0}); check the API key")]
+    Auth(ApiError),
+    /// The model does not exist or this key may not use it (404).
+    #[error("model `{model}` not found ({error}); list the available models with `GET /v1/models`")]
+    ModelNotFound {
+        /// The model asked for.
+        model: String,
+        /// What the provider said.
+        error: ApiError,
+    },
+    /// The provider refused the request (400, 422, …): its message says why.
+    #[error("the provider refused the request: {0}")]
+    BadRequest(ApiError),
+    /// Too many requests or tokens (429), after the retries.
+    #[error("rate limited ({error}){}", retry_after.map(|d| format!("; retry in {:.1}s", d.as_secs_f64())).unwrap_or_default())]
+    RateLimited {
+        /// What the provider said.
+        error: ApiError,
+        /// How long the provider asked to wait, if it said.
+        retry_after: Option<Duration>,
+        /// The limits it reported.
+        rate_limits: RateLimits,
+    },
+    /// The provider failed (5xx), after the retries.
+    #[error("the provider failed: {0}")]
+    Server(ApiError),
+    /// No answer in time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The connection failed or broke (also mid-stream).
+    #[error("connection: {0}")]
+    Connection(String),
+    /// An answer could not be understood.
+    #[error("could not decode the provider's answer ({what}); received: {excerpt}")]
+    Protocol {
+        /// What was being decoded.
+        what: String,
+        /// The start of what was received.
+        excerpt: String,
+    },
+}
+
+impl Error {
+    /// Whether asking again later may succeed (rate limits, server errors,
+    /// timeouts, broken connections).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. } | Error::Server(_) | Error::Timeout(_) | Error::Connection(_)
+        )
+    }
 }
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The first `max` characters of `text`, for error messages.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}

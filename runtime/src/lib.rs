@@ -7,20 +7,36 @@
 //! The modules, in the order data flows:
 //! - [`schema`]: Rust type → provider-ready JSON Schema, and validation of what
 //!   comes back.
+//! - [`tool`]: what a tool is ([`tool::ToolDef`]), independent of any provider.
+//! - [`chat`]: the provider-neutral conversation: messages, requests, responses,
+//!   stream events.
+//! - [`provider`]: [`Cerebras`] and [`OpenAiCompat`] models behind the [`Model`]
+//!   trait: the only place that knows a wire format.
+//! - `testing` (feature `testing`): replay recorded exchanges from a loopback
+//!   server, and record new ones.
 #![warn(
     missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing
 )]
+// `Error` carries what a caller needs to act (the provider's message, the wait,
+// the rate limits) by value; errors are the cold path, so its size is accepted.
+#![allow(clippy::result_large_err)]
 
 #[allow(unused_extern_crates)]
 extern crate self as typecall;
 
+pub mod chat;
 pub mod error;
+pub mod provider;
 pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod tool;
 
 pub use error::{Error, Result};
+pub use provider::{Cerebras, Model, OpenAiCompat};
 
 /// Items the macros' generated code names. Not a public API.
 #[doc(hidden)]

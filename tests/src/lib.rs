@@ -22,6 +22,12 @@ pub fn recordings_dir(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// Says, past the test harness's output capture, that a test skipped and why.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 /// Every `*.json` file below `dir`, sorted, as paths.
 pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -49,3 +55,6 @@ pub fn read_json(path: &Path) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
+
+pub mod replay;
+pub mod scripted;

@@ -1,0 +1,19 @@
+//! The provider-neutral conversation model: messages, requests, responses and
+//! stream events.
+
+mod message;
+mod request;
+mod response;
+mod stream;
+mod think;
+
+pub use message::{ContentPart, Message, ToolCall};
+pub use request::{ChatRequest, ConversationError, ReasoningEffort, ResponseFormat, ToolChoice};
+pub use response::{
+    ChatResponse, FinishReason, RateLimit, RateLimitResource, RateLimitWindow, RateLimits,
+    TimeInfo, TokenLogprob, TopLogprob, Usage,
+};
+pub(crate) use stream::events_of;
+pub use stream::{ChunkDelta, StreamAccumulator, StreamEvent, ToolCallDelta};
+pub(crate) use think::separate_reasoning as separate_reasoning_pub;
+pub use think::split_think;

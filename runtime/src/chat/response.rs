@@ -1,0 +1,288 @@
+//! What comes back: the answer, its tool calls, and everything measured about it.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::message::{Message, ToolCall};
+
+/// A model's answer to a [`ChatRequest`](super::ChatRequest), the same whether it
+/// was received blocking or assembled from a stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChatResponse {
+    /// The provider's id for the completion.
+    pub id: String,
+    /// The model that answered.
+    pub model: String,
+    /// The answer text, with any reasoning removed; `None` when there was none.
+    pub content: Option<String>,
+    /// The reasoning, kept apart from the answer (the `reasoning` field, or a
+    /// `<think>…</think>` block at the start of the content).
+    pub reasoning: Option<String>,
+    /// The tools the model asked to call, in order.
+    pub tool_calls: Vec<ToolCall>,
+    /// Why the model stopped.
+    pub finish_reason: FinishReason,
+    /// Token counts and timings.
+    pub usage: Usage,
+    /// Per-token log probabilities, when asked for.
+    pub logprobs: Option<Vec<TokenLogprob>>,
+    /// The rate limits the provider reported with this answer.
+    pub rate_limits: RateLimits,
+    /// The provider's `system_fingerprint`.
+    pub system_fingerprint: Option<String>,
+}
+
+impl ChatResponse {
+    /// The answer text (empty when there was none).
+    pub fn text(&self) -> &str {
+        self.content.as_deref().unwrap_or("")
+    }
+    /// This answer as an assistant message, to continue the conversation.
+    pub fn to_message(&self) -> Message {
+        Message::Assistant {
+            content: self.content.clone(),
+            tool_calls: self.tool_calls.clone(),
+            reasoning: self.reasoning.clone(),
+        }
+    }
+}
+
+/// Why the model stopped generating.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A natural end, or a stop sequence.
+    #[default]
+    Stop,
+    /// The token limit was reached: the answer is cut short.
+    Length,
+    /// The model asked for tool calls.
+    ToolCalls,
+    /// A content filter stopped it.
+    ContentFilter,
+    /// Something else, as the provider named it.
+    Other(String),
+}
+
+impl FinishReason {
+    /// Maps the wire value (`"stop"`, `"length"`, …).
+    pub fn from_wire(s: &str) -> Self {
+        match s {
+            "stop" | "end_turn" | "eos" => FinishReason::Stop,
+            "length" | "max_tokens" => FinishReason::Length,
+            "tool_calls" | "function_call" | "tool_use" => FinishReason::ToolCalls,
+            "content_filter" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_owned()),
+        }
+    }
+}
+
+/// Token counts and timings of one answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Tokens of the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens generated (reasoning included).
+    pub completion_tokens: u64,
+    /// Both.
+    pub total_tokens: u64,
+    /// Tokens spent reasoning, where reported.
+    pub reasoning_tokens: Option<u64>,
+    /// Prompt tokens served from the provider's cache, where reported.
+    pub cached_tokens: Option<u64>,
+    /// Cerebras's `time_info`.
+    pub time: Option<TimeInfo>,
+    /// Cerebras's `inference-id` header.
+    pub inference_id: Option<String>,
+}
+
+impl Usage {
+    /// Adds another answer's token counts to these (for runs of several turns).
+    pub fn add(&mut self, other: &Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.total_tokens += other.total_tokens;
+        let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        self.reasoning_tokens = sum(self.reasoning_tokens, other.reasoning_tokens);
+        self.cached_tokens = sum(self.cached_tokens, other.cached_tokens);
+    }
+}
+
+/// Cerebras's timings, in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeInfo {
+    /// Waiting in the queue.
+    pub queue_time: f64,
+    /// Reading the prompt.
+    pub prompt_time: f64,
+    /// Generating.
+    pub completion_time: f64,
+    /// All of it.
+    pub total_time: f64,
+}
+
+/// The log probability of one generated token, with its alternatives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenLogprob {
+    /// The token.
+    pub token: String,
+    /// Its log probability.
+    pub logprob: f64,
+    /// Its bytes, where given.
+    pub bytes: Option<Vec<u8>>,
+    /// The most likely tokens at this position.
+    pub top_logprobs: Vec<TopLogprob>,
+}
+
+/// An alternative token at a position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopLogprob {
+    /// The token.
+    pub token: String,
+    /// Its log probability.
+    pub logprob: f64,
+    /// Its bytes, where given.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// What a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitResource {
+    /// Requests.
+    Requests,
+    /// Tokens.
+    Tokens,
+}
+
+/// The window a rate limit counts over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitWindow {
+    /// A minute.
+    Minute,
+    /// An hour.
+    Hour,
+    /// A day.
+    Day,
+}
+
+/// One rate limit, from the `x-ratelimit-*` headers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// What it counts.
+    pub resource: RateLimitResource,
+    /// Over which window.
+    pub window: RateLimitWindow,
+    /// The limit.
+    pub limit: Option<u64>,
+    /// What is left.
+    pub remaining: Option<u64>,
+    /// When the window resets.
+    pub reset: Option<Duration>,
+}
+
+/// Every rate limit the provider reported.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RateLimits {
+    /// The limits, one per resource and window present.
+    pub limits: Vec<RateLimit>,
+}
+
+impl RateLimits {
+    /// Parses every `x-ratelimit-{limit,remaining,reset}-{requests,tokens}-{minute,hour,day}`
+    /// header present. `headers` yields (lower-case name, value) pairs.
+    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut out = RateLimits::default();
+        for (name, value) in headers {
+            let Some(rest) = name.strip_prefix("x-ratelimit-") else {
+                continue;
+            };
+            let mut parts = rest.splitn(3, '-');
+            let (Some(field), Some(resource), Some(window)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let resource = match resource {
+                "requests" => RateLimitResource::Requests,
+                "tokens" => RateLimitResource::Tokens,
+                _ => continue,
+            };
+            let window = match window {
+                "minute" => RateLimitWindow::Minute,
+                "hour" => RateLimitWindow::Hour,
+                "day" => RateLimitWindow::Day,
+                _ => continue,
+            };
+            let value = value.trim();
+            let entry = out.entry(resource, window);
+            match field {
+                "limit" => entry.limit = value.parse().ok(),
+                "remaining" => entry.remaining = value.parse().ok(),
+                "reset" => {
+                    entry.reset = value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .map(Duration::from_secs_f64)
+                }
+                _ => {}
+            }
+        }
+        out.limits
+            .sort_by_key(|l| (l.resource == RateLimitResource::Tokens, l.window));
+        out
+    }
+
+    fn entry(&mut self, resource: RateLimitResource, window: RateLimitWindow) -> &mut RateLimit {
+        let pos = self
+            .limits
+            .iter()
+            .position(|l| l.resource == resource && l.window == window);
+        let idx = match pos {
+            Some(i) => i,
+            None => {
+                self.limits.push(RateLimit {
+                    resource,
+                    window,
+                    limit: None,
+                    remaining: None,
+                    reset: None,
+                });
+                self.limits.len() - 1
+            }
+        };
+        // `idx` is in bounds: found above or just pushed.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.limits[idx]
+    }
+
+    /// The limit for this resource and window, if reported.
+    pub fn get(&self, resource: RateLimitResource, window: RateLimitWindow) -> Option<&RateLimit> {
+        self.limits
+            .iter()
+            .find(|l| l.resource == resource && l.window == window)
+    }
+
+    /// Whether no limit was reported.
+    pub fn is_empty(&self) -> bool {
+        self.limits.is_empty()
+    }
+
+    /// How long until an exhausted limit resets: the longest reset among the
+    /// limits with nothing remaining, if any.
+    pub fn exhausted_reset(&self) -> Option<Duration> {
+        self.limits
+            .iter()
+            .filter(|l| l.remaining == Some(0))
+            .filter_map(|l| l.reset)
+            .max()
+    }
+}

@@ -1,0 +1,490 @@
+//! The shared HTTP client: one `reqwest` client, retries with exponential
+//! backoff and jitter (honouring `Retry-After`, `retry-after-ms`,
+//! `x-should-retry` and the rate-limit reset headers), timeouts, error mapping,
+//! and API-key redaction.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::chat::RateLimits;
+use crate::error::{ApiError, Error, Result, excerpt};
+
+/// An API key. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Replaces every occurrence of the key in `text`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        if self.0.len() < 4 {
+            text.to_owned()
+        } else {
+            text.replace(&self.0, "[redacted]")
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([redacted])")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// When and how often to retry a failed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// How many times to retry (after the first attempt).
+    pub max_retries: u32,
+    /// The first backoff; it doubles on each retry.
+    pub initial_backoff: Duration,
+    /// The longest backoff.
+    pub max_backoff: Duration,
+    /// The longest wait a `Retry-After` (or a rate-limit reset) may ask for;
+    /// beyond it the error is returned at once, carrying the wait.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Two retries, backoff from 0.5 s to 8 s (as Cerebras's own SDK), waits of
+    /// at most 60 s.
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+    /// Sets the number of retries.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+    /// Sets the first backoff and the longest one.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+    /// Sets the longest honoured wait.
+    pub fn max_wait(mut self, d: Duration) -> Self {
+        self.max_wait = d;
+        self
+    }
+
+    /// The backoff before retry number `attempt` (0-based), with jitter: between
+    /// half and all of the exponential value.
+    fn backoff_for(&self, attempt: u32) -> Duration {
+        let exp = self.initial_backoff.saturating_mul(1u32 << attempt.min(16));
+        let capped = exp.min(self.max_backoff);
+        let fraction = 0.5 + 0.5 * random_unit();
+        capped.mul_f64(fraction)
+    }
+}
+
+fn random_unit() -> f64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// One HTTP exchange as it happened, for recorders.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Exchange {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// The URL.
+    pub url: String,
+    /// The JSON request body, if any.
+    pub request_body: Option<Value>,
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers (lower-case names), in order.
+    pub headers: Vec<(String, String)>,
+    /// The raw response body (JSON, or SSE lines).
+    pub body: String,
+}
+
+/// Sees every exchange a client makes (a [`Recorder`](crate) in the `testing`
+/// feature writes them to files).
+pub trait ExchangeObserver: Send + Sync {
+    /// Called once per exchange, when its body has been read in full.
+    fn on_exchange(&self, exchange: Exchange);
+}
+
+/// A response whose status was a success.
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub inner: reqwest::Response,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits::from_headers(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The shared client. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct HttpClient {
+    client: reqwest::Client,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+    pub observer: Option<Arc<dyn ExchangeObserver>>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+fn shared_client() -> Result<reqwest::Client> {
+    static CLIENT: OnceLock<std::result::Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .pool_idle_timeout(Duration::from_secs(60))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+impl HttpClient {
+    pub fn new() -> Result<Self> {
+        Ok(Self {
+            client: shared_client()?,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(120),
+            observer: None,
+        })
+    }
+
+    /// Sends a request, retrying as the policy says, until a success status
+    /// (returned with its body unread) or an error.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        key: Option<&ApiKey>,
+        headers: &[(String, String)],
+        body: Option<&Value>,
+        model: &str,
+    ) -> Result<Response> {
+        let bytes = match body {
+            Some(b) => Some(
+                serde_json::to_vec(b)
+                    .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?,
+            ),
+            None => None,
+        };
+        let mut attempt = 0u32;
+        loop {
+            let mut rb = self.client.request(method.clone(), url);
+            if let Some(k) = key {
+                rb = rb.bearer_auth(k.expose());
+            }
+            for (k, v) in headers {
+                rb = rb.header(k, v);
+            }
+            if let Some(b) = &bytes {
+                rb = rb
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.clone());
+            }
+            let outcome = tokio::time::timeout(self.timeout, rb.send()).await;
+            let retries_left = attempt < self.retry.max_retries;
+            let resp = match outcome {
+                Err(_) => {
+                    if retries_left {
+                        tokio::time::sleep(self.retry.backoff_for(attempt)).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(Error::Timeout(self.timeout));
+                }
+                Ok(Err(e)) => {
+                    if retries_left && (e.is_connect() || e.is_timeout() || e.is_request()) {
+                        tokio::time::sleep(self.retry.backoff_for(attempt)).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(connection_error(&e, key));
+                }
+                Ok(Ok(resp)) => resp,
+            };
+            let status = resp.status().as_u16();
+            let resp_headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            if (200..300).contains(&status) {
+                return Ok(Response {
+                    status,
+                    headers: resp_headers,
+                    inner: resp,
+                });
+            }
+            let wait = retry_wait(status, &resp_headers);
+            let should = match header(&resp_headers, "x-should-retry") {
+                Some("true") => true,
+                Some("false") => false,
+                _ => matches!(status, 408 | 409 | 429) || status >= 500,
+            };
+            if should && retries_left && wait.is_none_or(|w| w <= self.retry.max_wait) {
+                drop(resp);
+                tokio::time::sleep(wait.unwrap_or_else(|| self.retry.backoff_for(attempt))).await;
+                attempt += 1;
+                continue;
+            }
+            let text = tokio::time::timeout(self.timeout, resp.text())
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .unwrap_or_default();
+            self.observe(&method, url, body, status, &resp_headers, &text);
+            let rate_limits = RateLimits::from_headers(
+                resp_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            return Err(status_error(status, &text, model, rate_limits, wait, key));
+        }
+    }
+
+    pub fn observe(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        status: u16,
+        headers: &[(String, String)],
+        text: &str,
+    ) {
+        if let Some(o) = &self.observer {
+            o.on_exchange(Exchange {
+                method: method.to_string(),
+                url: url.to_owned(),
+                request_body: body.cloned(),
+                status,
+                headers: headers.to_vec(),
+                body: text.to_owned(),
+            });
+        }
+    }
+}
+
+/// How long the server asked to wait before retrying, if it said.
+fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Duration> {
+    if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
+        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+    }
+    if let Some(s) = header(headers, "retry-after").and_then(|v| v.trim().parse::<f64>().ok()) {
+        return Some(Duration::from_secs_f64(s.max(0.0)));
+    }
+    if status == 429 {
+        return RateLimits::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .exhausted_reset();
+    }
+    None
+}
+
+pub(crate) fn connection_error(e: &reqwest::Error, key: Option<&ApiKey>) -> Error {
+    let text = format!(
+        "{e}{}",
+        std::error::Error::source(e)
+            .map(|s| format!(": {s}"))
+            .unwrap_or_default()
+    );
+    let text = key.map(|k| k.redact(&text)).unwrap_or(text);
+    if e.is_timeout() {
+        Error::Connection(format!("timed out: {text}"))
+    } else {
+        Error::Connection(text)
+    }
+}
+
+/// Reads the provider's error body: flat `{message, type, param, code}` (Cerebras)
+/// or wrapped in `{"error": {…}}` (OpenAI, and errors inside a stream).
+pub(crate) fn api_error(status: u16, body: &str, key: Option<&ApiKey>) -> ApiError {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let obj = parsed.as_ref().map(|v| match v.get("error") {
+        Some(e @ Value::Object(_)) => e,
+        _ => v,
+    });
+    let field = |name: &str| {
+        obj.and_then(|o| o.get(name)).and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let mut message = field("message").unwrap_or_else(|| {
+        if body.trim().is_empty() {
+            reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("no message")
+                .to_owned()
+        } else {
+            excerpt(body, 300)
+        }
+    });
+    if let Some(k) = key {
+        message = k.redact(&message);
+    }
+    ApiError {
+        status,
+        message,
+        kind: field("type"),
+        code: field("code"),
+        param: field("param"),
+    }
+}
+
+/// Maps an error status (and its body) to the right [`Error`] variant.
+pub(crate) fn status_error(
+    status: u16,
+    body: &str,
+    model: &str,
+    rate_limits: RateLimits,
+    retry_after: Option<Duration>,
+    key: Option<&ApiKey>,
+) -> Error {
+    let api = api_error(status, body, key);
+    match status {
+        401 | 403 => Error::Auth(api),
+        404 if api.code.as_deref() == Some("model_not_found")
+            || api.param.as_deref() == Some("model") =>
+        {
+            Error::ModelNotFound {
+                model: model.to_owned(),
+                error: api,
+            }
+        }
+        429 => Error::RateLimited {
+            error: api,
+            retry_after,
+            rate_limits,
+        },
+        408 => Error::Timeout(Duration::ZERO),
+        s if s >= 500 => Error::Server(api),
+        _ => Error::BadRequest(api),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_never_shows() {
+        let k = ApiKey::new("csk-secret-1234");
+        assert_eq!(format!("{k:?} {k}"), "ApiKey([redacted]) [redacted]");
+        assert_eq!(k.redact("bad key csk-secret-1234!"), "bad key [redacted]!");
+    }
+
+    #[test]
+    fn errors_map_to_actionable_variants() {
+        let body = r#"{"message":"Wrong API Key","type":"invalid_request_error","param":"api_key","code":"wrong_api_key"}"#;
+        assert!(
+            matches!(status_error(401, body, "m", RateLimits::default(), None, None), Error::Auth(e) if e.code.as_deref() == Some("wrong_api_key"))
+        );
+        let body = r#"{"message":"Model x does not exist","type":"not_found_error","param":"model","code":"model_not_found"}"#;
+        assert!(
+            matches!(status_error(404, body, "x", RateLimits::default(), None, None), Error::ModelNotFound { model, .. } if model == "x")
+        );
+        let wrapped = r#"{"error":{"message":"boom","type":"server_error"}}"#;
+        assert!(
+            matches!(status_error(503, wrapped, "m", RateLimits::default(), None, None), Error::Server(e) if e.message == "boom")
+        );
+        assert!(
+            matches!(status_error(400, "", "m", RateLimits::default(), None, None), Error::BadRequest(e) if e.message == "Bad Request")
+        );
+    }
+
+    #[test]
+    fn waits_come_from_the_headers() {
+        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        assert_eq!(
+            retry_wait(429, &h("retry-after-ms", "250")),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            retry_wait(503, &h("retry-after", "2")),
+            Some(Duration::from_secs(2))
+        );
+        let limits = vec![
+            (
+                "x-ratelimit-remaining-tokens-minute".to_owned(),
+                "0".to_owned(),
+            ),
+            (
+                "x-ratelimit-reset-tokens-minute".to_owned(),
+                "1.5".to_owned(),
+            ),
+        ];
+        assert_eq!(retry_wait(429, &limits), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_wait(500, &[]), None);
+        let p = RetryPolicy::default();
+        for attempt in 0..6 {
+            let b = p.backoff_for(attempt);
+            assert!(b <= p.max_backoff && b >= p.initial_backoff / 2, "{b:?}");
+        }
+    }
+}

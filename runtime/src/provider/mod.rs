@@ -1,0 +1,243 @@
+//! Model providers: the only place that knows a wire format.
+//!
+//! A [`Model`] answers a [`ChatRequest`] blocking ([`Model::chat`]) or as a
+//! stream of [`StreamEvent`]s ([`Model::stream`]). [`Cerebras`] and
+//! [`OpenAiCompat`] (llama.cpp's `llama-server`, vLLM, Ollama, OpenAI, Groq,
+//! OpenRouter, …) give models.
+
+mod capabilities;
+mod cerebras;
+mod http;
+mod openai_compat;
+pub mod sse;
+mod wire;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_core::Stream;
+use futures_util::StreamExt;
+
+use crate::chat::{
+    ChatRequest, ChatResponse, ContentPart, Message, ResponseFormat, StreamEvent, ToolChoice,
+};
+use crate::error::{Error, Result};
+
+pub use capabilities::{Capabilities, Support, Thinking};
+pub use cerebras::{Cerebras, CerebrasModel};
+pub use http::{ApiKey, Exchange, ExchangeObserver, RetryPolicy};
+pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
+
+/// A boxed future, as [`Model`]'s methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A streamed answer: events, ending with [`StreamEvent::Done`] (or an error).
+pub type ChatStream = Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>;
+
+/// A model that answers chat requests.
+pub trait Model: Send + Sync {
+    /// The model's name, as the provider knows it.
+    fn name(&self) -> &str;
+    /// What the model supports.
+    fn capabilities(&self) -> Capabilities;
+    /// Answers a request in one piece.
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>>;
+    /// Answers a request as a stream of events. Dropping the stream stops it.
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>>;
+}
+
+impl<M: Model + ?Sized> Model for Arc<M> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
+        (**self).chat(request)
+    }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
+        (**self).stream(request)
+    }
+}
+
+impl<M: Model + ?Sized> Model for &M {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
+        (**self).chat(request)
+    }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
+        (**self).stream(request)
+    }
+}
+
+/// Drains a stream into the final [`ChatResponse`].
+///
+/// # Errors
+/// The stream's error, or [`Error::Connection`] if it ended without
+/// [`StreamEvent::Done`].
+pub async fn collect(mut stream: ChatStream) -> Result<ChatResponse> {
+    while let Some(event) = stream.next().await {
+        if let StreamEvent::Done(response) = event? {
+            return Ok(*response);
+        }
+    }
+    Err(Error::Connection(
+        "the stream ended before the answer was complete".into(),
+    ))
+}
+
+/// Reads a blocking chat-completions answer (OpenAI wire format), for code that
+/// does its own HTTP.
+///
+/// # Errors
+/// [`Error::Protocol`] when `body` is not a chat completion.
+pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
+    wire::parse_response(body, Default::default(), None)
+}
+
+/// Reads a whole streamed answer (SSE bytes) into the [`ChatResponse`] a
+/// blocking call would give.
+///
+/// # Errors
+/// [`Error::Protocol`] for a malformed stream, the provider's error for an error
+/// event, [`Error::Connection`] for a stream that ends before the answer does.
+pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
+    let mut parser = sse::SseParser::new();
+    let mut events = Vec::new();
+    parser
+        .push(body, &mut events)
+        .map_err(|e| Error::Protocol {
+            what: "an event stream".into(),
+            excerpt: e,
+        })?;
+    parser.finish(&mut events).map_err(|e| Error::Protocol {
+        what: "an event stream".into(),
+        excerpt: e,
+    })?;
+    let mut acc = crate::chat::StreamAccumulator::default();
+    let mut done = false;
+    for e in events {
+        if e.data.trim() == "[DONE]" {
+            done = true;
+            break;
+        }
+        match wire::parse_chunk(&e.data, 200)? {
+            wire::Chunk::Delta(d) => {
+                acc.push(*d);
+            }
+            wire::Chunk::Error(status, body) => {
+                return Err(http::status_error(
+                    status,
+                    &body,
+                    "",
+                    Default::default(),
+                    None,
+                    None,
+                ));
+            }
+        }
+    }
+    if !done && !acc.is_finished() {
+        return Err(Error::Connection(
+            "the stream ended before the answer was complete".into(),
+        ));
+    }
+    Ok(acc.finish().1)
+}
+
+/// Checks a request before it is sent: the conversation (as Cerebras's version
+/// patch 2 does) and every option against what the model supports.
+///
+/// # Errors
+/// [`Error::Conversation`] or [`Error::Unsupported`], naming what to change.
+pub fn check_request(model: &str, caps: &Capabilities, req: &ChatRequest) -> Result<()> {
+    req.check_conversation()?;
+    let unsupported = |feature: &str, hint: &str| Error::Unsupported {
+        model: model.to_owned(),
+        feature: feature.to_owned(),
+        hint: hint.to_owned(),
+    };
+    let structured = !matches!(req.response_format, ResponseFormat::Text);
+    let checks: [(bool, Support, &str, &str); 10] = [
+        (
+            matches!(req.response_format, ResponseFormat::JsonObject),
+            caps.json_mode,
+            "JSON mode",
+            "use a JSON schema or put the format in the prompt",
+        ),
+        (
+            matches!(req.response_format, ResponseFormat::JsonSchema { .. }),
+            caps.json_schema,
+            "JSON Schema output",
+            "use JSON mode or a forced tool",
+        ),
+        (
+            !req.tools.is_empty(),
+            caps.tools,
+            "tool calling",
+            "describe the tools in the prompt and ask for JSON",
+        ),
+        (
+            !req.tools.is_empty() && structured,
+            caps.tools_with_response_format,
+            "tools together with a response format",
+            "end with a final-answer tool, or ask for the format in a last turn without tools",
+        ),
+        (
+            req.tool_choice == Some(ToolChoice::Required),
+            caps.tool_choice_required,
+            "tool_choice \"required\"",
+            "use \"auto\"",
+        ),
+        (req.seed.is_some(), caps.seed, "seed", "leave the seed out"),
+        (
+            req.max_tokens.is_some(),
+            caps.max_tokens,
+            "max tokens",
+            "leave max_tokens out",
+        ),
+        (
+            !req.stop.is_empty(),
+            caps.stop,
+            "stop sequences",
+            "cut the text on the client",
+        ),
+        (
+            req.logprobs,
+            caps.logprobs,
+            "logprobs",
+            "leave logprobs out",
+        ),
+        (
+            req.reasoning_effort.is_some(),
+            caps.reasoning_effort,
+            "reasoning_effort",
+            "leave it out; only gpt-oss takes it",
+        ),
+    ];
+    for (used, support, feature, hint) in checks {
+        if used && support == Support::No {
+            return Err(unsupported(feature, hint));
+        }
+    }
+    let has_image = req.messages.iter().any(|m| match m {
+        Message::User { content } => content
+            .iter()
+            .any(|p| matches!(p, ContentPart::Image { .. })),
+        _ => false,
+    });
+    if has_image && caps.images == Support::No {
+        return Err(unsupported(
+            "image input",
+            "use a model that takes images (e.g. gemma-4-31b)",
+        ));
+    }
+    Ok(())
+}

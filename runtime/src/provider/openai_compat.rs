@@ -1,0 +1,541 @@
+//! Any OpenAI-compatible chat-completions server: llama.cpp's `llama-server`,
+//! vLLM, Ollama's `/v1`, OpenAI, Groq, OpenRouter, and Cerebras underneath.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt;
+use serde_json::Value;
+use tracing::Instrument;
+
+use super::capabilities::Capabilities;
+use super::http::{
+    ApiKey, ExchangeObserver, HttpClient, RetryPolicy, connection_error, status_error,
+};
+use super::sse::{SseEvent, SseParser};
+use super::wire::{self, Chunk, WireConfig};
+use super::{BoxFuture, ChatStream, Model, check_request};
+use crate::chat::{ChatRequest, ChatResponse, StreamAccumulator, StreamEvent};
+use crate::error::{Error, Result};
+
+/// A client for an OpenAI-compatible server. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo() -> typecall::Result<()> {
+/// use typecall::{OpenAiCompat, Model, chat::{ChatRequest, Message}};
+/// let local = OpenAiCompat::new("http://127.0.0.1:8080/v1").model("smollm2");
+/// let answer = local.chat(&ChatRequest::new(vec![Message::user("Say hello.")])).await?;
+/// println!("{}", answer.text());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OpenAiCompat {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    provider: &'static str,
+    base_url: String,
+    key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
+    wire: WireConfig,
+    http: Option<HttpClient>,
+    http_error: Option<String>,
+    capabilities: fn(&str) -> Capabilities,
+}
+
+impl fmt::Debug for OpenAiCompat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiCompat")
+            .field("provider", &self.inner.provider)
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &self.inner.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A model listed by `GET /v1/models`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ModelInfo {
+    /// The model's id, as requests name it.
+    pub id: String,
+    /// Who owns it, if said.
+    pub owned_by: Option<String>,
+}
+
+impl OpenAiCompat {
+    /// A client for the server at `base_url` (the part before
+    /// `/chat/completions`, e.g. `http://127.0.0.1:8080/v1`), without an API key.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_parts(
+            "openai_compat",
+            base_url.into(),
+            None,
+            WireConfig {
+                stream_options: true,
+                reasoning_field: None,
+            },
+            |_| Capabilities::unknown(),
+        )
+    }
+
+    pub(crate) fn with_parts(
+        provider: &'static str,
+        base_url: String,
+        key: Option<ApiKey>,
+        wire: WireConfig,
+        capabilities: fn(&str) -> Capabilities,
+    ) -> Self {
+        let (http, http_error) = match HttpClient::new() {
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                provider,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                key,
+                headers: Vec::new(),
+                wire,
+                http,
+                http_error,
+                capabilities,
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    /// Sends `Authorization: Bearer <key>`.
+    pub fn api_key(self, key: impl Into<String>) -> Self {
+        let key = ApiKey::new(key);
+        self.edit(|i| i.key = Some(key))
+    }
+
+    /// Sends this header with every request.
+    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let h = (name.into(), value.into());
+        self.edit(|i| i.headers.push(h))
+    }
+
+    /// Replaces the base URL (a local replay server, a proxy).
+    pub fn base_url(self, url: impl Into<String>) -> Self {
+        let url = url.into().trim_end_matches('/').to_owned();
+        self.edit(|i| i.base_url = url)
+    }
+
+    /// The base URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        self.edit(|i| {
+            if let Some(h) = &mut i.http {
+                h.retry = policy;
+            }
+        })
+    }
+
+    /// Sets the per-request timeout (for a stream: until the answer starts, and
+    /// then the longest silence between two chunks).
+    pub fn timeout(self, d: Duration) -> Self {
+        self.edit(|i| {
+            if let Some(h) = &mut i.http {
+                h.timeout = d;
+            }
+        })
+    }
+
+    /// Shows every exchange to `observer` (a recorder).
+    pub fn observe(self, observer: Arc<dyn ExchangeObserver>) -> Self {
+        self.edit(|i| {
+            if let Some(h) = &mut i.http {
+                h.observer = Some(observer);
+            }
+        })
+    }
+
+    /// Sends streamed requests with `stream_options: {include_usage: true}`
+    /// (on by default; some servers reject the field).
+    pub fn stream_usage(self, yes: bool) -> Self {
+        self.edit(|i| i.wire.stream_options = yes)
+    }
+
+    /// A model of this server.
+    pub fn model(&self, name: impl Into<String>) -> OpenAiCompatModel {
+        let name = name.into();
+        let capabilities = (self.inner.capabilities)(&name);
+        OpenAiCompatModel {
+            client: self.clone(),
+            name,
+            capabilities,
+        }
+    }
+
+    fn http(&self) -> Result<&HttpClient> {
+        self.inner
+            .http
+            .as_ref()
+            .ok_or_else(|| Error::Config(self.inner.http_error.clone().unwrap_or_default()))
+    }
+
+    /// The models the server lists (`GET /models`).
+    ///
+    /// # Errors
+    /// The provider's error, or [`Error::Protocol`] for an answer that is not a
+    /// model list.
+    pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
+        let url = format!("{}/models", self.inner.base_url);
+        let http = self.http()?;
+        let resp = http
+            .send(
+                reqwest::Method::GET,
+                &url,
+                self.inner.key.as_ref(),
+                &self.inner.headers,
+                None,
+                "",
+            )
+            .await?;
+        let status = resp.status;
+        let headers = resp.headers.clone();
+        let text = resp
+            .inner
+            .text()
+            .await
+            .map_err(|e| connection_error(&e, self.inner.key.as_ref()))?;
+        http.observe(&reqwest::Method::GET, &url, None, status, &headers, &text);
+        let v: Value = serde_json::from_str(&text).map_err(|_| Error::Protocol {
+            what: "a model list".into(),
+            excerpt: crate::error::excerpt(&text, 200),
+        })?;
+        let list = v
+            .get("data")
+            .or_else(|| v.get("models"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::Protocol {
+                what: "a model list (no `data`)".into(),
+                excerpt: crate::error::excerpt(&text, 200),
+            })?;
+        Ok(list
+            .iter()
+            .filter_map(|m| {
+                let id = m
+                    .get("id")
+                    .or_else(|| m.get("model"))
+                    .or_else(|| m.get("name"))?
+                    .as_str()?
+                    .to_owned();
+                Some(ModelInfo {
+                    id,
+                    owned_by: m.get("owned_by").and_then(Value::as_str).map(str::to_owned),
+                })
+            })
+            .collect())
+    }
+}
+
+/// A model of an [`OpenAiCompat`] server.
+#[derive(Debug, Clone)]
+pub struct OpenAiCompatModel {
+    client: OpenAiCompat,
+    name: String,
+    capabilities: Capabilities,
+}
+
+impl OpenAiCompatModel {
+    /// Declares what the model supports (by default: what the provider's table
+    /// says, or unknown).
+    pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
+        self.capabilities = caps;
+        self
+    }
+
+    /// The JSON body this model would send for `request`.
+    pub fn request_body(&self, request: &ChatRequest, stream: bool) -> Value {
+        wire::request_body(request, &self.name, stream, &self.client.inner.wire)
+    }
+
+    fn span(&self, stream: bool) -> tracing::Span {
+        tracing::info_span!(
+            "chat",
+            otel.name = %format!("chat {}", self.name),
+            gen_ai.operation.name = "chat",
+            gen_ai.system = self.client.inner.provider,
+            gen_ai.request.model = %self.name,
+            gen_ai.request.stream = stream,
+            gen_ai.response.id = tracing::field::Empty,
+            gen_ai.response.finish_reasons = tracing::field::Empty,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+        )
+    }
+
+    /// Checks and sends a chat request; returns the client, URL, body and the
+    /// (successful) response with its body unread.
+    async fn post_chat(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<(HttpClient, String, Value, super::http::Response)> {
+        check_request(&self.name, &self.capabilities, request)?;
+        let inner = &self.client.inner;
+        let http = self.client.http()?.clone();
+        let body = self.request_body(request, stream);
+        let url = format!("{}/chat/completions", inner.base_url);
+        let resp = http
+            .send(
+                reqwest::Method::POST,
+                &url,
+                inner.key.as_ref(),
+                &inner.headers,
+                Some(&body),
+                &self.name,
+            )
+            .await?;
+        Ok((http, url, body, resp))
+    }
+
+    pub(crate) async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let inner = &self.client.inner;
+        let (http, url, body, resp) = self.post_chat(request, false).await?;
+        let (status, headers) = (resp.status, resp.headers.clone());
+        let rate_limits = resp.rate_limits();
+        let inference_id = resp.header("inference-id").map(str::to_owned);
+        let text = tokio::time::timeout(http.timeout, resp.inner.text())
+            .await
+            .map_err(|_| Error::Timeout(http.timeout))?
+            .map_err(|e| connection_error(&e, inner.key.as_ref()))?;
+        http.observe(
+            &reqwest::Method::POST,
+            &url,
+            Some(&body),
+            status,
+            &headers,
+            &text,
+        );
+        let response = wire::parse_response(&text, rate_limits, inference_id)?;
+        record_usage(&response);
+        Ok(response)
+    }
+
+    pub(crate) async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
+        let inner = &self.client.inner;
+        let (http, url, body, resp) = self.post_chat(request, true).await?;
+        let accumulator = StreamAccumulator::new(
+            resp.rate_limits(),
+            resp.header("inference-id").map(str::to_owned),
+        );
+        let record = http.observer.as_ref().map(|o| Recording {
+            observer: o.clone(),
+            url,
+            body,
+            status: resp.status,
+            headers: resp.headers.clone(),
+            raw: Vec::new(),
+        });
+        let state = StreamState {
+            body: Box::pin(resp.inner.bytes_stream()),
+            parser: SseParser::new(),
+            pending: VecDeque::new(),
+            accumulator: Some(accumulator),
+            done: false,
+            idle_timeout: http.timeout,
+            status: resp.status,
+            model: self.name.clone(),
+            key: inner.key.clone(),
+            record,
+            span: tracing::Span::current(),
+        };
+        Ok(Box::pin(futures_util::stream::unfold(state, next_event)))
+    }
+}
+
+impl Model for OpenAiCompatModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
+    }
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
+        let span = self.span(false);
+        Box::pin(self.chat_inner(request).instrument(span))
+    }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
+        let span = self.span(true);
+        Box::pin(self.stream_inner(request).instrument(span))
+    }
+}
+
+fn record_usage(r: &ChatResponse) {
+    let span = tracing::Span::current();
+    span.record("gen_ai.response.id", r.id.as_str());
+    span.record(
+        "gen_ai.response.finish_reasons",
+        tracing::field::debug(&r.finish_reason),
+    );
+    span.record("gen_ai.usage.input_tokens", r.usage.prompt_tokens);
+    span.record("gen_ai.usage.output_tokens", r.usage.completion_tokens);
+}
+
+struct Recording {
+    observer: Arc<dyn ExchangeObserver>,
+    url: String,
+    body: Value,
+    status: u16,
+    headers: Vec<(String, String)>,
+    raw: Vec<u8>,
+}
+
+struct StreamState {
+    body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    parser: SseParser,
+    pending: VecDeque<Result<StreamEvent>>,
+    accumulator: Option<StreamAccumulator>,
+    done: bool,
+    idle_timeout: Duration,
+    status: u16,
+    model: String,
+    key: Option<ApiKey>,
+    record: Option<Recording>,
+    span: tracing::Span,
+}
+
+impl StreamState {
+    fn fail(&mut self, e: Error) {
+        self.pending.push_back(Err(e));
+        self.done = true;
+        self.accumulator = None;
+        self.flush_recording();
+    }
+
+    fn flush_recording(&mut self) {
+        if let Some(r) = self.record.take() {
+            r.observer.on_exchange(super::http::Exchange {
+                method: "POST".into(),
+                url: r.url,
+                request_body: Some(r.body),
+                status: r.status,
+                headers: r.headers,
+                body: String::from_utf8_lossy(&r.raw).into_owned(),
+            });
+        }
+    }
+
+    fn end(&mut self) {
+        self.done = true;
+        if let Some(acc) = self.accumulator.take() {
+            let (events, response) = acc.finish();
+            let _entered = self.span.enter();
+            record_usage(&response);
+            self.pending.extend(events.into_iter().map(Ok));
+            self.pending
+                .push_back(Ok(StreamEvent::Done(Box::new(response))));
+        }
+        self.flush_recording();
+    }
+
+    fn handle(&mut self, events: Vec<SseEvent>) {
+        for e in events {
+            if self.done {
+                return;
+            }
+            let data = e.data.trim();
+            if data == "[DONE]" {
+                self.end();
+                return;
+            }
+            if data.is_empty() {
+                continue;
+            }
+            match wire::parse_chunk(data, self.status) {
+                Ok(Chunk::Delta(d)) => {
+                    if let Some(acc) = &mut self.accumulator {
+                        let events = acc.push(*d);
+                        self.pending.extend(events.into_iter().map(Ok));
+                    }
+                }
+                Ok(Chunk::Error(status, body)) => {
+                    let err = status_error(
+                        status,
+                        &body,
+                        &self.model,
+                        Default::default(),
+                        None,
+                        self.key.as_ref(),
+                    );
+                    self.fail(err);
+                }
+                Err(e) => self.fail(e),
+            }
+        }
+    }
+}
+
+async fn next_event(mut s: StreamState) -> Option<(Result<StreamEvent>, StreamState)> {
+    loop {
+        if let Some(ev) = s.pending.pop_front() {
+            return Some((ev, s));
+        }
+        if s.done {
+            return None;
+        }
+        match tokio::time::timeout(s.idle_timeout, s.body.next()).await {
+            Err(_) => s.fail(Error::Timeout(s.idle_timeout)),
+            Ok(Some(Ok(bytes))) => {
+                if let Some(r) = &mut s.record {
+                    r.raw.extend_from_slice(&bytes);
+                }
+                let mut events = Vec::new();
+                match s.parser.push(&bytes, &mut events) {
+                    Ok(()) => s.handle(events),
+                    Err(e) => s.fail(Error::Protocol {
+                        what: "an event stream".into(),
+                        excerpt: e,
+                    }),
+                }
+            }
+            Ok(Some(Err(e))) => {
+                let err = connection_error(&e, s.key.as_ref());
+                s.fail(Error::Connection(format!(
+                    "the stream broke before the answer was complete: {err}"
+                )));
+            }
+            Ok(None) => {
+                let mut events = Vec::new();
+                if let Err(e) = s.parser.finish(&mut events) {
+                    s.fail(Error::Protocol {
+                        what: "an event stream".into(),
+                        excerpt: e,
+                    });
+                    continue;
+                }
+                s.handle(events);
+                if !s.done {
+                    // No `[DONE]`: complete only if the provider said why it stopped.
+                    if s.accumulator
+                        .as_ref()
+                        .is_some_and(StreamAccumulator::is_finished)
+                    {
+                        s.end();
+                    } else {
+                        s.fail(Error::Connection(
+                            "the stream ended before the answer was complete".into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Server-sent events, parsed incrementally: correct whatever the network
+//! chunking (lines split across reads, CRLF, comments), linear in the bytes.
+
+/// One event: its `event:` name (if any) and its `data:` lines joined by `\n`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The `event:` field.
+    pub event: Option<String>,
+    /// The `data:` lines, joined by `\n`.
+    pub data: String,
+}
+
+/// An incremental SSE parser: feed it bytes as they arrive, take the events.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buf: Vec<u8>,
+    /// Where to resume scanning for a line end in `buf`.
+    scan_from: usize,
+    /// The previous chunk ended in `\r`: a `\n` right after it is part of it.
+    skip_lf: bool,
+    event: Option<String>,
+    data: String,
+    has_data: bool,
+}
+
+impl SseParser {
+    /// A new parser.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds bytes; appends every event they complete to `out`.
+    ///
+    /// # Errors
+    /// A line that is not UTF-8.
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), String> {
+        if self.skip_lf {
+            if let Some(rest) = bytes.strip_prefix(b"\n") {
+                bytes = rest;
+            }
+            if !bytes.is_empty() {
+                self.skip_lf = false;
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        let mut start = 0;
+        let mut i = self.scan_from;
+        while let Some(&b) = self.buf.get(i) {
+            if b == b'\n' || b == b'\r' {
+                let line = self.buf.get(start..i).unwrap_or_default().to_vec();
+                self.line(&line, out)?;
+                if b == b'\r' {
+                    match self.buf.get(i + 1) {
+                        Some(b'\n') => i += 1,
+                        Some(_) => {}
+                        None => self.skip_lf = true,
+                    }
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
+        self.buf.drain(..start);
+        self.scan_from = self.buf.len();
+        Ok(())
+    }
+
+    /// Ends the input: an event not yet closed by a blank line is dispatched.
+    ///
+    /// # Errors
+    /// A last line that is not UTF-8.
+    pub fn finish(&mut self, out: &mut Vec<SseEvent>) -> Result<(), String> {
+        if !self.buf.is_empty() {
+            let line = std::mem::take(&mut self.buf);
+            self.line(&line, out)?;
+        }
+        self.dispatch(out);
+        Ok(())
+    }
+
+    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), String> {
+        if line.is_empty() {
+            self.dispatch(out);
+            return Ok(());
+        }
+        let line =
+            std::str::from_utf8(line).map_err(|e| format!("event stream is not UTF-8: {e}"))?;
+        if line.starts_with(':') {
+            return Ok(()); // a comment (keep-alive)
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        match field {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = Some(value.to_owned()),
+            _ => {} // id, retry, unknown fields: not used
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+        if self.has_data {
+            out.push(SseEvent {
+                event: self.event.take(),
+                data: std::mem::take(&mut self.data),
+            });
+        }
+        self.event = None;
+        self.has_data = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(chunks: &[&[u8]]) -> Vec<SseEvent> {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            p.push(c, &mut out).unwrap();
+        }
+        p.finish(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_comments_crlf_and_multiline_data() {
+        let text = b": keep-alive\r\ndata: {\"a\":1}\r\n\r\nevent: x\ndata: one\ndata: two\n\ndata: [DONE]\n\n";
+        let all = parse(&[text]);
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].data, "{\"a\":1}");
+        assert_eq!(
+            all[1],
+            SseEvent {
+                event: Some("x".into()),
+                data: "one\ntwo".into()
+            }
+        );
+        assert_eq!(all[2].data, "[DONE]");
+        // Any split gives the same events, byte by byte included.
+        for cut in 0..text.len() {
+            assert_eq!(parse(&[&text[..cut], &text[cut..]]), all, "cut at {cut}");
+        }
+        let bytes: Vec<&[u8]> = text.chunks(1).collect();
+        assert_eq!(parse(&bytes), all);
+    }
+
+    #[test]
+    fn a_crlf_split_between_chunks_is_one_line_end() {
+        assert_eq!(parse(&[b"data: a\r", b"\n\r", b"\ndata: b\n\n"]).len(), 2);
+    }
+}

@@ -1,0 +1,367 @@
+//! The OpenAI chat-completions wire format: [`ChatRequest`] → JSON body, and
+//! JSON answers and stream chunks → [`ChatResponse`] / [`ChunkDelta`].
+
+use serde_json::{Map, Value, json};
+
+use crate::chat::separate_reasoning_pub as separate_reasoning;
+use crate::chat::{
+    ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, Message, RateLimits,
+    ReasoningEffort, ResponseFormat, TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice,
+    TopLogprob, Usage,
+};
+use crate::error::{Error, Result, excerpt};
+
+/// The differences between OpenAI-compatible servers that the wire format needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WireConfig {
+    /// Send `stream_options: {include_usage: true}` (OpenAI, llama.cpp); Cerebras
+    /// sends usage without it and rejects unknown fields.
+    pub stream_options: bool,
+    /// The field assistant reasoning is sent back in (`reasoning` for Cerebras),
+    /// or `None` to not send it.
+    pub reasoning_field: Option<&'static str>,
+}
+
+/// Builds the JSON body of a request.
+pub(crate) fn request_body(
+    req: &ChatRequest,
+    model: &str,
+    stream: bool,
+    wire: &WireConfig,
+) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), model.into());
+    body.insert(
+        "messages".into(),
+        Value::Array(req.messages.iter().map(|m| message(m, wire)).collect()),
+    );
+    if stream {
+        body.insert("stream".into(), true.into());
+        if wire.stream_options {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+    }
+    if !req.tools.is_empty() {
+        let tools = req
+            .tools
+            .iter()
+            .map(|t| {
+                let mut f = Map::new();
+                f.insert("name".into(), t.name.clone().into());
+                f.insert("description".into(), t.description.clone().into());
+                f.insert("parameters".into(), t.parameters.clone());
+                if t.strict {
+                    f.insert("strict".into(), true.into());
+                }
+                json!({"type": "function", "function": f})
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = &req.tool_choice {
+        let v = match choice {
+            ToolChoice::Auto => json!("auto"),
+            ToolChoice::None => json!("none"),
+            ToolChoice::Required => json!("required"),
+            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+        };
+        body.insert("tool_choice".into(), v);
+    }
+    if let Some(p) = req.parallel_tool_calls {
+        body.insert("parallel_tool_calls".into(), p.into());
+    }
+    match &req.response_format {
+        ResponseFormat::Text => {}
+        ResponseFormat::JsonObject => {
+            body.insert("response_format".into(), json!({"type": "json_object"}));
+        }
+        ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        } => {
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}}),
+            );
+        }
+    }
+    if let Some(t) = req.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = req.top_p {
+        body.insert("top_p".into(), json!(p));
+    }
+    if let Some(s) = req.seed {
+        body.insert("seed".into(), s.into());
+    }
+    if let Some(n) = req.max_tokens {
+        body.insert("max_completion_tokens".into(), n.into());
+    }
+    if !req.stop.is_empty() {
+        body.insert("stop".into(), json!(req.stop));
+    }
+    if req.logprobs {
+        body.insert("logprobs".into(), true.into());
+        if let Some(n) = req.top_logprobs {
+            body.insert("top_logprobs".into(), n.into());
+        }
+    }
+    if let Some(e) = req.reasoning_effort {
+        let e = match e {
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+        };
+        body.insert("reasoning_effort".into(), e.into());
+    }
+    Value::Object(body)
+}
+
+fn message(m: &Message, wire: &WireConfig) -> Value {
+    match m {
+        Message::System { content } => json!({"role": "system", "content": content}),
+        Message::User { content } => {
+            let c = match content.as_slice() {
+                [ContentPart::Text(t)] => Value::String(t.clone()),
+                parts => Value::Array(
+                    parts
+                        .iter()
+                        .map(|p| match p {
+                            ContentPart::Text(t) => json!({"type": "text", "text": t}),
+                            ContentPart::Image { url } => {
+                                json!({"type": "image_url", "image_url": {"url": url}})
+                            }
+                        })
+                        .collect(),
+                ),
+            };
+            json!({"role": "user", "content": c})
+        }
+        Message::Assistant {
+            content,
+            tool_calls,
+            reasoning,
+        } => {
+            let mut o = Map::new();
+            o.insert("role".into(), "assistant".into());
+            if let Some(c) = content {
+                o.insert("content".into(), c.clone().into());
+            }
+            if !tool_calls.is_empty() {
+                let calls = tool_calls
+                    .iter()
+                    .map(|c| json!({"type": "function", "id": c.id, "function": {"name": c.name, "arguments": c.arguments}}))
+                    .collect();
+                o.insert("tool_calls".into(), Value::Array(calls));
+            }
+            if let (Some(field), Some(r)) = (wire.reasoning_field, reasoning) {
+                o.insert(field.into(), r.clone().into());
+            }
+            Value::Object(o)
+        }
+        Message::Tool {
+            tool_call_id,
+            name,
+            content,
+        } => {
+            json!({"role": "tool", "content": content, "tool_call_id": tool_call_id, "name": name})
+        }
+    }
+}
+
+fn protocol(what: &str, body: &str) -> Error {
+    Error::Protocol {
+        what: what.to_owned(),
+        excerpt: excerpt(body, 200),
+    }
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Parses a blocking answer.
+pub(crate) fn parse_response(
+    body: &str,
+    rate_limits: RateLimits,
+    inference_id: Option<String>,
+) -> Result<ChatResponse> {
+    let v: Value =
+        serde_json::from_str(body).map_err(|_| protocol("a chat completion (not JSON)", body))?;
+    let choice = v
+        .get("choices")
+        .and_then(Value::as_array)
+        .and_then(|c| c.first())
+        .ok_or_else(|| protocol("a chat completion (no `choices`)", body))?;
+    let msg = choice
+        .get("message")
+        .ok_or_else(|| protocol("a chat completion (no `message`)", body))?;
+    let content = str_field(msg, "content");
+    let reasoning = str_field(msg, "reasoning").or_else(|| str_field(msg, "reasoning_content"));
+    let (content, reasoning) = separate_reasoning(content, reasoning);
+    let mut tool_calls = Vec::new();
+    for c in msg
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let f = c.get("function").unwrap_or(&Value::Null);
+        let arguments = match f.get("arguments") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        tool_calls.push(ToolCall::new(
+            str_field(c, "id").unwrap_or_default(),
+            str_field(f, "name").unwrap_or_default(),
+            arguments,
+        ));
+    }
+    let mut usage = v.get("usage").map(parse_usage).unwrap_or_default();
+    usage.time = v.get("time_info").and_then(parse_time);
+    usage.inference_id = inference_id;
+    Ok(ChatResponse {
+        id: str_field(&v, "id").unwrap_or_default(),
+        model: str_field(&v, "model").unwrap_or_default(),
+        content,
+        reasoning,
+        tool_calls,
+        finish_reason: choice
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .map(FinishReason::from_wire)
+            .unwrap_or_default(),
+        usage,
+        logprobs: choice.get("logprobs").and_then(parse_logprobs),
+        rate_limits,
+        system_fingerprint: str_field(&v, "system_fingerprint"),
+    })
+}
+
+/// What one SSE data payload was.
+pub(crate) enum Chunk {
+    Delta(Box<ChunkDelta>),
+    /// An error inside the stream: its status (the body's `status_code` wins) and JSON.
+    Error(u16, String),
+}
+
+/// Parses one SSE data payload of a streamed answer.
+pub(crate) fn parse_chunk(data: &str, http_status: u16) -> Result<Chunk> {
+    let v: Value =
+        serde_json::from_str(data).map_err(|_| protocol("a stream chunk (not JSON)", data))?;
+    if v.get("error").is_some_and(|e| !e.is_null()) {
+        let status = v
+            .get("status_code")
+            .or_else(|| v.pointer("/error/status_code"))
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(if http_status >= 400 { http_status } else { 500 });
+        return Ok(Chunk::Error(status, data.to_owned()));
+    }
+    let mut d = ChunkDelta {
+        id: str_field(&v, "id"),
+        model: str_field(&v, "model"),
+        system_fingerprint: str_field(&v, "system_fingerprint"),
+        ..ChunkDelta::default()
+    };
+    if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+        let mut usage = parse_usage(u);
+        usage.time = v.get("time_info").and_then(parse_time);
+        d.usage = Some(usage);
+    }
+    if let Some(choice) = v
+        .get("choices")
+        .and_then(Value::as_array)
+        .and_then(|c| c.first())
+    {
+        let delta = choice.get("delta").unwrap_or(&Value::Null);
+        d.content = str_field(delta, "content");
+        d.reasoning =
+            str_field(delta, "reasoning").or_else(|| str_field(delta, "reasoning_content"));
+        for (pos, c) in delta
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let f = c.get("function").unwrap_or(&Value::Null);
+            d.tool_calls.push(ToolCallDelta {
+                index: c
+                    .get("index")
+                    .and_then(Value::as_u64)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .unwrap_or(pos),
+                id: str_field(c, "id"),
+                name: str_field(f, "name"),
+                arguments: str_field(f, "arguments"),
+            });
+        }
+        d.finish_reason = str_field(choice, "finish_reason");
+        d.logprobs = choice.get("logprobs").and_then(parse_logprobs);
+    }
+    Ok(Chunk::Delta(Box::new(d)))
+}
+
+fn parse_usage(u: &Value) -> Usage {
+    let n = |p: &str| u.pointer(p).and_then(Value::as_u64);
+    Usage {
+        prompt_tokens: n("/prompt_tokens").unwrap_or(0),
+        completion_tokens: n("/completion_tokens").unwrap_or(0),
+        total_tokens: n("/total_tokens").unwrap_or(0),
+        reasoning_tokens: n("/completion_tokens_details/reasoning_tokens"),
+        cached_tokens: n("/prompt_tokens_details/cached_tokens"),
+        time: None,
+        inference_id: None,
+    }
+}
+
+fn parse_time(t: &Value) -> Option<TimeInfo> {
+    let f = |k: &str| t.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    t.is_object().then(|| TimeInfo {
+        queue_time: f("queue_time"),
+        prompt_time: f("prompt_time"),
+        completion_time: f("completion_time"),
+        total_time: f("total_time"),
+    })
+}
+
+fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
+    let content = l.get("content")?.as_array()?;
+    let bytes = |v: &Value| {
+        v.get("bytes").and_then(Value::as_array).map(|b| {
+            b.iter()
+                .filter_map(|x| x.as_u64().and_then(|x| u8::try_from(x).ok()))
+                .collect()
+        })
+    };
+    Some(
+        content
+            .iter()
+            .map(|t| TokenLogprob {
+                token: str_field(t, "token").unwrap_or_default(),
+                logprob: t
+                    .get("logprob")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NEG_INFINITY),
+                bytes: bytes(t),
+                top_logprobs: t
+                    .get("top_logprobs")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|a| TopLogprob {
+                        token: str_field(a, "token").unwrap_or_default(),
+                        logprob: a
+                            .get("logprob")
+                            .and_then(Value::as_f64)
+                            .unwrap_or(f64::NEG_INFINITY),
+                        bytes: bytes(a),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    )
+}

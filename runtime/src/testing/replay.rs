@@ -1,0 +1,357 @@
+//! A loopback HTTP server that answers from recordings.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::matching::RequestMeaning;
+use crate::error::{Error, Result};
+
+/// One recorded exchange, in the recordings' JSON format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    /// The request: `method`, `url`, `body`.
+    pub request: RecordedRequest,
+    /// The response: `status`, `headers`, raw `body`.
+    pub response: RecordedResponse,
+}
+
+/// A recorded request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// The URL it went to.
+    pub url: String,
+    /// The JSON body, if any.
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// A recorded response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers, each with its values.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, Vec<String>>,
+    /// The raw body (JSON, or SSE lines).
+    #[serde(default)]
+    pub body: String,
+}
+
+/// A recording file: `{"interactions": [...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Cassette {
+    pub interactions: Vec<Interaction>,
+}
+
+/// Recorded interactions of one meaning, served in order (a file that recorded
+/// retries answers the first request with its first interaction, and so on).
+#[derive(Debug)]
+struct Entry {
+    source: PathBuf,
+    interactions: Vec<Interaction>,
+    served: usize,
+}
+
+type Table = HashMap<RequestMeaning, Entry>;
+
+/// A loopback server answering from recordings. Stops when dropped.
+#[derive(Debug)]
+pub struct Replay {
+    addr: std::net::SocketAddr,
+    table: Arc<Mutex<Table>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Replay {
+    /// Loads every `*.json` recording below `dir` and starts serving them on
+    /// 127.0.0.1 (a random port), on a thread of its own: usable from sync and
+    /// async code alike.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `dir` cannot be read, a file is not a recording,
+    /// or no port can be bound.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let mut table = Table::new();
+        let mut files = Vec::new();
+        collect_files(dir, &mut files).map_err(|e| {
+            Error::Config(format!("cannot read recordings in {}: {e}", dir.display()))
+        })?;
+        if files.is_empty() {
+            return Err(Error::Config(format!(
+                "no recordings (*.json) in {}",
+                dir.display()
+            )));
+        }
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            let cassette: Cassette = serde_json::from_str(&text).map_err(|e| {
+                Error::Config(format!("{} is not a recording: {e}", path.display()))
+            })?;
+            for i in cassette.interactions {
+                let path_part = url_path(&i.request.url);
+                let meaning =
+                    RequestMeaning::of(&i.request.method, &path_part, i.request.body.as_ref());
+                table
+                    .entry(meaning)
+                    .or_insert_with(|| Entry {
+                        source: path.clone(),
+                        interactions: Vec::new(),
+                        served: 0,
+                    })
+                    .interactions
+                    .push(i);
+            }
+        }
+        Self::serve(table)
+    }
+
+    /// Serves these interactions (for tests that build them in code).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when no port can be bound.
+    pub fn from_interactions(interactions: Vec<Interaction>) -> Result<Self> {
+        let mut table = Table::new();
+        for i in interactions {
+            let meaning = RequestMeaning::of(
+                &i.request.method,
+                &url_path(&i.request.url),
+                i.request.body.as_ref(),
+            );
+            table
+                .entry(meaning)
+                .or_insert_with(|| Entry {
+                    source: PathBuf::from("(in memory)"),
+                    interactions: Vec::new(),
+                    served: 0,
+                })
+                .interactions
+                .push(i);
+        }
+        Self::serve(table)
+    }
+
+    fn serve(table: Table) -> Result<Self> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Error::Config(format!("cannot bind 127.0.0.1: {e}")))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let table = Arc::new(Mutex::new(table));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = table.clone();
+        let thread = std::thread::Builder::new()
+            .name("typecall-replay".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let accept = async {
+                        loop {
+                            let Ok((socket, _)) = listener.accept().await else {
+                                continue;
+                            };
+                            let t = served.clone();
+                            tokio::spawn(async move {
+                                let _ = handle(socket, t).await;
+                            });
+                        }
+                    };
+                    tokio::select! {
+                        _ = accept => {}
+                        _ = rx => {}
+                    }
+                });
+            })
+            .map_err(|e| Error::Config(format!("cannot start the replay thread: {e}")))?;
+        Ok(Self {
+            addr,
+            table,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL to give a client: `http://127.0.0.1:PORT/v1`.
+    pub fn url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// How many recorded meanings are loaded.
+    pub fn len(&self) -> usize {
+        self.table.lock().map(|t| t.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn url_path(url: &str) -> String {
+    let without_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    without_scheme
+        .find('/')
+        .and_then(|i| without_scheme.get(i..))
+        .unwrap_or("/")
+        .split('?')
+        .next()
+        .unwrap_or("/")
+        .to_owned()
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            collect_files(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "json") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(())
+}
+
+async fn handle(
+    mut socket: tokio::net::TcpStream,
+    table: Arc<Mutex<Table>>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+        if buf.len() > 1 << 20 {
+            return Ok(());
+        }
+    };
+    let head = String::from_utf8_lossy(buf.get(..header_end).unwrap_or_default()).into_owned();
+    let mut lines = head.lines();
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("GET").to_owned();
+    let path = parts.next().unwrap_or("/").to_owned();
+    let content_length = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = buf.get(header_end..).unwrap_or_default().to_vec();
+    while body.len() < content_length {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
+    let json: Option<Value> = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+    let meaning = RequestMeaning::of(&method, &path, json.as_ref());
+    let answer = {
+        let mut t = table
+            .lock()
+            .map_err(|_| std::io::Error::other("replay table poisoned"))?;
+        match t.get_mut(&meaning) {
+            Some(entry) => {
+                let i = entry.served.min(entry.interactions.len().saturating_sub(1));
+                entry.served += 1;
+                entry
+                    .interactions
+                    .get(i)
+                    .map(|x| (x.response.clone(), entry.source.clone()))
+            }
+            None => None,
+        }
+    };
+    let (status, headers, body) = match answer {
+        Some((r, _)) => {
+            let headers: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "content-length" | "transfer-encoding" | "connection" | "content-encoding"
+                    )
+                })
+                .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+                .collect();
+            (r.status, headers, r.body)
+        }
+        None => {
+            let message = format!("typecall replay: no recorded interaction matches {meaning}");
+            let body = serde_json::json!({"message": message, "type": "replay_no_match", "param": null, "code": "replay_no_match"});
+            (
+                400,
+                vec![("content-type".to_owned(), "application/json".to_owned())],
+                body.to_string(),
+            )
+        }
+    };
+    let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (k, v) in &headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    socket.write_all(out.as_bytes()).await?;
+    socket.write_all(body.as_bytes()).await?;
+    socket.shutdown().await
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}

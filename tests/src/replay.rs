@@ -1,0 +1,205 @@
+//! Turning recorded requests into typecall requests, and recorded answers into
+//! the facts a client must get out of them (an oracle independent of the
+//! provider's parser).
+
+use serde_json::Value;
+use typecall::chat::{ChatRequest, ContentPart, Message, ResponseFormat, ToolCall, ToolChoice};
+use typecall::tool::ToolDef;
+
+/// Builds, through typecall's public API, the request a user would write to send
+/// what this recorded body says.
+pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
+    let mut req = ChatRequest::default();
+    for m in body["messages"].as_array().into_iter().flatten() {
+        let msg = match m["role"].as_str().unwrap_or_default() {
+            "system" => Message::system(m["content"].as_str().unwrap_or_default()),
+            "user" => match &m["content"] {
+                Value::String(s) => Message::user(s.clone()),
+                Value::Array(parts) => Message::user_parts(
+                    parts
+                        .iter()
+                        .map(|p| match p["type"].as_str() {
+                            Some("image_url") => ContentPart::image_url(
+                                p["image_url"]["url"].as_str().unwrap_or_default(),
+                            ),
+                            _ => ContentPart::text(p["text"].as_str().unwrap_or_default()),
+                        })
+                        .collect(),
+                ),
+                other => panic!("unexpected user content {other}"),
+            },
+            "assistant" => {
+                let calls = m["tool_calls"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        ToolCall::new(
+                            c["id"].as_str().unwrap_or_default(),
+                            c["function"]["name"].as_str().unwrap_or_default(),
+                            c["function"]["arguments"].as_str().unwrap_or_default(),
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                match m["content"].as_str() {
+                    Some(text) if calls.is_empty() => Message::assistant(text),
+                    _ => Message::assistant_tool_calls(calls),
+                }
+            }
+            "tool" => Message::Tool {
+                tool_call_id: m["tool_call_id"].as_str().unwrap_or_default().to_owned(),
+                name: m["name"].as_str().unwrap_or_default().to_owned(),
+                content: m["content"].as_str().unwrap_or_default().to_owned(),
+            },
+            other => panic!("unexpected role {other}"),
+        };
+        req = req.message(msg);
+    }
+    for t in body["tools"].as_array().into_iter().flatten() {
+        let f = &t["function"];
+        req = req.tool(ToolDef::new(
+            f["name"].as_str().unwrap_or_default(),
+            f["description"].as_str().unwrap_or_default(),
+            f["parameters"].clone(),
+        ));
+    }
+    req.tool_choice = match &body["tool_choice"] {
+        Value::String(s) if s == "auto" => Some(ToolChoice::Auto),
+        Value::String(s) if s == "none" => Some(ToolChoice::None),
+        Value::String(s) if s == "required" => Some(ToolChoice::Required),
+        Value::Object(o) => Some(ToolChoice::Tool(
+            o["function"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )),
+        _ => None,
+    };
+    req.parallel_tool_calls = body["parallel_tool_calls"].as_bool();
+    req.response_format = match body["response_format"]["type"].as_str() {
+        Some("json_object") => ResponseFormat::JsonObject,
+        Some("json_schema") => {
+            let j = &body["response_format"]["json_schema"];
+            ResponseFormat::JsonSchema {
+                name: j["name"].as_str().unwrap_or_default().to_owned(),
+                schema: j["schema"].clone(),
+                strict: j["strict"].as_bool().unwrap_or(false),
+            }
+        }
+        _ => ResponseFormat::Text,
+    };
+    req.seed = body["seed"].as_i64();
+    req.max_tokens = body["max_completion_tokens"].as_u64().map(|n| n as u32);
+    if let Some(stop) = body["stop"].as_array() {
+        req = req.stop(stop.iter().filter_map(Value::as_str));
+    }
+    if body["logprobs"].as_bool() == Some(true) {
+        req = req.logprobs(body["top_logprobs"].as_u64().unwrap_or(0) as u8);
+    }
+    (req, body["stream"].as_bool().unwrap_or(false))
+}
+
+/// Removes every `$schema` key, for comparing requests by meaning.
+pub fn without_schema_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "$schema")
+                .map(|(k, v)| (k.clone(), without_schema_keys(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_schema_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// What a client must get out of a recorded successful answer.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Facts {
+    /// The raw content (think blocks included).
+    pub content: String,
+    /// The reasoning field, concatenated.
+    pub reasoning: String,
+    /// (name, arguments) of each tool call, arguments concatenated by index.
+    pub tool_calls: Vec<(String, String)>,
+    /// The finish reason.
+    pub finish_reason: Option<String>,
+    /// The usage object.
+    pub usage: Value,
+    /// How many tokens had logprobs, and how many alternatives each.
+    pub logprobs: Vec<usize>,
+}
+
+/// Reads the facts of a recorded body, blocking JSON or SSE lines.
+pub fn facts_of(body: &str, stream: bool) -> Facts {
+    let mut f = Facts::default();
+    if !stream {
+        let v: Value = serde_json::from_str(body).expect("recorded body is JSON");
+        let c = &v["choices"][0];
+        f.content = c["message"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        f.reasoning = c["message"]["reasoning"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for t in c["message"]["tool_calls"].as_array().into_iter().flatten() {
+            f.tool_calls.push((
+                t["function"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                t["function"]["arguments"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
+        }
+        f.finish_reason = c["finish_reason"].as_str().map(str::to_owned);
+        f.usage = v["usage"].clone();
+        for t in c["logprobs"]["content"].as_array().into_iter().flatten() {
+            f.logprobs
+                .push(t["top_logprobs"].as_array().map_or(0, Vec::len));
+        }
+        return f;
+    }
+    for line in body.lines() {
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        if data.trim() == "[DONE]" {
+            break;
+        }
+        let v: Value = serde_json::from_str(data).expect("recorded chunk is JSON");
+        if !v["usage"].is_null() {
+            f.usage = v["usage"].clone();
+        }
+        let c = &v["choices"][0];
+        let d = &c["delta"];
+        f.content
+            .push_str(d["content"].as_str().unwrap_or_default());
+        f.reasoning
+            .push_str(d["reasoning"].as_str().unwrap_or_default());
+        for t in d["tool_calls"].as_array().into_iter().flatten() {
+            let i = t["index"].as_u64().unwrap_or(0) as usize;
+            while f.tool_calls.len() <= i {
+                f.tool_calls.push(Default::default());
+            }
+            f.tool_calls[i]
+                .0
+                .push_str(t["function"]["name"].as_str().unwrap_or_default());
+            f.tool_calls[i]
+                .1
+                .push_str(t["function"]["arguments"].as_str().unwrap_or_default());
+        }
+        if let Some(r) = c["finish_reason"].as_str() {
+            f.finish_reason = Some(r.to_owned());
+        }
+        for t in c["logprobs"]["content"].as_array().into_iter().flatten() {
+            f.logprobs
+                .push(t["top_logprobs"].as_array().map_or(0, Vec::len));
+        }
+    }
+    f
+}
