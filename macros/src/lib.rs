@@ -1,1 +1,45 @@
-//! Procedural macros for typecall (see the `typecall` crate).
+//! Procedural macros for [typecall](https://docs.rs/typecall): `#[tool]`,
+//! `#[tools]` and `#[derive(Tool)]`. Use them through the `typecall` crate,
+//! which re-exports them and documents them.
+
+mod codegen;
+mod derive;
+mod func;
+mod impls;
+mod options;
+mod signature;
+
+use proc_macro::TokenStream;
+
+/// Turns a function into a tool: the doc comment is its description, `///`
+/// comments on parameters describe the arguments, and a unit struct named after
+/// the function in CamelCase implements `typecall::Tool`.
+///
+/// Options: `name = "…"`, `description = "…"`, `strict = false`,
+/// `type_name = "…"`, `blocking` (run a sync body on the blocking pool),
+/// `sequential` (never run two calls of it at once).
+#[proc_macro_attribute]
+pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    func::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Turns every `pub fn` with a doc comment and a `&self` receiver of an `impl`
+/// block into a tool sharing the value; `#[tool(skip)]` leaves one out.
+#[proc_macro_attribute]
+pub fn tools(attr: TokenStream, item: TokenStream) -> TokenStream {
+    impls::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Makes a struct the arguments of a tool whose body is the struct's `call`
+/// method (`fn call(self) -> R`, or async; with `#[tool(context = S)]` it takes a
+/// `Ctx<S>`). Register it with `Type::tool()`.
+#[proc_macro_derive(Tool, attributes(tool))]
+pub fn derive_tool(input: TokenStream) -> TokenStream {
+    derive::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

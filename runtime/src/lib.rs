@@ -37,6 +37,8 @@ pub mod tool;
 
 pub use error::{Error, Result};
 pub use provider::{Cerebras, Model, OpenAiCompat};
+pub use tool::{Ctx, Tool, ToolSet};
+pub use typecall_macros::{Tool, tool, tools};
 
 /// Items the macros' generated code names. Not a public API.
 #[doc(hidden)]

@@ -113,11 +113,11 @@ pub(crate) fn lower(
         type_name,
     };
     let mut body = root.clone();
-    let defs = body.remove("$defs");
-    let schema_uri = body.remove("$schema");
+    let defs = body.shift_remove("$defs");
+    let schema_uri = body.shift_remove("$schema");
     let wrapped = needs_wrapping(&body);
     let mut out = if wrapped {
-        let title = body.remove("title");
+        let title = body.shift_remove("title");
         let inner = lowerer.node(&Value::Object(body), type_name)?;
         let mut o = Map::new();
         if let Some(t) = title {
@@ -146,7 +146,10 @@ pub(crate) fn lower(
         result.insert("$schema".into(), s);
     }
     result.extend(out);
-    let wire = Value::Object(result);
+    let mut wire = Value::Object(result);
+    if super::dialect::find_ref_cycle(&wire).is_none() {
+        inline_single_use_defs(&mut wire);
+    }
     dialect
         .check(&wire)
         .map_err(|violations| SchemaError::Violations {
@@ -154,6 +157,88 @@ pub(crate) fn lower(
             violations,
         })?;
     Ok(Lowered { wire, wrapped })
+}
+
+/// Inlines every `$defs` entry referred to exactly once (and drops unused
+/// ones), so that only shared subschemas stay behind a `$ref`. Only for
+/// schemas without cycles.
+fn inline_single_use_defs(wire: &mut Value) {
+    loop {
+        let Some(Value::Object(defs)) = wire.get("$defs") else {
+            return;
+        };
+        let mut counts: std::collections::HashMap<String, usize> =
+            defs.keys().map(|k| (k.clone(), 0)).collect();
+        count_refs(wire, &mut counts);
+        let Some((name, uses)) = counts
+            .iter()
+            .find(|(_, n)| **n <= 1)
+            .map(|(k, n)| (k.clone(), *n))
+        else {
+            return;
+        };
+        let def = match wire.get_mut("$defs").and_then(Value::as_object_mut) {
+            Some(defs) => defs.shift_remove(&name),
+            None => return,
+        };
+        if let (Some(def), 1) = (def, uses) {
+            replace_ref(wire, &format!("#/$defs/{name}"), &def);
+        }
+        if wire
+            .get("$defs")
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+            && let Some(o) = wire.as_object_mut()
+        {
+            o.shift_remove("$defs");
+        }
+    }
+}
+
+fn count_refs(v: &Value, counts: &mut std::collections::HashMap<String, usize>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "$ref" {
+                    if let Some(name) = x.as_str().and_then(|r| r.strip_prefix("#/$defs/"))
+                        && let Some(n) = counts.get_mut(name)
+                    {
+                        *n += 1;
+                    }
+                } else if !is_data_keyword(k) {
+                    count_refs(x, counts);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| count_refs(x, counts)),
+        _ => {}
+    }
+}
+
+fn replace_ref(v: &mut Value, target: &str, def: &Value) {
+    match v {
+        Value::Object(o) => {
+            if o.get("$ref").and_then(Value::as_str) == Some(target) {
+                let mut inlined = match def {
+                    Value::Object(d) => d.clone(),
+                    _ => Map::new(),
+                };
+                // The field's own description is more specific than the type's.
+                if let Some(d) = o.get("description") {
+                    inlined.insert("description".into(), d.clone());
+                }
+                *o = inlined;
+                return;
+            }
+            for (k, x) in o.iter_mut() {
+                if !is_data_keyword(k) {
+                    replace_ref(x, target, def);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_ref(x, target, def)),
+        _ => {}
+    }
 }
 
 fn needs_wrapping(root: &Map<String, Value>) -> bool {
@@ -208,16 +293,16 @@ impl Lowerer<'_> {
             return self.node(&split_type_list(obj, &types), path);
         }
         // `allOf` (serde's `flatten` of a struct): merge the object branches.
-        if let Some(all) = obj.remove("allOf") {
+        if let Some(all) = obj.shift_remove("allOf") {
             merge_all_of(&mut obj, all).map_err(|reason| {
                 self.unrepresentable(path, &reason, "avoid `#[serde(flatten)]` on this field")
             })?;
             return self.node(&Value::Object(obj), path);
         }
-        if let Some(one) = obj.remove("oneOf") {
+        if let Some(one) = obj.shift_remove("oneOf") {
             obj.insert("anyOf".into(), one);
         }
-        if let Some(c) = obj.remove("const") {
+        if let Some(c) = obj.shift_remove("const") {
             obj.insert("enum".into(), Value::Array(vec![c]));
         }
 
@@ -225,7 +310,7 @@ impl Lowerer<'_> {
         let keys: Vec<String> = obj.keys().cloned().collect();
         for key in keys {
             if self.rules.unsupported_keywords.contains(&key.as_str())
-                && let Some(v) = obj.remove(&key)
+                && let Some(v) = obj.shift_remove(&key)
             {
                 let numeric_format =
                     key == "format" && v.as_str().is_some_and(|f| NUMERIC_FORMATS.contains(&f));
@@ -335,7 +420,7 @@ impl Lowerer<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let props = match obj.remove("properties") {
+        let props = match obj.shift_remove("properties") {
             Some(Value::Object(p)) => p,
             _ => Map::new(),
         };
@@ -357,9 +442,9 @@ impl Lowerer<'_> {
 }
 
 fn split_type_list(mut obj: Map<String, Value>, types: &[Value]) -> Value {
-    obj.remove("type");
-    let description = obj.remove("description");
-    let title = obj.remove("title");
+    obj.shift_remove("type");
+    let description = obj.shift_remove("description");
+    let title = obj.shift_remove("title");
     let mut branches = Vec::new();
     for t in types {
         if t == "null" {
@@ -426,7 +511,7 @@ fn make_nullable(p: Value) -> Value {
             Value::Object(o)
         }
         Value::Object(mut o) => {
-            let description = o.remove("description");
+            let description = o.shift_remove("description");
             let mut out = Map::new();
             if let Some(d) = description {
                 out.insert("description".into(), d);
@@ -566,7 +651,7 @@ pub(crate) fn unlower(full: &Value, value: Value, wrapped: bool) -> Value {
     let value = if wrapped {
         match value {
             Value::Object(mut o) if o.len() == 1 && o.contains_key(WRAPPER_KEY) => {
-                o.remove(WRAPPER_KEY).unwrap_or(Value::Null)
+                o.shift_remove(WRAPPER_KEY).unwrap_or(Value::Null)
             }
             other => other,
         }
@@ -789,11 +874,11 @@ fn entries_to_map(items: Vec<Value>, values: &Value, root: &Value, depth: usize)
     for item in items {
         match item {
             Value::Object(mut e) if e.len() == 2 && e.get("key").is_some_and(Value::is_string) => {
-                let key = match e.remove("key") {
+                let key = match e.shift_remove("key") {
                     Some(Value::String(k)) => k,
                     _ => continue,
                 };
-                let v = e.remove("value").unwrap_or(Value::Null);
+                let v = e.shift_remove("value").unwrap_or(Value::Null);
                 out.insert(key, unlower_node(values, root, v, depth + 1));
             }
             other => malformed.push(other),
@@ -809,5 +894,21 @@ fn entries_to_map(items: Vec<Value>, values: &Value, root: &Value, depth: usize)
             .collect();
         all.extend(malformed);
         Value::Array(all)
+    }
+}
+
+#[cfg(test)]
+mod inline_tests {
+    use super::*;
+
+    #[test]
+    fn single_use_definitions_are_inlined() {
+        let mut v = json!({"type": "object", "properties": {"a": {"type": "array", "items": {"$ref": "#/$defs/L"}},
+            "b": {"$ref": "#/$defs/S"}, "c": {"$ref": "#/$defs/S"}},
+            "$defs": {"L": {"type": "string"}, "S": {"type": "integer"}, "Unused": {"type": "null"}}});
+        inline_single_use_defs(&mut v);
+        assert_eq!(v["properties"]["a"]["items"], json!({"type": "string"}));
+        assert_eq!(v["properties"]["b"], json!({"$ref": "#/$defs/S"}));
+        assert_eq!(v["$defs"], json!({"S": {"type": "integer"}}));
     }
 }

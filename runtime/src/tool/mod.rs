@@ -1,9 +1,22 @@
-//! What a tool is, independent of any provider.
+//! What a tool is, independent of any provider: the [`Tool`] trait that
+//! `#[tool]`, `#[tools]` and `#[derive(Tool)]` implement, its [`ToolDef`], the
+//! [`Toolbox`] that dispatches calls, and the errors a model gets back.
+
+mod context;
+mod error;
+mod toolbox;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::provider::BoxFuture;
 use crate::schema::{Dialect, Schema, SchemaError, schema_for};
+
+pub use context::{Ctx, ToolContext};
+pub use error::ToolError;
+pub use toolbox::Toolbox;
 
 /// A tool as a model sees it: a name, a description, and the JSON Schema of its
 /// arguments.
@@ -60,5 +73,385 @@ impl ToolDef {
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
         self
+    }
+}
+
+/// What a tool returns to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToolValue {
+    /// Structured data, sent as JSON text.
+    Json(Value),
+    /// Text, sent as is.
+    Text(String),
+}
+
+impl ToolValue {
+    /// The content of the tool message.
+    pub fn to_content(&self) -> String {
+        match self {
+            ToolValue::Json(v) => v.to_string(),
+            ToolValue::Text(t) => t.clone(),
+        }
+    }
+}
+
+/// The outcome of a tool call.
+pub type ToolResult = Result<ToolValue, ToolError>;
+
+/// A tool: a definition the model sees, and the code that runs a call.
+///
+/// `#[tool]`, `#[tools]` and `#[derive(Tool)]` implement it; implement it by
+/// hand for tools whose schema is only known at run time.
+pub trait Tool: Send + Sync + 'static {
+    /// The definition sent to the model.
+    fn def(&self) -> &ToolDef;
+    /// Runs a call with these (already JSON-parsed) arguments.
+    fn call<'a>(&'a self, args: Value, ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult>;
+    /// Whether calls of this tool must not run beside each other (it mutates
+    /// shared state). `#[tool(sequential)]`.
+    fn sequential(&self) -> bool {
+        false
+    }
+    /// Why the definition could not be built strictly, if it could not: a
+    /// [`Toolbox`] refuses such a tool with this error.
+    fn schema_error(&self) -> Option<&SchemaError> {
+        None
+    }
+}
+
+impl<T: Tool + ?Sized> Tool for Arc<T> {
+    fn def(&self) -> &ToolDef {
+        (**self).def()
+    }
+    fn call<'a>(&'a self, args: Value, ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult> {
+        (**self).call(args, ctx)
+    }
+    fn sequential(&self) -> bool {
+        (**self).sequential()
+    }
+    fn schema_error(&self) -> Option<&SchemaError> {
+        (**self).schema_error()
+    }
+}
+
+/// The arguments of a tool defined with `#[derive(Tool)]`: the struct is the
+/// arguments, its `call` method the body.
+pub trait ToolArgs: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static {
+    /// The tool's name.
+    const NAME: &'static str;
+    /// What it does, for the model.
+    const DESCRIPTION: &'static str;
+    /// Whether the provider enforces the schema.
+    const STRICT: bool = true;
+    /// Whether calls must not run beside each other.
+    const SEQUENTIAL: bool = false;
+    /// Runs the call.
+    fn run(self, ctx: &ToolContext) -> BoxFuture<'_, ToolResult>;
+}
+
+/// The [`Tool`] of a `#[derive(Tool)]` struct: `Add::tool()`, or
+/// `ArgsTool::<Add>::new()`.
+pub struct ArgsTool<A: ToolArgs> {
+    built: &'static __private::BuiltDef,
+    _args: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<A: ToolArgs> ArgsTool<A> {
+    /// The tool.
+    pub fn new() -> Self {
+        Self {
+            built: __private::built_for::<A>(),
+            _args: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<A: ToolArgs> Default for ArgsTool<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: ToolArgs> std::fmt::Debug for ArgsTool<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ArgsTool({})", A::NAME)
+    }
+}
+
+impl<A: ToolArgs> Tool for ArgsTool<A> {
+    fn def(&self) -> &ToolDef {
+        &self.built.def
+    }
+    fn call<'a>(&'a self, args: Value, ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult> {
+        Box::pin(async move {
+            let args: A = __private::decode_args(A::NAME, self.built, args)?;
+            args.run(ctx).await
+        })
+    }
+    fn sequential(&self) -> bool {
+        A::SEQUENTIAL
+    }
+    fn schema_error(&self) -> Option<&SchemaError> {
+        self.built.error.as_ref()
+    }
+}
+
+/// A set of tools: what `#[tools]` on an `impl` block implements for its type
+/// (and for an `Arc` of it, to keep a handle on the shared value).
+pub trait ToolSet {
+    /// The tools.
+    fn into_tools(self) -> Vec<Arc<dyn Tool>>;
+}
+
+/// The methods of a `#[tools]` impl block as tools sharing one `Arc` of the
+/// value. Generated; use it through [`ToolSet`].
+pub trait SharedTools: Send + Sync + 'static {
+    /// The tools, each holding `this`.
+    fn shared_tools(this: Arc<Self>) -> Vec<Arc<dyn Tool>>;
+}
+
+impl<T: SharedTools> ToolSet for Arc<T> {
+    fn into_tools(self) -> Vec<Arc<dyn Tool>> {
+        T::shared_tools(self)
+    }
+}
+
+/// Support for the code the macros generate. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    use std::fmt::Display;
+    use std::future::Future;
+    use std::sync::OnceLock;
+
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    use super::{ToolDef, ToolError, ToolResult, ToolValue};
+    use crate::schema::{Dialect, Schema, SchemaError};
+
+    /// A tool's definition and argument schema, built once.
+    #[derive(Debug)]
+    pub struct BuiltDef {
+        /// The definition.
+        pub def: ToolDef,
+        /// The argument schema (full, for validation).
+        pub schema: Option<Schema>,
+        /// Why a strict schema could not be built.
+        pub error: Option<SchemaError>,
+    }
+
+    /// Builds a tool's definition: a Strict schema when `strict`, plain JSON
+    /// Schema otherwise.
+    pub fn build_def<A: schemars::JsonSchema>(
+        name: &str,
+        description: &str,
+        strict: bool,
+    ) -> BuiltDef {
+        let dialect = if strict {
+            Dialect::Strict
+        } else {
+            Dialect::JsonSchema
+        };
+        match Schema::of::<A>(dialect) {
+            Ok(schema) => {
+                let mut def = ToolDef::from_schema(name, description, &schema);
+                strip_title(&mut def.parameters);
+                BuiltDef {
+                    def,
+                    schema: Some(schema),
+                    error: None,
+                }
+            }
+            Err(error) => BuiltDef {
+                def: ToolDef::new(name, description, serde_json::json!({"type": "object"})),
+                schema: None,
+                error: Some(error),
+            },
+        }
+    }
+
+    /// The arguments' type name and doc are noise here: the tool's own name and
+    /// description say it.
+    fn strip_title(v: &mut Value) {
+        if let Some(o) = v.as_object_mut() {
+            o.shift_remove("title");
+            o.shift_remove("description");
+        }
+    }
+
+    /// Decodes arguments: undo lowering, validate against the full schema, deserialize.
+    ///
+    /// # Errors
+    /// [`ToolError::InvalidArguments`] with every issue.
+    pub fn decode_args<A: DeserializeOwned>(
+        tool: &str,
+        built: &BuiltDef,
+        args: Value,
+    ) -> Result<A, ToolError> {
+        let Some(schema) = &built.schema else {
+            return Err(ToolError::Failed {
+                tool: tool.to_owned(),
+                message: built
+                    .error
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            });
+        };
+        let args = if args.is_null() {
+            Value::Object(Default::default())
+        } else {
+            args
+        };
+        schema
+            .decode::<A>(args)
+            .map_err(|e| ToolError::invalid_arguments(tool, e))
+    }
+
+    /// Runs a sync tool body on the blocking pool.
+    ///
+    /// # Errors
+    /// [`ToolError::Panicked`] when the body panics.
+    pub async fn run_blocking<R: Send + 'static>(
+        tool: &str,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, ToolError> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ToolError::Panicked {
+                tool: tool.to_owned(),
+                message: if e.is_panic() {
+                    super::toolbox::panic_message(e.into_panic())
+                } else {
+                    e.to_string()
+                },
+            })
+    }
+
+    /// Wraps a value for the autoref dispatch below.
+    #[derive(Debug)]
+    pub struct Wrap<T>(pub T);
+
+    /// Tag: the tool body returned a future.
+    #[derive(Debug)]
+    pub struct FutureTag;
+    /// Tag: the tool body returned a value.
+    #[derive(Debug)]
+    pub struct ValueTag;
+    /// Picks [`FutureTag`] for futures.
+    pub trait FutureKind {
+        /// The tag.
+        fn kind(&self) -> FutureTag {
+            FutureTag
+        }
+    }
+    impl<F: Future> FutureKind for &Wrap<&F> {}
+    /// Picks [`ValueTag`] for anything else.
+    pub trait ValueKind {
+        /// The tag.
+        fn kind(&self) -> ValueTag {
+            ValueTag
+        }
+    }
+    impl<T> ValueKind for Wrap<&T> {}
+    impl FutureTag {
+        /// Awaits it.
+        pub async fn resolve<F: Future>(self, f: F) -> F::Output {
+            f.await
+        }
+    }
+    impl ValueTag {
+        /// Hands it back.
+        pub async fn resolve<T>(self, t: T) -> T {
+            t
+        }
+    }
+
+    /// Tag: the tool returned a `Result`.
+    #[derive(Debug)]
+    pub struct ResultTag;
+    /// Tag: the tool returned a plain value.
+    #[derive(Debug)]
+    pub struct PlainTag;
+    /// Picks [`ResultTag`] for `Result<T, E: Display>`.
+    pub trait ResultKind {
+        /// The tag.
+        fn result_kind(&self) -> ResultTag {
+            ResultTag
+        }
+    }
+    impl<T, E: Display> ResultKind for &Wrap<&Result<T, E>> {}
+    /// Picks [`PlainTag`] for anything else.
+    pub trait PlainKind {
+        /// The tag.
+        fn result_kind(&self) -> PlainTag {
+            PlainTag
+        }
+    }
+    impl<T> PlainKind for Wrap<&T> {}
+    impl ResultTag {
+        /// `Ok` → the value; `Err` → a tool error the model sees.
+        pub fn convert<T: Serialize, E: Display>(self, tool: &str, r: Result<T, E>) -> ToolResult {
+            match r {
+                Ok(v) => to_value(tool, v),
+                Err(e) => Err(ToolError::Failed {
+                    tool: tool.to_owned(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+    impl PlainTag {
+        /// The value.
+        pub fn convert<T: Serialize>(self, tool: &str, v: T) -> ToolResult {
+            to_value(tool, v)
+        }
+    }
+
+    /// A serializable value as a tool result: strings as text, `()` as `ok`,
+    /// anything else as JSON.
+    ///
+    /// # Errors
+    /// [`ToolError::Failed`] when serialization fails.
+    pub fn to_value<T: Serialize>(tool: &str, v: T) -> ToolResult {
+        match serde_json::to_value(v) {
+            Ok(Value::String(s)) => Ok(ToolValue::Text(s)),
+            Ok(Value::Null) => Ok(ToolValue::Text("ok".into())),
+            Ok(v) => Ok(ToolValue::Json(v)),
+            Err(e) => Err(ToolError::Failed {
+                tool: tool.to_owned(),
+                message: format!("the result could not be serialized: {e}"),
+            }),
+        }
+    }
+
+    /// Compile-time check that a parameter type can be an argument.
+    pub fn assert_argument<T: DeserializeOwned + schemars::JsonSchema>() {}
+    /// Compile-time check that a return type can be sent back.
+    pub fn assert_serialize<T: Serialize>() {}
+
+    /// A `OnceLock` for generated definitions.
+    pub type DefCell = OnceLock<BuiltDef>;
+
+    /// The definition of a `#[derive(Tool)]` type, built once per type.
+    pub fn built_for<A: super::ToolArgs>() -> &'static BuiltDef {
+        use std::any::TypeId;
+        use std::collections::HashMap;
+        use std::sync::Mutex;
+        static CELLS: OnceLock<Mutex<HashMap<TypeId, &'static BuiltDef>>> = OnceLock::new();
+        let cells = CELLS.get_or_init(Default::default);
+        let mut map = match cells.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let id = TypeId::of::<A>();
+        if let Some(built) = map.get(&id).copied() {
+            return built;
+        }
+        let built: &'static BuiltDef =
+            Box::leak(Box::new(build_def::<A>(A::NAME, A::DESCRIPTION, A::STRICT)));
+        map.insert(id, built);
+        built
     }
 }

@@ -1,0 +1,101 @@
+//! `#[tool]` on a free function.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::ItemFn;
+
+use crate::codegen::{ToolSpec, tool_impl};
+use crate::options::{ToolOptions, camel_case, check_name, doc_text};
+use crate::signature::{args_struct, call_args, context_fetches, read_params};
+
+const ALLOWED: &[&str] = &[
+    "name",
+    "description",
+    "strict",
+    "type_name",
+    "blocking",
+    "sequential",
+];
+
+pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let options = ToolOptions::parse_tokens(attr, ALLOWED)?;
+    let mut func: ItemFn = syn::parse2(item).map_err(|e| {
+        syn::Error::new(e.span(), "#[tool] goes on a function (or use #[tools] on an impl block, #[derive(Tool)] on a struct)")
+    })?;
+    if let Some(r) = func.sig.receiver() {
+        return Err(syn::Error::new_spanned(
+            r,
+            "#[tool] is for free functions; for methods put #[tools] on the impl block",
+        ));
+    }
+    let fn_ident = func.sig.ident.clone();
+    let name = options
+        .name
+        .as_ref()
+        .map(|n| n.value())
+        .unwrap_or_else(|| fn_ident.to_string().trim_start_matches("r#").to_owned());
+    let name_span = options
+        .name
+        .as_ref()
+        .map(|n| n.span())
+        .unwrap_or_else(|| fn_ident.span());
+    check_name(&name, name_span)?;
+    let description = match (&options.description, doc_text(&func.attrs)) {
+        (Some(d), _) => d.value(),
+        (None, Some(doc)) => doc,
+        (None, None) => {
+            return Err(syn::Error::new_spanned(
+                &func.sig.ident,
+                "a tool needs a description: add a `///` doc comment saying what it does, or #[tool(description = \"…\")]",
+            ));
+        }
+    };
+    if options.blocking && func.sig.asyncness.is_some() {
+        return Err(syn::Error::new_spanned(
+            func.sig.asyncness,
+            "`blocking` is for sync functions; an async tool already runs on the runtime",
+        ));
+    }
+    let params = read_params(&mut func.sig)?;
+    let type_ident = match &options.type_name {
+        Some(t) => syn::Ident::new(&t.value(), t.span()),
+        None => format_ident!("{}", camel_case(&fn_ident.to_string())),
+    };
+    if type_ident == fn_ident {
+        return Err(syn::Error::new_spanned(
+            &fn_ident,
+            "the tool's type would have the function's own name; pick another with #[tool(type_name = \"…\")]",
+        ));
+    }
+    let args_ident = format_ident!("__TypecallArgs_{}", fn_ident);
+    let vis = &func.vis;
+    let args = call_args(&params);
+    let tool_type = quote! { #type_ident };
+    let impl_tokens = tool_impl(&ToolSpec {
+        name: name.clone(),
+        description,
+        strict: options.strict.unwrap_or(true),
+        sequential: options.sequential,
+        blocking: options.blocking,
+        tool_type: tool_type.clone(),
+        args_ident: &args_ident,
+        context_fetches: context_fetches(&params, &name),
+        prelude: quote! {},
+        call: quote! { #fn_ident(#(#args),*) },
+        output: &func.sig.output,
+    });
+    let args_def = args_struct(&args_ident, &params);
+    let doc =
+        format!("The `{name}` tool: [`{fn_ident}`] as a [`Tool`](::typecall::Tool) for a model.");
+    Ok(quote! {
+        #func
+
+        #args_def
+
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #type_ident;
+
+        #impl_tokens
+    })
+}

@@ -1,0 +1,242 @@
+//! A set of tools by name, and the dispatch of a model's call to one of them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use serde_json::Value;
+
+use super::{Tool, ToolContext, ToolDef, ToolError, ToolResult, ToolSet};
+use crate::error::{Error, Result};
+
+/// Tools by name, the context they share, and the dispatch of calls.
+///
+/// ```
+/// use typecall::tool::Toolbox;
+/// use typecall::tool;
+///
+/// /// Adds two numbers.
+/// #[tool]
+/// fn add(a: f64, b: f64) -> f64 { a + b }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let toolbox = Toolbox::new().with(Add)?;
+/// let out = toolbox.call("add", r#"{"a": 1, "b": 2.5}"#).await?;
+/// assert_eq!(out.to_content(), "3.5");
+/// let err = toolbox.call("add", r#"{"a": "one"}"#).await.unwrap_err();
+/// assert!(err.to_string().contains("/a"));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct Toolbox {
+    tools: Vec<Arc<dyn Tool>>,
+    by_name: HashMap<String, usize>,
+    context: ToolContext,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Toolbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Toolbox")
+            .field("tools", &self.names())
+            .field("context", &self.context)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Toolbox {
+    /// An empty toolbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a tool.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a duplicate name or an invalid one, and
+    /// [`Error::Schema`] for a tool whose schema could not be built.
+    pub fn add(&mut self, tool: impl Tool) -> Result<&mut Self> {
+        self.add_arc(Arc::new(tool))
+    }
+
+    /// Adds a shared tool.
+    ///
+    /// # Errors
+    /// As [`Toolbox::add`].
+    pub fn add_arc(&mut self, tool: Arc<dyn Tool>) -> Result<&mut Self> {
+        if let Some(e) = tool.schema_error() {
+            return Err(Error::Schema(e.clone()));
+        }
+        let name = tool.def().name.clone();
+        if !valid_name(&name) {
+            return Err(Error::Config(format!(
+                "tool name `{name}` must match ^[a-zA-Z0-9_-]{{1,64}}$"
+            )));
+        }
+        if self.by_name.contains_key(&name) {
+            return Err(Error::Config(format!(
+                "two tools are named `{name}`; rename one with #[tool(name = \"…\")]"
+            )));
+        }
+        self.by_name.insert(name, self.tools.len());
+        self.tools.push(tool);
+        Ok(self)
+    }
+
+    /// Adds every tool of a set (`#[tools]` on an `impl` block).
+    ///
+    /// # Errors
+    /// As [`Toolbox::add`].
+    pub fn add_set(&mut self, set: impl ToolSet) -> Result<&mut Self> {
+        for t in set.into_tools() {
+            self.add_arc(t)?;
+        }
+        Ok(self)
+    }
+
+    /// Builder form of [`Toolbox::add`].
+    ///
+    /// # Errors
+    /// As [`Toolbox::add`].
+    pub fn with(mut self, tool: impl Tool) -> Result<Self> {
+        self.add(tool)?;
+        Ok(self)
+    }
+
+    /// Builder form of [`Toolbox::add_set`].
+    ///
+    /// # Errors
+    /// As [`Toolbox::add`].
+    pub fn with_set(mut self, set: impl ToolSet) -> Result<Self> {
+        self.add_set(set)?;
+        Ok(self)
+    }
+
+    /// Adds a context value, handed to tools that take `Ctx<S>` or `&S`.
+    pub fn context<S: Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.context.insert(state);
+        self
+    }
+
+    /// The context tools are given.
+    pub fn context_mut(&mut self) -> &mut ToolContext {
+        &mut self.context
+    }
+
+    /// A time limit for every call.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// The definitions, in the order added.
+    pub fn defs(&self) -> Vec<ToolDef> {
+        self.tools.iter().map(|t| t.def().clone()).collect()
+    }
+
+    /// The names, in the order added.
+    pub fn names(&self) -> Vec<String> {
+        self.tools.iter().map(|t| t.def().name.clone()).collect()
+    }
+
+    /// The tool of this name.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
+        self.by_name.get(name).and_then(|&i| self.tools.get(i))
+    }
+
+    /// Whether there are no tools.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
+    /// Runs a call as the model wrote it: `arguments` is its raw text. Every
+    /// failure comes back as a [`ToolError`] for the model: unknown tool, not
+    /// JSON, invalid arguments (each JSON pointer), the tool's own error, a
+    /// panic (caught), a timeout.
+    ///
+    /// # Errors
+    /// The [`ToolError`], whose text is what the model should see.
+    pub async fn call(&self, name: &str, arguments: &str) -> ToolResult {
+        let Some(tool) = self.get(name) else {
+            return Err(ToolError::UnknownTool {
+                name: name.to_owned(),
+                known: self.names(),
+            });
+        };
+        let args: Value = if arguments.trim().is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_str(arguments).map_err(|e| ToolError::NotJson {
+                tool: name.to_owned(),
+                error: e.to_string(),
+            })?
+        };
+        self.call_value(tool.as_ref(), args).await
+    }
+
+    /// Runs a call with already parsed arguments.
+    ///
+    /// # Errors
+    /// As [`Toolbox::call`].
+    pub async fn call_json(&self, name: &str, args: Value) -> ToolResult {
+        let Some(tool) = self.get(name) else {
+            return Err(ToolError::UnknownTool {
+                name: name.to_owned(),
+                known: self.names(),
+            });
+        };
+        self.call_value(tool.as_ref(), args).await
+    }
+
+    async fn call_value(&self, tool: &dyn Tool, args: Value) -> ToolResult {
+        let name = tool.def().name.clone();
+        let span = tracing::info_span!(
+            "execute_tool",
+            otel.name = %format!("execute_tool {name}"),
+            gen_ai.operation.name = "execute_tool",
+            gen_ai.tool.name = %name,
+        );
+        let _guard = span.enter();
+        let run = AssertUnwindSafe(tool.call(args, &self.context)).catch_unwind();
+        let outcome = match self.timeout {
+            Some(limit) => match tokio::time::timeout(limit, run).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(ToolError::TimedOut {
+                        tool: name,
+                        after: limit,
+                    });
+                }
+            },
+            None => run.await,
+        };
+        match outcome {
+            Ok(result) => result,
+            Err(panic) => Err(ToolError::Panicked {
+                tool: name,
+                message: panic_message(panic),
+            }),
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+pub(crate) fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}

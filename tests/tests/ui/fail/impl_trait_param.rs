@@ -1,0 +1,9 @@
+use typecall::tool;
+
+/// Prints a value.
+#[tool]
+fn show(value: impl std::fmt::Display) -> String {
+    value.to_string()
+}
+
+fn main() {}
