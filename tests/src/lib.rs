@@ -58,3 +58,19 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 
 pub mod replay;
 pub mod scripted;
+
+/// The local llama.cpp server's model (`TYPECALL_LOCAL_BASE_URL`, started by
+/// `scripts/local-model start`), or `None` after saying the test skipped.
+pub fn local_model(test: &str) -> Option<typecall::provider::OpenAiCompatModel> {
+    match std::env::var("TYPECALL_LOCAL_BASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(
+            typecall::OpenAiCompat::new(url.trim())
+                .timeout(std::time::Duration::from_secs(120))
+                .model(std::env::var("TYPECALL_LOCAL_MODEL").unwrap_or_else(|_| "smollm2".into())),
+        ),
+        _ => {
+            skip(test, "TYPECALL_LOCAL_BASE_URL is not set (scripts/local-model start)");
+            None
+        }
+    }
+}

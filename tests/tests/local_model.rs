@@ -1,0 +1,105 @@
+//! Against a real model on this machine (llama.cpp serving SmolLM2-135M, see
+//! `scripts/local-model`): what a 135M model can be held to. Never the wording
+//! of free text. Skipped, saying so, without `TYPECALL_LOCAL_BASE_URL`.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use typecall::chat::{ChatRequest, FinishReason, Message, ResponseFormat};
+use typecall::provider::{Model, collect};
+use typecall::schema::{Dialect, schema_for};
+use typecall_tests::local_model;
+
+fn ask(text: &str) -> ChatRequest {
+    ChatRequest::new(vec![Message::user(text)])
+}
+
+#[tokio::test]
+async fn blocking_and_streaming_give_the_same_kind_of_answer() {
+    let Some(model) = local_model("local blocking/streaming") else { return };
+    let req = ask("Say hello.").max_tokens(24).seed(7).temperature(0.0);
+    let sync = model.chat(&req).await.unwrap();
+    let streamed = collect(model.stream(&req).await.unwrap()).await.unwrap();
+    for r in [&sync, &streamed] {
+        assert!(!r.text().is_empty());
+        assert!(r.usage.prompt_tokens > 0 && r.usage.completion_tokens > 0, "{:?}", r.usage);
+        assert!(matches!(r.finish_reason, FinishReason::Stop | FinishReason::Length));
+        assert!(r.tool_calls.is_empty());
+    }
+    // Greedy decoding with the same seed: the same text either way.
+    assert_eq!(sync.text(), streamed.text());
+}
+
+#[tokio::test]
+async fn seed_reproduces_and_max_tokens_cuts_with_finish_length() {
+    let Some(model) = local_model("local seed/max tokens") else { return };
+    let req = ask("Tell a story about a cat.").max_tokens(12).seed(42).temperature(0.9);
+    let a = model.chat(&req).await.unwrap();
+    let b = model.chat(&req).await.unwrap();
+    assert_eq!(a.text(), b.text(), "the same seed gave different texts");
+    assert_eq!(a.finish_reason, FinishReason::Length);
+    assert!(a.usage.completion_tokens <= 12);
+}
+
+#[tokio::test]
+async fn stop_sequences_cut_the_text() {
+    let Some(model) = local_model("local stop") else { return };
+    let base = ask("Talk about Canada in great detail.").max_tokens(40).seed(1).temperature(0.0);
+    let full = model.chat(&base).await.unwrap();
+    // Stop at the third word of what the model says anyway.
+    let Some(word) = full.text().split_whitespace().nth(2).map(str::to_owned) else {
+        panic!("the model said fewer than three words: {:?}", full.text());
+    };
+    let cut_at = full.text().find(&word).unwrap();
+    let stopped = model.chat(&base.clone().stop([word.clone()])).await.unwrap();
+    assert_eq!(stopped.finish_reason, FinishReason::Stop);
+    assert_eq!(stopped.text(), &full.text()[..cut_at], "stop {word:?}");
+}
+
+#[tokio::test]
+async fn logprobs_come_back_per_token_with_alternatives() {
+    let Some(model) = local_model("local logprobs") else { return };
+    let r = model.chat(&ask("Say hello.").max_tokens(5).logprobs(2)).await.unwrap();
+    let lp = r.logprobs.expect("logprobs");
+    assert!(!lp.is_empty() && lp.len() <= 5);
+    for t in &lp {
+        assert!(t.logprob <= 0.0);
+        assert_eq!(t.top_logprobs.len(), 2);
+    }
+    let streamed = collect(model.stream(&ask("Say hello.").max_tokens(5).logprobs(2)).await.unwrap()).await.unwrap();
+    assert!(!streamed.logprobs.unwrap_or_default().is_empty());
+}
+
+/// A person, as the model sees fit to describe one.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code)]
+struct Person {
+    name: String,
+    age: u8,
+    likes_cats: bool,
+}
+
+#[tokio::test]
+async fn a_strict_json_schema_is_enforced_while_decoding() {
+    let Some(model) = local_model("local json schema") else { return };
+    let schema = schema_for::<Person>(Dialect::Strict).unwrap();
+    for seed in 0..5 {
+        let req = ask("Describe a person called Ada, 36, who likes cats, as JSON.")
+            .response_format(ResponseFormat::json_schema("person", schema))
+            .max_tokens(200)
+            .seed(seed);
+        let r = model.chat(&req).await.unwrap();
+        let value: serde_json::Value = serde_json::from_str(r.text()).unwrap_or_else(|e| panic!("seed {seed}: {e}: {}", r.text()));
+        // Decoding validates against the full schema (u8 range included).
+        let _person: Person = schema.decode(value).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn the_server_lists_its_model() {
+    let Ok(url) = std::env::var("TYPECALL_LOCAL_BASE_URL") else {
+        typecall_tests::skip("local model list", "TYPECALL_LOCAL_BASE_URL is not set");
+        return;
+    };
+    let models = typecall::OpenAiCompat::new(url).list_models().await.unwrap();
+    assert!(models.iter().any(|m| m.id == "smollm2"), "{models:?}");
+}
