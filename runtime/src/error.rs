@@ -101,6 +101,15 @@ pub enum Error {
     /// The connection failed or broke (also mid-stream).
     #[error("connection: {0}")]
     Connection(String),
+    /// No answer of the model could be decoded into the requested type, after
+    /// every repair. Every attempt is here, raw answers included.
+    #[error("no answer decoded into `{type_name}` after {} attempt(s); last: {}", attempts.len(), attempts.last().and_then(|a| a.error.clone()).unwrap_or_default())]
+    Extraction {
+        /// The requested type.
+        type_name: String,
+        /// Every attempt, in order.
+        attempts: Vec<crate::output::Attempt>,
+    },
     /// An answer could not be understood.
     #[error("could not decode the provider's answer ({what}); received: {excerpt}")]
     Protocol {

@@ -10,6 +10,7 @@
 //! - [`tool`]: what a tool is ([`tool::ToolDef`]), independent of any provider.
 //! - [`chat`]: the provider-neutral conversation: messages, requests, responses,
 //!   stream events.
+//! - [`output`]: structured output — ask for a `T`, get a validated `T`.
 //! - [`provider`]: [`Cerebras`] and [`OpenAiCompat`] models behind the [`Model`]
 //!   trait: the only place that knows a wire format.
 //! - `testing` (feature `testing`): replay recorded exchanges from a loopback
@@ -29,6 +30,7 @@ extern crate self as typecall;
 
 pub mod chat;
 pub mod error;
+pub mod output;
 pub mod provider;
 pub mod schema;
 #[cfg(feature = "testing")]
@@ -36,6 +38,7 @@ pub mod testing;
 pub mod tool;
 
 pub use error::{Error, Result};
+pub use output::{Extract, OutputMode, extract, extract_many};
 pub use provider::{Cerebras, Model, OpenAiCompat};
 pub use tool::{Ctx, Tool, ToolSet};
 pub use typecall_macros::{Tool, tool, tools};

@@ -69,7 +69,10 @@ pub fn local_model(test: &str) -> Option<typecall::provider::OpenAiCompatModel> 
                 .model(std::env::var("TYPECALL_LOCAL_MODEL").unwrap_or_else(|_| "smollm2".into())),
         ),
         _ => {
-            skip(test, "TYPECALL_LOCAL_BASE_URL is not set (scripts/local-model start)");
+            skip(
+                test,
+                "TYPECALL_LOCAL_BASE_URL is not set (scripts/local-model start)",
+            );
             None
         }
     }
