@@ -1,1 +1,34 @@
-//! Runnable examples for typecall live in `examples/`.
+//! Shared set-up for typecall's examples: which model to talk to.
+
+use std::sync::Arc;
+
+use typecall::provider::{Capabilities, Model};
+use typecall::{Cerebras, OpenAiCompat};
+
+/// The model the examples use: Cerebras (`CEREBRAS_API_KEY`, model from
+/// `TYPECALL_CEREBRAS_MODEL`, default `gpt-oss-120b`) when a key is set, else the
+/// local llama.cpp server at `TYPECALL_LOCAL_BASE_URL`.
+///
+/// # Errors
+/// When neither is configured, saying how to fix it.
+pub fn pick_model() -> Result<(Arc<dyn Model>, String), String> {
+    if let Ok(cerebras) = Cerebras::from_env() {
+        let name =
+            std::env::var("TYPECALL_CEREBRAS_MODEL").unwrap_or_else(|_| "gpt-oss-120b".into());
+        let label = format!("cerebras {name}");
+        return Ok((Arc::new(cerebras.model(name)), label));
+    }
+    match std::env::var("TYPECALL_LOCAL_BASE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            let model = OpenAiCompat::new(url.trim())
+                .model("smollm2")
+                .with_capabilities(Capabilities::llama_cpp());
+            Ok((Arc::new(model), format!("local smollm2 at {}", url.trim())))
+        }
+        _ => Err(
+            "set CEREBRAS_API_KEY, or start the local model (scripts/local-model start) and set \
+                  TYPECALL_LOCAL_BASE_URL to the URL it prints; scripts/demo does this for you"
+                .into(),
+        ),
+    }
+}

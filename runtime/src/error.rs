@@ -110,6 +110,14 @@ pub enum Error {
         /// Every attempt, in order.
         attempts: Vec<crate::output::Attempt>,
     },
+    /// An agent run stopped without an answer; the run so far is kept.
+    #[error("the agent stopped: {stop}")]
+    Agent {
+        /// Why it stopped.
+        stop: crate::agent::AgentStop,
+        /// Everything that happened until then.
+        run: Box<crate::agent::Run>,
+    },
     /// An answer could not be understood.
     #[error("could not decode the provider's answer ({what}); received: {excerpt}")]
     Protocol {

@@ -10,6 +10,7 @@
 //! - [`tool`]: what a tool is ([`tool::ToolDef`]), independent of any provider.
 //! - [`chat`]: the provider-neutral conversation: messages, requests, responses,
 //!   stream events.
+//! - [`agent`]: the tool-calling loop: parallel, bounded, observable.
 //! - [`output`]: structured output — ask for a `T`, get a validated `T`.
 //! - [`provider`]: [`Cerebras`] and [`OpenAiCompat`] models behind the [`Model`]
 //!   trait: the only place that knows a wire format.
@@ -28,6 +29,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as typecall;
 
+pub mod agent;
 pub mod chat;
 pub mod error;
 pub mod output;
@@ -37,6 +39,7 @@ pub mod schema;
 pub mod testing;
 pub mod tool;
 
+pub use agent::{Agent, AgentEvent, Run, ToolMode};
 pub use error::{Error, Result};
 pub use output::{Extract, OutputMode, extract, extract_many};
 pub use provider::{Cerebras, Model, OpenAiCompat};

@@ -66,7 +66,8 @@ pub fn local_model(test: &str) -> Option<typecall::provider::OpenAiCompatModel> 
         Ok(url) if !url.trim().is_empty() => Some(
             typecall::OpenAiCompat::new(url.trim())
                 .timeout(std::time::Duration::from_secs(120))
-                .model(std::env::var("TYPECALL_LOCAL_MODEL").unwrap_or_else(|_| "smollm2".into())),
+                .model(std::env::var("TYPECALL_LOCAL_MODEL").unwrap_or_else(|_| "smollm2".into()))
+                .with_capabilities(typecall::provider::Capabilities::llama_cpp()),
         ),
         _ => {
             skip(

@@ -117,6 +117,30 @@ impl Capabilities {
     }
 }
 
+impl Capabilities {
+    /// llama.cpp's `llama-server` (and the `xllamacpp` wheel), as measured on a
+    /// small model: a JSON schema is enforced by a grammar while decoding, JSON
+    /// mode is not, and native tool calls depend on the chat template (with a
+    /// template lacking tool support they are ignored), so they are flaky.
+    pub const fn llama_cpp() -> Self {
+        Self {
+            json_mode: Support::Flaky,
+            json_schema: Support::Yes,
+            tools: Support::Flaky,
+            tool_choice_required: Support::Flaky,
+            structured_streaming: Support::Yes,
+            tools_with_response_format: Support::No,
+            seed: Support::Yes,
+            max_tokens: Support::Yes,
+            stop: Support::Yes,
+            logprobs: Support::Yes,
+            images: Support::Unknown,
+            reasoning_effort: Support::No,
+            thinking: Thinking::Never,
+        }
+    }
+}
+
 impl Default for Capabilities {
     fn default() -> Self {
         Self::unknown()

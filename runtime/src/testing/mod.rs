@@ -18,7 +18,9 @@
 mod matching;
 mod recorder;
 mod replay;
+mod scripted;
 
 pub use matching::RequestMeaning;
 pub use recorder::Recorder;
 pub use replay::{Interaction, Replay};
+pub use scripted::{ScriptedModel, example};

@@ -100,7 +100,7 @@ impl ToolContext {
             .map(Ctx)
             .ok_or_else(|| ToolError::MissingContext {
                 tool: tool.to_owned(),
-                type_name: type_name::<S>(),
+                type_name: type_name::<S>().to_owned(),
             })
     }
 }

@@ -68,7 +68,7 @@ pub enum ToolError {
         /// The tool.
         tool: String,
         /// The missing type.
-        type_name: &'static str,
+        type_name: String,
     },
     /// A hook refused the call.
     #[error("the call to `{tool}` was denied: {message}")]

@@ -392,7 +392,7 @@ pub mod __private {
     impl<T> PlainKind for Wrap<&T> {}
     impl ResultTag {
         /// `Ok` → the value; `Err` → a tool error the model sees.
-        pub fn convert<T: Serialize, E: Display>(self, tool: &str, r: Result<T, E>) -> ToolResult {
+        pub fn convert<T: ToolOutput, E: Display>(self, tool: &str, r: Result<T, E>) -> ToolResult {
             match r {
                 Ok(v) => to_value(tool, v),
                 Err(e) => Err(ToolError::Failed {
@@ -404,7 +404,7 @@ pub mod __private {
     }
     impl PlainTag {
         /// The value.
-        pub fn convert<T: Serialize>(self, tool: &str, v: T) -> ToolResult {
+        pub fn convert<T: ToolOutput>(self, tool: &str, v: T) -> ToolResult {
             to_value(tool, v)
         }
     }
@@ -426,8 +426,26 @@ pub mod __private {
         }
     }
 
+    /// What a tool argument's type must be. Its error message names the type.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a tool argument: it must implement `serde::Deserialize` and `schemars::JsonSchema`",
+        label = "this parameter's type is not `Deserialize + JsonSchema`",
+        note = "derive both on it: `#[derive(serde::Deserialize, schemars::JsonSchema)]`"
+    )]
+    pub trait ToolArgument: DeserializeOwned + schemars::JsonSchema {}
+    impl<T: DeserializeOwned + schemars::JsonSchema> ToolArgument for T {}
+
+    /// What a tool may return. Its error message names the type.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be returned by a tool: it must implement `serde::Serialize`",
+        label = "this return type is not `Serialize`",
+        note = "derive it: `#[derive(serde::Serialize)]`, or return a `String`"
+    )]
+    pub trait ToolOutput: Serialize {}
+    impl<T: Serialize> ToolOutput for T {}
+
     /// Compile-time check that a parameter type can be an argument.
-    pub fn assert_argument<T: DeserializeOwned + schemars::JsonSchema>() {}
+    pub fn assert_argument<T: ToolArgument>() {}
     /// Compile-time check that a return type can be sent back.
     pub fn assert_serialize<T: Serialize>() {}
 

@@ -161,6 +161,15 @@ impl Toolbox {
     /// # Errors
     /// The [`ToolError`], whose text is what the model should see.
     pub async fn call(&self, name: &str, arguments: &str) -> ToolResult {
+        self.call_in(name, arguments, &self.context).await
+    }
+
+    /// As [`Toolbox::call`], with the tools given `ctx` instead of the
+    /// toolbox's own context (an agent adds per-run values to a copy of it).
+    ///
+    /// # Errors
+    /// As [`Toolbox::call`].
+    pub async fn call_in(&self, name: &str, arguments: &str, ctx: &ToolContext) -> ToolResult {
         let Some(tool) = self.get(name) else {
             return Err(ToolError::UnknownTool {
                 name: name.to_owned(),
@@ -175,7 +184,17 @@ impl Toolbox {
                 error: e.to_string(),
             })?
         };
-        self.call_value(tool.as_ref(), args).await
+        self.call_value(tool.as_ref(), args, ctx).await
+    }
+
+    /// The context tools are given.
+    pub fn tool_context(&self) -> &ToolContext {
+        &self.context
+    }
+
+    /// The time limit of every call, if any.
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Runs a call with already parsed arguments.
@@ -189,10 +208,10 @@ impl Toolbox {
                 known: self.names(),
             });
         };
-        self.call_value(tool.as_ref(), args).await
+        self.call_value(tool.as_ref(), args, &self.context).await
     }
 
-    async fn call_value(&self, tool: &dyn Tool, args: Value) -> ToolResult {
+    async fn call_value(&self, tool: &dyn Tool, args: Value, ctx: &ToolContext) -> ToolResult {
         let name = tool.def().name.clone();
         let span = tracing::info_span!(
             "execute_tool",
@@ -200,8 +219,10 @@ impl Toolbox {
             gen_ai.operation.name = "execute_tool",
             gen_ai.tool.name = %name,
         );
-        let _guard = span.enter();
-        let run = AssertUnwindSafe(tool.call(args, &self.context)).catch_unwind();
+        let run = tracing::Instrument::instrument(
+            AssertUnwindSafe(tool.call(args, ctx)).catch_unwind(),
+            span,
+        );
         let outcome = match self.timeout {
             Some(limit) => match tokio::time::timeout(limit, run).await {
                 Ok(r) => r,

@@ -1,0 +1,402 @@
+//! The agent: a tool-calling loop that is typed, parallel, bounded, observable
+//! and loses nothing.
+//!
+//! ```no_run
+//! # async fn demo() -> typecall::Result<()> {
+//! use typecall::{Agent, tool};
+//!
+//! /// Get the current weather for a city.
+//! #[tool]
+//! async fn get_weather(city: String) -> String { format!("Sunny in {city}") }
+//!
+//! let model = typecall::Cerebras::from_env()?.model("gpt-oss-120b");
+//! let run = Agent::new(model).system("Be brief.").tool(GetWeather).run("Weather in Paris?").await?;
+//! println!("{} ({} tokens)", run.text(), run.usage().total_tokens);
+//! # Ok(()) }
+//! ```
+
+mod constrained;
+mod events;
+mod nested;
+mod run;
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_core::Stream;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::chat::{Message, ToolCall, ToolChoice};
+use crate::error::{Error, Result};
+use crate::provider::{Model, Support};
+use crate::tool::{Tool, ToolSet, Toolbox};
+
+pub use events::AgentEvent;
+pub use nested::AgentTool;
+pub use run::{AgentStop, NestedRun, Run, ToolCallRecord, TurnRecord};
+
+/// How the agent asks the model for tool calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub enum ToolMode {
+    /// The provider's tool calling.
+    Native,
+    /// A JSON object the server enforces while decoding (`response_format:
+    /// json_schema`): `{"next": one of [{"tool", "arguments"} per tool, {"final"}]}`
+    /// (a list of calls when parallel calls are allowed). For models whose
+    /// native tool calling is unreliable.
+    Constrained,
+    /// Constrained where the capability table marks native tool calling flaky
+    /// or absent and JSON Schema output works; Native elsewhere.
+    #[default]
+    Auto,
+}
+
+/// What a `before_tool_call` hook decides.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookDecision {
+    /// Run the call as it is.
+    Allow,
+    /// Do not run it; the model gets this message as the tool's error.
+    Deny(String),
+    /// Run this call instead (same id).
+    Rewrite(ToolCall),
+}
+
+type BeforeHook = Arc<dyn Fn(&ToolCall) -> HookDecision + Send + Sync>;
+type AfterHook = Arc<dyn Fn(&TurnRecord) + Send + Sync>;
+
+/// The configuration an agent runs with.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub model: Arc<dyn Model>,
+    pub system: Option<String>,
+    pub toolbox: Toolbox,
+    pub build_error: Option<Arc<Error>>,
+    pub max_turns: u32,
+    pub max_parallel_tools: usize,
+    pub tool_timeout: Option<Duration>,
+    pub token_budget: Option<u64>,
+    pub deadline: Option<Duration>,
+    pub max_tool_retries: u32,
+    pub tool_mode: ToolMode,
+    pub first_tool_choice: Option<ToolChoice>,
+    pub tool_choice_after_tools: Option<ToolChoice>,
+    pub max_tokens: Option<u32>,
+    pub strict_tools: bool,
+    pub seed: Option<i64>,
+    pub temperature: Option<f32>,
+    pub before_tool_call: Option<BeforeHook>,
+    pub after_turn: Option<AfterHook>,
+}
+
+/// An agent: a model, a system prompt, tools, context and limits. Cheap to
+/// clone; runs do not share state.
+#[derive(Clone)]
+pub struct Agent {
+    cfg: Config,
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Agent")
+            .field("model", &self.cfg.model.name())
+            .field("tools", &self.cfg.toolbox.names())
+            .field("max_turns", &self.cfg.max_turns)
+            .field("tool_mode", &self.cfg.tool_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stream of [`AgentEvent`]s; the run stops when it is dropped.
+pub type AgentStream = Pin<Box<dyn Stream<Item = Result<AgentEvent>> + Send>>;
+
+impl Agent {
+    /// An agent using `model`: at most 8 turns, 4 tools at once, 3 identical
+    /// tool failures, [`ToolMode::Auto`].
+    pub fn new(model: impl Model + 'static) -> Self {
+        Self::from_arc(Arc::new(model))
+    }
+
+    /// As [`Agent::new`], for a shared model.
+    pub fn from_arc(model: Arc<dyn Model>) -> Self {
+        Self {
+            cfg: Config {
+                model,
+                system: None,
+                toolbox: Toolbox::new(),
+                build_error: None,
+                max_turns: 8,
+                max_parallel_tools: 4,
+                tool_timeout: None,
+                token_budget: None,
+                deadline: None,
+                max_tool_retries: 3,
+                tool_mode: ToolMode::Auto,
+                first_tool_choice: None,
+                tool_choice_after_tools: None,
+                max_tokens: None,
+                strict_tools: true,
+                seed: None,
+                temperature: None,
+                before_tool_call: None,
+                after_turn: None,
+            },
+        }
+    }
+
+    fn keep_error(mut self, r: Result<()>) -> Self {
+        if let Err(e) = r
+            && self.cfg.build_error.is_none()
+        {
+            self.cfg.build_error = Some(Arc::new(e));
+        }
+        self
+    }
+
+    /// The system prompt.
+    pub fn system(mut self, s: impl Into<String>) -> Self {
+        self.cfg.system = Some(s.into());
+        self
+    }
+    /// Adds a tool (`#[tool]` generates one per function). A bad tool (a duplicate
+    /// name, a schema that cannot be built) makes every run fail with the reason.
+    pub fn tool(mut self, t: impl Tool) -> Self {
+        let r = self.cfg.toolbox.add(t).map(|_| ());
+        self.keep_error(r)
+    }
+    /// Adds a shared tool.
+    pub fn tool_arc(mut self, t: Arc<dyn Tool>) -> Self {
+        let r = self.cfg.toolbox.add_arc(t).map(|_| ());
+        self.keep_error(r)
+    }
+    /// Adds every tool of a set (`#[tools]` on an impl block).
+    pub fn tools(mut self, set: impl ToolSet) -> Self {
+        let r = self.cfg.toolbox.add_set(set).map(|_| ());
+        self.keep_error(r)
+    }
+    /// Adds a context value, handed to tools that take `Ctx<S>` or `&S`.
+    pub fn context<S: Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.cfg.toolbox.context_mut().insert(state);
+        self
+    }
+    /// The most model requests in a run (default 8).
+    pub fn max_turns(mut self, n: u32) -> Self {
+        self.cfg.max_turns = n.max(1);
+        self
+    }
+    /// The most tool calls running at once (default 4).
+    pub fn max_parallel_tools(mut self, n: usize) -> Self {
+        self.cfg.max_parallel_tools = n.max(1);
+        self
+    }
+    /// A time limit for each tool call.
+    pub fn tool_timeout(mut self, d: Duration) -> Self {
+        self.cfg.tool_timeout = Some(d);
+        self
+    }
+    /// The most tokens (prompt and completion, all turns) a run may spend.
+    pub fn token_budget(mut self, tokens: u64) -> Self {
+        self.cfg.token_budget = Some(tokens);
+        self
+    }
+    /// A wall-clock limit for a run.
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.cfg.deadline = Some(d);
+        self
+    }
+    /// How often the same failure of one tool may repeat before the run ends
+    /// (default 3).
+    pub fn max_tool_retries(mut self, n: u32) -> Self {
+        self.cfg.max_tool_retries = n.max(1);
+        self
+    }
+    /// How tool calls are asked for.
+    pub fn tool_mode(mut self, m: ToolMode) -> Self {
+        self.cfg.tool_mode = m;
+        self
+    }
+    /// `tool_choice` for the first turn (e.g. [`ToolChoice::Required`]).
+    pub fn first_tool_choice(mut self, c: ToolChoice) -> Self {
+        self.cfg.first_tool_choice = Some(c);
+        self
+    }
+    /// `tool_choice` for the turns that follow tool results (e.g.
+    /// [`ToolChoice::None`] for one round of tool use).
+    pub fn tool_choice_after_tools(mut self, c: ToolChoice) -> Self {
+        self.cfg.tool_choice_after_tools = Some(c);
+        self
+    }
+    /// A token limit per model answer.
+    pub fn max_tokens(mut self, n: u32) -> Self {
+        self.cfg.max_tokens = Some(n);
+        self
+    }
+    /// Whether tool definitions go out with `strict: true` (their schemas are
+    /// strict either way). On by default; turn it off for servers that reject
+    /// the flag.
+    pub fn strict_tools(mut self, yes: bool) -> Self {
+        self.cfg.strict_tools = yes;
+        self
+    }
+    /// A seed for every request.
+    pub fn seed(mut self, s: i64) -> Self {
+        self.cfg.seed = Some(s);
+        self
+    }
+    /// A temperature for every request.
+    pub fn temperature(mut self, t: f32) -> Self {
+        self.cfg.temperature = Some(t);
+        self
+    }
+    /// Sees each tool call before it runs: allow, deny (the model is told why),
+    /// or rewrite it. The place for a human approval step.
+    pub fn before_tool_call(
+        mut self,
+        f: impl Fn(&ToolCall) -> HookDecision + Send + Sync + 'static,
+    ) -> Self {
+        self.cfg.before_tool_call = Some(Arc::new(f));
+        self
+    }
+    /// Sees each turn once it is done.
+    pub fn after_turn(mut self, f: impl Fn(&TurnRecord) + Send + Sync + 'static) -> Self {
+        self.cfg.after_turn = Some(Arc::new(f));
+        self
+    }
+
+    /// The tool mode a run uses with this model.
+    pub fn effective_tool_mode(&self) -> ToolMode {
+        match self.cfg.tool_mode {
+            ToolMode::Auto => {
+                let caps = self.cfg.model.capabilities();
+                let native_unreliable = matches!(caps.tools, Support::Flaky | Support::No);
+                let schema_works = caps.json_schema == Support::Yes;
+                if native_unreliable && schema_works && constrained::fits(&self.cfg) {
+                    ToolMode::Constrained
+                } else {
+                    ToolMode::Native
+                }
+            }
+            m => m,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.cfg.build_error {
+            Some(e) => Err(Error::Config(format!("the agent could not be built: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs the agent on a user message.
+    ///
+    /// # Errors
+    /// [`Error::Agent`] when a limit is hit or the model fails mid-run — it
+    /// carries the whole [`Run`] so far; [`Error::Config`] for an agent that
+    /// could not be built.
+    pub async fn run(&self, input: impl Into<String>) -> Result<Run> {
+        self.check()?;
+        run::drive(
+            self.cfg.clone(),
+            run::start(&self.cfg, input.into()),
+            None,
+            None,
+            false,
+        )
+        .await
+    }
+
+    /// Continues a stored conversation (`run.transcript`) with a new user message.
+    ///
+    /// # Errors
+    /// As [`Agent::run`].
+    pub async fn resume(&self, transcript: Vec<Message>, input: impl Into<String>) -> Result<Run> {
+        self.check()?;
+        let state = run::resume(transcript, input.into());
+        run::drive(self.cfg.clone(), state, None, None, false).await
+    }
+
+    /// Runs the agent, streaming what happens. A tool call starts as soon as its
+    /// arguments are complete. Dropping the stream stops the run and its tools.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an agent that could not be built; the stream yields
+    /// the errors [`Agent::run`] returns.
+    pub async fn run_stream(&self, input: impl Into<String>) -> Result<AgentStream> {
+        self.check()?;
+        Ok(run::spawn_stream(
+            self.cfg.clone(),
+            run::start(&self.cfg, input.into()),
+        ))
+    }
+
+    /// The agent with a typed final answer.
+    pub fn output<T: DeserializeOwned + schemars::JsonSchema + Send + 'static>(
+        &self,
+    ) -> TypedAgent<T> {
+        TypedAgent {
+            agent: self.clone(),
+            _t: PhantomData,
+        }
+    }
+
+    /// This agent as a tool of another agent: it takes `{"task": "…"}` and
+    /// answers with its final text. Its run keeps its own limits; its usage and
+    /// transcript are recorded in the outer run.
+    pub fn as_tool(&self, name: impl Into<String>, description: impl Into<String>) -> AgentTool {
+        AgentTool::new(self.clone(), name.into(), description.into())
+    }
+}
+
+/// An agent whose final answer is a `T`.
+pub struct TypedAgent<T> {
+    agent: Agent,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for TypedAgent<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypedAgent")
+            .field("agent", &self.agent)
+            .finish()
+    }
+}
+
+/// A typed answer and the run that produced it.
+#[derive(Debug, Clone)]
+pub struct Output<T> {
+    /// The validated answer.
+    pub value: T,
+    /// Everything that happened.
+    pub run: Run,
+}
+
+impl<T: DeserializeOwned + schemars::JsonSchema + Send + 'static> TypedAgent<T> {
+    /// Runs the agent until it gives a `T`.
+    ///
+    /// # Errors
+    /// As [`Agent::run`]; a final answer that never validates ends as
+    /// [`AgentStop::MaxTurns`].
+    pub async fn run(&self, input: impl Into<String>) -> Result<Output<T>> {
+        self.agent.check()?;
+        let typed = run::Typed::of::<T>()?;
+        let mut cfg = self.agent.cfg.clone();
+        typed.install(&mut cfg)?;
+        let state = run::start(&cfg, input.into());
+        let run = run::drive(cfg, state, None, Some(typed), false).await?;
+        let value = run
+            .output
+            .clone()
+            .ok_or_else(|| Error::Config("the run ended without a typed answer".into()))
+            .and_then(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    Error::Config(format!("the typed answer could not be read back: {e}"))
+                })
+            })?;
+        Ok(Output { value, run })
+    }
+}

@@ -1,0 +1,97 @@
+//! An agent as a tool of another agent.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::Agent;
+use super::run::{NestedRun, Run};
+use crate::provider::BoxFuture;
+use crate::tool::{Tool, ToolContext, ToolDef, ToolError, ToolResult, ToolValue};
+
+/// Collects the runs of agents used as tools during an outer run.
+#[derive(Debug, Default)]
+pub(crate) struct NestedRuns(pub Mutex<Vec<NestedRun>>);
+
+/// An agent as a [`Tool`]: `{"task": "…"}` in, its final text out. Made by
+/// [`Agent::as_tool`].
+pub struct AgentTool {
+    agent: Agent,
+    def: ToolDef,
+}
+
+impl std::fmt::Debug for AgentTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentTool")
+            .field("name", &self.def.name)
+            .finish()
+    }
+}
+
+impl AgentTool {
+    pub(crate) fn new(agent: Agent, name: String, description: String) -> Self {
+        let parameters = serde_json::json!({
+            "type": "object",
+            "properties": {"task": {"type": "string", "description": "What to do, in full sentences."}},
+            "required": ["task"],
+            "additionalProperties": false
+        });
+        Self {
+            agent,
+            def: ToolDef::new(name, description, parameters).strict(true),
+        }
+    }
+}
+
+impl Tool for AgentTool {
+    fn def(&self) -> &ToolDef {
+        &self.def
+    }
+    fn call<'a>(&'a self, args: Value, ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult> {
+        Box::pin(async move {
+            let name = self.def.name.clone();
+            let Some(task) = args.get("task").and_then(Value::as_str) else {
+                return Err(ToolError::InvalidArguments {
+                    tool: name,
+                    issues: vec![crate::schema::ValidationIssue {
+                        pointer: "/task".into(),
+                        message: "a string is required".into(),
+                    }],
+                });
+            };
+            let record = |run: Run| {
+                if let Ok(collector) = ctx.get::<NestedRuns>(&name)
+                    && let Ok(mut runs) = collector.0.lock()
+                {
+                    runs.push(NestedRun {
+                        tool: name.clone(),
+                        run: Box::new(run),
+                    });
+                }
+            };
+            match self.agent.run(task).await {
+                Ok(run) => {
+                    let text = run.text().to_owned();
+                    record(run);
+                    Ok(ToolValue::Text(text))
+                }
+                Err(crate::Error::Agent { stop, run }) => {
+                    let message = stop.to_string();
+                    record(*run);
+                    Err(ToolError::Failed {
+                        tool: name,
+                        message,
+                    })
+                }
+                Err(e) => Err(ToolError::Failed {
+                    tool: name,
+                    message: e.to_string(),
+                }),
+            }
+        })
+    }
+}
+
+pub(crate) fn collector() -> Arc<NestedRuns> {
+    Arc::new(NestedRuns::default())
+}
