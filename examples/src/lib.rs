@@ -32,3 +32,51 @@ pub fn pick_model() -> Result<(Arc<dyn Model>, String), String> {
         ),
     }
 }
+
+/// The support ticket the extraction example (and the real-model test) asks for:
+/// a struct with an enum, a bounded list of structs, and an optional field.
+pub mod ticket {
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+
+    /// How urgent a ticket is.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Priority {
+        /// It can wait.
+        Low,
+        /// The usual.
+        Normal,
+        /// Now.
+        High,
+    }
+
+    /// One step to resolve a ticket.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    pub struct Step {
+        /// What to do.
+        #[schemars(length(max = 60))]
+        pub action: String,
+        /// How long it takes.
+        pub minutes: u16,
+    }
+
+    /// A support ticket.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    pub struct Ticket {
+        /// A short title.
+        #[schemars(length(max = 60))]
+        pub title: String,
+        /// How urgent.
+        pub priority: Priority,
+        /// At most three steps.
+        #[schemars(length(min = 1, max = 3))]
+        pub steps: Vec<Step>,
+        /// Who handles it, if anyone yet.
+        pub assignee: Option<String>,
+    }
+
+    /// The request the examples extract from.
+    pub const TEXT: &str = "The printer on floor 2 is jammed again. It is urgent: clear the paper tray \
+                            (5 minutes), then restart it (2 minutes). Nobody is assigned yet.";
+}

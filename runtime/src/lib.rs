@@ -14,6 +14,8 @@
 //! - [`output`]: structured output — ask for a `T`, get a validated `T`.
 //! - [`provider`]: [`Cerebras`] and [`OpenAiCompat`] models behind the [`Model`]
 //!   trait: the only place that knows a wire format.
+//! - [`scoreboard`]: probes a model for every feature of the public Cerebras
+//!   scoreboard and renders the table.
 //! - `testing` (feature `testing`): replay recorded exchanges from a loopback
 //!   server, and record new ones.
 #![warn(
@@ -35,6 +37,7 @@ pub mod error;
 pub mod output;
 pub mod provider;
 pub mod schema;
+pub mod scoreboard;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tool;

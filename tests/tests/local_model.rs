@@ -146,45 +146,14 @@ async fn the_server_lists_its_model() {
     assert!(models.iter().any(|m| m.id == "smollm2"), "{models:?}");
 }
 
-/// How urgent a ticket is.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum Priority {
-    Low,
-    Normal,
-    High,
-}
-
-/// One step to fix a ticket.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[allow(dead_code)]
-struct Step {
-    #[schemars(length(max = 60))]
-    action: String,
-    minutes: u16,
-}
-
-/// A support ticket.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[allow(dead_code)]
-struct Ticket {
-    #[schemars(length(max = 60))]
-    title: String,
-    priority: Priority,
-    /// At most three steps.
-    #[schemars(length(min = 1, max = 3))]
-    steps: Vec<Step>,
-    assignee: Option<String>,
-}
+use typecall_examples::ticket::{TEXT, Ticket};
 
 #[tokio::test]
 async fn a_nested_type_is_extracted_ten_times_in_native_mode_and_always_validates() {
     let Some(model) = local_model("local nested extraction") else {
         return;
     };
-    let text = "The printer on floor 2 is jammed again. It is urgent: clear the paper tray (5 minutes), \
-                then restart it (2 minutes). Nobody is assigned yet.";
+    let text = TEXT;
     let mut repaired = 0;
     for seed in 0..10 {
         // A 135M model is held to valid answers, not good ones. The server's

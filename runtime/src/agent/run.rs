@@ -421,12 +421,7 @@ pub(crate) async fn drive(
                     },
                     Err(err) => {
                         // Not a valid step: say what is wrong and go on.
-                        state
-                            .messages
-                            .push(Message::assistant(resp.text().to_owned()));
-                        state
-                            .messages
-                            .push(Message::user(decode::repair_prompt(&err)));
+                        ask_to_repair(&mut state.messages, resp.text(), &err);
                         state.run.turns.push(record);
                         if let Some(stop) = count_failure(
                             &mut failures,
@@ -448,12 +443,7 @@ pub(crate) async fn drive(
                     (Some(t), Some(v)) => match (t.check)(v.clone()) {
                         Ok(full) => Some((Some(v.to_string()), Some(full))),
                         Err(err) => {
-                            state
-                                .messages
-                                .push(Message::assistant(resp.text().to_owned()));
-                            state
-                                .messages
-                                .push(Message::user(decode::repair_prompt(&err)));
+                            ask_to_repair(&mut state.messages, resp.text(), &err);
                             None
                         }
                     },
@@ -628,6 +618,12 @@ pub(crate) async fn drive(
     }
     .instrument(span)
     .await
+}
+
+/// Puts a failed answer and the request to fix it into the conversation.
+fn ask_to_repair(messages: &mut Vec<Message>, answer: &str, err: &AnswerError) {
+    messages.push(Message::assistant(answer.to_owned()));
+    messages.push(Message::user(decode::repair_prompt(err)));
 }
 
 fn count_failure(

@@ -406,6 +406,39 @@ where
         }
     }
 
+    /// Judges one answer: records the attempt, and gives the value when it
+    /// validated; otherwise adds the repair round to `req`.
+    fn judge(
+        mode: OutputMode,
+        schema: &Schema,
+        req: &mut ChatRequest,
+        resp: &ChatResponse,
+        attempts: &mut Vec<Attempt>,
+    ) -> Option<T> {
+        let raw = Self::raw_answer(mode, resp);
+        match decode::decode_answer::<T>(schema, &raw) {
+            Ok(value) => {
+                attempts.push(Attempt {
+                    mode,
+                    raw,
+                    error: None,
+                    usage: resp.usage.clone(),
+                });
+                Some(value)
+            }
+            Err(err) => {
+                attempts.push(Attempt {
+                    mode,
+                    raw,
+                    error: Some(err.to_string()),
+                    usage: resp.usage.clone(),
+                });
+                Self::add_repair(mode, req, resp, &err);
+                None
+            }
+        }
+    }
+
     /// Runs the extraction.
     ///
     /// # Errors
@@ -444,31 +477,13 @@ where
                     Err(e) => return Err(e),
                 };
                 usage.add(&resp.usage);
-                let raw = Self::raw_answer(mode, &resp);
-                match decode::decode_answer::<T>(schema, &raw) {
-                    Ok(value) => {
-                        attempts.push(Attempt {
-                            mode,
-                            raw,
-                            error: None,
-                            usage: resp.usage.clone(),
-                        });
-                        return Ok(Extraction {
-                            value,
-                            attempts,
-                            usage,
-                            mode,
-                        });
-                    }
-                    Err(err) => {
-                        attempts.push(Attempt {
-                            mode,
-                            raw,
-                            error: Some(err.to_string()),
-                            usage: resp.usage.clone(),
-                        });
-                        Self::add_repair(mode, &mut req, &resp, &err);
-                    }
+                if let Some(value) = Self::judge(mode, schema, &mut req, &resp, &mut attempts) {
+                    return Ok(Extraction {
+                        value,
+                        attempts,
+                        usage,
+                        mode,
+                    });
                 }
             }
             if attempts.last().is_some_and(|a| {
@@ -644,62 +659,23 @@ where
 
     async fn finish(&mut self, resp: ChatResponse) -> Result<Extraction<T>> {
         let mode = self.mode;
-        let raw = Extract::<T>::raw_answer(mode, &resp);
         let mut attempts = Vec::new();
         let mut usage = resp.usage.clone();
-        match decode::decode_answer::<T>(self.schema, &raw) {
-            Ok(value) => {
-                attempts.push(Attempt {
-                    mode,
-                    raw,
-                    error: None,
-                    usage: resp.usage.clone(),
-                });
+        let mut resp = resp;
+        for round in 0..=self.extract.retries {
+            if round > 0 {
+                resp = self.extract.model.chat(&self.req).await?;
+                usage.add(&resp.usage);
+            }
+            if let Some(value) =
+                Extract::<T>::judge(mode, self.schema, &mut self.req, &resp, &mut attempts)
+            {
                 return Ok(Extraction {
                     value,
                     attempts,
                     usage,
                     mode,
                 });
-            }
-            Err(err) => {
-                attempts.push(Attempt {
-                    mode,
-                    raw,
-                    error: Some(err.to_string()),
-                    usage: resp.usage.clone(),
-                });
-                Extract::<T>::add_repair(mode, &mut self.req, &resp, &err);
-            }
-        }
-        for _ in 0..self.extract.retries {
-            let resp = self.extract.model.chat(&self.req).await?;
-            usage.add(&resp.usage);
-            let raw = Extract::<T>::raw_answer(mode, &resp);
-            match decode::decode_answer::<T>(self.schema, &raw) {
-                Ok(value) => {
-                    attempts.push(Attempt {
-                        mode,
-                        raw,
-                        error: None,
-                        usage: resp.usage.clone(),
-                    });
-                    return Ok(Extraction {
-                        value,
-                        attempts,
-                        usage,
-                        mode,
-                    });
-                }
-                Err(err) => {
-                    attempts.push(Attempt {
-                        mode,
-                        raw,
-                        error: Some(err.to_string()),
-                        usage: resp.usage.clone(),
-                    });
-                    Extract::<T>::add_repair(mode, &mut self.req, &resp, &err);
-                }
             }
         }
         Err(Error::Extraction {

@@ -1,0 +1,178 @@
+//! Probes models for every feature of the public Cerebras scoreboard and prints
+//! the table (progress on stderr, the table on stdout).
+//!
+//! ```text
+//! cargo run -p typecall-examples --example scoreboard -- \
+//!     [--provider cerebras|openai-compat] [--base-url URL] [--model NAME]... [--replay DIR] [--json]
+//! ```
+//! `--replay DIR` answers from a recordings tree (the layout of
+//! `../shared/recordings/cerebras/`) served on 127.0.0.1, so the table is rebuilt
+//! offline; with no `--model`, every model recorded there (a `_thinking` folder is
+//! that model probed in thinking mode).
+
+use std::io::Write;
+use std::sync::Arc;
+
+use typecall::provider::{Capabilities, Model, RetryPolicy, Thinking};
+use typecall::scoreboard::{
+    Mode, Progress, Table, models_in_recordings, probe_with_progress, scenarios,
+};
+use typecall::testing::Replay;
+use typecall::{Cerebras, OpenAiCompat};
+
+/// Makes a model client by name.
+type ModelFactory = Box<dyn Fn(&str) -> Arc<dyn Model>>;
+
+struct Args {
+    provider: String,
+    base_url: Option<String>,
+    models: Vec<String>,
+    replay: Option<String>,
+    json: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        provider: "cerebras".into(),
+        base_url: None,
+        models: Vec::new(),
+        replay: None,
+        json: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--provider" => a.provider = value("--provider")?,
+            "--base-url" => a.base_url = Some(value("--base-url")?),
+            "--model" => a.models.push(value("--model")?),
+            "--replay" => a.replay = Some(value("--replay")?),
+            "--json" => a.json = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if !matches!(a.provider.as_str(), "cerebras" | "openai-compat") {
+        return Err(format!(
+            "unknown provider {}: use cerebras or openai-compat",
+            a.provider
+        ));
+    }
+    Ok(a)
+}
+
+const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat] [--base-url URL] [--model NAME]... [--replay DIR] [--json]";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if let Err(e) = run().await {
+        if !e.is_empty() {
+            eprintln!("scoreboard: {e}");
+        }
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let mut replay = None;
+    // (model name, thinking)
+    let mut targets: Vec<(String, bool)> = args.models.iter().map(|m| (m.clone(), false)).collect();
+    let build: ModelFactory = match (&args.replay, args.provider.as_str()) {
+        (Some(dir), _) => {
+            let root = std::path::Path::new(dir);
+            let server = Replay::from_dir(root).map_err(|e| e.to_string())?;
+            let url = server.url();
+            if targets.is_empty() {
+                targets = models_in_recordings(root).map_err(|e| format!("{dir}: {e}"))?;
+            }
+            replay = Some(server);
+            let client = Cerebras::new("replay")
+                .base_url(url)
+                .retry(RetryPolicy::none());
+            Box::new(move |m| Arc::new(client.model(m)))
+        }
+        (None, "cerebras") => {
+            let client = Cerebras::from_env().map_err(|e| e.to_string())?;
+            if targets.is_empty() {
+                let listed = client.list_models().await.map_err(|e| e.to_string())?;
+                targets = listed.into_iter().map(|m| (m.id, false)).collect();
+            }
+            Box::new(move |m| Arc::new(client.model(m)))
+        }
+        (None, _) => {
+            let url = args
+                .base_url
+                .clone()
+                .ok_or("--base-url is needed for openai-compat")?;
+            let client = OpenAiCompat::new(url);
+            if targets.is_empty() {
+                let listed = client.list_models().await.map_err(|e| e.to_string())?;
+                targets = listed.into_iter().map(|m| (m.id, false)).collect();
+            }
+            Box::new(move |m| {
+                Arc::new(client.model(m).with_capabilities(Capabilities::llama_cpp()))
+            })
+        }
+    };
+    // Live models that think on request get a thinking row too.
+    if replay.is_none() {
+        let mut extra = Vec::new();
+        for (m, _) in &targets {
+            if build(m).capabilities().thinking == Thinking::OnRequest {
+                extra.push((m.clone(), true));
+            }
+        }
+        targets.extend(extra);
+    }
+
+    let per_row = scenarios().len();
+    let total = targets.len() * 2 * per_row;
+    let mut rows = Vec::new();
+    let mut done_rows = 0;
+    for (name, thinking) in &targets {
+        let model = build(name);
+        let always = model.capabilities().thinking == Thinking::Always;
+        for streaming in [false, true] {
+            let mode = Mode {
+                streaming,
+                thinking: *thinking || always,
+            };
+            let base = done_rows * per_row;
+            let mut progress = |p: Progress| {
+                let done = base + p.done;
+                let width = 30;
+                let filled = (done * width).checked_div(total).unwrap_or(0);
+                let _ = write!(
+                    std::io::stderr(),
+                    "\r[{}{}] {done}/{total} {} {} {:<24}",
+                    "=".repeat(filled),
+                    " ".repeat(width - filled),
+                    p.model,
+                    mode.symbols(),
+                    p.scenario
+                );
+            };
+            rows.push(probe_with_progress(model.as_ref(), mode, &mut progress).await);
+            done_rows += 1;
+        }
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "\r[{}] {total}/{total} done{}",
+        "=".repeat(30),
+        " ".repeat(40)
+    );
+    let table = Table { rows };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&table.json()).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", table.markdown());
+    }
+    drop(replay);
+    Ok(())
+}
