@@ -385,3 +385,55 @@ mod partial_props {
         }
     }
 }
+
+#[tokio::test]
+async fn settled_parts_are_judged_as_they_close_and_open_ones_are_not() {
+    // The first line is complete and wrong (negative cents); the second is
+    // still open when the first settles.
+    let chunks: Vec<Value> = [r#"{"number": "F-9", "lines": [{"item": "tea", "cents": -1}"#, r#", {"item": "cake""#, r#", "cents": 2}], "due": null}"#]
+        .iter()
+        .map(|c| json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": c}}]}))
+        .chain([json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})])
+        .collect();
+    let server = ScriptedServer::start(vec![
+        Step::sse(&chunks),
+        Step::json(
+            200,
+            answer(r#"{"number": "F-9", "lines": [{"item": "tea", "cents": 1}], "due": null}"#),
+        ),
+    ])
+    .await;
+    let model = OpenAiCompat::new(&server.url).model("m");
+    let mut s = Extract::<Invoice>::new(&model)
+        .mode(OutputMode::Native)
+        .retries(1)
+        .stream("x")
+        .await
+        .unwrap();
+    let mut settled = Vec::new();
+    let mut done = None;
+    while let Some(ev) = s.next().await {
+        match ev.unwrap() {
+            ExtractEvent::Settled {
+                pointer, issues, ..
+            } => settled.push((pointer, issues)),
+            ExtractEvent::Done(x) => done = Some(x),
+            _ => {}
+        }
+    }
+    let first = settled
+        .iter()
+        .find(|(p, _)| p == "/lines/0")
+        .expect("the first line settled");
+    assert_eq!(first.1.len(), 1, "{:?}", first.1);
+    assert_eq!(first.1[0].pointer, "/lines/0/cents");
+    let second = settled
+        .iter()
+        .find(|(p, _)| p == "/lines/1")
+        .expect("the second line settled");
+    assert!(second.1.is_empty(), "{:?}", second.1);
+    // The bad answer was repaired (blocking) and the final value is valid.
+    let done = done.unwrap();
+    assert_eq!(done.attempts.len(), 2);
+    assert_eq!(done.value.lines[0].cents, 1);
+}

@@ -195,6 +195,9 @@ pub enum ExtractEvent<T> {
         pointer: String,
         /// The settled value.
         value: Value,
+        /// What is wrong inside it, checked against its part of the full schema
+        /// (empty when it is valid). Open parts are not judged yet.
+        issues: Vec<crate::schema::ValidationIssue>,
     },
     /// The validated value.
     Done(Box<Extraction<T>>),
@@ -629,11 +632,26 @@ where
                 }
                 Ok(_) => continue,
             }
-            for pointer in self.parser.take_settled() {
-                if let Some(value) = self.parser.value().and_then(|v| v.pointer(&pointer)) {
-                    let value = value.clone();
-                    self.pending
-                        .push_back(ExtractEvent::Settled { pointer, value });
+            let settled = self.parser.take_settled();
+            if !settled.is_empty() {
+                let issues = self.issues_now();
+                for pointer in settled {
+                    if let Some(value) = self.parser.value().and_then(|v| v.pointer(&pointer)) {
+                        let value = value.clone();
+                        let inside = self.full_pointer(&pointer);
+                        let issues = issues
+                            .iter()
+                            .filter(|i| {
+                                i.pointer == inside || i.pointer.starts_with(&format!("{inside}/"))
+                            })
+                            .cloned()
+                            .collect();
+                        self.pending.push_back(ExtractEvent::Settled {
+                            pointer,
+                            value,
+                            issues,
+                        });
+                    }
                 }
             }
             if let Some(v) = self.parser.value()
@@ -655,6 +673,27 @@ where
             )),
             self,
         ))
+    }
+
+    /// Every issue of the partial value against the full schema (settled parts
+    /// pick theirs out of it).
+    fn issues_now(&self) -> Vec<crate::schema::ValidationIssue> {
+        let Some(v) = self.parser.value() else {
+            return Vec::new();
+        };
+        match self.schema.validate(&self.schema.from_wire(v.clone())) {
+            Ok(()) => Vec::new(),
+            Err(e) => e.issues().to_vec(),
+        }
+    }
+
+    /// A pointer into the answer as sent, as a pointer into the full value.
+    fn full_pointer(&self, wire: &str) -> String {
+        if self.schema.is_wrapped() {
+            wire.strip_prefix("/value").unwrap_or(wire).to_owned()
+        } else {
+            wire.to_owned()
+        }
     }
 
     async fn finish(&mut self, resp: ChatResponse) -> Result<Extraction<T>> {
@@ -712,7 +751,7 @@ where
                     self.done = true;
                     self.pending.push_back(Err(e));
                 }
-                Some(Ok(ExtractEvent::Settled { pointer, value })) => {
+                Some(Ok(ExtractEvent::Settled { pointer, value, .. })) => {
                     let index = pointer
                         .strip_prefix(self.prefix)
                         .and_then(|i| i.parse::<usize>().ok());
