@@ -7,7 +7,7 @@
 //! The modules, in the order data flows:
 //! - [`schema`]: Rust type → provider-ready JSON Schema, and validation of what
 //!   comes back.
-//! - [`tool`]: what a tool is ([`tool::ToolDef`]), independent of any provider.
+//! - [`tool`](mod@tool): what a tool is ([`tool::ToolDef`]), independent of any provider.
 //! - [`chat`]: the provider-neutral conversation: messages, requests, responses,
 //!   stream events.
 //! - [`agent`]: the tool-calling loop: parallel, bounded, observable.

@@ -115,14 +115,13 @@ pub(crate) fn lower(
     let mut body = root.clone();
     let defs = body.shift_remove("$defs");
     let schema_uri = body.shift_remove("$schema");
+    // The type's name is noise to a model and a keyword strict servers need not
+    // accept: the request names the schema already.
+    body.shift_remove("title");
     let wrapped = needs_wrapping(&body);
     let mut out = if wrapped {
-        let title = body.shift_remove("title");
         let inner = lowerer.node(&Value::Object(body), type_name)?;
         let mut o = Map::new();
-        if let Some(t) = title {
-            o.insert("title".into(), t);
-        }
         o.insert("type".into(), "object".into());
         o.insert("properties".into(), json!({ WRAPPER_KEY: inner }));
         o.insert("required".into(), json!([WRAPPER_KEY]));
