@@ -9,6 +9,10 @@ use typecall::provider::{Model, collect};
 use typecall::schema::{Dialect, schema_for};
 use typecall_tests::local_model;
 
+/// One test at a time talks to the server: concurrent requests are batched
+/// together, which changes the numerics, and these tests compare seeded answers.
+static SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn ask(text: &str) -> ChatRequest {
     ChatRequest::new(vec![Message::user(text)])
 }
@@ -18,6 +22,7 @@ async fn blocking_and_streaming_give_the_same_kind_of_answer() {
     let Some(model) = local_model("local blocking/streaming") else {
         return;
     };
+    let _one_at_a_time = SERVER.lock().await;
     let req = ask("Say hello.").max_tokens(24).seed(7).temperature(0.0);
     let sync = model.chat(&req).await.unwrap();
     let streamed = collect(model.stream(&req).await.unwrap()).await.unwrap();
@@ -43,6 +48,7 @@ async fn seed_reproduces_and_max_tokens_cuts_with_finish_length() {
     let Some(model) = local_model("local seed/max tokens") else {
         return;
     };
+    let _one_at_a_time = SERVER.lock().await;
     let req = ask("Tell a story about a cat.")
         .max_tokens(12)
         .seed(42)
@@ -59,6 +65,7 @@ async fn stop_sequences_cut_the_text() {
     let Some(model) = local_model("local stop") else {
         return;
     };
+    let _one_at_a_time = SERVER.lock().await;
     let base = ask("Talk about Canada in great detail.")
         .max_tokens(40)
         .seed(1)
@@ -82,6 +89,7 @@ async fn logprobs_come_back_per_token_with_alternatives() {
     let Some(model) = local_model("local logprobs") else {
         return;
     };
+    let _one_at_a_time = SERVER.lock().await;
     let r = model
         .chat(&ask("Say hello.").max_tokens(5).logprobs(2))
         .await
@@ -117,6 +125,7 @@ async fn a_strict_json_schema_is_enforced_while_decoding() {
     let Some(model) = local_model("local json schema") else {
         return;
     };
+    let _one_at_a_time = SERVER.lock().await;
     let schema = schema_for::<Person>(Dialect::Strict).unwrap();
     for seed in 0..5 {
         let req = ask("Describe a person called Ada, 36, who likes cats, as JSON.")
@@ -153,6 +162,7 @@ async fn a_nested_type_is_extracted_ten_times_in_native_mode_and_always_validate
     let Some(model) = local_model("local nested extraction") else {
         return;
     };
+    let _one_at_a_time = SERVER.lock().await;
     let text = TEXT;
     let mut repaired = 0;
     for seed in 0..10 {
@@ -209,6 +219,7 @@ async fn an_agent_calls_a_tool_with_valid_arguments_and_finishes_within_its_limi
     let Some(model) = local_model("local agent") else {
         return;
     };
+    let _one_at_a_time = SERVER.lock().await;
     let agent = typecall::Agent::new(model)
         .system("You answer questions with the tools.")
         .tool(Multiply)
