@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput};
 
-use crate::options::{ToolOptions, check_name, doc_text, snake_case};
+use crate::options::{ToolOptions, doc_text, snake_case};
 
 const ALLOWED: &[&str] = &["name", "description", "strict", "sequential", "context"];
 
@@ -25,29 +25,8 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     }
     let options = ToolOptions::take_from(&mut input.attrs, ALLOWED)?;
     let ident = &input.ident;
-    let name = options
-        .name
-        .as_ref()
-        .map(|n| n.value())
-        .unwrap_or_else(|| snake_case(&ident.to_string()));
-    check_name(
-        &name,
-        options
-            .name
-            .as_ref()
-            .map(|n| n.span())
-            .unwrap_or_else(|| ident.span()),
-    )?;
-    let description = match (&options.description, doc_text(&input.attrs)) {
-        (Some(d), _) => d.value(),
-        (None, Some(d)) => d,
-        (None, None) => {
-            return Err(syn::Error::new_spanned(
-                ident,
-                "a tool needs a description: add a `///` doc comment or #[tool(description = \"…\")]",
-            ));
-        }
-    };
+    let name = options.tool_name(snake_case(&ident.to_string()), ident)?;
+    let description = options.tool_description(doc_text(&input.attrs), ident)?;
     let strict = options.strict.unwrap_or(true);
     let sequential = options.sequential;
     let call = match &options.context {

@@ -5,7 +5,7 @@ use quote::{format_ident, quote};
 use syn::ItemFn;
 
 use crate::codegen::{ToolSpec, tool_impl};
-use crate::options::{ToolOptions, camel_case, check_name, doc_text};
+use crate::options::{ToolOptions, camel_case, doc_text};
 use crate::signature::{args_struct, call_args, context_fetches, read_params};
 
 const ALLOWED: &[&str] = &[
@@ -29,27 +29,11 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         ));
     }
     let fn_ident = func.sig.ident.clone();
-    let name = options
-        .name
-        .as_ref()
-        .map(|n| n.value())
-        .unwrap_or_else(|| fn_ident.to_string().trim_start_matches("r#").to_owned());
-    let name_span = options
-        .name
-        .as_ref()
-        .map(|n| n.span())
-        .unwrap_or_else(|| fn_ident.span());
-    check_name(&name, name_span)?;
-    let description = match (&options.description, doc_text(&func.attrs)) {
-        (Some(d), _) => d.value(),
-        (None, Some(doc)) => doc,
-        (None, None) => {
-            return Err(syn::Error::new_spanned(
-                &func.sig.ident,
-                "a tool needs a description: add a `///` doc comment saying what it does, or #[tool(description = \"…\")]",
-            ));
-        }
-    };
+    let name = options.tool_name(
+        fn_ident.to_string().trim_start_matches("r#").to_owned(),
+        &fn_ident,
+    )?;
+    let description = options.tool_description(doc_text(&func.attrs), &fn_ident)?;
     if options.blocking && func.sig.asyncness.is_some() {
         return Err(syn::Error::new_spanned(
             func.sig.asyncness,

@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 use syn::{ImplItem, ItemImpl, Visibility};
 
 use crate::codegen::{ToolSpec, tool_impl};
-use crate::options::{ToolOptions, check_name, doc_text};
+use crate::options::{ToolOptions, doc_text};
 use crate::signature::{args_struct, call_args, context_fetches, read_params};
 
 const ALLOWED: &[&str] = &[
@@ -91,29 +91,11 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             ));
         }
         let m_ident = method.sig.ident.clone();
-        let name = options
-            .name
-            .as_ref()
-            .map(|n| n.value())
-            .unwrap_or_else(|| m_ident.to_string().trim_start_matches("r#").to_owned());
-        check_name(
-            &name,
-            options
-                .name
-                .as_ref()
-                .map(|n| n.span())
-                .unwrap_or_else(|| m_ident.span()),
+        let name = options.tool_name(
+            m_ident.to_string().trim_start_matches("r#").to_owned(),
+            &m_ident,
         )?;
-        let description = match (&options.description, doc) {
-            (Some(d), _) => d.value(),
-            (None, Some(d)) => d,
-            (None, None) => {
-                return Err(syn::Error::new_spanned(
-                    &m_ident,
-                    "a tool needs a description: add a `///` doc comment or #[tool(description = \"…\")]",
-                ));
-            }
-        };
+        let description = options.tool_description(doc, &m_ident)?;
         let params = read_params(&mut method.sig)?;
         let args_ident = format_ident!("__TypecallArgs_{}_{}", self_name, m_ident);
         let type_ident = format_ident!("__TypecallTool_{}_{}", self_name, m_ident);

@@ -133,6 +133,33 @@ pub fn doc_text(attrs: &[Attribute]) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+impl ToolOptions {
+    /// The tool's name: `name = "…"`, else `default`; checked.
+    pub fn tool_name(&self, default: String, ident: &syn::Ident) -> syn::Result<String> {
+        let name = self.name.as_ref().map(LitStr::value).unwrap_or(default);
+        let span = self
+            .name
+            .as_ref()
+            .map(LitStr::span)
+            .unwrap_or_else(|| ident.span());
+        check_name(&name, span)?;
+        Ok(name)
+    }
+
+    /// The tool's description: `description = "…"`, else the doc comment; an
+    /// error at `ident` when there is neither.
+    pub fn tool_description(&self, doc: Option<String>, ident: &syn::Ident) -> syn::Result<String> {
+        match (&self.description, doc) {
+            (Some(d), _) => Ok(d.value()),
+            (None, Some(doc)) => Ok(doc),
+            (None, None) => Err(syn::Error::new_spanned(
+                ident,
+                "a tool needs a description: add a `///` doc comment saying what it does, or #[tool(description = \"…\")]",
+            )),
+        }
+    }
+}
+
 /// Checks a tool name against `^[a-zA-Z0-9_-]{1,64}$`.
 pub fn check_name(name: &str, span: Span) -> syn::Result<()> {
     let ok = (1..=64).contains(&name.len())

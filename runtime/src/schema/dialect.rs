@@ -49,13 +49,9 @@ pub struct StrictRules {
     pub unsupported_keywords: &'static [&'static str],
 }
 
-/// Keywords Cerebras rejects in strict mode (see `CEREBRAS.md`), and the other
-/// validation keywords no strict mode accepts.
-const CEREBRAS_UNSUPPORTED: &[&str] = &[
-    "pattern",
-    "format",
-    "minItems",
-    "maxItems",
+/// Validation keywords no strict mode accepts (OpenAI's strict mode rejects
+/// these; Cerebras rejects them and [`CEREBRAS_ONLY`] too).
+const STRICT_UNSUPPORTED: [&str; 29] = [
     "minLength",
     "maxLength",
     "uniqueItems",
@@ -87,37 +83,31 @@ const CEREBRAS_UNSUPPORTED: &[&str] = &[
     "contentMediaType",
 ];
 
-const OPENAI_UNSUPPORTED: &[&str] = &[
-    "minLength",
-    "maxLength",
-    "uniqueItems",
-    "minProperties",
-    "maxProperties",
-    "patternProperties",
-    "propertyNames",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "contains",
-    "minContains",
-    "maxContains",
-    "dependentRequired",
-    "dependentSchemas",
-    "if",
-    "then",
-    "else",
-    "not",
-    "allOf",
-    "oneOf",
-    "nullable",
-    "definitions",
-    "default",
-    "examples",
-    "readOnly",
-    "writeOnly",
-    "deprecated",
-    "contentEncoding",
-    "contentMediaType",
-];
+/// What Cerebras rejects on top of that (see `CEREBRAS.md`).
+const CEREBRAS_ONLY: [&str; 4] = ["pattern", "format", "minItems", "maxItems"];
+
+const CEREBRAS_UNSUPPORTED: [&str; 33] = concat(CEREBRAS_ONLY, STRICT_UNSUPPORTED);
+
+/// Joins two keyword lists at compile time.
+#[allow(clippy::indexing_slicing)] // const fn: the bounds are the array lengths
+const fn concat<const A: usize, const B: usize, const C: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+) -> [&'static str; C] {
+    assert!(A + B == C, "concat: wrong length");
+    let mut out = [""; C];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < B {
+        out[A + j] = b[j];
+        j += 1;
+    }
+    out
+}
 
 impl Dialect {
     /// The rules of a strict dialect; `None` for [`Dialect::JsonSchema`], which
@@ -131,7 +121,7 @@ impl Dialect {
                 max_properties: Some(500),
                 max_enum_values: Some(500),
                 max_depth: Some(10),
-                unsupported_keywords: CEREBRAS_UNSUPPORTED,
+                unsupported_keywords: &CEREBRAS_UNSUPPORTED,
             }),
             Dialect::OpenAiStrict => Some(StrictRules {
                 allow_recursion: true,
@@ -140,7 +130,7 @@ impl Dialect {
                 max_properties: Some(5_000),
                 max_enum_values: Some(1_000),
                 max_depth: Some(10),
-                unsupported_keywords: OPENAI_UNSUPPORTED,
+                unsupported_keywords: &STRICT_UNSUPPORTED,
             }),
             Dialect::JsonSchema => None,
         }
