@@ -17,17 +17,16 @@ fn macro_ui() {
     // for it (the list of other implementors) changes with what is in scope, so
     // the message is not pinned whole. What matters is pinned: the error names
     // the type, points at the parameter, and says what to derive.
-    let stderr = compile_alone("param_not_jsonschema");
+    let stderr_param = compile_alone("param_not_jsonschema");
     assert!(
-        stderr.contains("src/main.rs:7:18: error[E0277]: `Opaque` cannot be a tool argument: it must implement `serde::Deserialize` and `schemars::JsonSchema`"),
-        "{stderr}"
+        stderr_param.contains("src/main.rs:7:18: error[E0277]: `Opaque` cannot be a tool argument: it must implement `serde::Deserialize` and `schemars::JsonSchema`"),
+        "{stderr_param}"
     );
     let stderr = compile_alone("return_not_serialize");
     assert!(
         stderr.contains("src/main.rs:9:29: error[E0277]: `Summary` cannot be returned by a tool: it must implement `serde::Serialize`"),
         "{stderr}"
     );
-    let stderr_param = compile_alone("param_not_jsonschema");
     // Every error names `Opaque` and points into the user's file, never into
     // generated code.
     for line in stderr_param.lines().filter(|l| l.contains("error[")) {
