@@ -15,5 +15,5 @@ pub use response::{
 };
 pub(crate) use stream::events_of;
 pub use stream::{ChunkDelta, StreamAccumulator, StreamEvent, ToolCallDelta};
-pub(crate) use think::separate_reasoning as separate_reasoning_pub;
+pub(crate) use think::separate_reasoning;
 pub use think::split_think;

@@ -109,47 +109,23 @@ pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
 /// [`Error::Protocol`] for a malformed stream, the provider's error for an error
 /// event, [`Error::Connection`] for a stream that ends before the answer does.
 pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
-    let mut parser = sse::SseParser::new();
-    let mut events = Vec::new();
-    parser
-        .push(body, &mut events)
-        .map_err(|e| Error::Protocol {
-            what: "an event stream".into(),
-            excerpt: e,
-        })?;
-    parser.finish(&mut events).map_err(|e| Error::Protocol {
-        what: "an event stream".into(),
-        excerpt: e,
-    })?;
-    let mut acc = crate::chat::StreamAccumulator::default();
-    let mut done = false;
-    for e in events {
-        if e.data.trim() == "[DONE]" {
-            done = true;
-            break;
-        }
-        match wire::parse_chunk(&e.data, 200)? {
-            wire::Chunk::Delta(d) => {
-                acc.push(*d);
-            }
-            wire::Chunk::Error(status, body) => {
-                return Err(http::status_error(
-                    status,
-                    &body,
-                    "",
-                    Default::default(),
-                    None,
-                    None,
-                ));
-            }
+    let mut decoder = wire::StreamDecoder::new(
+        crate::chat::StreamAccumulator::default(),
+        200,
+        String::new(),
+        None,
+    );
+    let mut events = std::collections::VecDeque::new();
+    decoder.push(body, &mut events);
+    decoder.finish(&mut events);
+    for event in events {
+        if let StreamEvent::Done(response) = event? {
+            return Ok(*response);
         }
     }
-    if !done && !acc.is_finished() {
-        return Err(Error::Connection(
-            "the stream ended before the answer was complete".into(),
-        ));
-    }
-    Ok(acc.finish().1)
+    Err(Error::Connection(
+        "the stream ended before the answer was complete".into(),
+    ))
 }
 
 /// Checks a request before it is sent: the conversation (as Cerebras's version

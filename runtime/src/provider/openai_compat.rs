@@ -13,11 +13,8 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::capabilities::Capabilities;
-use super::http::{
-    ApiKey, ExchangeObserver, HttpClient, RetryPolicy, connection_error, status_error,
-};
-use super::sse::{SseEvent, SseParser};
-use super::wire::{self, Chunk, WireConfig};
+use super::http::{ApiKey, ExchangeObserver, HttpClient, RetryPolicy, connection_error};
+use super::wire::{self, StreamDecoder, WireConfig};
 use super::{BoxFuture, ChatStream, Model, check_request};
 use crate::chat::{ChatRequest, ChatResponse, StreamAccumulator, StreamEvent};
 use crate::error::{Error, Result};
@@ -346,13 +343,14 @@ impl OpenAiCompatModel {
         });
         let state = StreamState {
             body: Box::pin(resp.inner.bytes_stream()),
-            parser: SseParser::new(),
+            decoder: StreamDecoder::new(
+                accumulator,
+                resp.status,
+                self.name.clone(),
+                inner.key.clone(),
+            ),
             pending: VecDeque::new(),
-            accumulator: Some(accumulator),
-            done: false,
             idle_timeout: http.timeout,
-            status: resp.status,
-            model: self.name.clone(),
             key: inner.key.clone(),
             record,
             span: tracing::Span::current(),
@@ -400,27 +398,25 @@ struct Recording {
 
 struct StreamState {
     body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
-    parser: SseParser,
+    decoder: StreamDecoder,
     pending: VecDeque<Result<StreamEvent>>,
-    accumulator: Option<StreamAccumulator>,
-    done: bool,
     idle_timeout: Duration,
-    status: u16,
-    model: String,
     key: Option<ApiKey>,
     record: Option<Recording>,
     span: tracing::Span,
 }
 
 impl StreamState {
-    fn fail(&mut self, e: Error) {
-        self.pending.push_back(Err(e));
-        self.done = true;
-        self.accumulator = None;
-        self.flush_recording();
-    }
-
-    fn flush_recording(&mut self) {
+    /// Once the decoder is done: the span gets the usage, the observer the
+    /// whole exchange.
+    fn settle(&mut self) {
+        if !self.decoder.is_done() {
+            return;
+        }
+        if let Some(Ok(StreamEvent::Done(response))) = self.pending.back() {
+            let _entered = self.span.enter();
+            record_usage(response);
+        }
         if let Some(r) = self.record.take() {
             r.observer.on_exchange(super::http::Exchange {
                 method: "POST".into(),
@@ -432,55 +428,6 @@ impl StreamState {
             });
         }
     }
-
-    fn end(&mut self) {
-        self.done = true;
-        if let Some(acc) = self.accumulator.take() {
-            let (events, response) = acc.finish();
-            let _entered = self.span.enter();
-            record_usage(&response);
-            self.pending.extend(events.into_iter().map(Ok));
-            self.pending
-                .push_back(Ok(StreamEvent::Done(Box::new(response))));
-        }
-        self.flush_recording();
-    }
-
-    fn handle(&mut self, events: Vec<SseEvent>) {
-        for e in events {
-            if self.done {
-                return;
-            }
-            let data = e.data.trim();
-            if data == "[DONE]" {
-                self.end();
-                return;
-            }
-            if data.is_empty() {
-                continue;
-            }
-            match wire::parse_chunk(data, self.status) {
-                Ok(Chunk::Delta(d)) => {
-                    if let Some(acc) = &mut self.accumulator {
-                        let events = acc.push(*d);
-                        self.pending.extend(events.into_iter().map(Ok));
-                    }
-                }
-                Ok(Chunk::Error(status, body)) => {
-                    let err = status_error(
-                        status,
-                        &body,
-                        &self.model,
-                        Default::default(),
-                        None,
-                        self.key.as_ref(),
-                    );
-                    self.fail(err);
-                }
-                Err(e) => self.fail(e),
-            }
-        }
-    }
 }
 
 async fn next_event(mut s: StreamState) -> Option<(Result<StreamEvent>, StreamState)> {
@@ -488,54 +435,30 @@ async fn next_event(mut s: StreamState) -> Option<(Result<StreamEvent>, StreamSt
         if let Some(ev) = s.pending.pop_front() {
             return Some((ev, s));
         }
-        if s.done {
+        if s.decoder.is_done() {
             return None;
         }
         match tokio::time::timeout(s.idle_timeout, s.body.next()).await {
-            Err(_) => s.fail(Error::Timeout(s.idle_timeout)),
+            Err(_) => s
+                .decoder
+                .fail(Error::Timeout(s.idle_timeout), &mut s.pending),
             Ok(Some(Ok(bytes))) => {
                 if let Some(r) = &mut s.record {
                     r.raw.extend_from_slice(&bytes);
                 }
-                let mut events = Vec::new();
-                match s.parser.push(&bytes, &mut events) {
-                    Ok(()) => s.handle(events),
-                    Err(e) => s.fail(Error::Protocol {
-                        what: "an event stream".into(),
-                        excerpt: e,
-                    }),
-                }
+                s.decoder.push(&bytes, &mut s.pending);
             }
             Ok(Some(Err(e))) => {
                 let err = connection_error(&e, s.key.as_ref());
-                s.fail(Error::Connection(format!(
-                    "the stream broke before the answer was complete: {err}"
-                )));
+                s.decoder.fail(
+                    Error::Connection(format!(
+                        "the stream broke before the answer was complete: {err}"
+                    )),
+                    &mut s.pending,
+                );
             }
-            Ok(None) => {
-                let mut events = Vec::new();
-                if let Err(e) = s.parser.finish(&mut events) {
-                    s.fail(Error::Protocol {
-                        what: "an event stream".into(),
-                        excerpt: e,
-                    });
-                    continue;
-                }
-                s.handle(events);
-                if !s.done {
-                    // No `[DONE]`: complete only if the provider said why it stopped.
-                    if s.accumulator
-                        .as_ref()
-                        .is_some_and(StreamAccumulator::is_finished)
-                    {
-                        s.end();
-                    } else {
-                        s.fail(Error::Connection(
-                            "the stream ended before the answer was complete".into(),
-                        ));
-                    }
-                }
-            }
+            Ok(None) => s.decoder.finish(&mut s.pending),
         }
+        s.settle();
     }
 }

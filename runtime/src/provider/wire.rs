@@ -1,13 +1,16 @@
 //! The OpenAI chat-completions wire format: [`ChatRequest`] → JSON body, and
-//! JSON answers and stream chunks → [`ChatResponse`] / [`ChunkDelta`].
+//! JSON answers and streams → [`ChatResponse`] / [`StreamEvent`]s.
+
+use std::collections::VecDeque;
 
 use serde_json::{Map, Value, json};
 
-use crate::chat::separate_reasoning_pub as separate_reasoning;
+use super::http::{ApiKey, status_error};
+use super::sse::{SseEvent, SseParser};
 use crate::chat::{
     ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, Message, RateLimits,
-    ReasoningEffort, ResponseFormat, TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice,
-    TopLogprob, Usage,
+    ReasoningEffort, ResponseFormat, StreamAccumulator, StreamEvent, TimeInfo, TokenLogprob,
+    ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage, separate_reasoning,
 };
 use crate::error::{Error, Result, excerpt};
 
@@ -303,6 +306,126 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16) -> Result<Chunk> {
         d.logprobs = choice.get("logprobs").and_then(parse_logprobs);
     }
     Ok(Chunk::Delta(Box::new(d)))
+}
+
+/// Reads a streamed answer: SSE bytes in, [`StreamEvent`]s out, ending with
+/// [`StreamEvent::Done`] or an error. The one reader of streams, for live
+/// responses and whole recorded bodies alike.
+pub(crate) struct StreamDecoder {
+    parser: SseParser,
+    /// `None` once the stream is over (answered or failed).
+    accumulator: Option<StreamAccumulator>,
+    http_status: u16,
+    model: String,
+    key: Option<ApiKey>,
+}
+
+impl StreamDecoder {
+    /// A decoder for a response with this status, for `model`; `key` is
+    /// redacted from errors.
+    pub(crate) fn new(
+        accumulator: StreamAccumulator,
+        http_status: u16,
+        model: String,
+        key: Option<ApiKey>,
+    ) -> Self {
+        Self {
+            parser: SseParser::new(),
+            accumulator: Some(accumulator),
+            http_status,
+            model,
+            key,
+        }
+    }
+
+    /// Whether the stream is over: answered, or failed.
+    pub(crate) fn is_done(&self) -> bool {
+        self.accumulator.is_none()
+    }
+
+    /// Reads more bytes; appends the events they complete to `out`.
+    pub(crate) fn push(&mut self, bytes: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
+        if self.is_done() {
+            return;
+        }
+        let mut events = Vec::new();
+        match self.parser.push(bytes, &mut events) {
+            Ok(()) => self.handle(events, out),
+            Err(e) => self.fail(malformed_stream(e), out),
+        }
+    }
+
+    /// The body ended: the answer is complete after `[DONE]`, or once the
+    /// provider said why it stopped; otherwise the stream broke.
+    pub(crate) fn finish(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        if self.is_done() {
+            return;
+        }
+        let mut events = Vec::new();
+        if let Err(e) = self.parser.finish(&mut events) {
+            return self.fail(malformed_stream(e), out);
+        }
+        self.handle(events, out);
+        match &self.accumulator {
+            None => {}
+            Some(acc) if acc.is_finished() => self.end(out),
+            Some(_) => self.fail(
+                Error::Connection("the stream ended before the answer was complete".into()),
+                out,
+            ),
+        }
+    }
+
+    /// Ends the stream with `error`.
+    pub(crate) fn fail(&mut self, error: Error, out: &mut VecDeque<Result<StreamEvent>>) {
+        self.accumulator = None;
+        out.push_back(Err(error));
+    }
+
+    fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        if let Some(acc) = self.accumulator.take() {
+            let (events, response) = acc.finish();
+            out.extend(events.into_iter().map(Ok));
+            out.push_back(Ok(StreamEvent::Done(Box::new(response))));
+        }
+    }
+
+    fn handle(&mut self, events: Vec<SseEvent>, out: &mut VecDeque<Result<StreamEvent>>) {
+        for e in events {
+            let data = e.data.trim();
+            if data == "[DONE]" {
+                return self.end(out);
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let Some(acc) = &mut self.accumulator else {
+                return;
+            };
+            match parse_chunk(data, self.http_status) {
+                Ok(Chunk::Delta(d)) => out.extend(acc.push(*d).into_iter().map(Ok)),
+                Ok(Chunk::Error(status, body)) => {
+                    let err = status_error(
+                        status,
+                        &body,
+                        &self.model,
+                        Default::default(),
+                        None,
+                        self.key.as_ref(),
+                    );
+                    return self.fail(err, out);
+                }
+                Err(e) => return self.fail(e, out),
+            }
+        }
+    }
+}
+
+fn malformed_stream(excerpt: String) -> Error {
+    Error::Protocol {
+        what: "an event stream".into(),
+        excerpt,
+    }
 }
 
 fn parse_usage(u: &Value) -> Usage {
