@@ -53,9 +53,8 @@ pub(crate) struct Cassette {
 
 /// Recorded interactions of one meaning, served in order (a file that recorded
 /// retries answers the first request with its first interaction, and so on).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Entry {
-    source: PathBuf,
     interactions: Vec<Interaction>,
     served: usize,
 }
@@ -81,39 +80,27 @@ impl Replay {
     /// or no port can be bound.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let mut table = Table::new();
         let mut files = Vec::new();
         collect_files(dir, &mut files).map_err(|e| {
             Error::Config(format!("cannot read recordings in {}: {e}", dir.display()))
         })?;
+        files.sort();
         if files.is_empty() {
             return Err(Error::Config(format!(
                 "no recordings (*.json) in {}",
                 dir.display()
             )));
         }
+        let mut interactions = Vec::new();
         for path in files {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
             let cassette: Cassette = serde_json::from_str(&text).map_err(|e| {
                 Error::Config(format!("{} is not a recording: {e}", path.display()))
             })?;
-            for i in cassette.interactions {
-                let path_part = url_path(&i.request.url);
-                let meaning =
-                    RequestMeaning::of(&i.request.method, &path_part, i.request.body.as_ref());
-                table
-                    .entry(meaning)
-                    .or_insert_with(|| Entry {
-                        source: path.clone(),
-                        interactions: Vec::new(),
-                        served: 0,
-                    })
-                    .interactions
-                    .push(i);
-            }
+            interactions.extend(cassette.interactions);
         }
-        Self::serve(table)
+        Self::from_interactions(interactions)
     }
 
     /// Serves these interactions (for tests that build them in code).
@@ -128,15 +115,7 @@ impl Replay {
                 &url_path(&i.request.url),
                 i.request.body.as_ref(),
             );
-            table
-                .entry(meaning)
-                .or_insert_with(|| Entry {
-                    source: PathBuf::from("(in memory)"),
-                    interactions: Vec::new(),
-                    served: 0,
-                })
-                .interactions
-                .push(i);
+            table.entry(meaning).or_default().interactions.push(i);
         }
         Self::serve(table)
     }
@@ -240,7 +219,6 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             out.push(p);
         }
     }
-    out.sort();
     Ok(())
 }
 
@@ -292,20 +270,14 @@ async fn handle(
         let mut t = table
             .lock()
             .map_err(|_| std::io::Error::other("replay table poisoned"))?;
-        match t.get_mut(&meaning) {
-            Some(entry) => {
-                let i = entry.served.min(entry.interactions.len().saturating_sub(1));
-                entry.served += 1;
-                entry
-                    .interactions
-                    .get(i)
-                    .map(|x| (x.response.clone(), entry.source.clone()))
-            }
-            None => None,
-        }
+        t.get_mut(&meaning).and_then(|entry| {
+            let i = entry.served.min(entry.interactions.len().saturating_sub(1));
+            entry.served += 1;
+            entry.interactions.get(i).map(|x| x.response.clone())
+        })
     };
     let (status, headers, body) = match answer {
-        Some((r, _)) => {
+        Some(r) => {
             let headers: Vec<(String, String)> = r
                 .headers
                 .iter()
