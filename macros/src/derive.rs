@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput};
 
 use crate::options::{ToolOptions, doc_text, snake_case};
@@ -25,7 +26,7 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     }
     let options = ToolOptions::take_from(&mut input.attrs, ALLOWED)?;
     let ident = &input.ident;
-    let name = options.tool_name(snake_case(&ident.to_string()), ident)?;
+    let name = options.tool_name(snake_case(&ident.unraw().to_string()), ident)?;
     let description = options.tool_description(doc_text(&input.attrs), ident)?;
     let strict = options.strict.unwrap_or(true);
     let sequential = options.sequential;

@@ -3,6 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::ItemFn;
+use syn::ext::IdentExt;
 
 use crate::codegen::{ToolSpec, tool_impl};
 use crate::options::{ToolOptions, camel_case, doc_text};
@@ -29,10 +30,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         ));
     }
     let fn_ident = func.sig.ident.clone();
-    let name = options.tool_name(
-        fn_ident.to_string().trim_start_matches("r#").to_owned(),
-        &fn_ident,
-    )?;
+    let fn_name = fn_ident.unraw().to_string();
+    let name = options.tool_name(fn_name.clone(), &fn_ident)?;
     let description = options.tool_description(doc_text(&func.attrs), &fn_ident)?;
     if options.blocking && func.sig.asyncness.is_some() {
         return Err(syn::Error::new_spanned(
@@ -43,7 +42,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let params = read_params(&mut func.sig)?;
     let type_ident = match &options.type_name {
         Some(t) => syn::Ident::new(&t.value(), t.span()),
-        None => format_ident!("{}", camel_case(&fn_ident.to_string())),
+        None => format_ident!("{}", camel_case(&fn_name)),
     };
     if type_ident == fn_ident {
         return Err(syn::Error::new_spanned(

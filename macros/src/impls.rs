@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::{ImplItem, ItemImpl, Visibility};
 
 use crate::codegen::{ToolSpec, tool_impl};
@@ -91,10 +92,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             ));
         }
         let m_ident = method.sig.ident.clone();
-        let name = options.tool_name(
-            m_ident.to_string().trim_start_matches("r#").to_owned(),
-            &m_ident,
-        )?;
+        let name = options.tool_name(m_ident.unraw().to_string(), &m_ident)?;
         let description = options.tool_description(doc, &m_ident)?;
         let params = read_params(&mut method.sig)?;
         let args_ident = format_ident!("__TypecallArgs_{}_{}", self_name, m_ident);

@@ -3,6 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Ident, Pat, Signature, Type};
 
@@ -63,8 +64,7 @@ pub fn read_params(sig: &mut Signature) -> syn::Result<Vec<Param>> {
         let ty = (*pt.ty).clone();
         let kind = classify(&ty)?;
         if matches!(kind, ParamKind::Arg) {
-            let wire = rename_of(&field_attrs)?
-                .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
+            let wire = rename_of(&field_attrs)?.unwrap_or_else(|| ident.unraw().to_string());
             if wire_names.iter().any(|(n, _)| *n == wire) {
                 return Err(syn::Error::new(
                     ident.span(),

@@ -147,6 +147,12 @@ fn remember(#[serde(rename = "noteText")] note: String, tags: Vec<String>) {
     let _ = (note, tags);
 }
 
+/// Say which kind a word is; the names are Rust keywords.
+#[tool]
+fn r#match(r#type: String) -> String {
+    format!("kind {type}", type = r#type)
+}
+
 /// A tree, which Strict cannot express but `strict = false` can.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct Tree {
@@ -643,4 +649,19 @@ async fn the_recorded_tool_calls_dispatch_to_the_functions() {
         }
     }
     assert!(ran >= 15, "only {ran} recorded calls");
+}
+
+#[tokio::test]
+async fn raw_identifiers_give_plain_names() {
+    let tb = Toolbox::new().with(Match).unwrap();
+    let def = tb.get("match").unwrap().def();
+    assert_eq!(def.parameters["required"], json!(["type"]));
+    assert_eq!(
+        tb.call("match", r#"{"type": "noun"}"#)
+            .await
+            .unwrap()
+            .to_content(),
+        "kind noun"
+    );
+    assert_eq!(r#match("verb".into()), "kind verb");
 }
