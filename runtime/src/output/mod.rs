@@ -442,6 +442,29 @@ where
         }
     }
 
+    /// Judges `resp`; while it does not validate and repairs remain, sends the
+    /// repair round and judges the new answer. `Ok(None)` when none validated.
+    async fn repair_rounds(
+        &self,
+        mode: OutputMode,
+        schema: &Schema,
+        req: &mut ChatRequest,
+        mut resp: ChatResponse,
+        attempts: &mut Vec<Attempt>,
+        usage: &mut Usage,
+    ) -> Result<Option<T>> {
+        for round in 0..=self.retries {
+            if round > 0 {
+                resp = self.model.chat(req).await?;
+                usage.add(&resp.usage);
+            }
+            if let Some(value) = Self::judge(mode, schema, req, &resp, attempts) {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
     /// Runs the extraction.
     ///
     /// # Errors
@@ -460,42 +483,38 @@ where
         let mut last_refusal = None;
         for (i, mode) in modes.iter().copied().enumerate() {
             let mut req = self.request(mode, schema, &input);
-            for _round in 0..=self.retries {
-                let resp = match self.model.chat(&req).await {
-                    Ok(r) => r,
-                    Err(e)
-                        if self.mode == OutputMode::Auto
-                            && i + 1 < modes.len()
-                            && is_unsupported(&e) =>
-                    {
-                        attempts.push(Attempt {
-                            mode,
-                            raw: String::new(),
-                            error: Some(format!("refused, falling back: {e}")),
-                            usage: Usage::default(),
-                        });
-                        last_refusal = Some(e);
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                };
-                usage.add(&resp.usage);
-                if let Some(value) = Self::judge(mode, schema, &mut req, &resp, &mut attempts) {
-                    return Ok(Extraction {
-                        value,
-                        attempts,
-                        usage,
+            let first = match self.model.chat(&req).await {
+                Ok(r) => r,
+                Err(e)
+                    if self.mode == OutputMode::Auto
+                        && i + 1 < modes.len()
+                        && is_unsupported(&e) =>
+                {
+                    attempts.push(Attempt {
                         mode,
+                        raw: String::new(),
+                        error: Some(format!("refused, falling back: {e}")),
+                        usage: Usage::default(),
                     });
+                    last_refusal = Some(e);
+                    continue;
                 }
+                Err(e) => return Err(e),
+            };
+            usage.add(&first.usage);
+            if let Some(value) = self
+                .repair_rounds(mode, schema, &mut req, first, &mut attempts, &mut usage)
+                .await?
+            {
+                return Ok(Extraction {
+                    value,
+                    attempts,
+                    usage,
+                    mode,
+                });
             }
-            if attempts.last().is_some_and(|a| {
-                a.error
-                    .as_deref()
-                    .is_some_and(|e| !e.starts_with("refused"))
-            }) {
-                break; // the mode worked but the answers did not validate: do not switch modes
-            }
+            // The mode worked but the answers did not validate: do not switch modes.
+            break;
         }
         if attempts.iter().all(|a| a.raw.is_empty())
             && let Some(e) = last_refusal
@@ -700,27 +719,29 @@ where
         let mode = self.mode;
         let mut attempts = Vec::new();
         let mut usage = resp.usage.clone();
-        let mut resp = resp;
-        for round in 0..=self.extract.retries {
-            if round > 0 {
-                resp = self.extract.model.chat(&self.req).await?;
-                usage.add(&resp.usage);
-            }
-            if let Some(value) =
-                Extract::<T>::judge(mode, self.schema, &mut self.req, &resp, &mut attempts)
-            {
-                return Ok(Extraction {
-                    value,
-                    attempts,
-                    usage,
-                    mode,
-                });
-            }
+        match self
+            .extract
+            .repair_rounds(
+                mode,
+                self.schema,
+                &mut self.req,
+                resp,
+                &mut attempts,
+                &mut usage,
+            )
+            .await?
+        {
+            Some(value) => Ok(Extraction {
+                value,
+                attempts,
+                usage,
+                mode,
+            }),
+            None => Err(Error::Extraction {
+                type_name: self.schema.name().to_owned(),
+                attempts,
+            }),
         }
-        Err(Error::Extraction {
-            type_name: self.schema.name().to_owned(),
-            attempts,
-        })
     }
 }
 
