@@ -198,7 +198,8 @@ impl StreamAccumulator {
             events.push(StreamEvent::ToolCallArgumentsDelta { index, delta: a });
         }
         // A complete JSON object cannot be continued: the call is ready now.
-        let complete = call.arguments.trim_end().ends_with('}')
+        let complete = !call.ready
+            && call.arguments.trim_end().ends_with('}')
             && serde_json::from_str::<serde::de::IgnoredAny>(&call.arguments).is_ok();
         if call.started && complete {
             self.mark_ready(index, events);

@@ -12,34 +12,30 @@ const CLOSE: &str = "</think>";
 /// assert_eq!((r.as_deref(), a.as_str()), (Some("hm"), "Hello."));
 /// ```
 pub fn split_think(content: &str) -> (Option<String>, String) {
-    let trimmed = content.trim_start();
-    if let Some(rest) = trimmed.strip_prefix(OPEN) {
-        return match rest.find(CLOSE) {
-            Some(end) => {
-                let reasoning = rest.get(..end).unwrap_or_default().trim().to_owned();
-                let answer = rest
-                    .get(end + CLOSE.len()..)
-                    .unwrap_or_default()
-                    .trim_start()
-                    .to_owned();
-                (Some(reasoning), answer)
-            }
+    if let Some(rest) = content.trim_start().strip_prefix(OPEN) {
+        let (reasoning, answer) = split_at_close(rest)
             // Never closed: all of it was reasoning (cut by a token limit).
-            None => (Some(rest.trim().to_owned()), String::new()),
-        };
+            .unwrap_or_else(|| (rest.trim().to_owned(), String::new()));
+        return (Some(reasoning), answer);
     }
     if !content.contains(OPEN)
-        && let Some(end) = content.find(CLOSE)
+        && let Some((reasoning, answer)) = split_at_close(content)
     {
-        let reasoning = content.get(..end).unwrap_or_default().trim().to_owned();
-        let answer = content
-            .get(end + CLOSE.len()..)
-            .unwrap_or_default()
-            .trim_start()
-            .to_owned();
         return (Some(reasoning), answer);
     }
     (None, content.to_owned())
+}
+
+/// (reasoning, answer) around the first `</think>`, trimmed; `None` without one.
+fn split_at_close(text: &str) -> Option<(String, String)> {
+    let end = text.find(CLOSE)?;
+    let reasoning = text.get(..end).unwrap_or_default().trim().to_owned();
+    let answer = text
+        .get(end + CLOSE.len()..)
+        .unwrap_or_default()
+        .trim_start()
+        .to_owned();
+    Some((reasoning, answer))
 }
 
 /// Routes streamed content into reasoning and answer as `<think>` tags pass,

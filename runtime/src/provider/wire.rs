@@ -452,38 +452,41 @@ fn parse_time(t: &Value) -> Option<TimeInfo> {
 }
 
 fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
-    let content = l.get("content")?.as_array()?;
-    let bytes = |v: &Value| {
-        v.get("bytes").and_then(Value::as_array).map(|b| {
+    // A token and each of its alternatives have the same three fields.
+    let scored = |v: &Value| TopLogprob {
+        token: str_field(v, "token").unwrap_or_default(),
+        logprob: v
+            .get("logprob")
+            .and_then(Value::as_f64)
+            .unwrap_or(f64::NEG_INFINITY),
+        bytes: v.get("bytes").and_then(Value::as_array).map(|b| {
             b.iter()
                 .filter_map(|x| x.as_u64().and_then(|x| u8::try_from(x).ok()))
                 .collect()
-        })
+        }),
     };
+    let content = l.get("content")?.as_array()?;
     Some(
         content
             .iter()
-            .map(|t| TokenLogprob {
-                token: str_field(t, "token").unwrap_or_default(),
-                logprob: t
-                    .get("logprob")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(f64::NEG_INFINITY),
-                bytes: bytes(t),
-                top_logprobs: t
-                    .get("top_logprobs")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|a| TopLogprob {
-                        token: str_field(a, "token").unwrap_or_default(),
-                        logprob: a
-                            .get("logprob")
-                            .and_then(Value::as_f64)
-                            .unwrap_or(f64::NEG_INFINITY),
-                        bytes: bytes(a),
-                    })
-                    .collect(),
+            .map(|t| {
+                let TopLogprob {
+                    token,
+                    logprob,
+                    bytes,
+                } = scored(t);
+                TokenLogprob {
+                    token,
+                    logprob,
+                    bytes,
+                    top_logprobs: t
+                        .get("top_logprobs")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .map(scored)
+                        .collect(),
+                }
             })
             .collect(),
     )
