@@ -678,8 +678,11 @@ async fn a_typed_answer_comes_through_a_final_answer_tool_and_is_validated() {
             .tool_call("final_answer", json!({"root": "1.41", "exact": false}))
             .tool_call("final_answer", json!({"root": 1.41, "exact": false})),
     );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
     let out = Agent::from_arc(model.clone())
         .tool(SquareRoot)
+        .after_turn(move |t| seen2.lock().unwrap().push(t.turn))
         .output::<Report>()
         .run("sqrt 2?")
         .await
@@ -692,6 +695,8 @@ async fn a_typed_answer_comes_through_a_final_answer_tool_and_is_validated() {
         }
     );
     assert_eq!(out.run.turns().len(), 3);
+    // after_turn sees every turn, the rejected and the accepted answer too.
+    assert_eq!(*seen.lock().unwrap(), vec![0, 1, 2]);
     let reqs = model.requests();
     assert!(reqs[0].tools.iter().any(|t| t.name == "final_answer"));
     // The invalid answer went back with its error.

@@ -422,7 +422,7 @@ pub(crate) async fn drive(
                     Err(err) => {
                         // Not a valid step: say what is wrong and go on.
                         ask_to_repair(&mut state.messages, resp.text(), &err);
-                        state.run.turns.push(record);
+                        record_turn(&mut state, &cfg, record);
                         if let Some(stop) = count_failure(
                             &mut failures,
                             "(step)",
@@ -472,17 +472,12 @@ pub(crate) async fn drive(
                     } else {
                         state.messages.push(resp.to_message());
                     }
-                    state.run.turns.push(record);
-                    if let Some(after) = &cfg.after_turn
-                        && let Some(last) = state.run.turns.last()
-                    {
-                        after(last);
-                    }
+                    record_turn(&mut state, &cfg, record);
                     state.run.final_text = text;
                     state.run.output = output;
                     return Ok(finish_ok(state, &nested, &sink));
                 }
-                state.run.turns.push(record);
+                record_turn(&mut state, &cfg, record);
                 continue;
             }
 
@@ -500,7 +495,7 @@ pub(crate) async fn drive(
                         for c in &calls {
                             state.messages.push(Message::tool_result(c, "Done."));
                         }
-                        state.run.turns.push(record);
+                        record_turn(&mut state, &cfg, record);
                         state.run.output = Some(full);
                         return Ok(finish_ok(state, &nested, &sink));
                     }
@@ -517,7 +512,7 @@ pub(crate) async fn drive(
                             };
                             state.messages.push(Message::tool_result(c, text));
                         }
-                        state.run.turns.push(record);
+                        record_turn(&mut state, &cfg, record);
                         if let Some(stop) = count_failure(
                             &mut failures,
                             FINAL_TOOL,
@@ -533,13 +528,7 @@ pub(crate) async fn drive(
             }
 
             // Run the tools (those a stream already started keep running).
-            let kept: Vec<ToolCall> = calls
-                .iter()
-                .map(|c| match c.parsed_arguments() {
-                    Ok(_) => c.clone(),
-                    Err(_) => ToolCall::new(c.id.clone(), c.name.clone(), "{}"),
-                })
-                .collect();
+            let kept: Vec<ToolCall> = calls.iter().cloned().map(with_json_arguments).collect();
             for (i, c) in calls.iter().enumerate() {
                 exec.start(i, c.clone());
             }
@@ -589,12 +578,7 @@ pub(crate) async fn drive(
                 }
             }
             record.tool_calls = records;
-            state.run.turns.push(record);
-            if let Some(after) = &cfg.after_turn
-                && let Some(last) = state.run.turns.last()
-            {
-                after(last);
-            }
+            record_turn(&mut state, &cfg, record);
             if let Some(stop) = looping {
                 return Err(finish_nested(state, &nested, stop));
             }
@@ -618,6 +602,23 @@ pub(crate) async fn drive(
     }
     .instrument(span)
     .await
+}
+
+/// Keeps a finished turn and shows it to the `after_turn` hook.
+fn record_turn(state: &mut RunState, cfg: &Config, record: TurnRecord) {
+    if let Some(after) = &cfg.after_turn {
+        after(&record);
+    }
+    state.run.turns.push(record);
+}
+
+/// The call as it goes into the history: arguments that are not JSON would
+/// poison later turns, so they become `{}` (the error is the call's result).
+fn with_json_arguments(call: ToolCall) -> ToolCall {
+    match call.parsed_arguments() {
+        Ok(_) => call,
+        Err(_) => ToolCall::new(call.id, call.name, "{}"),
+    }
 }
 
 /// Puts a failed answer and the request to fix it into the conversation.
@@ -775,11 +776,7 @@ impl Executor {
             };
             let duration = t0.elapsed();
             let result = result.map(|v| v.to_content());
-            // Arguments that are not JSON are not kept: `{}` and the error.
-            let call = match call.parsed_arguments() {
-                Ok(_) => call,
-                Err(_) => ToolCall::new(call.id, call.name, "{}"),
-            };
+            let call = with_json_arguments(call);
             if let Some(s) = &sink {
                 let _ = s.send(Ok(AgentEvent::ToolCallFinished {
                     id: call.id.clone(),
