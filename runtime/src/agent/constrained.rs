@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::Config;
 use crate::chat::ToolCall;
-use crate::schema::Dialect;
+use crate::schema::{Dialect, is_data_keyword};
 use crate::tool::ToolDef;
 
 /// The name the final answer goes by in a constrained step.
@@ -104,7 +104,7 @@ fn rename_refs(v: &mut Value, prefix: &str) {
                 *r = format!("#/$defs/{prefix}__{name}");
             }
             for (k, x) in o.iter_mut() {
-                if !matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
+                if !is_data_keyword(k) {
                     rename_refs(x, prefix);
                 }
             }

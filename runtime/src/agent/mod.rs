@@ -94,6 +94,25 @@ pub(crate) struct Config {
     pub after_turn: Option<AfterHook>,
 }
 
+impl Config {
+    /// [`ToolMode::Auto`] resolved for this model.
+    pub(crate) fn effective_tool_mode(&self) -> ToolMode {
+        match self.tool_mode {
+            ToolMode::Auto => {
+                let caps = self.model.capabilities();
+                let native_unreliable = matches!(caps.tools, Support::Flaky | Support::No);
+                let schema_works = caps.json_schema == Support::Yes;
+                if native_unreliable && schema_works && constrained::fits(self) {
+                    ToolMode::Constrained
+                } else {
+                    ToolMode::Native
+                }
+            }
+            m => m,
+        }
+    }
+}
+
 /// An agent: a model, a system prompt, tools, context and limits. Cheap to
 /// clone; runs do not share state.
 #[derive(Clone)]
@@ -270,19 +289,7 @@ impl Agent {
 
     /// The tool mode a run uses with this model.
     pub fn effective_tool_mode(&self) -> ToolMode {
-        match self.cfg.tool_mode {
-            ToolMode::Auto => {
-                let caps = self.cfg.model.capabilities();
-                let native_unreliable = matches!(caps.tools, Support::Flaky | Support::No);
-                let schema_works = caps.json_schema == Support::Yes;
-                if native_unreliable && schema_works && constrained::fits(&self.cfg) {
-                    ToolMode::Constrained
-                } else {
-                    ToolMode::Native
-                }
-            }
-            m => m,
-        }
+        self.cfg.effective_tool_mode()
     }
 
     fn check(&self) -> Result<()> {

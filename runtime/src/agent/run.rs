@@ -269,7 +269,7 @@ pub(crate) async fn drive(
         gen_ai.usage.output_tokens = tracing::field::Empty,
     );
     async move {
-        let mode = super::Agent { cfg: cfg.clone() }.effective_tool_mode();
+        let mode = cfg.effective_tool_mode();
         let nested = collector();
         let mut ctx = cfg.toolbox.tool_context().clone();
         ctx.insert_arc(nested.clone());
@@ -777,14 +777,15 @@ impl Executor {
             let duration = t0.elapsed();
             let result = result.map(|v| v.to_content());
             let call = with_json_arguments(call);
-            if let Some(s) = &sink {
-                let _ = s.send(Ok(AgentEvent::ToolCallFinished {
+            emit(
+                &sink,
+                AgentEvent::ToolCallFinished {
                     id: call.id.clone(),
                     name: call.name.clone(),
                     result: result.clone(),
                     duration,
-                }));
-            }
+                },
+            );
             (
                 index,
                 ToolCallRecord {

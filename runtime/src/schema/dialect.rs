@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::refs::for_each_ref;
+
 /// The flavour of JSON Schema a provider accepts.
 ///
 /// A [`Schema`](super::Schema) is built for one dialect: the full schema that
@@ -582,33 +584,11 @@ pub(crate) fn find_ref_cycle(schema: &Value) -> Option<Vec<String>> {
 }
 
 fn collect_refs(node: &Value, out: &mut BTreeSet<String>, skip_defs: bool) {
-    match node {
-        Value::Object(obj) => {
-            for (k, v) in obj {
-                if skip_defs && k == "$defs" {
-                    continue;
-                }
-                if matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
-                    continue;
-                }
-                if k == "$ref" {
-                    if let Some(r) = v.as_str() {
-                        if r == "#" {
-                            out.insert("#".into());
-                        } else if let Some(name) = r.strip_prefix("#/$defs/") {
-                            out.insert(name.to_owned());
-                        }
-                    }
-                } else {
-                    collect_refs(v, out, false);
-                }
-            }
+    for_each_ref(node, skip_defs, &mut |r| {
+        if r == "#" {
+            out.insert("#".into());
+        } else if let Some(name) = r.strip_prefix("#/$defs/") {
+            out.insert(name.to_owned());
         }
-        Value::Array(items) => {
-            for v in items {
-                collect_refs(v, out, false);
-            }
-        }
-        _ => {}
-    }
+    });
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::SchemaError;
 use super::dialect::{Dialect, StrictRules};
+use super::refs::{for_each_ref, is_data_keyword};
 
 /// The property a non-object root is wrapped in for strict dialects.
 pub(crate) const WRAPPER_KEY: &str = "value";
@@ -67,11 +68,6 @@ pub(crate) fn add_integer_bounds(node: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(add_integer_bounds),
         _ => {}
     }
-}
-
-/// Keywords whose value is data, not a schema.
-fn is_data_keyword(k: &str) -> bool {
-    matches!(k, "enum" | "const" | "default" | "examples" | "required")
 }
 
 /// The outcome of lowering: what is sent, and whether the root was wrapped.
@@ -168,7 +164,14 @@ fn inline_single_use_defs(wire: &mut Value) {
         };
         let mut counts: std::collections::HashMap<String, usize> =
             defs.keys().map(|k| (k.clone(), 0)).collect();
-        count_refs(wire, &mut counts);
+        for_each_ref(wire, false, &mut |r| {
+            if let Some(n) = r
+                .strip_prefix("#/$defs/")
+                .and_then(|name| counts.get_mut(name))
+            {
+                *n += 1;
+            }
+        });
         let Some((name, uses)) = counts
             .iter()
             .find(|(_, n)| **n <= 1)
@@ -191,26 +194,6 @@ fn inline_single_use_defs(wire: &mut Value) {
         {
             o.shift_remove("$defs");
         }
-    }
-}
-
-fn count_refs(v: &Value, counts: &mut std::collections::HashMap<String, usize>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                if k == "$ref" {
-                    if let Some(name) = x.as_str().and_then(|r| r.strip_prefix("#/$defs/"))
-                        && let Some(n) = counts.get_mut(name)
-                    {
-                        *n += 1;
-                    }
-                } else if !is_data_keyword(k) {
-                    count_refs(x, counts);
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| count_refs(x, counts)),
-        _ => {}
     }
 }
 

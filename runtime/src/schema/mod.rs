@@ -25,6 +25,7 @@
 
 mod dialect;
 mod lower;
+mod refs;
 mod validate;
 
 use std::any::TypeId;
@@ -36,6 +37,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use dialect::{Dialect, DialectViolations, StrictRules, Violation};
+pub(crate) use refs::is_data_keyword;
 pub use validate::{ValidationErrors, ValidationIssue};
 
 /// A schema built for one [`Dialect`]: the lowered schema to send, and the full
