@@ -158,8 +158,12 @@ impl Response {
         header(&self.headers, name)
     }
     pub fn rate_limits(&self) -> RateLimits {
-        RateLimits::from_headers(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        rate_limits(&self.headers)
     }
+}
+
+fn rate_limits(headers: &[(String, String)]) -> RateLimits {
+    RateLimits::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -300,11 +304,33 @@ impl HttpClient {
                 .and_then(|r| r.ok())
                 .unwrap_or_default();
             self.observe(&method, url, body, status, &resp_headers, &text);
-            let rate_limits = RateLimits::from_headers(
-                resp_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-            return Err(status_error(status, &text, model, rate_limits, wait, key));
+            return Err(status_error(
+                status,
+                &text,
+                model,
+                rate_limits(&resp_headers),
+                wait,
+                key,
+            ));
         }
+    }
+
+    /// Reads a whole answer's body (within the timeout) and shows the exchange
+    /// to the observer.
+    pub async fn read_text(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        resp: Response,
+        key: Option<&ApiKey>,
+    ) -> Result<String> {
+        let text = tokio::time::timeout(self.timeout, resp.inner.text())
+            .await
+            .map_err(|_| Error::Timeout(self.timeout))?
+            .map_err(|e| connection_error(&e, key))?;
+        self.observe(method, url, body, resp.status, &resp.headers, &text);
+        Ok(text)
     }
 
     pub fn observe(
@@ -338,8 +364,7 @@ fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Duration> {
         return Some(Duration::from_secs_f64(s.max(0.0)));
     }
     if status == 429 {
-        return RateLimits::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .exhausted_reset();
+        return rate_limits(headers).exhausted_reset();
     }
     None
 }

@@ -204,14 +204,15 @@ impl OpenAiCompat {
                 "",
             )
             .await?;
-        let status = resp.status;
-        let headers = resp.headers.clone();
-        let text = resp
-            .inner
-            .text()
-            .await
-            .map_err(|e| connection_error(&e, self.inner.key.as_ref()))?;
-        http.observe(&reqwest::Method::GET, &url, None, status, &headers, &text);
+        let text = http
+            .read_text(
+                &reqwest::Method::GET,
+                &url,
+                None,
+                resp,
+                self.inner.key.as_ref(),
+            )
+            .await?;
         let v: Value = serde_json::from_str(&text).map_err(|_| Error::Protocol {
             what: "a model list".into(),
             excerpt: crate::error::excerpt(&text, 200),
@@ -306,21 +307,17 @@ impl OpenAiCompatModel {
     pub(crate) async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
         let inner = &self.client.inner;
         let (http, url, body, resp) = self.post_chat(request, false).await?;
-        let (status, headers) = (resp.status, resp.headers.clone());
         let rate_limits = resp.rate_limits();
         let inference_id = resp.header("inference-id").map(str::to_owned);
-        let text = tokio::time::timeout(http.timeout, resp.inner.text())
-            .await
-            .map_err(|_| Error::Timeout(http.timeout))?
-            .map_err(|e| connection_error(&e, inner.key.as_ref()))?;
-        http.observe(
-            &reqwest::Method::POST,
-            &url,
-            Some(&body),
-            status,
-            &headers,
-            &text,
-        );
+        let text = http
+            .read_text(
+                &reqwest::Method::POST,
+                &url,
+                Some(&body),
+                resp,
+                inner.key.as_ref(),
+            )
+            .await?;
         let response = wire::parse_response(&text, rate_limits, inference_id)?;
         record_usage(&response);
         Ok(response)

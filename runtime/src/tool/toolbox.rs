@@ -170,12 +170,7 @@ impl Toolbox {
     /// # Errors
     /// As [`Toolbox::call`].
     pub async fn call_in(&self, name: &str, arguments: &str, ctx: &ToolContext) -> ToolResult {
-        let Some(tool) = self.get(name) else {
-            return Err(ToolError::UnknownTool {
-                name: name.to_owned(),
-                known: self.names(),
-            });
-        };
+        let tool = self.find(name)?;
         let args: Value = if arguments.trim().is_empty() {
             Value::Object(Default::default())
         } else {
@@ -202,13 +197,16 @@ impl Toolbox {
     /// # Errors
     /// As [`Toolbox::call`].
     pub async fn call_json(&self, name: &str, args: Value) -> ToolResult {
-        let Some(tool) = self.get(name) else {
-            return Err(ToolError::UnknownTool {
-                name: name.to_owned(),
-                known: self.names(),
-            });
-        };
+        let tool = self.find(name)?;
         self.call_value(tool.as_ref(), args, &self.context).await
+    }
+
+    /// The tool named `name`, or the error that lists the known ones.
+    fn find(&self, name: &str) -> Result<&Arc<dyn Tool>, ToolError> {
+        self.get(name).ok_or_else(|| ToolError::UnknownTool {
+            name: name.to_owned(),
+            known: self.names(),
+        })
     }
 
     async fn call_value(&self, tool: &dyn Tool, args: Value, ctx: &ToolContext) -> ToolResult {
