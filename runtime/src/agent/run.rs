@@ -409,9 +409,7 @@ pub(crate) async fn drive(
             // What the model asked for.
             let (calls, final_value): (Vec<ToolCall>, Option<Value>) = match turn_schema {
                 Some(schema) => match decode::extract_json(resp.text()).and_then(|v| {
-                    schema.validate(&v).map_err(|e| AnswerError::Schema {
-                        issues: e.issues().iter().map(ToString::to_string).collect(),
-                    })?;
+                    schema.validate(&v)?;
                     Ok(v)
                 }) {
                     Ok(v) => match constrained::read_step(&v, turn) {

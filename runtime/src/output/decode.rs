@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::chat::split_think;
 use crate::error::excerpt;
-use crate::schema::{DecodeError, Schema};
+use crate::schema::{DecodeError, Schema, ValidationErrors};
 
 /// Why a model's answer could not be turned into the requested type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
@@ -38,6 +38,14 @@ pub enum AnswerError {
     Deserialize(String),
 }
 
+impl From<ValidationErrors> for AnswerError {
+    fn from(errors: ValidationErrors) -> Self {
+        AnswerError::Schema {
+            issues: errors.issues().iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
 /// Finds the JSON value in a model's answer: after a `<think>` block, inside a
 /// ```` ```json ```` fence, or between prose. Trailing commas and other invalid
 /// JSON are errors, never silently fixed.
@@ -55,10 +63,8 @@ pub fn extract_json(text: &str) -> Result<Value, AnswerError> {
     if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
         return Ok(v);
     }
-    if let Some(inner) = fenced(trimmed)
-        && let Some(v) = parse_candidate(inner.trim())?
-    {
-        return Ok(v);
+    if let Some(inner) = fenced(trimmed).map(str::trim).filter(|t| !t.is_empty()) {
+        return parse_json(inner);
     }
     let Some(start) = trimmed.find(['{', '[']) else {
         return Err(AnswerError::NoJson {
@@ -67,26 +73,14 @@ pub fn extract_json(text: &str) -> Result<Value, AnswerError> {
     };
     let rest = trimmed.get(start..).unwrap_or_default();
     let end = matching_end(rest).unwrap_or(rest.len());
-    let candidate = rest.get(..end).unwrap_or(rest);
-    match serde_json::from_str::<Value>(candidate) {
-        Ok(v) => Ok(v),
-        Err(e) => Err(AnswerError::BadJson {
-            error: e.to_string(),
-            excerpt: excerpt(candidate, 200),
-        }),
-    }
+    parse_json(rest.get(..end).unwrap_or(rest))
 }
 
-fn parse_candidate(text: &str) -> Result<Option<Value>, AnswerError> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_str(text)
-        .map(Some)
-        .map_err(|e| AnswerError::BadJson {
-            error: e.to_string(),
-            excerpt: excerpt(text, 200),
-        })
+fn parse_json(text: &str) -> Result<Value, AnswerError> {
+    serde_json::from_str(text).map_err(|e| AnswerError::BadJson {
+        error: e.to_string(),
+        excerpt: excerpt(text, 200),
+    })
 }
 
 /// The content of the first ```` ``` ```` fence (with or without a language tag).
@@ -136,9 +130,7 @@ fn matching_end(s: &str) -> Option<usize> {
 /// [`AnswerError::Schema`] with every issue, or [`AnswerError::Deserialize`].
 pub fn decode_value<T: DeserializeOwned>(schema: &Schema, value: Value) -> Result<T, AnswerError> {
     schema.decode(value).map_err(|e| match e {
-        DecodeError::Invalid(errors) => AnswerError::Schema {
-            issues: errors.issues().iter().map(ToString::to_string).collect(),
-        },
+        DecodeError::Invalid(errors) => errors.into(),
         DecodeError::Deserialize(m) => AnswerError::Deserialize(m),
     })
 }
