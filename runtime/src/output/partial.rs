@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::schema::escape_pointer;
+
 /// What a partial value holds: containers as far as they arrived, strings as
 /// far as they arrived (a prefix of their final text), and numbers, booleans
 /// and `null` once complete. Every partial is consistent with the final value.
@@ -408,12 +410,9 @@ impl PartialJson {
             out.push('/');
             match frame {
                 Frame::Array { len } => out.push_str(&len.saturating_sub(1).to_string()),
-                Frame::Object { key } => out.push_str(
-                    &key.as_deref()
-                        .unwrap_or_default()
-                        .replace('~', "~0")
-                        .replace('/', "~1"),
-                ),
+                Frame::Object { key } => {
+                    out.push_str(&escape_pointer(key.as_deref().unwrap_or_default()))
+                }
             }
         }
         out

@@ -9,8 +9,8 @@ use super::capabilities::{Capabilities, Support, Thinking};
 use super::http::{ExchangeObserver, RetryPolicy};
 use super::openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 use super::wire::WireConfig;
-use super::{BoxFuture, ChatStream, Model};
-use crate::chat::{ChatRequest, ChatResponse, ResponseFormat, events_of};
+use super::{BoxFuture, ChatStream, Model, replay_as_stream};
+use crate::chat::{ChatRequest, ChatResponse, ResponseFormat};
 use crate::error::{Error, Result};
 
 /// The default Cerebras API base URL.
@@ -201,10 +201,7 @@ impl CerebrasModel {
     }
 
     async fn replay_blocking(&self, request: &ChatRequest) -> Result<ChatStream> {
-        let response = self.inner.chat_inner(request).await?;
-        Ok(Box::pin(futures_util::stream::iter(
-            events_of(response).into_iter().map(Ok),
-        )))
+        Ok(replay_as_stream(self.inner.chat_inner(request).await?))
     }
 }
 

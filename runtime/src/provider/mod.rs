@@ -77,6 +77,14 @@ impl<M: Model + ?Sized> Model for &M {
     }
 }
 
+/// A whole answer as the stream of events a streamed request would give (for
+/// answers that could not be streamed, and for scripted models).
+pub(crate) fn replay_as_stream(response: ChatResponse) -> ChatStream {
+    Box::pin(futures_util::stream::iter(
+        crate::chat::events_of(response).into_iter().map(Ok),
+    ))
+}
+
 /// Drains a stream into the final [`ChatResponse`].
 ///
 /// # Errors

@@ -36,6 +36,7 @@ use std::sync::{OnceLock, RwLock};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub(crate) use dialect::escape_pointer;
 pub use dialect::{Dialect, DialectViolations, StrictRules, Violation};
 pub(crate) use refs::is_data_keyword;
 pub use validate::{ValidationErrors, ValidationIssue};

@@ -5,9 +5,9 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
-use crate::chat::{ChatRequest, ChatResponse, FinishReason, ToolCall, Usage, events_of};
+use crate::chat::{ChatRequest, ChatResponse, FinishReason, ToolCall, Usage};
 use crate::error::{Error, Result};
-use crate::provider::{BoxFuture, Capabilities, ChatStream, Model};
+use crate::provider::{BoxFuture, Capabilities, ChatStream, Model, replay_as_stream};
 
 #[derive(Debug, Clone)]
 enum Reply {
@@ -186,12 +186,7 @@ impl Model for ScriptedModel {
         Box::pin(async move { self.answer(request) })
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        Box::pin(async move {
-            let resp = self.answer(request)?;
-            Ok(Box::pin(futures_util::stream::iter(
-                events_of(resp).into_iter().map(Ok),
-            )) as ChatStream)
-        })
+        Box::pin(async move { Ok(replay_as_stream(self.answer(request)?)) })
     }
 }
 
