@@ -278,16 +278,39 @@ async fn recorded_parallel_calls_all_run() {
 // ---------------------------------------------------------------------------
 // Against a scripted model.
 
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Counts how many calls run at once, and the most that ever did.
+struct Gauge {
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Gauge {
+    const fn new() -> Self {
+        Self {
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts this call as running for `millis`.
+    async fn hold(&self, millis: u64) {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+static PARALLEL: Gauge = Gauge::new();
 
 /// Sleep a little, counting how many run at once.
 #[tool]
 async fn slow(label: String) -> String {
-    let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
-    PEAK.fetch_max(now, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    PARALLEL.hold(150).await;
     label
 }
 
@@ -302,11 +325,7 @@ async fn parallel_tool_calls_run_concurrently_and_results_keep_call_order() {
         .text("done");
     let agent = Agent::new(model).tool(Slow).max_parallel_tools(4);
     let run = agent.run("go").await.unwrap();
-    assert_eq!(
-        PEAK.load(Ordering::SeqCst),
-        3,
-        "the three calls did not overlap"
-    );
+    assert_eq!(PARALLEL.peak(), 3, "the three calls did not overlap");
     let results: Vec<_> = run
         .tool_calls()
         .iter()
@@ -320,16 +339,12 @@ async fn parallel_tool_calls_run_concurrently_and_results_keep_call_order() {
     assert_eq!(contents, ["a", "b", "c"]);
 }
 
-static SEQ_RUNNING: AtomicUsize = AtomicUsize::new(0);
-static SEQ_PEAK: AtomicUsize = AtomicUsize::new(0);
+static SEQUENTIAL: Gauge = Gauge::new();
 
 /// Append to a log; never twice at once.
 #[tool(sequential)]
 async fn append_log(line: String) -> String {
-    let now = SEQ_RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
-    SEQ_PEAK.fetch_max(now, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    SEQ_RUNNING.fetch_sub(1, Ordering::SeqCst);
+    SEQUENTIAL.hold(50).await;
     line
 }
 
@@ -343,7 +358,7 @@ async fn a_sequential_tool_never_runs_beside_itself() {
         ])
         .text("ok");
     Agent::new(model).tool(AppendLog).run("log").await.unwrap();
-    assert_eq!(SEQ_PEAK.load(Ordering::SeqCst), 1);
+    assert_eq!(SEQUENTIAL.peak(), 1);
 }
 
 /// Divide a by b.

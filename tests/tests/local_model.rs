@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use typecall::chat::{ChatRequest, FinishReason, Message, ResponseFormat};
-use typecall::provider::{Model, collect};
+use typecall::provider::{Model, OpenAiCompatModel, collect};
 use typecall::schema::{Dialect, schema_for};
 use typecall_tests::local_model;
 
@@ -13,16 +13,21 @@ use typecall_tests::local_model;
 /// together, which changes the numerics, and these tests compare seeded answers.
 static SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The local model and the turn to use it; `None` (saying so) without a server.
+async fn server(test: &str) -> Option<(OpenAiCompatModel, tokio::sync::MutexGuard<'static, ()>)> {
+    let model = local_model(test)?;
+    Some((model, SERVER.lock().await))
+}
+
 fn ask(text: &str) -> ChatRequest {
     ChatRequest::new(vec![Message::user(text)])
 }
 
 #[tokio::test]
 async fn blocking_and_streaming_give_the_same_kind_of_answer() {
-    let Some(model) = local_model("local blocking/streaming") else {
+    let Some((model, _one_at_a_time)) = server("local blocking/streaming").await else {
         return;
     };
-    let _one_at_a_time = SERVER.lock().await;
     let req = ask("Say hello.").max_tokens(24).seed(7).temperature(0.0);
     let sync = model.chat(&req).await.unwrap();
     let streamed = collect(model.stream(&req).await.unwrap()).await.unwrap();
@@ -45,10 +50,9 @@ async fn blocking_and_streaming_give_the_same_kind_of_answer() {
 
 #[tokio::test]
 async fn seed_reproduces_and_max_tokens_cuts_with_finish_length() {
-    let Some(model) = local_model("local seed/max tokens") else {
+    let Some((model, _one_at_a_time)) = server("local seed/max tokens").await else {
         return;
     };
-    let _one_at_a_time = SERVER.lock().await;
     let req = ask("Tell a story about a cat.")
         .max_tokens(12)
         .seed(42)
@@ -62,10 +66,9 @@ async fn seed_reproduces_and_max_tokens_cuts_with_finish_length() {
 
 #[tokio::test]
 async fn stop_sequences_cut_the_text() {
-    let Some(model) = local_model("local stop") else {
+    let Some((model, _one_at_a_time)) = server("local stop").await else {
         return;
     };
-    let _one_at_a_time = SERVER.lock().await;
     let base = ask("Talk about Canada in great detail.")
         .max_tokens(40)
         .seed(1)
@@ -86,10 +89,9 @@ async fn stop_sequences_cut_the_text() {
 
 #[tokio::test]
 async fn logprobs_come_back_per_token_with_alternatives() {
-    let Some(model) = local_model("local logprobs") else {
+    let Some((model, _one_at_a_time)) = server("local logprobs").await else {
         return;
     };
-    let _one_at_a_time = SERVER.lock().await;
     let r = model
         .chat(&ask("Say hello.").max_tokens(5).logprobs(2))
         .await
@@ -122,10 +124,9 @@ struct Person {
 
 #[tokio::test]
 async fn a_strict_json_schema_is_enforced_while_decoding() {
-    let Some(model) = local_model("local json schema") else {
+    let Some((model, _one_at_a_time)) = server("local json schema").await else {
         return;
     };
-    let _one_at_a_time = SERVER.lock().await;
     let schema = schema_for::<Person>(Dialect::Strict).unwrap();
     for seed in 0..5 {
         let req = ask("Describe a person called Ada, 36, who likes cats, as JSON.")
@@ -159,10 +160,9 @@ use typecall_examples::ticket::{TEXT, Ticket};
 
 #[tokio::test]
 async fn a_nested_type_is_extracted_ten_times_in_native_mode_and_always_validates() {
-    let Some(model) = local_model("local nested extraction") else {
+    let Some((model, _one_at_a_time)) = server("local nested extraction").await else {
         return;
     };
-    let _one_at_a_time = SERVER.lock().await;
     let text = TEXT;
     let mut repaired = 0;
     for seed in 0..10 {
@@ -216,10 +216,9 @@ fn population(city: City) -> u32 {
 
 #[tokio::test]
 async fn an_agent_calls_a_tool_with_valid_arguments_and_finishes_within_its_limits() {
-    let Some(model) = local_model("local agent") else {
+    let Some((model, _one_at_a_time)) = server("local agent").await else {
         return;
     };
-    let _one_at_a_time = SERVER.lock().await;
     let agent = typecall::Agent::new(model)
         .system("You answer questions with the tools.")
         .tool(Multiply)

@@ -380,78 +380,33 @@ async fn json_in_function_runs_json_or_text_out() {
             .unwrap(),
         ToolValue::Text("363.89".into())
     );
-    assert_eq!(
-        tb.call("best_country", r#"{"country": "USA"}"#)
-            .await
-            .unwrap()
-            .to_content(),
-        "USA it is"
-    );
-    assert_eq!(
-        tb.call(
+    // Text out, as the model sees it.
+    let cases = [
+        ("best_country", r#"{"country": "USA"}"#, "USA it is"),
+        (
             "place_order",
-            r#"{"items": [{"sku": "a", "quantity": 2}], "note": null}"#
-        )
-        .await
-        .unwrap()
-        .to_content(),
-        "1"
-    );
-    assert_eq!(
-        tb.call("greet", r#"{"name": "Ada"}"#)
-            .await
-            .unwrap()
-            .to_content(),
-        "Hello, Ada!"
-    );
-    assert_eq!(
-        tb.call("count_words", r#"{"text": "one two  three"}"#)
-            .await
-            .unwrap()
-            .to_content(),
-        "3"
-    );
-    assert_eq!(
-        tb.call("remember", r#"{"noteText": "x", "tags": []}"#)
-            .await
-            .unwrap()
-            .to_content(),
-        "ok"
-    );
-    assert_eq!(
-        tb.call(
+            r#"{"items": [{"sku": "a", "quantity": 2}], "note": null}"#,
+            "1",
+        ),
+        ("greet", r#"{"name": "Ada"}"#, "Hello, Ada!"),
+        ("count_words", r#"{"text": "one two  three"}"#, "3"),
+        ("remember", r#"{"noteText": "x", "tags": []}"#, "ok"),
+        (
             "count_nodes",
-            r#"{"tree": {"label": "r", "children": [{"label": "c", "children": []}]}}"#
-        )
-        .await
-        .unwrap()
-        .to_content(),
-        "2"
-    );
-    assert_eq!(
-        tb.call("add", r#"{"a": 1.5, "b": 2}"#)
-            .await
-            .unwrap()
-            .to_content(),
-        "3.5"
-    );
-    assert_eq!(
-        tb.call("divide", r#"{"a": 1, "b": 4}"#)
-            .await
-            .unwrap()
-            .to_content(),
-        "Hello 0.25"
-    );
+            r#"{"tree": {"label": "r", "children": [{"label": "c", "children": []}]}}"#,
+            "2",
+        ),
+        ("add", r#"{"a": 1.5, "b": 2}"#, "3.5"),
+        ("divide", r#"{"a": 1, "b": 4}"#, "Hello 0.25"),
+        ("cancel_order", r#"{"id": 42, "reason": "late"}"#, "ok"),
+    ];
+    for (name, args, out) in cases {
+        let got = tb.call(name, args).await.unwrap().to_content();
+        assert_eq!(got, out, "{name} {args}");
+    }
     assert_eq!(
         tb.call("order", r#"{"id": 42}"#).await.unwrap(),
         ToolValue::Json(json!({"id": 42, "status": "shipped"}))
-    );
-    assert_eq!(
-        tb.call("cancel_order", r#"{"id": 42, "reason": "late"}"#)
-            .await
-            .unwrap()
-            .to_content(),
-        "ok"
     );
 }
 
