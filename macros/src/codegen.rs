@@ -81,7 +81,7 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
                 &'__a self,
                 __json: ::typecall::__private::serde_json::Value,
                 __ctx: &'__a ::typecall::tool::ToolContext,
-            ) -> ::typecall::provider::BoxFuture<'__a, ::typecall::tool::ToolResult> {
+            ) -> ::typecall::future::BoxFuture<'__a, ::typecall::tool::ToolResult> {
                 #[allow(unused_imports)]
                 use ::typecall::tool::__private::{FutureKind as _, ValueKind as _, ResultKind as _, PlainKind as _};
                 ::std::boxed::Box::pin(async move {

@@ -40,7 +40,7 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             const DESCRIPTION: &'static str = #description;
             const STRICT: bool = #strict;
             const SEQUENTIAL: bool = #sequential;
-            fn run(self, __ctx: &::typecall::tool::ToolContext) -> ::typecall::provider::BoxFuture<'_, ::typecall::tool::ToolResult> {
+            fn run(self, __ctx: &::typecall::tool::ToolContext) -> ::typecall::future::BoxFuture<'_, ::typecall::tool::ToolResult> {
                 #[allow(unused_imports)]
                 use ::typecall::tool::__private::{FutureKind as _, ValueKind as _, ResultKind as _, PlainKind as _};
                 ::std::boxed::Box::pin(async move {

@@ -98,6 +98,24 @@ pub enum Error {
     /// No answer in time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The server gave up waiting for the request (HTTP 408).
+    #[error("the server timed out waiting for the request ({0}); send it again")]
+    RequestTimeout(ApiError),
+    /// A server sent more than a limit allows (a body, an event, tool calls);
+    /// reading stopped there. The limits are the provider's
+    /// [`Limits`](crate::provider::Limits).
+    #[error(
+        "{what} exceeds the limit of {limit} (`Limits::{setting}`); if that is expected, \
+         raise it with `.limits(Limits::default().{setting}(…))` on the provider"
+    )]
+    LimitExceeded {
+        /// What was too large.
+        what: String,
+        /// The limit.
+        limit: u64,
+        /// The [`Limits`](crate::provider::Limits) field that sets it.
+        setting: &'static str,
+    },
     /// The connection failed or broke (also mid-stream).
     #[error("connection: {0}")]
     Connection(String),
@@ -110,10 +128,14 @@ pub enum Error {
         /// Every attempt, in order.
         attempts: Vec<crate::output::Attempt>,
     },
-    /// An agent run stopped without an answer; the run so far is kept.
+    /// An agent run stopped without an answer; the run so far is kept. Why it
+    /// stopped is the [`source`](std::error::Error::source) (and a model error
+    /// is that one's source), so error reporters show the whole chain;
+    /// [`Error::is_retryable`] and [`Error::provider_error`] look through it.
     #[error("the agent stopped: {stop}")]
     Agent {
         /// Why it stopped.
+        #[source]
         stop: crate::agent::AgentStop,
         /// Everything that happened until then.
         run: Box<crate::agent::Run>,
@@ -129,12 +151,55 @@ pub enum Error {
 }
 
 impl Error {
+    /// The provider's error this error is or wraps: for an agent that stopped
+    /// because its model failed, that failure; otherwise `self`.
+    pub fn provider_error(&self) -> &Error {
+        let mut e = self;
+        // Each step goes one wrapping deeper; wrappings are finite.
+        while let Error::Agent {
+            stop: crate::agent::AgentStop::Model(inner),
+            ..
+        } = e
+        {
+            e = inner;
+        }
+        e
+    }
+
+    /// What the provider said, when it answered with an error (through an
+    /// agent's stop too).
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self.provider_error() {
+            Error::Auth(a)
+            | Error::BadRequest(a)
+            | Error::Server(a)
+            | Error::RequestTimeout(a)
+            | Error::RateLimited { error: a, .. }
+            | Error::ModelNotFound { error: a, .. } => Some(a),
+            _ => None,
+        }
+    }
+
+    /// How long the provider asked to wait before trying again, if it said
+    /// (through an agent's stop too).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.provider_error() {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether asking again later may succeed (rate limits, server errors,
-    /// timeouts, broken connections).
+    /// timeouts, broken connections), looking through an agent's stop to the
+    /// model error that caused it.
     pub fn is_retryable(&self) -> bool {
         matches!(
-            self,
-            Error::RateLimited { .. } | Error::Server(_) | Error::Timeout(_) | Error::Connection(_)
+            self.provider_error(),
+            Error::RateLimited { .. }
+                | Error::Server(_)
+                | Error::Timeout(_)
+                | Error::RequestTimeout(_)
+                | Error::Connection(_)
         )
     }
 }

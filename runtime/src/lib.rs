@@ -34,6 +34,7 @@ extern crate self as typecall;
 pub mod agent;
 pub mod chat;
 pub mod error;
+pub mod future;
 pub mod output;
 pub mod provider;
 pub mod schema;
@@ -41,6 +42,7 @@ pub mod scoreboard;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tool;
+mod wire_numbers;
 
 pub use agent::{Agent, AgentEvent, Run, ToolMode};
 pub use error::{Error, Result};

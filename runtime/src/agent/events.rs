@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::run::Run;
+use super::record::Run;
 use crate::chat::{FinishReason, RateLimits, Usage};
 use crate::tool::ToolError;
 

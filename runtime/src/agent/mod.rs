@@ -15,10 +15,14 @@
 //! # Ok(()) }
 //! ```
 
+mod call_ids;
 mod constrained;
 mod events;
+mod executor;
 mod nested;
+mod record;
 mod run;
+mod typed;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -32,12 +36,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat::{Message, ToolCall, ToolChoice};
 use crate::error::{Error, Result};
+use crate::future::BoxFuture;
 use crate::provider::{Model, Support};
 use crate::tool::{Tool, ToolSet, Toolbox};
 
 pub use events::AgentEvent;
 pub use nested::AgentTool;
-pub use run::{AgentStop, NestedRun, Run, ToolCallRecord, TurnRecord};
+pub use record::{AgentStop, NestedRun, Run, ToolCallRecord, TurnRecord};
 
 /// How the agent asks the model for tool calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -67,7 +72,15 @@ pub enum HookDecision {
     Rewrite(ToolCall),
 }
 
-type BeforeHook = Arc<dyn Fn(&ToolCall) -> HookDecision + Send + Sync>;
+/// The `before_tool_call` hook.
+#[derive(Clone)]
+pub(crate) enum BeforeHook {
+    /// Decides at once, before the call's task starts.
+    Sync(Arc<dyn Fn(&ToolCall) -> HookDecision + Send + Sync>),
+    /// May wait (a person approving): decides inside the call's own task, so
+    /// waiting blocks neither the executor nor a stream.
+    Async(Arc<dyn Fn(ToolCall) -> BoxFuture<'static, HookDecision> + Send + Sync>),
+}
 type AfterHook = Arc<dyn Fn(&TurnRecord) + Send + Sync>;
 
 /// The configuration an agent runs with.
@@ -131,12 +144,15 @@ impl fmt::Debug for Agent {
     }
 }
 
+/// How long a tool call may run unless [`Agent::tool_timeout`] says otherwise.
+pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// A stream of [`AgentEvent`]s; the run stops when it is dropped.
 pub type AgentStream = Pin<Box<dyn Stream<Item = Result<AgentEvent>> + Send>>;
 
 impl Agent {
-    /// An agent using `model`: at most 8 turns, 4 tools at once, 3 identical
-    /// tool failures, [`ToolMode::Auto`].
+    /// An agent using `model`: at most 8 turns, 4 tools at once, 5 minutes
+    /// per tool call, 3 identical tool failures, [`ToolMode::Auto`].
     pub fn new(model: impl Model + 'static) -> Self {
         Self::from_arc(Arc::new(model))
     }
@@ -151,7 +167,7 @@ impl Agent {
                 build_error: None,
                 max_turns: 8,
                 max_parallel_tools: 4,
-                tool_timeout: None,
+                tool_timeout: Some(DEFAULT_TOOL_TIMEOUT),
                 token_budget: None,
                 deadline: None,
                 max_tool_retries: 3,
@@ -213,7 +229,14 @@ impl Agent {
         self.cfg.max_parallel_tools = n.max(1);
         self
     }
-    /// A time limit for each tool call.
+    /// A time limit for each tool call (default [`DEFAULT_TOOL_TIMEOUT`]);
+    /// the model is told the call timed out.
+    ///
+    /// A timed-out call, like one cut by [`Agent::deadline`], is cancelled: an
+    /// `async` tool stops at its next `.await`. A tool marked `blocking` runs on
+    /// tokio's blocking pool, where nothing can stop it: the agent stops waiting
+    /// for it and goes on, but its thread runs until the function returns (give
+    /// such tools their own time limits).
     pub fn tool_timeout(mut self, d: Duration) -> Self {
         self.cfg.tool_timeout = Some(d);
         self
@@ -223,7 +246,10 @@ impl Agent {
         self.cfg.token_budget = Some(tokens);
         self
     }
-    /// A wall-clock limit for a run.
+    /// A wall-clock limit for a run. It holds while work is in flight: a model
+    /// call or a tool batch still running when it passes is cancelled, and the
+    /// run ends with [`AgentStop::Deadline`], the [`Run`] so far inside the
+    /// error (tools it stopped carry `ToolError::Cancelled`).
     pub fn deadline(mut self, d: Duration) -> Self {
         self.cfg.deadline = Some(d);
         self
@@ -273,12 +299,42 @@ impl Agent {
         self
     }
     /// Sees each tool call before it runs: allow, deny (the model is told why),
-    /// or rewrite it. The place for a human approval step.
+    /// or rewrite it. For a decision that waits (a person approving), use
+    /// [`Agent::before_tool_call_async`].
     pub fn before_tool_call(
         mut self,
         f: impl Fn(&ToolCall) -> HookDecision + Send + Sync + 'static,
     ) -> Self {
-        self.cfg.before_tool_call = Some(Arc::new(f));
+        self.cfg.before_tool_call = Some(BeforeHook::Sync(Arc::new(f)));
+        self
+    }
+
+    /// Sees each tool call before it runs, and may wait: the place for a human
+    /// approval step. Each call waits in its own task, so other calls, the
+    /// model's stream and the executor go on meanwhile; the run's deadline
+    /// still holds while it waits.
+    ///
+    /// ```
+    /// use typecall::agent::HookDecision;
+    /// # fn demo(agent: typecall::Agent) -> typecall::Agent {
+    /// agent.before_tool_call_async(|call| async move {
+    ///     // e.g. ask a person over a channel, then decide
+    ///     if call.name == "delete_everything" {
+    ///         HookDecision::Deny("not allowed".into())
+    ///     } else {
+    ///         HookDecision::Allow
+    ///     }
+    /// })
+    /// # }
+    /// ```
+    pub fn before_tool_call_async<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(ToolCall) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = HookDecision> + Send + 'static,
+    {
+        self.cfg.before_tool_call = Some(BeforeHook::Async(Arc::new(move |call: ToolCall| {
+            Box::pin(f(call)) as BoxFuture<'static, HookDecision>
+        })));
         self
     }
     /// Sees each turn once it is done.
@@ -390,7 +446,7 @@ impl<T: DeserializeOwned + schemars::JsonSchema + Send + 'static> TypedAgent<T> 
     /// [`AgentStop::MaxTurns`].
     pub async fn run(&self, input: impl Into<String>) -> Result<Output<T>> {
         self.agent.check()?;
-        let typed = run::Typed::of::<T>()?;
+        let typed = typed::Typed::of::<T>()?;
         let mut cfg = self.agent.cfg.clone();
         typed.install(&mut cfg)?;
         let state = run::start(&cfg, input.into());

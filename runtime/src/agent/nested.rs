@@ -5,13 +5,18 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::Agent;
-use super::run::{NestedRun, Run};
-use crate::provider::BoxFuture;
+use super::record::{NestedRun, Run};
+use crate::future::BoxFuture;
 use crate::tool::{Tool, ToolContext, ToolDef, ToolError, ToolResult, ToolValue};
 
-/// Collects the runs of agents used as tools during an outer run.
+/// Collects the runs of agents used as tools during an outer run, and tells
+/// them how many tokens the outer run has left.
 #[derive(Debug, Default)]
-pub(crate) struct NestedRuns(pub Mutex<Vec<NestedRun>>);
+pub(crate) struct NestedRuns {
+    pub runs: Mutex<Vec<NestedRun>>,
+    /// The outer run's token budget still unspent, if it has one.
+    pub budget_left: Mutex<Option<u64>>,
+}
 
 /// An agent as a [`Tool`]: `{"task": "…"}` in, its final text out. Made by
 /// [`Agent::as_tool`].
@@ -59,9 +64,10 @@ impl Tool for AgentTool {
                     }],
                 });
             };
+            let collector = ctx.get::<NestedRuns>(&name).ok();
             let record = |run: Run| {
-                if let Ok(collector) = ctx.get::<NestedRuns>(&name)
-                    && let Ok(mut runs) = collector.0.lock()
+                if let Some(collector) = &collector
+                    && let Ok(mut runs) = collector.runs.lock()
                 {
                     runs.push(NestedRun {
                         tool: name.clone(),
@@ -69,7 +75,16 @@ impl Tool for AgentTool {
                     });
                 }
             };
-            match self.agent.run(task).await {
+            // The inner run spends at most what the outer run has left.
+            let left = collector
+                .as_ref()
+                .and_then(|c| c.budget_left.lock().ok().and_then(|l| *l));
+            let agent = match (left, self.agent.cfg.token_budget) {
+                (Some(left), Some(own)) if own <= left => self.agent.clone(),
+                (Some(left), _) => self.agent.clone().token_budget(left),
+                (None, _) => self.agent.clone(),
+            };
+            match agent.run(task).await {
                 Ok(run) => {
                     let text = run.text().to_owned();
                     record(run);

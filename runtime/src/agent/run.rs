@@ -1,154 +1,38 @@
-//! The loop: turns, parallel tool execution, error feedback, limits, and the
-//! [`Run`] record.
+//! The loop, as an explicit state machine of small steps: [`Phase::Ask`] the
+//! model, [`Phase::Settle`] what it answered, [`Phase::RunTools`] and feed
+//! their results back, until [`Phase::Over`]. Each step takes the run as it is
+//! and says where to go next; deadlines hold inside every step that waits (a
+//! model call, a tool batch), so a run never outlives its deadline by more
+//! than the time it takes to stop.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use super::call_ids::CallIds;
 use super::constrained::{self, Step};
 use super::events::AgentEvent;
+use super::executor::{Executor, Sink, emit, with_json_arguments};
 use super::nested::{NestedRuns, collector};
-use super::{AgentStream, Config, HookDecision, ToolMode};
+use super::record::{AgentStop, Run, ToolCallRecord, TurnRecord};
+use super::typed::{FINAL_TOOL, Typed};
+use super::{AgentStream, Config, ToolMode};
 use crate::chat::{
-    ChatRequest, ChatResponse, FinishReason, Message, RateLimits, ResponseFormat, StreamEvent,
-    ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, Message, ResponseFormat, StreamEvent, ToolCall, ToolChoice,
 };
 use crate::error::{Error, Result};
 use crate::output::decode::{self, AnswerError};
 use crate::schema::{Dialect, Schema};
-use crate::tool::{Tool, ToolContext, ToolDef, ToolError, ToolResult, Toolbox};
+use crate::tool::{ToolContext, ToolDef, Toolbox};
 
-/// Everything that happened in a run. `Serialize + Deserialize`: store it, and
-/// resume from its transcript.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Run {
-    /// The whole conversation, system prompt included.
-    pub transcript: Vec<Message>,
-    /// Each model turn.
-    pub turns: Vec<TurnRecord>,
-    /// Tokens over all turns (and nested agents).
-    pub usage: Usage,
-    /// The final answer text, when the run ended with one.
-    pub final_text: Option<String>,
-    /// The typed final answer (as JSON), for typed runs.
-    pub output: Option<Value>,
-    /// Runs of agents used as tools.
-    pub nested: Vec<NestedRun>,
-    /// How long the run took.
-    pub elapsed: Duration,
-}
+/// How many events a streamed run may have waiting for its reader.
+const EVENT_BUFFER: usize = 64;
 
-impl Run {
-    /// The final answer text (empty when there was none).
-    pub fn text(&self) -> &str {
-        self.final_text.as_deref().unwrap_or("")
-    }
-    /// Tokens over all turns.
-    pub fn usage(&self) -> &Usage {
-        &self.usage
-    }
-    /// Each model turn.
-    pub fn turns(&self) -> &[TurnRecord] {
-        &self.turns
-    }
-    /// The whole conversation.
-    pub fn transcript(&self) -> &[Message] {
-        &self.transcript
-    }
-    /// Every tool call, in order.
-    pub fn tool_calls(&self) -> Vec<&ToolCallRecord> {
-        self.turns
-            .iter()
-            .flat_map(|t| t.tool_calls.iter())
-            .collect()
-    }
-}
-
-/// One model turn.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TurnRecord {
-    /// Its number, from 0.
-    pub turn: u32,
-    /// How tools were asked for.
-    pub mode: ToolMode,
-    /// Tokens.
-    pub usage: Usage,
-    /// Why the model stopped.
-    pub finish_reason: FinishReason,
-    /// The rate limits reported.
-    pub rate_limits: RateLimits,
-    /// The answer text, if any.
-    pub text: Option<String>,
-    /// The reasoning, if any.
-    pub reasoning: Option<String>,
-    /// The tool calls it asked for and what they gave.
-    pub tool_calls: Vec<ToolCallRecord>,
-}
-
-/// A tool call and its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolCallRecord {
-    /// The call as it ran (after hooks; `{}` for arguments that were not JSON).
-    pub call: ToolCall,
-    /// The arguments exactly as the model wrote them.
-    pub raw_arguments: String,
-    /// What went back to the model.
-    pub result: std::result::Result<String, ToolError>,
-    /// How long it ran.
-    pub duration: Duration,
-}
-
-/// The run of an agent used as a tool.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NestedRun {
-    /// The tool name it ran under.
-    pub tool: String,
-    /// Its run.
-    pub run: Box<Run>,
-}
-
-/// Why a run stopped without an answer. [`Error::Agent`] carries it with the
-/// [`Run`] so far.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AgentStop {
-    /// `max_turns` requests were made.
-    #[error("no final answer within {0} turns")]
-    MaxTurns(u32),
-    /// The token budget is spent.
-    #[error("the token budget is spent ({used} of {budget} tokens)")]
-    TokenBudget {
-        /// Tokens used.
-        used: u64,
-        /// The budget.
-        budget: u64,
-    },
-    /// The deadline passed.
-    #[error("the deadline of {0:?} passed")]
-    Deadline(Duration),
-    /// A tool kept failing the same way.
-    #[error("`{tool}` failed the same way {times} times ({error}); the model is looping")]
-    ToolLoop {
-        /// The tool.
-        tool: String,
-        /// The repeated error.
-        error: String,
-        /// How often.
-        times: u32,
-    },
-    /// The model (or its provider) failed.
-    #[error("the model failed: {0}")]
-    Model(Box<Error>),
-}
-
+/// The conversation and record of a run in progress.
 pub(crate) struct RunState {
     messages: Vec<Message>,
     run: Run,
@@ -178,84 +62,84 @@ pub(crate) fn resume(transcript: Vec<Message>, input: String) -> RunState {
     }
 }
 
-/// The typed final answer of a run: a `final_answer` tool (native mode) or the
-/// `final` branch (constrained mode) whose value is checked against `T`.
-#[derive(Clone)]
-pub(crate) struct Typed {
-    schema: &'static Schema,
-    check: Arc<dyn Fn(Value) -> std::result::Result<Value, AnswerError> + Send + Sync>,
+/// Where the loop is.
+enum Phase {
+    /// Ask the model for turn `turn`.
+    Ask { turn: u32 },
+    /// Decide what an answer asks for: a final answer, a repair, or tools.
+    Settle(Answer),
+    /// Run the answer's tool calls and feed their results back.
+    RunTools {
+        answer: Answer,
+        calls: Vec<ToolCall>,
+    },
+    /// The run is over.
+    Over(Result<Run>),
 }
 
-const FINAL_TOOL: &str = "final_answer";
-
-impl Typed {
-    pub(crate) fn of<T: serde::de::DeserializeOwned + schemars::JsonSchema + 'static>()
-    -> Result<Self> {
-        let schema = crate::schema::schema_for::<T>(Dialect::Strict)?;
-        let check = Arc::new(move |wire: Value| {
-            let full = schema.from_wire(wire);
-            decode::decode_value::<T>(schema, full.clone()).map(|_| full)
-        });
-        Ok(Self { schema, check })
-    }
-
-    /// Adds the `final_answer` tool definition.
-    pub(crate) fn install(&self, cfg: &mut Config) -> Result<()> {
-        let def = ToolDef::from_schema(
-            FINAL_TOOL,
-            "Give the final answer: call this once you have it.",
-            self.schema,
-        );
-        cfg.toolbox.add(FinalAnswerTool { def })?;
-        Ok(())
-    }
+/// A model's answer to one turn, with the tools it already started.
+struct Answer {
+    turn: u32,
+    response: ChatResponse,
+    form: TurnForm,
+    exec: Executor,
+    record: TurnRecord,
 }
 
-/// The definition of the typed answer; its calls are taken by the loop, never run.
-struct FinalAnswerTool {
-    def: ToolDef,
+/// How a turn asked for tool calls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TurnForm {
+    /// The provider's tool calling (or no tools at all).
+    Native,
+    /// A constrained step: call tools or answer.
+    Step,
+    /// A constrained step that must call a tool.
+    MustCall,
+    /// A constrained step that must answer.
+    FinalOnly,
 }
 
-impl Tool for FinalAnswerTool {
-    fn def(&self) -> &ToolDef {
-        &self.def
-    }
-    fn call<'a>(
-        &'a self,
-        _args: Value,
-        _ctx: &'a ToolContext,
-    ) -> crate::provider::BoxFuture<'a, ToolResult> {
-        Box::pin(async {
-            Err(ToolError::Failed {
-                tool: FINAL_TOOL.into(),
-                message: "handled by the agent".into(),
-            })
-        })
-    }
+/// The constrained-mode step schemas.
+struct StepSchemas {
+    step: Schema,
+    must_call: Option<Schema>,
+    final_only: Schema,
 }
 
-type Sink = mpsc::UnboundedSender<Result<AgentEvent>>;
-
-fn emit(sink: &Option<Sink>, ev: AgentEvent) {
-    if let Some(s) = sink {
-        let _ = s.send(Ok(ev));
+impl StepSchemas {
+    fn of(&self, form: TurnForm) -> Option<&Schema> {
+        match form {
+            TurnForm::Native => None,
+            TurnForm::Step => Some(&self.step),
+            TurnForm::MustCall => Some(self.must_call.as_ref().unwrap_or(&self.step)),
+            TurnForm::FinalOnly => Some(&self.final_only),
+        }
     }
 }
 
-fn stop(state: RunState, reason: AgentStop) -> Error {
-    let mut run = state.run;
-    run.transcript = state.messages;
-    run.elapsed = state.started.elapsed();
-    Error::Agent {
-        stop: reason,
-        run: Box::new(run),
-    }
+/// Everything a run needs besides where it is.
+struct Runner {
+    cfg: Config,
+    state: RunState,
+    sink: Option<Sink>,
+    typed: Option<Typed>,
+    streaming: bool,
+    mode: ToolMode,
+    nested: Arc<NestedRuns>,
+    toolbox: Arc<Toolbox>,
+    ctx: Arc<ToolContext>,
+    defs: Vec<ToolDef>,
+    steps: Option<StepSchemas>,
+    failures: HashMap<(String, String), u32>,
+    after_tools: bool,
+    ids: CallIds,
+    deadline: Option<tokio::time::Instant>,
 }
 
 /// Runs the loop to its end.
 pub(crate) async fn drive(
     cfg: Config,
-    mut state: RunState,
+    state: RunState,
     sink: Option<Sink>,
     typed: Option<Typed>,
     streaming: bool,
@@ -269,6 +153,40 @@ pub(crate) async fn drive(
         gen_ai.usage.output_tokens = tracing::field::Empty,
     );
     async move {
+        let mut runner = Runner::new(cfg, state, sink, typed, streaming)?;
+        let mut phase = Phase::Ask { turn: 0 };
+        loop {
+            phase = match phase {
+                Phase::Ask { turn } => runner.ask(turn).await,
+                Phase::Settle(answer) => runner.settle(answer).await,
+                Phase::RunTools { answer, calls } => runner.run_tools(answer, calls).await,
+                Phase::Over(result) => return result,
+            };
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// `future`, unless `deadline` passes first (`None` then).
+async fn within<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    future: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, future).await.ok(),
+        None => Some(future.await),
+    }
+}
+
+impl Runner {
+    fn new(
+        cfg: Config,
+        state: RunState,
+        sink: Option<Sink>,
+        typed: Option<Typed>,
+        streaming: bool,
+    ) -> Result<Self> {
         let mode = cfg.effective_tool_mode();
         let nested = collector();
         let mut ctx = cfg.toolbox.tool_context().clone();
@@ -277,346 +195,483 @@ pub(crate) async fn drive(
         if let Some(t) = cfg.tool_timeout {
             toolbox = toolbox.timeout(t);
         }
-        let toolbox = Arc::new(toolbox);
-        let ctx = Arc::new(ctx);
         let defs: Vec<ToolDef> = toolbox
             .defs()
             .into_iter()
             .map(|d| if cfg.strict_tools { d } else { d.strict(false) })
             .collect();
-        let user_defs: Vec<ToolDef> = defs
-            .iter()
-            .filter(|d| d.name != FINAL_TOOL)
-            .cloned()
-            .collect();
-        // Constrained mode: the step schema, and its variants for a turn that
-        // must call a tool (no final branch) or must not (only the final branch).
-        let (step_schema, must_call_schema, final_only_schema) = match mode {
-            ToolMode::Constrained => {
-                let final_schema = typed.as_ref().map(|t| t.schema.as_json());
-                let parallel = cfg.max_parallel_tools > 1;
-                let build = |tools: &[ToolDef], allow_final: bool| {
-                    Schema::from_json(
-                        "agent_step",
-                        constrained::step_schema(tools, final_schema, parallel, allow_final),
-                        Dialect::JsonSchema,
-                    )
-                };
-                let must_call = if user_defs.is_empty() {
-                    None
-                } else {
-                    Some(build(&user_defs, false)?)
-                };
-                (
-                    Some(build(&user_defs, true)?),
-                    must_call,
-                    Some(build(&[], true)?),
-                )
-            }
-            _ => (None, None, None),
+        let steps = match mode {
+            ToolMode::Constrained => Some(step_schemas(&cfg, &defs, typed.as_ref())?),
+            _ => None,
         };
-        let mut failures: HashMap<(String, String), u32> = HashMap::new();
-        let mut after_tools = false;
+        let deadline = cfg
+            .deadline
+            .and_then(|d| state.started.checked_add(d))
+            .map(tokio::time::Instant::from_std);
+        let ids = CallIds::from_messages(&state.messages);
+        Ok(Self {
+            cfg,
+            state,
+            sink,
+            typed,
+            streaming,
+            mode,
+            nested,
+            toolbox: Arc::new(toolbox),
+            ctx: Arc::new(ctx),
+            defs,
+            steps,
+            failures: HashMap::new(),
+            after_tools: false,
+            ids,
+            deadline,
+        })
+    }
 
-        for turn in 0..cfg.max_turns {
-            if let Some(d) = cfg.deadline
-                && state.started.elapsed() >= d
-            {
-                return Err(finish_nested(state, &nested, AgentStop::Deadline(d)));
+    /// Step 1: asks the model (within the deadline); tools whose calls are
+    /// complete start while it still streams.
+    async fn ask(&mut self, turn: u32) -> Phase {
+        if turn >= self.cfg.max_turns {
+            return self.stop(AgentStop::MaxTurns(self.cfg.max_turns));
+        }
+        if let Some(stop) = self.deadline_passed().or_else(|| self.budget_spent()) {
+            return self.stop(stop);
+        }
+        emit(&self.sink, AgentEvent::TurnStarted { turn }).await;
+        self.ids.new_turn();
+        let (req, form) = self.request(turn);
+        let mut exec = Executor::new(
+            &self.cfg,
+            self.toolbox.clone(),
+            self.ctx.clone(),
+            self.sink.clone(),
+        );
+        let answer = if self.streaming {
+            let early = (self.mode == ToolMode::Native).then_some(&mut exec);
+            let turn_stream = stream_turn(&self.cfg, &req, &self.sink, early, &mut self.ids);
+            within(self.deadline, turn_stream).await
+        } else {
+            let chat = self
+                .cfg
+                .model
+                .chat(&req)
+                .instrument(tracing::info_span!("chat", gen_ai.operation.name = "chat"));
+            within(self.deadline, chat).await
+        };
+        let response = match answer {
+            None => {
+                // Tools a stream started are stopped with the model call.
+                drop(exec.cut("the run's deadline passed"));
+                return self.stop(self.deadline_stop());
             }
-            emit(&sink, AgentEvent::TurnStarted { turn });
-            let last_turn = turn + 1 == cfg.max_turns;
-            let mut req = ChatRequest::new(state.messages.clone());
-            req.max_tokens = cfg.max_tokens;
-            req.seed = cfg.seed;
-            req.temperature = cfg.temperature;
-            let choice = if turn == 0 {
-                cfg.first_tool_choice.clone()
-            } else if after_tools {
-                cfg.tool_choice_after_tools.clone()
-            } else {
-                None
-            };
-            let turn_schema = match choice {
-                Some(ToolChoice::Required | ToolChoice::Tool(_)) => {
-                    must_call_schema.as_ref().or(step_schema.as_ref())
-                }
-                Some(ToolChoice::None) => final_only_schema.as_ref(),
-                _ => step_schema.as_ref(),
-            };
-            match (turn_schema, mode) {
-                (Some(schema), _) => {
-                    req.response_format = ResponseFormat::JsonSchema {
-                        name: "agent_step".into(),
-                        schema: schema.as_json().clone(),
-                        strict: true,
+            Some(Err(e)) => return self.stop(AgentStop::Model(Box::new(e))),
+            Some(Ok(r)) => r,
+        };
+        let record = TurnRecord {
+            turn,
+            mode: self.mode,
+            usage: response.usage.clone(),
+            finish_reason: response.finish_reason.clone(),
+            rate_limits: response.rate_limits.clone(),
+            text: response.content.clone(),
+            reasoning: response.reasoning.clone(),
+            tool_calls: Vec::new(),
+        };
+        Phase::Settle(Answer {
+            turn,
+            response,
+            form,
+            exec,
+            record,
+        })
+    }
+
+    /// The request of turn `turn`, and how it asks for tools.
+    fn request(&self, turn: u32) -> (ChatRequest, TurnForm) {
+        let cfg = &self.cfg;
+        let last_turn = turn + 1 == cfg.max_turns;
+        let mut req = ChatRequest::new(self.state.messages.clone());
+        req.max_tokens = cfg.max_tokens;
+        req.seed = cfg.seed;
+        req.temperature = cfg.temperature;
+        let choice = if turn == 0 {
+            cfg.first_tool_choice.clone()
+        } else if self.after_tools {
+            cfg.tool_choice_after_tools.clone()
+        } else {
+            None
+        };
+        let form = match (&self.steps, &choice) {
+            (None, _) => TurnForm::Native,
+            (Some(_), Some(ToolChoice::Required | ToolChoice::Tool(_))) => TurnForm::MustCall,
+            (Some(_), Some(ToolChoice::None)) => TurnForm::FinalOnly,
+            (Some(_), _) => TurnForm::Step,
+        };
+        match self.steps.as_ref().and_then(|s| s.of(form)) {
+            Some(schema) => {
+                req.response_format = ResponseFormat::JsonSchema {
+                    name: "agent_step".into(),
+                    schema: schema.as_json().clone(),
+                    strict: true,
+                };
+            }
+            None => {
+                if !self.defs.is_empty() {
+                    req.tools = self.defs.clone();
+                    req.parallel_tool_calls = Some(cfg.max_parallel_tools > 1);
+                    req.tool_choice = if self.typed.is_some() && last_turn {
+                        Some(ToolChoice::Tool(FINAL_TOOL.into()))
+                    } else {
+                        choice
                     };
                 }
-                _ => {
-                    if !defs.is_empty() {
-                        req.tools = defs.clone();
-                        req.parallel_tool_calls = Some(cfg.max_parallel_tools > 1);
-                        req.tool_choice = if typed.is_some() && last_turn {
-                            Some(ToolChoice::Tool(FINAL_TOOL.into()))
-                        } else {
-                            choice.clone()
-                        };
-                    }
-                }
             }
+        }
+        (req, form)
+    }
 
-            let mut exec = Executor::new(&cfg, toolbox.clone(), ctx.clone(), sink.clone());
-            let early = mode == ToolMode::Native;
-            let answer = if streaming {
-                stream_turn(
-                    &cfg,
-                    &req,
-                    &sink,
-                    if early { Some(&mut exec) } else { None },
-                )
-                .await
-            } else {
-                cfg.model
-                    .chat(&req)
-                    .instrument(tracing::info_span!("chat", gen_ai.operation.name = "chat"))
-                    .await
-            };
-            let resp = match answer {
-                Ok(r) => r,
-                Err(e) => return Err(finish_nested(state, &nested, AgentStop::Model(Box::new(e)))),
-            };
-            state.run.usage.add(&resp.usage);
-            let mut record = TurnRecord {
-                turn,
-                mode,
+    /// Step 2: what the answer asks for: a final answer (the run is over), a
+    /// repair (ask again), or tool calls (run them).
+    async fn settle(&mut self, answer: Answer) -> Phase {
+        let resp = &answer.response;
+        self.state.run.usage.add(&resp.usage);
+        emit(
+            &self.sink,
+            AgentEvent::TurnFinished {
+                turn: answer.turn,
                 usage: resp.usage.clone(),
                 finish_reason: resp.finish_reason.clone(),
                 rate_limits: resp.rate_limits.clone(),
-                text: resp.content.clone(),
-                reasoning: resp.reasoning.clone(),
-                tool_calls: Vec::new(),
-            };
-            emit(
-                &sink,
-                AgentEvent::TurnFinished {
-                    turn,
-                    usage: resp.usage.clone(),
-                    finish_reason: resp.finish_reason.clone(),
-                    rate_limits: resp.rate_limits.clone(),
+            },
+        )
+        .await;
+        let next = Phase::Ask {
+            turn: answer.turn + 1,
+        };
+        let schema = self.steps.as_ref().and_then(|s| s.of(answer.form));
+        let (calls, final_value): (Vec<ToolCall>, Option<Value>) = match schema {
+            Some(schema) => match decode::extract_json(resp.text()).and_then(|v| {
+                schema.validate(&v)?;
+                Ok(v)
+            }) {
+                Ok(v) => match constrained::read_step(&v, answer.turn) {
+                    Some(Step::Calls(c)) => (c, None),
+                    Some(Step::Final(f)) => (Vec::new(), Some(f)),
+                    None => (Vec::new(), None),
                 },
-            );
-
-            // What the model asked for.
-            let (calls, final_value): (Vec<ToolCall>, Option<Value>) = match turn_schema {
-                Some(schema) => match decode::extract_json(resp.text()).and_then(|v| {
-                    schema.validate(&v)?;
-                    Ok(v)
-                }) {
-                    Ok(v) => match constrained::read_step(&v, turn) {
-                        Some(Step::Calls(c)) => (c, None),
-                        Some(Step::Final(f)) => (Vec::new(), Some(f)),
-                        None => (Vec::new(), None),
-                    },
-                    Err(err) => {
-                        // Not a valid step: say what is wrong and go on.
-                        ask_to_repair(&mut state.messages, resp.text(), &err);
-                        record_turn(&mut state, &cfg, record);
-                        if let Some(stop) = count_failure(
-                            &mut failures,
-                            "(step)",
-                            &err.to_string(),
-                            cfg.max_tool_retries,
-                        ) {
-                            return Err(finish_nested(state, &nested, stop));
-                        }
-                        continue;
+                Err(err) => {
+                    // Not a valid step: say what is wrong and go on.
+                    ask_to_repair(&mut self.state.messages, resp.text(), &err);
+                    let text = err.to_string();
+                    self.record_turn(answer.record);
+                    return match self.count_failure("(step)", &text) {
+                        Some(stop) => self.stop(stop),
+                        None => next,
+                    };
+                }
+            },
+            None => (resp.tool_calls.clone(), None),
+        };
+        if calls.is_empty() {
+            return self.settle_final(answer, final_value).await;
+        }
+        if let Some(t) = &self.typed
+            && let Some(fc) = calls.iter().find(|c| c.name == FINAL_TOOL)
+        {
+            let parsed = fc.parsed_arguments().map_err(|e| AnswerError::BadJson {
+                error: e.to_string(),
+                excerpt: String::new(),
+            });
+            let fc_position = calls.iter().position(|c| c.name == FINAL_TOOL);
+            let checked = parsed.and_then(|v| (t.check)(v));
+            let calls: Vec<ToolCall> = calls
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| ToolCall {
+                    id: self.ids.id(i, &c.id),
+                    ..c
+                })
+                .collect();
+            return match checked {
+                Ok(full) => {
+                    self.state.messages.push(Message::Assistant {
+                        content: resp.content.clone(),
+                        tool_calls: calls.clone(),
+                        reasoning: resp.reasoning.clone(),
+                    });
+                    for c in &calls {
+                        self.state.messages.push(Message::tool_result(c, "Done."));
                     }
-                },
-                None => (resp.tool_calls.clone(), None),
+                    self.record_turn(answer.record);
+                    self.state.run.output = Some(full);
+                    self.finish_ok().await
+                }
+                Err(err) => {
+                    let msg = decode::repair_prompt(&err);
+                    self.state
+                        .messages
+                        .push(Message::assistant_tool_calls(calls.clone()));
+                    for (i, c) in calls.iter().enumerate() {
+                        let text = if Some(i) == fc_position {
+                            msg.clone()
+                        } else {
+                            "Not run: fix the final answer first.".into()
+                        };
+                        self.state.messages.push(Message::tool_result(c, text));
+                    }
+                    self.record_turn(answer.record);
+                    self.after_tools = true;
+                    match self.count_failure(FINAL_TOOL, &err.to_string()) {
+                        Some(stop) => self.stop(stop),
+                        None => next,
+                    }
+                }
             };
+        }
+        Phase::RunTools { answer, calls }
+    }
 
-            // A final answer?
-            if calls.is_empty() {
-                let done = match (&typed, final_value) {
-                    (Some(t), Some(v)) => match (t.check)(v.clone()) {
-                        Ok(full) => Some((Some(v.to_string()), Some(full))),
-                        Err(err) => {
-                            ask_to_repair(&mut state.messages, resp.text(), &err);
-                            None
-                        }
-                    },
-                    (Some(t), None) => match decode::extract_json(resp.text())
-                        .map_err(|e| e.to_string())
-                        .and_then(|v| (t.check)(v).map_err(|e| e.to_string()))
-                    {
-                        Ok(full) => Some((resp.content.clone(), Some(full))),
-                        Err(_) => {
-                            state.messages.push(resp.to_message());
-                            state.messages.push(Message::user(format!(
-                                "Give your final answer by calling `{FINAL_TOOL}`."
-                            )));
-                            None
-                        }
-                    },
-                    (None, Some(Value::String(s))) => Some((Some(s), None)),
-                    (None, Some(v)) => Some((Some(v.to_string()), None)),
-                    (None, None) => Some((resp.content.clone(), None)),
+    /// Step 2, when no tool was called: the final answer, or a request for one.
+    async fn settle_final(&mut self, answer: Answer, final_value: Option<Value>) -> Phase {
+        let resp = &answer.response;
+        let done = match (&self.typed, final_value) {
+            (Some(t), Some(v)) => match (t.check)(v.clone()) {
+                Ok(full) => Some((Some(v.to_string()), Some(full))),
+                Err(err) => {
+                    ask_to_repair(&mut self.state.messages, resp.text(), &err);
+                    None
+                }
+            },
+            (Some(t), None) => match decode::extract_json(resp.text())
+                .map_err(|e| e.to_string())
+                .and_then(|v| (t.check)(v).map_err(|e| e.to_string()))
+            {
+                Ok(full) => Some((resp.content.clone(), Some(full))),
+                Err(_) => {
+                    self.state.messages.push(resp.to_message());
+                    self.state.messages.push(Message::user(format!(
+                        "Give your final answer by calling `{FINAL_TOOL}`."
+                    )));
+                    None
+                }
+            },
+            (None, Some(Value::String(s))) => Some((Some(s), None)),
+            (None, Some(v)) => Some((Some(v.to_string()), None)),
+            (None, None) => Some((resp.content.clone(), None)),
+        };
+        let Some((text, output)) = done else {
+            self.record_turn(answer.record);
+            return Phase::Ask {
+                turn: answer.turn + 1,
+            };
+        };
+        if self.steps.is_some() {
+            self.state
+                .messages
+                .push(Message::assistant(text.clone().unwrap_or_default()));
+        } else {
+            self.state.messages.push(resp.to_message());
+        }
+        self.record_turn(answer.record);
+        self.state.run.final_text = text;
+        self.state.run.output = output;
+        self.finish_ok().await
+    }
+
+    /// Steps 3 and 4: runs the calls (within the deadline; those a stream
+    /// started keep running), then feeds the results back.
+    async fn run_tools(&mut self, answer: Answer, calls: Vec<ToolCall>) -> Phase {
+        let Answer {
+            turn,
+            response: resp,
+            mut exec,
+            mut record,
+            ..
+        } = answer;
+        // The agent's ids: unique in the conversation, the same ones the
+        // calls a stream started were given.
+        let calls: Vec<ToolCall> = calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| ToolCall {
+                id: self.ids.id(i, &c.id),
+                ..c
+            })
+            .collect();
+        for (i, c) in calls.iter().enumerate() {
+            exec.start(i, c.clone()).await;
+        }
+        self.share_budget();
+        let finished = within(self.deadline, exec.join()).await.is_some();
+        let records = if finished {
+            exec.records()
+        } else {
+            exec.cut("the run's deadline passed")
+        };
+        self.feed_back(&resp, &calls, &records);
+        let looping = records.iter().find_map(|r| {
+            let e = r.result.as_ref().err()?;
+            self.count_failure(&r.call.name, &format!("{} {e}", r.raw_arguments))
+        });
+        record.tool_calls = records;
+        self.record_turn(record);
+        self.take_nested();
+        if !finished {
+            return self.stop(self.deadline_stop());
+        }
+        if let Some(stop) = looping.or_else(|| self.budget_spent()) {
+            return self.stop(stop);
+        }
+        self.after_tools = true;
+        Phase::Ask { turn: turn + 1 }
+    }
+
+    /// Puts the calls and their results into the conversation.
+    fn feed_back(&mut self, resp: &ChatResponse, calls: &[ToolCall], records: &[ToolCallRecord]) {
+        if self.steps.is_some() {
+            self.state
+                .messages
+                .push(Message::assistant(resp.text().to_owned()));
+            let mut text = String::from("Tool results:");
+            for r in records {
+                let out = match &r.result {
+                    Ok(s) => s.clone(),
+                    Err(e) => format!("error: {e}"),
                 };
-                if let Some((text, output)) = done {
-                    if step_schema.is_some() {
-                        state
-                            .messages
-                            .push(Message::assistant(text.clone().unwrap_or_default()));
-                    } else {
-                        state.messages.push(resp.to_message());
-                    }
-                    record_turn(&mut state, &cfg, record);
-                    state.run.final_text = text;
-                    state.run.output = output;
-                    return Ok(finish_ok(state, &nested, &sink));
-                }
-                record_turn(&mut state, &cfg, record);
-                continue;
-            }
-
-            // The typed answer as a tool call.
-            if let Some(t) = &typed
-                && let Some(fc) = calls.iter().find(|c| c.name == FINAL_TOOL)
-            {
-                let parsed = fc.parsed_arguments().map_err(|e| AnswerError::BadJson {
-                    error: e.to_string(),
-                    excerpt: String::new(),
-                });
-                match parsed.and_then(|v| (t.check)(v)) {
-                    Ok(full) => {
-                        state.messages.push(resp.to_message());
-                        for c in &calls {
-                            state.messages.push(Message::tool_result(c, "Done."));
-                        }
-                        record_turn(&mut state, &cfg, record);
-                        state.run.output = Some(full);
-                        return Ok(finish_ok(state, &nested, &sink));
-                    }
-                    Err(err) => {
-                        let msg = decode::repair_prompt(&err);
-                        state
-                            .messages
-                            .push(Message::assistant_tool_calls(calls.clone()));
-                        for c in &calls {
-                            let text = if c.id == fc.id {
-                                msg.clone()
-                            } else {
-                                "Not run: fix the final answer first.".into()
-                            };
-                            state.messages.push(Message::tool_result(c, text));
-                        }
-                        record_turn(&mut state, &cfg, record);
-                        if let Some(stop) = count_failure(
-                            &mut failures,
-                            FINAL_TOOL,
-                            &err.to_string(),
-                            cfg.max_tool_retries,
-                        ) {
-                            return Err(finish_nested(state, &nested, stop));
-                        }
-                        after_tools = true;
-                        continue;
-                    }
-                }
-            }
-
-            // Run the tools (those a stream already started keep running).
-            let kept: Vec<ToolCall> = calls.iter().cloned().map(with_json_arguments).collect();
-            for (i, c) in calls.iter().enumerate() {
-                exec.start(i, c.clone());
-            }
-            let records = exec.finish().await;
-            if step_schema.is_some() {
-                state
-                    .messages
-                    .push(Message::assistant(resp.text().to_owned()));
-                let mut text = String::from("Tool results:");
-                for r in &records {
-                    let out = match &r.result {
-                        Ok(s) => s.clone(),
-                        Err(e) => format!("error: {e}"),
-                    };
-                    text.push_str(&format!(
-                        "\n- {} ({}): {out}",
-                        r.call.name, r.call.arguments
-                    ));
-                }
-                text.push_str("\nContinue: call more tools, or give the final answer.");
-                state.messages.push(Message::user(text));
-            } else {
-                state.messages.push(Message::Assistant {
-                    content: resp.content.clone(),
-                    tool_calls: kept,
-                    reasoning: None,
-                });
-                for r in &records {
-                    let content = match &r.result {
-                        Ok(s) => s.clone(),
-                        Err(e) => e.to_string(),
-                    };
-                    state.messages.push(Message::tool_result(&r.call, content));
-                }
-            }
-            let mut looping = None;
-            for r in &records {
-                if let Err(e) = &r.result
-                    && looping.is_none()
-                {
-                    looping = count_failure(
-                        &mut failures,
-                        &r.call.name,
-                        &format!("{} {e}", r.raw_arguments),
-                        cfg.max_tool_retries,
-                    );
-                }
-            }
-            record.tool_calls = records;
-            record_turn(&mut state, &cfg, record);
-            if let Some(stop) = looping {
-                return Err(finish_nested(state, &nested, stop));
-            }
-            if let Some(budget) = cfg.token_budget
-                && state.run.usage.total_tokens >= budget
-            {
-                let used = state.run.usage.total_tokens;
-                return Err(finish_nested(
-                    state,
-                    &nested,
-                    AgentStop::TokenBudget { used, budget },
+                text.push_str(&format!(
+                    "\n- {} ({}): {out}",
+                    r.call.name, r.call.arguments
                 ));
             }
-            after_tools = true;
+            text.push_str("\nContinue: call more tools, or give the final answer.");
+            self.state.messages.push(Message::user(text));
+        } else {
+            self.state.messages.push(Message::Assistant {
+                content: resp.content.clone(),
+                tool_calls: calls.iter().cloned().map(with_json_arguments).collect(),
+                reasoning: None,
+            });
+            for r in records {
+                let content = match &r.result {
+                    Ok(s) => s.clone(),
+                    Err(e) => e.to_string(),
+                };
+                self.state
+                    .messages
+                    .push(Message::tool_result(&r.call, content));
+            }
         }
-        Err(finish_nested(
-            state,
-            &nested,
-            AgentStop::MaxTurns(cfg.max_turns),
-        ))
     }
-    .instrument(span)
-    .await
+
+    fn deadline_passed(&self) -> Option<AgentStop> {
+        let d = self.deadline?;
+        (tokio::time::Instant::now() >= d).then(|| self.deadline_stop())
+    }
+
+    fn deadline_stop(&self) -> AgentStop {
+        AgentStop::Deadline(self.cfg.deadline.unwrap_or_default())
+    }
+
+    fn budget_spent(&self) -> Option<AgentStop> {
+        let budget = self.cfg.token_budget?;
+        let used = self.state.run.usage.total_tokens;
+        (used >= budget).then_some(AgentStop::TokenBudget { used, budget })
+    }
+
+    /// Tells agents used as tools how many tokens this run has left.
+    fn share_budget(&self) {
+        let left = self
+            .cfg
+            .token_budget
+            .map(|b| b.saturating_sub(self.state.run.usage.total_tokens));
+        if let Ok(mut slot) = self.nested.budget_left.lock() {
+            *slot = left;
+        }
+    }
+
+    fn count_failure(&mut self, tool: &str, error: &str) -> Option<AgentStop> {
+        let n = self
+            .failures
+            .entry((tool.to_owned(), error.to_owned()))
+            .or_insert(0);
+        *n += 1;
+        (*n >= self.cfg.max_tool_retries).then(|| AgentStop::ToolLoop {
+            tool: tool.to_owned(),
+            error: error.to_owned(),
+            times: *n,
+        })
+    }
+
+    /// Keeps a finished turn and shows it to the `after_turn` hook.
+    fn record_turn(&mut self, record: TurnRecord) {
+        if let Some(after) = &self.cfg.after_turn {
+            after(&record);
+        }
+        self.state.run.turns.push(record);
+    }
+
+    /// Moves the runs of agents used as tools into this run, their tokens
+    /// counted now (so the budget sees them).
+    fn take_nested(&mut self) {
+        if let Ok(mut runs) = self.nested.runs.lock() {
+            for n in runs.drain(..) {
+                self.state.run.usage.add(&n.run.usage);
+                self.state.run.nested.push(n);
+            }
+        }
+    }
+
+    fn take_run(&mut self) -> Run {
+        self.take_nested();
+        let mut run = std::mem::take(&mut self.state.run);
+        run.transcript = std::mem::take(&mut self.state.messages);
+        run.elapsed = self.state.started.elapsed();
+        run
+    }
+
+    fn stop(&mut self, reason: AgentStop) -> Phase {
+        Phase::Over(Err(Error::Agent {
+            stop: reason,
+            run: Box::new(self.take_run()),
+        }))
+    }
+
+    async fn finish_ok(&mut self) -> Phase {
+        let run = self.take_run();
+        let span = tracing::Span::current();
+        span.record("gen_ai.usage.input_tokens", run.usage.prompt_tokens);
+        span.record("gen_ai.usage.output_tokens", run.usage.completion_tokens);
+        emit(&self.sink, AgentEvent::Done(Box::new(run.clone()))).await;
+        Phase::Over(Ok(run))
+    }
 }
 
-/// Keeps a finished turn and shows it to the `after_turn` hook.
-fn record_turn(state: &mut RunState, cfg: &Config, record: TurnRecord) {
-    if let Some(after) = &cfg.after_turn {
-        after(&record);
-    }
-    state.run.turns.push(record);
-}
-
-/// The call as it goes into the history: arguments that are not JSON would
-/// poison later turns, so they become `{}` (the error is the call's result).
-fn with_json_arguments(call: ToolCall) -> ToolCall {
-    match call.parsed_arguments() {
-        Ok(_) => call,
-        Err(_) => ToolCall::new(call.id, call.name, "{}"),
-    }
+/// The constrained-mode schemas: the step, and its variants for a turn that
+/// must call a tool (no final branch) or must not (only the final branch).
+fn step_schemas(cfg: &Config, defs: &[ToolDef], typed: Option<&Typed>) -> Result<StepSchemas> {
+    let user_defs: Vec<ToolDef> = defs
+        .iter()
+        .filter(|d| d.name != FINAL_TOOL)
+        .cloned()
+        .collect();
+    let final_schema = typed.map(|t| t.schema.as_json());
+    let parallel = cfg.max_parallel_tools > 1;
+    let build = |tools: &[ToolDef], allow_final: bool| {
+        Schema::from_json(
+            "agent_step",
+            constrained::step_schema(tools, final_schema, parallel, allow_final),
+            Dialect::JsonSchema,
+        )
+    };
+    Ok(StepSchemas {
+        step: build(&user_defs, true)?,
+        must_call: if user_defs.is_empty() {
+            None
+        } else {
+            Some(build(&user_defs, false)?)
+        },
+        final_only: build(&[], true)?,
+    })
 }
 
 /// Puts a failed answer and the request to fix it into the conversation.
@@ -625,68 +680,28 @@ fn ask_to_repair(messages: &mut Vec<Message>, answer: &str, err: &AnswerError) {
     messages.push(Message::user(decode::repair_prompt(err)));
 }
 
-fn count_failure(
-    failures: &mut HashMap<(String, String), u32>,
-    tool: &str,
-    error: &str,
-    max: u32,
-) -> Option<AgentStop> {
-    let n = failures
-        .entry((tool.to_owned(), error.to_owned()))
-        .or_insert(0);
-    *n += 1;
-    (*n >= max).then(|| AgentStop::ToolLoop {
-        tool: tool.to_owned(),
-        error: error.to_owned(),
-        times: *n,
-    })
-}
-
-fn take_nested(state: &mut RunState, nested: &NestedRuns) {
-    if let Ok(mut runs) = nested.0.lock() {
-        for n in runs.drain(..) {
-            state.run.usage.add(&n.run.usage);
-            state.run.nested.push(n);
-        }
-    }
-}
-
-fn finish_nested(mut state: RunState, nested: &NestedRuns, reason: AgentStop) -> Error {
-    take_nested(&mut state, nested);
-    stop(state, reason)
-}
-
-fn finish_ok(mut state: RunState, nested: &NestedRuns, sink: &Option<Sink>) -> Run {
-    take_nested(&mut state, nested);
-    let mut run = state.run;
-    run.transcript = state.messages;
-    run.elapsed = state.started.elapsed();
-    let span = tracing::Span::current();
-    span.record("gen_ai.usage.input_tokens", run.usage.prompt_tokens);
-    span.record("gen_ai.usage.output_tokens", run.usage.completion_tokens);
-    emit(sink, AgentEvent::Done(Box::new(run.clone())));
-    run
-}
-
-/// One streamed turn: deltas forwarded, tool calls started as soon as their
-/// arguments are complete.
+/// One streamed turn: deltas forwarded, tool calls started (under the agent's
+/// ids) as soon as their arguments are complete.
 async fn stream_turn(
     cfg: &Config,
     req: &ChatRequest,
     sink: &Option<Sink>,
     mut exec: Option<&mut Executor>,
+    ids: &mut CallIds,
 ) -> Result<ChatResponse> {
     let mut stream = cfg.model.stream(req).await?;
     while let Some(ev) = stream.next().await {
         match ev? {
-            StreamEvent::TextDelta(t) => emit(sink, AgentEvent::TextDelta(t)),
-            StreamEvent::ReasoningDelta(r) => emit(sink, AgentEvent::ReasoningDelta(r)),
+            StreamEvent::TextDelta(t) => emit(sink, AgentEvent::TextDelta(t)).await,
+            StreamEvent::ReasoningDelta(r) => emit(sink, AgentEvent::ReasoningDelta(r)).await,
             StreamEvent::ToolCallReady { index, call } => {
                 if let Some(e) = exec.as_deref_mut()
                     && call.name != FINAL_TOOL
                     && call.parsed_arguments().is_ok()
+                    && !e.has_started(index)
                 {
-                    e.start(index, call);
+                    let id = ids.id(index, &call.id);
+                    e.start(index, ToolCall { id, ..call }).await;
                 }
             }
             StreamEvent::Done(resp) => return Ok(*resp),
@@ -698,123 +713,14 @@ async fn stream_turn(
     ))
 }
 
-/// Runs tool calls concurrently (bounded), keeps them in call order.
-struct Executor {
-    set: JoinSet<(usize, ToolCallRecord)>,
-    toolbox: Arc<Toolbox>,
-    ctx: Arc<ToolContext>,
-    permits: Arc<Semaphore>,
-    sequential: Arc<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    hook: Option<super::BeforeHook>,
-    sink: Option<Sink>,
-    started: std::collections::HashSet<usize>,
-}
-
-impl Executor {
-    fn new(cfg: &Config, toolbox: Arc<Toolbox>, ctx: Arc<ToolContext>, sink: Option<Sink>) -> Self {
-        let sequential = toolbox
-            .names()
-            .into_iter()
-            .filter(|n| toolbox.get(n).is_some_and(|t| t.sequential()))
-            .map(|n| (n, Arc::new(tokio::sync::Mutex::new(()))))
-            .collect();
-        Self {
-            set: JoinSet::new(),
-            toolbox,
-            ctx,
-            permits: Arc::new(Semaphore::new(cfg.max_parallel_tools)),
-            sequential: Arc::new(sequential),
-            hook: cfg.before_tool_call.clone(),
-            sink,
-            started: Default::default(),
-        }
-    }
-
-    fn start(&mut self, index: usize, call: ToolCall) {
-        if !self.started.insert(index) {
-            return;
-        }
-        let raw_arguments = call.arguments.clone();
-        let (call, denied) = match self.hook.as_ref().map(|h| h(&call)) {
-            Some(HookDecision::Deny(message)) => {
-                let e = ToolError::Denied {
-                    tool: call.name.clone(),
-                    message,
-                };
-                (call, Some(e))
-            }
-            Some(HookDecision::Rewrite(new)) => (ToolCall { id: call.id, ..new }, None),
-            _ => (call, None),
-        };
-        emit(
-            &self.sink,
-            AgentEvent::ToolCallStarted {
-                id: call.id.clone(),
-                name: call.name.clone(),
-                arguments: call.arguments.clone(),
-            },
-        );
-        let toolbox = self.toolbox.clone();
-        let ctx = self.ctx.clone();
-        let permits = self.permits.clone();
-        let lock = self.sequential.get(&call.name).cloned();
-        let sink = self.sink.clone();
-        self.set.spawn(async move {
-            let t0 = Instant::now();
-            let result: ToolResult = match denied {
-                Some(e) => Err(e),
-                None => {
-                    let _permit = permits.acquire_owned().await;
-                    let _guard = match &lock {
-                        Some(l) => Some(l.lock().await),
-                        None => None,
-                    };
-                    toolbox.call_in(&call.name, &call.arguments, &ctx).await
-                }
-            };
-            let duration = t0.elapsed();
-            let result = result.map(|v| v.to_content());
-            let call = with_json_arguments(call);
-            emit(
-                &sink,
-                AgentEvent::ToolCallFinished {
-                    id: call.id.clone(),
-                    name: call.name.clone(),
-                    result: result.clone(),
-                    duration,
-                },
-            );
-            (
-                index,
-                ToolCallRecord {
-                    call,
-                    raw_arguments,
-                    result,
-                    duration,
-                },
-            )
-        });
-    }
-
-    async fn finish(mut self) -> Vec<ToolCallRecord> {
-        let mut done = BTreeMap::new();
-        while let Some(joined) = self.set.join_next().await {
-            if let Ok((i, r)) = joined {
-                done.insert(i, r);
-            }
-        }
-        done.into_values().collect()
-    }
-}
-
-/// Starts a run on its own task, its events on a channel. Dropping the stream
-/// aborts the task (and so the tools it started).
+/// Starts a run on its own task, its events on a bounded channel. Dropping the
+/// stream aborts the task (and so the tools it started).
 pub(crate) fn spawn_stream(cfg: Config, state: RunState) -> AgentStream {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
     let err_tx = tx.clone();
     let handle = tokio::spawn(async move {
         if let Err(e) = drive(cfg, state, Some(tx), None, true).await {
-            let _ = err_tx.send(Err(e));
+            let _ = err_tx.send(Err(e)).await;
         }
     });
     let guard = AbortOnDrop(handle);

@@ -100,14 +100,17 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Adds another answer's token counts to these (for runs of several turns).
+    /// Adds another answer's token counts to these (for runs of several
+    /// turns). Saturating: counts a server reports near `u64::MAX` stay there.
     pub fn add(&mut self, other: &Usage) {
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.total_tokens += other.total_tokens;
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
         let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
             (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
         };
         self.reasoning_tokens = sum(self.reasoning_tokens, other.reasoning_tokens);
         self.cached_tokens = sum(self.cached_tokens, other.cached_tokens);
@@ -227,11 +230,8 @@ impl RateLimits {
                 "limit" => entry.limit = value.parse().ok(),
                 "remaining" => entry.remaining = value.parse().ok(),
                 "reset" => {
-                    entry.reset = value
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|s| s.is_finite() && *s >= 0.0)
-                        .map(Duration::from_secs_f64)
+                    // Fallible: `1e20` or `inf` from a server saturates, never panics.
+                    entry.reset = crate::wire_numbers::parse_seconds(value)
                 }
                 _ => {}
             }

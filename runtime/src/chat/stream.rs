@@ -71,7 +71,10 @@ pub struct ChunkDelta {
 /// A piece of a tool call, assembled by `index`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ToolCallDelta {
-    /// Which call.
+    /// Which call: its position among the answer's calls, from 0 (providers
+    /// map their own numbering onto positions). An index past the next free
+    /// position opens the next call: positions never have gaps, so a wild index
+    /// cannot make the accumulator allocate.
     pub index: usize,
     /// Its id (first piece).
     pub id: Option<String>,
@@ -79,6 +82,14 @@ pub struct ToolCallDelta {
     pub name: Option<String>,
     /// More argument text.
     pub arguments: Option<String>,
+}
+
+impl ToolCallDelta {
+    /// Whether the piece carries nothing (no id, name or argument text).
+    pub fn is_empty(&self) -> bool {
+        let blank = |s: &Option<String>| s.as_deref().is_none_or(str::is_empty);
+        blank(&self.id) && blank(&self.name) && blank(&self.arguments)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -168,14 +179,17 @@ impl StreamAccumulator {
     }
 
     fn push_tool_call(&mut self, tc: ToolCallDelta, events: &mut Vec<StreamEvent>) {
+        if tc.is_empty() {
+            return; // carries nothing: no call is opened for it
+        }
+        let index = tc.index.min(self.calls.len());
         // A piece for a later call means the earlier ones are complete.
-        for i in 0..self.calls.len().min(tc.index) {
+        for i in 0..index {
             self.mark_ready(i, events);
         }
-        while self.calls.len() <= tc.index {
+        if index == self.calls.len() {
             self.calls.push(PartialCall::default());
         }
-        let index = tc.index;
         let Some(call) = self.calls.get_mut(index) else {
             return;
         };
@@ -183,7 +197,13 @@ impl StreamAccumulator {
             call.id = id;
         }
         if let Some(name) = tc.name.filter(|s| !s.is_empty()) {
-            call.name.push_str(&name);
+            // Some servers repeat the whole name in every piece: a piece that
+            // starts with the name so far replaces it rather than doubling it.
+            if name.starts_with(call.name.as_str()) {
+                call.name = name;
+            } else {
+                call.name.push_str(&name);
+            }
         }
         if !call.started && !call.name.is_empty() {
             call.started = true;
@@ -239,10 +259,12 @@ impl StreamAccumulator {
             model: self.model,
             content,
             reasoning,
+            // Every call, in position order, a nameless one too (the agent tells
+            // the model that no tool has an empty name): positions stay the
+            // same as in the events.
             tool_calls: self
                 .calls
                 .into_iter()
-                .filter(|c| !c.name.is_empty())
                 .map(|c| ToolCall::new(c.id, c.name, c.arguments))
                 .collect(),
             finish_reason: self

@@ -185,7 +185,11 @@ where
 #[non_exhaustive]
 pub enum ExtractEvent<T> {
     /// The value so far (see [`PartialJson`]): settled parts and strings as far
-    /// as they arrived.
+    /// as they arrived. Shown when the value changed and the answer grew by an
+    /// eighth since the last one (so short answers show one per chunk, and a
+    /// long answer costs time linear in its length), and once it is complete;
+    /// it comes before the [`Settled`](ExtractEvent::Settled) events of the
+    /// same chunk.
     Partial(Value),
     /// A part of the answer whose closing bracket has arrived (an object, a
     /// list, or a list element): it will not change any more. `pointer` is its
@@ -196,7 +200,9 @@ pub enum ExtractEvent<T> {
         /// The settled value.
         value: Value,
         /// What is wrong inside it, checked against its part of the full schema
-        /// (empty when it is valid). Open parts are not judged yet.
+        /// (empty when it is valid). Open parts are not judged yet, nor parts
+        /// whose schema the pointer alone does not tell (inside a map, or a
+        /// union of several shapes): the final validation judges every part.
         issues: Vec<crate::schema::ValidationIssue>,
     },
     /// The validated value.
@@ -555,7 +561,10 @@ where
             req,
             events,
             parser: PartialJson::new(),
-            last: None,
+            parts: crate::schema::PartValidators::default(),
+            shown_version: None,
+            fed: 0,
+            fed_at_partial: 0,
             pending: std::collections::VecDeque::new(),
             done: false,
         };
@@ -614,10 +623,21 @@ struct StreamState<'m, T> {
     req: ChatRequest,
     events: crate::provider::ChatStream,
     parser: PartialJson,
-    last: Option<Value>,
+    /// Validators of the settled parts, one per schema location.
+    parts: crate::schema::PartValidators,
+    /// The parser version of the last `Partial` shown.
+    shown_version: Option<u64>,
+    /// Answer bytes fed to the parser, in all and when the last `Partial` was shown.
+    fed: usize,
+    fed_at_partial: usize,
     pending: std::collections::VecDeque<ExtractEvent<T>>,
     done: bool,
 }
+
+/// A `Partial` is shown when the answer grew by at least 1/`PARTIAL_GROWTH` of
+/// its length since the last one: each copy of the value is paid for by the
+/// bytes that came before it, so a streamed extraction stays linear.
+const PARTIAL_GROWTH: usize = 8;
 
 impl<'m, T> StreamState<'m, T>
 where
@@ -637,11 +657,13 @@ where
                     return Some((Err(e), self));
                 }
                 Ok(StreamEvent::TextDelta(t)) if self.mode != OutputMode::Tool => {
+                    self.fed = self.fed.saturating_add(t.len());
                     self.parser.push(&t)
                 }
                 Ok(StreamEvent::ToolCallArgumentsDelta { index: 0, delta })
                     if self.mode == OutputMode::Tool =>
                 {
+                    self.fed = self.fed.saturating_add(delta.len());
                     self.parser.push(&delta)
                 }
                 Ok(StreamEvent::Done(resp)) => {
@@ -651,35 +673,31 @@ where
                 }
                 Ok(_) => continue,
             }
-            let settled = self.parser.take_settled();
-            if !settled.is_empty() {
-                let issues = self.issues_now();
-                for pointer in settled {
-                    if let Some(value) = self.parser.value().and_then(|v| v.pointer(&pointer)) {
-                        let value = value.clone();
-                        let inside = self.full_pointer(&pointer);
-                        let issues = issues
-                            .iter()
-                            .filter(|i| {
-                                i.pointer == inside || i.pointer.starts_with(&format!("{inside}/"))
-                            })
-                            .cloned()
-                            .collect();
-                        self.pending.push_back(ExtractEvent::Settled {
-                            pointer,
-                            value,
-                            issues,
-                        });
-                    }
-                }
-            }
+            // The value so far, when it changed and grew enough since the last
+            // one shown; then the parts that settled, each judged alone.
+            let grown = (self.fed - self.fed_at_partial).saturating_mul(PARTIAL_GROWTH);
             if let Some(v) = self.parser.value()
-                && self.last.as_ref() != Some(v)
+                && self.shown_version != Some(self.parser.version())
+                && (grown >= self.fed || self.parser.is_complete())
             {
-                let v = v.clone();
-                self.last = Some(v.clone());
-                self.pending
-                    .push_back(ExtractEvent::Partial(self.schema.from_wire(v)));
+                self.shown_version = Some(self.parser.version());
+                self.fed_at_partial = self.fed;
+                let partial = self.schema.from_wire(v.clone());
+                self.pending.push_back(ExtractEvent::Partial(partial));
+            }
+            for pointer in self.parser.take_settled() {
+                if let Some(value) = self.parser.value().and_then(|v| v.pointer(&pointer)) {
+                    let issues = self
+                        .parts
+                        .issues(self.schema, &pointer, value)
+                        .unwrap_or_default();
+                    let value = value.clone();
+                    self.pending.push_back(ExtractEvent::Settled {
+                        pointer,
+                        value,
+                        issues,
+                    });
+                }
             }
             if let Some(ev) = self.pending.pop_front() {
                 return Some((Ok(ev), self));
@@ -692,27 +710,6 @@ where
             )),
             self,
         ))
-    }
-
-    /// Every issue of the partial value against the full schema (settled parts
-    /// pick theirs out of it).
-    fn issues_now(&self) -> Vec<crate::schema::ValidationIssue> {
-        let Some(v) = self.parser.value() else {
-            return Vec::new();
-        };
-        match self.schema.validate(&self.schema.from_wire(v.clone())) {
-            Ok(()) => Vec::new(),
-            Err(e) => e.issues().to_vec(),
-        }
-    }
-
-    /// A pointer into the answer as sent, as a pointer into the full value.
-    fn full_pointer(&self, wire: &str) -> String {
-        if self.schema.is_wrapped() {
-            wire.strip_prefix("/value").unwrap_or(wire).to_owned()
-        } else {
-            wire.to_owned()
-        }
     }
 
     async fn finish(&mut self, resp: ChatResponse) -> Result<Extraction<T>> {

@@ -7,6 +7,14 @@ use serde_json::{Map, Value};
 
 use crate::schema::escape_pointer;
 
+/// The deepest nesting the parser accepts (as `serde_json`): deeper text is an
+/// error, so no later walk of the value (clone, drop, validation) can overflow
+/// the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// The longest number or literal (`true`, `null`, …) the parser reads.
+const MAX_SCALAR_LEN: usize = 1024;
+
 /// What a partial value holds: containers as far as they arrived, strings as
 /// far as they arrived (a prefix of their final text), and numbers, booleans
 /// and `null` once complete. Every partial is consistent with the final value.
@@ -24,6 +32,8 @@ use crate::schema::escape_pointer;
 /// ```
 #[derive(Debug, Default)]
 pub struct PartialJson {
+    /// Bumped whenever the value changes.
+    version: u64,
     root: Option<Value>,
     stack: Vec<Frame>,
     expect: Expect,
@@ -109,6 +119,12 @@ impl PartialJson {
         self.root.as_ref()
     }
 
+    /// A counter that changes whenever [`PartialJson::value`] does: compare it
+    /// between chunks to know, in constant time, whether there is anything new.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Whether the root value has closed.
     pub fn is_complete(&self) -> bool {
         self.complete
@@ -130,6 +146,9 @@ impl PartialJson {
             Lex::Str { .. } => return self.string_char(c),
             Lex::Num(n) => {
                 if c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E') {
+                    if n.len() >= MAX_SCALAR_LEN {
+                        return Err(format!("a number longer than {MAX_SCALAR_LEN} characters"));
+                    }
                     n.push(c);
                     return Ok(());
                 }
@@ -139,6 +158,9 @@ impl PartialJson {
             }
             Lex::Lit(l) => {
                 if c.is_ascii_alphabetic() {
+                    if l.len() >= "false".len() {
+                        return Err(format!("unexpected `{l}{c}`"));
+                    }
                     l.push(c);
                     return Ok(());
                 }
@@ -339,6 +361,10 @@ impl PartialJson {
 
     /// Places a new value (container, string, or scalar) at the current position.
     fn open(&mut self, v: Value) -> Result<(), String> {
+        if self.stack.len() >= MAX_DEPTH && (v.is_object() || v.is_array()) {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        self.version = self.version.wrapping_add(1);
         if self.stack.is_empty() {
             if self.root.is_some() {
                 return Err("more than one value".into());
@@ -440,6 +466,7 @@ impl PartialJson {
         };
         if let Some(Value::String(slot)) = target {
             slot.push_str(text);
+            self.version = self.version.wrapping_add(1);
         }
     }
 
@@ -496,6 +523,37 @@ mod tests {
         assert!(settled.contains(&"/value/0".to_owned()), "{settled:?}");
         assert!(settled.contains(&"/value/1".to_owned()), "{settled:?}");
         assert!(settled.contains(&"/value".to_owned()));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_an_error_not_a_stack_overflow() {
+        let mut p = PartialJson::new();
+        p.push(&"[".repeat(MAX_DEPTH));
+        assert!(p.error().is_none());
+        p.push("[");
+        assert!(p.error().unwrap().contains("deeper than 128"));
+        let mut p = PartialJson::new();
+        p.push(&"[".repeat(1_000_000));
+        assert!(p.error().is_some());
+        drop(p); // and dropping it does not overflow either
+    }
+
+    #[test]
+    fn the_version_changes_exactly_when_the_value_does() {
+        let mut p = PartialJson::new();
+        p.push("prose ");
+        let v0 = p.version();
+        p.push(r#"{"a": "x", "b": "#);
+        let v1 = p.version();
+        assert_ne!(v0, v1);
+        p.push("   ");
+        assert_eq!(
+            p.version(),
+            v1,
+            "white space outside strings changes nothing"
+        );
+        p.push(r#""y"#);
+        assert_ne!(p.version(), v1);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::http::{ExchangeObserver, RetryPolicy};
+use super::http::{ExchangeObserver, Limits, RetryPolicy};
 use super::openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 use super::wire::WireConfig;
 use super::{BoxFuture, ChatStream, Model, replay_as_stream};
@@ -107,6 +107,22 @@ impl Cerebras {
     pub fn observe(self, observer: Arc<dyn ExchangeObserver>) -> Self {
         Self {
             client: self.client.observe(observer),
+        }
+    }
+
+    /// Sets how much the server may send and how long a stream may last (see
+    /// [`Limits`]).
+    pub fn limits(self, limits: Limits) -> Self {
+        Self {
+            client: self.client.limits(limits),
+        }
+    }
+
+    /// Sends requests through this `reqwest` client (proxies, TLS roots,
+    /// middleware); see [`OpenAiCompat::http_client`].
+    pub fn http_client(self, client: reqwest::Client) -> Self {
+        Self {
+            client: self.client.http_client(client),
         }
     }
 

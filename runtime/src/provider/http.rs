@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -60,17 +60,24 @@ pub struct RetryPolicy {
     /// The longest wait a `Retry-After` (or a rate-limit reset) may ask for;
     /// beyond it the error is returned at once, carrying the wait.
     pub max_wait: Duration,
+    /// Whether a `POST` whose response headers did not arrive in time (or
+    /// whose connection broke after the request was sent) is sent again. Off by
+    /// default: the server may have done the work, and a second request would
+    /// be billed twice. Requests that never reached the server (connection
+    /// refused) are always retried.
+    pub retry_unanswered_posts: bool,
 }
 
 impl Default for RetryPolicy {
     /// Two retries, backoff from 0.5 s to 8 s (as Cerebras's own SDK), waits of
-    /// at most 60 s.
+    /// at most 60 s, unanswered `POST`s not sent again.
     fn default() -> Self {
         Self {
             max_retries: 2,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(8),
             max_wait: Duration::from_secs(60),
+            retry_unanswered_posts: false,
         }
     }
 }
@@ -99,14 +106,84 @@ impl RetryPolicy {
         self.max_wait = d;
         self
     }
+    /// Sends a `POST` again when its answer did not arrive in time (see
+    /// [`RetryPolicy::retry_unanswered_posts`]): only for requests that are
+    /// safe to repeat.
+    pub fn retry_unanswered_posts(mut self, yes: bool) -> Self {
+        self.retry_unanswered_posts = yes;
+        self
+    }
 
     /// The backoff before retry number `attempt` (0-based), with jitter: between
-    /// half and all of the exponential value.
+    /// half and all of the exponential value. Cannot overflow, whatever the
+    /// policy's durations.
     fn backoff_for(&self, attempt: u32) -> Duration {
         let exp = self.initial_backoff.saturating_mul(1u32 << attempt.min(16));
         let capped = exp.min(self.max_backoff);
         let fraction = 0.5 + 0.5 * random_unit();
-        capped.mul_f64(fraction)
+        Duration::try_from_secs_f64(capped.as_secs_f64() * fraction).unwrap_or(capped)
+    }
+}
+
+/// How much a server may send before typecall stops reading, and how long a
+/// stream may last. Every limit ends in [`Error::LimitExceeded`] (or
+/// [`Error::Timeout`]) naming the setting to raise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The most bytes of one response body, blocking or streamed (default
+    /// 64 MiB). Read incrementally: memory stays near this limit.
+    pub max_body_bytes: usize,
+    /// The most bytes of one server-sent-event line or event (default 16 MiB).
+    pub max_event_bytes: usize,
+    /// The most tool calls in one answer (default 128).
+    pub max_tool_calls: usize,
+    /// The longest a streamed answer may last from its first byte to its end
+    /// (default 30 minutes), whatever keep-alives the server sends; the
+    /// provider's timeout bounds each silence between chunks.
+    pub stream_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 << 20,
+            max_event_bytes: 16 << 20,
+            max_tool_calls: 128,
+            stream_deadline: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl Limits {
+    /// Sets [`Limits::max_body_bytes`].
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+    /// Sets [`Limits::max_event_bytes`].
+    pub fn max_event_bytes(mut self, n: usize) -> Self {
+        self.max_event_bytes = n;
+        self
+    }
+    /// Sets [`Limits::max_tool_calls`].
+    pub fn max_tool_calls(mut self, n: usize) -> Self {
+        self.max_tool_calls = n;
+        self
+    }
+    /// Sets [`Limits::stream_deadline`].
+    pub fn stream_deadline(mut self, d: Duration) -> Self {
+        self.stream_deadline = d;
+        self
+    }
+}
+
+/// The error for a response that went past a limit.
+pub(crate) fn too_large(what: &str, limit: usize, setting: &'static str) -> Error {
+    Error::LimitExceeded {
+        what: what.to_owned(),
+        limit: u64::try_from(limit).unwrap_or(u64::MAX),
+        setting,
     }
 }
 
@@ -173,12 +250,13 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The shared client. Cheap to clone.
+/// A provider's client. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct HttpClient {
-    client: reqwest::Client,
+    pub client: reqwest::Client,
     pub retry: RetryPolicy,
     pub timeout: Duration,
+    pub limits: Limits,
     pub observer: Option<Arc<dyn ExchangeObserver>>,
 }
 
@@ -187,30 +265,32 @@ impl fmt::Debug for HttpClient {
         f.debug_struct("HttpClient")
             .field("retry", &self.retry)
             .field("timeout", &self.timeout)
+            .field("limits", &self.limits)
             .finish()
     }
 }
 
-fn shared_client() -> Result<reqwest::Client> {
-    static CLIENT: OnceLock<std::result::Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .pool_idle_timeout(Duration::from_secs(60))
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .clone()
+/// The client a provider gets unless the user hands it one: its own (not one
+/// shared by the whole process, whose connections would be tied to whichever
+/// tokio runtime used them first).
+fn default_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
+
+/// Largest error body read for its message.
+const MAX_ERROR_BODY: usize = 64 << 10;
 
 impl HttpClient {
     pub fn new() -> Result<Self> {
         Ok(Self {
-            client: shared_client()?,
+            client: default_client()?,
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(120),
+            limits: Limits::default(),
             observer: None,
         })
     }
@@ -249,9 +329,12 @@ impl HttpClient {
             }
             let outcome = tokio::time::timeout(self.timeout, rb.send()).await;
             let retries_left = attempt < self.retry.max_retries;
+            // A request that may have reached the server is sent again only
+            // when that cannot bill twice: not a POST, or the user opted in.
+            let may_repeat = method != reqwest::Method::POST || self.retry.retry_unanswered_posts;
             let resp = match outcome {
                 Err(_) => {
-                    if retries_left {
+                    if retries_left && may_repeat {
                         tokio::time::sleep(self.retry.backoff_for(attempt)).await;
                         attempt += 1;
                         continue;
@@ -259,7 +342,10 @@ impl HttpClient {
                     return Err(Error::Timeout(self.timeout));
                 }
                 Ok(Err(e)) => {
-                    if retries_left && (e.is_connect() || e.is_timeout() || e.is_request()) {
+                    let unsent = e.is_connect();
+                    if retries_left
+                        && (unsent || (may_repeat && (e.is_timeout() || e.is_request())))
+                    {
                         tokio::time::sleep(self.retry.backoff_for(attempt)).await;
                         attempt += 1;
                         continue;
@@ -298,10 +384,12 @@ impl HttpClient {
                 attempt += 1;
                 continue;
             }
-            let text = tokio::time::timeout(self.timeout, resp.text())
+            // The error body, for its message: bounded, and within the timeout.
+            let text = tokio::time::timeout(self.timeout, read_capped(resp, MAX_ERROR_BODY))
                 .await
                 .ok()
                 .and_then(|r| r.ok())
+                .map(|(body, _)| String::from_utf8_lossy(&body).into_owned())
                 .unwrap_or_default();
             self.observe(&method, url, body, status, &resp_headers, &text);
             return Err(status_error(
@@ -315,8 +403,9 @@ impl HttpClient {
         }
     }
 
-    /// Reads a whole answer's body (within the timeout) and shows the exchange
-    /// to the observer.
+    /// Reads a whole answer's body (within the timeout, and at most
+    /// [`Limits::max_body_bytes`], incrementally) and shows the exchange to the
+    /// observer.
     pub async fn read_text(
         &self,
         method: &reqwest::Method,
@@ -325,10 +414,16 @@ impl HttpClient {
         resp: Response,
         key: Option<&ApiKey>,
     ) -> Result<String> {
-        let text = tokio::time::timeout(self.timeout, resp.inner.text())
+        let limit = self.limits.max_body_bytes;
+        let (bytes, complete) = tokio::time::timeout(self.timeout, read_capped(resp.inner, limit))
             .await
             .map_err(|_| Error::Timeout(self.timeout))?
             .map_err(|e| connection_error(&e, key))?;
+        if !complete {
+            return Err(too_large("the response body", limit, "max_body_bytes"));
+        }
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         self.observe(method, url, body, resp.status, &resp.headers, &text);
         Ok(text)
     }
@@ -355,13 +450,39 @@ impl HttpClient {
     }
 }
 
-/// How long the server asked to wait before retrying, if it said.
-fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Duration> {
-    if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
-        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+/// Reads a body until it ends or passes `limit` bytes: the bytes, and whether
+/// the body was complete. A `content-length` above the limit is refused before
+/// reading anything.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<(Vec<u8>, bool)> {
+    let announced = resp.content_length().unwrap_or(0);
+    if usize::try_from(announced).map_or(true, |n| n > limit) {
+        return Ok((Vec::new(), false));
     }
-    if let Some(s) = header(headers, "retry-after").and_then(|v| v.trim().parse::<f64>().ok()) {
-        return Some(Duration::from_secs_f64(s.max(0.0)));
+    let mut out = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = resp.chunk().await? {
+        if out.len().saturating_add(chunk.len()) > limit {
+            return Ok((out, false));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, true))
+}
+
+/// How long the server asked to wait before retrying, if it said: in
+/// milliseconds, seconds or as an HTTP date, read fallibly (absurd values
+/// saturate; the caller compares them with the policy's `max_wait`).
+fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Duration> {
+    if let Some(ms) = header(headers, "retry-after-ms").and_then(crate::wire_numbers::parse_millis)
+    {
+        return Some(ms);
+    }
+    if let Some(wait) = header(headers, "retry-after")
+        .and_then(|v| crate::wire_numbers::parse_retry_after(v, std::time::SystemTime::now()))
+    {
+        return Some(wait);
     }
     if status == 429 {
         return rate_limits(headers).exhausted_reset();
@@ -447,7 +568,7 @@ pub(crate) fn status_error(
             retry_after,
             rate_limits,
         },
-        408 => Error::Timeout(Duration::ZERO),
+        408 => Error::RequestTimeout(api),
         s if s >= 500 => Error::Server(api),
         _ => Error::BadRequest(api),
     }

@@ -12,7 +12,6 @@ mod openai_compat;
 pub mod sse;
 mod wire;
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -26,11 +25,12 @@ use crate::error::{Error, Result};
 
 pub use capabilities::{Capabilities, Support, Thinking};
 pub use cerebras::{Cerebras, CerebrasModel};
-pub use http::{ApiKey, Exchange, ExchangeObserver, RetryPolicy};
+pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 
-/// A boxed future, as [`Model`]'s methods return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed future, as [`Model`]'s methods return (defined in
+/// [`crate::future`], re-exported here where it always was).
+pub use crate::future::BoxFuture;
 
 /// A streamed answer: events, ending with [`StreamEvent::Done`] (or an error).
 pub type ChatStream = Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>;

@@ -13,7 +13,9 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::capabilities::Capabilities;
-use super::http::{ApiKey, ExchangeObserver, HttpClient, RetryPolicy, connection_error};
+use super::http::{
+    ApiKey, ExchangeObserver, HttpClient, Limits, RetryPolicy, connection_error, too_large,
+};
 use super::wire::{self, StreamDecoder, WireConfig};
 use super::{BoxFuture, ChatStream, Model, check_request};
 use crate::chat::{ChatRequest, ChatResponse, StreamAccumulator, StreamEvent};
@@ -149,6 +151,35 @@ impl OpenAiCompat {
         self.edit(|i| {
             if let Some(h) = &mut i.http {
                 h.timeout = d;
+            }
+        })
+    }
+
+    /// Sets how much a server may send and how long a stream may last (see
+    /// [`Limits`]; the defaults suit hosted APIs and local servers alike).
+    pub fn limits(self, limits: Limits) -> Self {
+        self.edit(|i| {
+            if let Some(h) = &mut i.http {
+                h.limits = limits;
+            }
+        })
+    }
+
+    /// Sends requests through this `reqwest` client (proxies, TLS roots,
+    /// middleware, a shared connection pool). By default each provider builds
+    /// its own. The retry policy, timeout and limits still apply.
+    pub fn http_client(self, client: reqwest::Client) -> Self {
+        self.edit(|i| match &mut i.http {
+            Some(h) => h.client = client,
+            None => {
+                i.http = Some(HttpClient {
+                    client,
+                    retry: RetryPolicy::default(),
+                    timeout: Duration::from_secs(120),
+                    limits: Limits::default(),
+                    observer: None,
+                });
+                i.http_error = None;
             }
         })
     }
@@ -345,9 +376,14 @@ impl OpenAiCompatModel {
                 resp.status,
                 self.name.clone(),
                 inner.key.clone(),
-            ),
+            )
+            .with_limits(&http.limits),
             pending: VecDeque::new(),
             idle_timeout: http.timeout,
+            deadline: tokio::time::Instant::now() + http.limits.stream_deadline.min(CENTURY),
+            stream_deadline: http.limits.stream_deadline,
+            received: 0,
+            max_body_bytes: http.limits.max_body_bytes,
             key: inner.key.clone(),
             record,
             span: tracing::Span::current(),
@@ -393,11 +429,22 @@ struct Recording {
     raw: Vec<u8>,
 }
 
+/// A bound for user-set durations added to an `Instant` (which would overflow
+/// at `Duration::MAX`).
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 struct StreamState {
     body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     decoder: StreamDecoder,
     pending: VecDeque<Result<StreamEvent>>,
+    /// The longest silence between two chunks.
     idle_timeout: Duration,
+    /// When the whole stream must have ended, keep-alives or not.
+    deadline: tokio::time::Instant,
+    stream_deadline: Duration,
+    /// Body bytes so far, against `max_body_bytes`.
+    received: usize,
+    max_body_bytes: usize,
     key: Option<ApiKey>,
     record: Option<Recording>,
     span: tracing::Span,
@@ -435,15 +482,27 @@ async fn next_event(mut s: StreamState) -> Option<(Result<StreamEvent>, StreamSt
         if s.decoder.is_done() {
             return None;
         }
-        match tokio::time::timeout(s.idle_timeout, s.body.next()).await {
-            Err(_) => s
-                .decoder
-                .fail(Error::Timeout(s.idle_timeout), &mut s.pending),
+        let idle = tokio::time::Instant::now() + s.idle_timeout.min(CENTURY);
+        let (wake, limit) = if idle < s.deadline {
+            (idle, s.idle_timeout)
+        } else {
+            (s.deadline, s.stream_deadline)
+        };
+        match tokio::time::timeout_at(wake, s.body.next()).await {
+            Err(_) => s.decoder.fail(Error::Timeout(limit), &mut s.pending),
             Ok(Some(Ok(bytes))) => {
-                if let Some(r) = &mut s.record {
-                    r.raw.extend_from_slice(&bytes);
+                s.received = s.received.saturating_add(bytes.len());
+                if s.received > s.max_body_bytes {
+                    s.decoder.fail(
+                        too_large("the streamed response", s.max_body_bytes, "max_body_bytes"),
+                        &mut s.pending,
+                    );
+                } else {
+                    if let Some(r) = &mut s.record {
+                        r.raw.extend_from_slice(&bytes);
+                    }
+                    s.decoder.push(&bytes, &mut s.pending);
                 }
-                s.decoder.push(&bytes, &mut s.pending);
             }
             Ok(Some(Err(e))) => {
                 let err = connection_error(&e, s.key.as_ref());

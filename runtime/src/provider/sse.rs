@@ -65,6 +65,13 @@ impl SseParser {
         Ok(())
     }
 
+    /// How many bytes the parser holds: the unfinished line and the data of the
+    /// unfinished event. A caller bounds memory by checking it after each
+    /// [`SseParser::push`].
+    pub fn buffered(&self) -> usize {
+        self.buf.len().saturating_add(self.data.len())
+    }
+
     /// Ends the input: an event not yet closed by a blank line is dispatched.
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde_json::{Map, Value, json};
 
-use super::http::{ApiKey, status_error};
+use super::http::{ApiKey, Limits, status_error, too_large};
 use super::sse::{SseEvent, SseParser};
 use crate::chat::{
     ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, Message, RateLimits,
@@ -245,7 +245,9 @@ pub(crate) fn parse_response(
 
 /// What one SSE data payload was.
 pub(crate) enum Chunk {
-    Delta(Box<ChunkDelta>),
+    /// A delta, and for each of its tool-call pieces the `index` the server
+    /// wrote (`None` when it wrote none).
+    Delta(Box<ChunkDelta>, Vec<Option<u64>>),
     /// An error inside the stream: its status (the body's `status_code` wins) and JSON.
     Error(u16, String),
 }
@@ -263,6 +265,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16) -> Result<Chunk> {
             .unwrap_or(if http_status >= 400 { http_status } else { 500 });
         return Ok(Chunk::Error(status, data.to_owned()));
     }
+    let mut wire_indices = Vec::new();
     let mut d = ChunkDelta {
         id: str_field(&v, "id"),
         model: str_field(&v, "model"),
@@ -283,29 +286,106 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16) -> Result<Chunk> {
         d.content = str_field(delta, "content");
         d.reasoning =
             str_field(delta, "reasoning").or_else(|| str_field(delta, "reasoning_content"));
-        for (pos, c) in delta
+        for c in delta
             .get("tool_calls")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .enumerate()
         {
             let f = c.get("function").unwrap_or(&Value::Null);
+            wire_indices.push(c.get("index").and_then(Value::as_u64));
             d.tool_calls.push(ToolCallDelta {
-                index: c
-                    .get("index")
-                    .and_then(Value::as_u64)
-                    .and_then(|i| usize::try_from(i).ok())
-                    .unwrap_or(pos),
+                // Set by the decoder's `CallSlots` from the wire identity.
+                index: 0,
                 id: str_field(c, "id"),
                 name: str_field(f, "name"),
-                arguments: str_field(f, "arguments"),
+                arguments: match f.get("arguments") {
+                    Some(Value::String(a)) => Some(a.clone()),
+                    Some(Value::Null) | None => None,
+                    Some(other) => Some(other.to_string()),
+                },
             });
         }
         d.finish_reason = str_field(choice, "finish_reason");
         d.logprobs = choice.get("logprobs").and_then(parse_logprobs);
     }
-    Ok(Chunk::Delta(Box::new(d)))
+    Ok(Chunk::Delta(Box::new(d), wire_indices))
+}
+
+/// Which call of the answer a streamed tool-call piece belongs to, whatever the
+/// server's numbering: indices that start at 1 or jump (`u64::MAX` included),
+/// no index at all (one whole call per chunk), or one index reused for calls
+/// with different ids. Calls get dense positions 0, 1, 2, … in the order they
+/// first appear, at most `max` of them.
+#[derive(Debug)]
+pub(crate) struct CallSlots {
+    /// (wire index, position) for servers that number their calls.
+    by_index: Vec<(u64, usize)>,
+    /// The id each position was given, if any.
+    ids: Vec<Option<String>>,
+    max: usize,
+}
+
+impl CallSlots {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            by_index: Vec::new(),
+            ids: Vec::new(),
+            max,
+        }
+    }
+
+    /// The position of a piece with this wire index, id and name; `None` when
+    /// it would be call number `max + 1`.
+    pub(crate) fn position(
+        &mut self,
+        wire_index: Option<u64>,
+        id: Option<&str>,
+        has_name: bool,
+    ) -> Option<usize> {
+        let id = id.filter(|i| !i.is_empty());
+        let known = match wire_index {
+            Some(w) => self
+                .by_index
+                .iter()
+                .find(|(wi, _)| *wi == w)
+                .map(|(_, p)| *p),
+            None => self.ids.len().checked_sub(1),
+        };
+        let same_call = known.filter(|&p| {
+            let had = self.ids.get(p).and_then(Option::as_deref);
+            match (wire_index, had, id) {
+                // A new id under a known index or after the last call: a new call.
+                (_, Some(old), Some(new)) => old == new,
+                // No index, no id, but a name: the start of another whole call.
+                (None, _, None) => !has_name,
+                _ => true,
+            }
+        });
+        let position = match same_call {
+            Some(p) => p,
+            None => {
+                if self.ids.len() >= self.max {
+                    return None;
+                }
+                self.ids.push(None);
+                let p = self.ids.len() - 1;
+                if let Some(w) = wire_index {
+                    match self.by_index.iter_mut().find(|(wi, _)| *wi == w) {
+                        Some(entry) => entry.1 = p,
+                        None => self.by_index.push((w, p)),
+                    }
+                }
+                p
+            }
+        };
+        if let (Some(slot), Some(id)) = (self.ids.get_mut(position), id)
+            && slot.is_none()
+        {
+            *slot = Some(id.to_owned());
+        }
+        Some(position)
+    }
 }
 
 /// Reads a streamed answer: SSE bytes in, [`StreamEvent`]s out, ending with
@@ -313,6 +393,8 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16) -> Result<Chunk> {
 /// responses and whole recorded bodies alike.
 pub(crate) struct StreamDecoder {
     parser: SseParser,
+    slots: CallSlots,
+    max_event_bytes: usize,
     /// `None` once the stream is over (answered or failed).
     accumulator: Option<StreamAccumulator>,
     http_status: u16,
@@ -329,13 +411,23 @@ impl StreamDecoder {
         model: String,
         key: Option<ApiKey>,
     ) -> Self {
+        let limits = Limits::default();
         Self {
             parser: SseParser::new(),
+            slots: CallSlots::new(limits.max_tool_calls),
+            max_event_bytes: limits.max_event_bytes,
             accumulator: Some(accumulator),
             http_status,
             model,
             key,
         }
+    }
+
+    /// Applies the provider's limits on events and tool calls.
+    pub(crate) fn with_limits(mut self, limits: &Limits) -> Self {
+        self.slots = CallSlots::new(limits.max_tool_calls);
+        self.max_event_bytes = limits.max_event_bytes;
+        self
     }
 
     /// Whether the stream is over: answered, or failed.
@@ -351,7 +443,15 @@ impl StreamDecoder {
         let mut events = Vec::new();
         match self.parser.push(bytes, &mut events) {
             Ok(()) => self.handle(events, out),
-            Err(e) => self.fail(malformed_stream(e), out),
+            Err(e) => return self.fail(malformed_stream(e), out),
+        }
+        if !self.is_done() && self.parser.buffered() > self.max_event_bytes {
+            let err = too_large(
+                "a server-sent event (or a line of one)",
+                self.max_event_bytes,
+                "max_event_bytes",
+            );
+            self.fail(err, out);
         }
     }
 
@@ -402,8 +502,38 @@ impl StreamDecoder {
             let Some(acc) = &mut self.accumulator else {
                 return;
             };
+            if data.len() > self.max_event_bytes {
+                let err = too_large(
+                    "a server-sent event",
+                    self.max_event_bytes,
+                    "max_event_bytes",
+                );
+                return self.fail(err, out);
+            }
             match parse_chunk(data, self.http_status) {
-                Ok(Chunk::Delta(d)) => out.extend(acc.push(*d).into_iter().map(Ok)),
+                Ok(Chunk::Delta(mut d, wire_indices)) => {
+                    for (tc, wire_index) in d.tool_calls.iter_mut().zip(wire_indices) {
+                        if tc.is_empty() {
+                            continue;
+                        }
+                        let has_name = tc.name.as_deref().is_some_and(|n| !n.is_empty());
+                        match self.slots.position(wire_index, tc.id.as_deref(), has_name) {
+                            Some(p) => tc.index = p,
+                            None => {
+                                let max = self.slots.max;
+                                return self.fail(
+                                    too_large(
+                                        "the tool calls of one answer",
+                                        max,
+                                        "max_tool_calls",
+                                    ),
+                                    out,
+                                );
+                            }
+                        }
+                    }
+                    out.extend(acc.push(*d).into_iter().map(Ok));
+                }
                 Ok(Chunk::Error(status, body)) => {
                     let err = status_error(
                         status,

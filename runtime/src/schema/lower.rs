@@ -643,7 +643,8 @@ pub(crate) fn unlower(full: &Value, value: Value, wrapped: bool) -> Value {
     unlower_node(full, full, value, 0)
 }
 
-fn resolve<'a>(mut node: &'a Value, root: &'a Value) -> &'a Value {
+/// Follows `$ref`s (at most `MAX_REF_HOPS`) from `node` to the schema they name.
+pub(crate) fn resolve<'a>(mut node: &'a Value, root: &'a Value) -> &'a Value {
     for _ in 0..MAX_REF_HOPS {
         let Some(r) = node.get("$ref").and_then(Value::as_str) else {
             return node;
@@ -755,6 +756,11 @@ fn branch_fits(branch: &Value, root: &Value, value: &Value) -> bool {
         }
     }
     true
+}
+
+/// [`unlower`] for one part of a value, whose schema is `node` inside `root`.
+pub(crate) fn unlower_part(root: &Value, node: &Value, value: Value) -> Value {
+    unlower_node(node, root, value, 0)
 }
 
 fn unlower_node(node: &Value, root: &Value, value: Value, depth: usize) -> Value {

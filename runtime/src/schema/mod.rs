@@ -25,6 +25,7 @@
 
 mod dialect;
 mod lower;
+mod part;
 mod refs;
 mod validate;
 
@@ -38,6 +39,7 @@ use serde_json::Value;
 
 pub(crate) use dialect::escape_pointer;
 pub use dialect::{Dialect, DialectViolations, StrictRules, Violation};
+pub(crate) use part::PartValidators;
 pub(crate) use refs::is_data_keyword;
 pub use validate::{ValidationErrors, ValidationIssue};
 

@@ -78,6 +78,14 @@ pub enum ToolError {
         /// Why, for the model.
         message: String,
     },
+    /// The call was stopped before it finished (the run's deadline passed).
+    #[error("`{tool}` was stopped before it finished: {reason}")]
+    Cancelled {
+        /// The tool.
+        tool: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl ToolError {
@@ -107,7 +115,8 @@ impl ToolError {
             | ToolError::Panicked { tool, .. }
             | ToolError::TimedOut { tool, .. }
             | ToolError::MissingContext { tool, .. }
-            | ToolError::Denied { tool, .. } => tool,
+            | ToolError::Denied { tool, .. }
+            | ToolError::Cancelled { tool, .. } => tool,
         }
     }
 }

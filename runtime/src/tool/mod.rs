@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::provider::BoxFuture;
+use crate::future::BoxFuture;
 use crate::schema::{Dialect, Schema, SchemaError, schema_for};
 
 pub use context::{Ctx, ToolContext};

@@ -1,0 +1,231 @@
+//! Running a turn's tool calls: concurrently (bounded), `sequential` tools one
+//! at a time, each call started exactly once (by its position in the turn,
+//! whether it arrived streamed or whole), results kept in call order.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::events::AgentEvent;
+use super::record::ToolCallRecord;
+use super::{BeforeHook, Config, HookDecision};
+use crate::chat::ToolCall;
+use crate::tool::{ToolContext, ToolError, ToolResult, Toolbox};
+
+/// Where a run's events go: a bounded channel, so a reader that falls behind
+/// slows the run down instead of letting events pile up.
+pub(crate) type Sink = tokio::sync::mpsc::Sender<crate::error::Result<AgentEvent>>;
+
+/// Sends an event, waiting while the reader is behind (nothing when no one
+/// listens).
+pub(crate) async fn emit(sink: &Option<Sink>, event: AgentEvent) {
+    if let Some(s) = sink {
+        let _ = s.send(Ok(event)).await;
+    }
+}
+
+/// The call as it goes into the history: arguments that are not JSON would
+/// poison later turns, so they become `{}` (the error is the call's result).
+pub(crate) fn with_json_arguments(call: ToolCall) -> ToolCall {
+    match call.parsed_arguments() {
+        Ok(_) => call,
+        Err(_) => ToolCall::new(call.id, call.name, "{}"),
+    }
+}
+
+/// The call a hook's decision leaves, and the error when it denied it.
+fn apply(call: ToolCall, decision: HookDecision) -> (ToolCall, Option<ToolError>) {
+    match decision {
+        HookDecision::Deny(message) => {
+            let e = ToolError::Denied {
+                tool: call.name.clone(),
+                message,
+            };
+            (call, Some(e))
+        }
+        HookDecision::Rewrite(new) => (ToolCall { id: call.id, ..new }, None),
+        HookDecision::Allow => (call, None),
+    }
+}
+
+fn started_event(call: &ToolCall) -> AgentEvent {
+    AgentEvent::ToolCallStarted {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        arguments: call.arguments.clone(),
+    }
+}
+
+/// The tool calls of one turn, running.
+pub(crate) struct Executor {
+    set: JoinSet<(usize, ToolCallRecord)>,
+    toolbox: Arc<Toolbox>,
+    ctx: Arc<ToolContext>,
+    permits: Arc<Semaphore>,
+    sequential: Arc<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    hook: Option<BeforeHook>,
+    sink: Option<Sink>,
+    /// Every call started, by position: the call and when it started.
+    started: BTreeMap<usize, (ToolCall, Instant)>,
+    started_positions: HashSet<usize>,
+    /// The records of the calls that finished, by position.
+    done: BTreeMap<usize, ToolCallRecord>,
+}
+
+impl Executor {
+    pub(crate) fn new(
+        cfg: &Config,
+        toolbox: Arc<Toolbox>,
+        ctx: Arc<ToolContext>,
+        sink: Option<Sink>,
+    ) -> Self {
+        let sequential = toolbox
+            .names()
+            .into_iter()
+            .filter(|n| toolbox.get(n).is_some_and(|t| t.sequential()))
+            .map(|n| (n, Arc::new(tokio::sync::Mutex::new(()))))
+            .collect();
+        Self {
+            set: JoinSet::new(),
+            toolbox,
+            ctx,
+            permits: Arc::new(Semaphore::new(cfg.max_parallel_tools)),
+            sequential: Arc::new(sequential),
+            hook: cfg.before_tool_call.clone(),
+            sink,
+            started: BTreeMap::new(),
+            started_positions: HashSet::new(),
+            done: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the call at `position` has started.
+    pub(crate) fn has_started(&self, position: usize) -> bool {
+        self.started_positions.contains(&position)
+    }
+
+    /// Starts the call at `position` of the turn, unless it started already.
+    /// A synchronous `before_tool_call` hook decides here; an asynchronous one
+    /// inside the call's own task, so waiting for a person blocks neither the
+    /// run nor other calls.
+    pub(crate) async fn start(&mut self, position: usize, call: ToolCall) {
+        if !self.started_positions.insert(position) {
+            return;
+        }
+        self.started
+            .insert(position, (call.clone(), Instant::now()));
+        let raw_arguments = call.arguments.clone();
+        let (call, decided, wait_for) = match &self.hook {
+            Some(BeforeHook::Sync(h)) => {
+                let decision = h(&call);
+                let (call, denied) = apply(call, decision);
+                emit(&self.sink, started_event(&call)).await;
+                (call, Some(denied), None)
+            }
+            Some(BeforeHook::Async(h)) => {
+                let pending = h(call.clone());
+                (call, None, Some(pending))
+            }
+            None => {
+                emit(&self.sink, started_event(&call)).await;
+                (call, Some(None), None)
+            }
+        };
+        let toolbox = self.toolbox.clone();
+        let ctx = self.ctx.clone();
+        let permits = self.permits.clone();
+        let lock = self.sequential.get(&call.name).cloned();
+        let sink = self.sink.clone();
+        self.set.spawn(async move {
+            let (call, denied) = match (decided, wait_for) {
+                (Some(denied), _) => (call, denied),
+                (None, Some(pending)) => {
+                    let (call, denied) = apply(call, pending.await);
+                    emit(&sink, started_event(&call)).await;
+                    (call, denied)
+                }
+                (None, None) => (call, None),
+            };
+            let t0 = Instant::now();
+            let result: ToolResult = match denied {
+                Some(e) => Err(e),
+                None => {
+                    let _permit = permits.acquire_owned().await;
+                    let _guard = match &lock {
+                        Some(l) => Some(l.lock().await),
+                        None => None,
+                    };
+                    toolbox.call_in(&call.name, &call.arguments, &ctx).await
+                }
+            };
+            let duration = t0.elapsed();
+            let result = result.map(|v| v.to_content());
+            let call = with_json_arguments(call);
+            emit(
+                &sink,
+                AgentEvent::ToolCallFinished {
+                    id: call.id.clone(),
+                    name: call.name.clone(),
+                    result: result.clone(),
+                    duration,
+                },
+            )
+            .await;
+            (
+                position,
+                ToolCallRecord {
+                    call,
+                    raw_arguments,
+                    result,
+                    duration,
+                },
+            )
+        });
+    }
+
+    /// Waits for every started call. Cancel-safe: a call that finished is
+    /// kept even when this future is dropped (at a deadline), and [`cut`]
+    /// returns it.
+    ///
+    /// [`cut`]: Executor::cut
+    pub(crate) async fn join(&mut self) {
+        while let Some(joined) = self.set.join_next().await {
+            if let Ok((position, record)) = joined {
+                self.done.insert(position, record);
+            }
+        }
+    }
+
+    /// Stops the calls still running (their tasks are aborted; see
+    /// [`Agent::tool_timeout`](super::Agent::tool_timeout) for what that can
+    /// stop) and returns every record in call order: finished calls with their
+    /// results, stopped ones with [`ToolError::Cancelled`].
+    pub(crate) fn cut(mut self, reason: &str) -> Vec<ToolCallRecord> {
+        self.set.abort_all();
+        while let Some(joined) = self.set.try_join_next() {
+            if let Ok((position, record)) = joined {
+                self.done.insert(position, record);
+            }
+        }
+        for (position, (call, t0)) in std::mem::take(&mut self.started) {
+            self.done.entry(position).or_insert_with(|| ToolCallRecord {
+                raw_arguments: call.arguments.clone(),
+                result: Err(ToolError::Cancelled {
+                    tool: call.name.clone(),
+                    reason: reason.to_owned(),
+                }),
+                duration: t0.elapsed(),
+                call: with_json_arguments(call),
+            });
+        }
+        std::mem::take(&mut self.done).into_values().collect()
+    }
+
+    /// Every record, in call order, once [`join`](Executor::join) returned.
+    pub(crate) fn records(mut self) -> Vec<ToolCallRecord> {
+        std::mem::take(&mut self.done).into_values().collect()
+    }
+}
