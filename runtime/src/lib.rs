@@ -35,6 +35,8 @@ pub mod agent;
 pub mod chat;
 pub mod error;
 pub mod future;
+#[cfg(test)]
+mod fuzz;
 pub mod output;
 pub mod provider;
 pub mod schema;

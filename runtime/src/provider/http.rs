@@ -474,7 +474,7 @@ async fn read_capped(
 /// How long the server asked to wait before retrying, if it said: in
 /// milliseconds, seconds or as an HTTP date, read fallibly (absurd values
 /// saturate; the caller compares them with the policy's `max_wait`).
-fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Duration> {
+pub(crate) fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Duration> {
     if let Some(ms) = header(headers, "retry-after-ms").and_then(crate::wire_numbers::parse_millis)
     {
         return Some(ms);

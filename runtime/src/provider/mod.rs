@@ -12,6 +12,27 @@ mod openai_compat;
 pub mod sse;
 mod wire;
 
+/// Crate-internal readers, for the fuzz targets.
+#[cfg(test)]
+pub(crate) mod wire_fuzz {
+    use super::http::Limits;
+    use super::wire::StreamDecoder;
+    /// A stream decoder with these limits.
+    pub(crate) fn decoder(limits: &Limits) -> StreamDecoder {
+        StreamDecoder::new(
+            crate::chat::StreamAccumulator::default(),
+            200,
+            "m".into(),
+            None,
+        )
+        .with_limits(limits)
+    }
+}
+#[cfg(test)]
+pub(crate) mod http_fuzz {
+    pub(crate) use super::http::retry_wait;
+}
+
 use std::pin::Pin;
 use std::sync::Arc;
 

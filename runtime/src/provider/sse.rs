@@ -48,7 +48,11 @@ impl SseParser {
         while let Some(&b) = self.buf.get(i) {
             if b == b'\n' || b == b'\r' {
                 let line = self.buf.get(start..i).unwrap_or_default().to_vec();
-                self.line(&line, out)?;
+                if let Err(e) = self.line(&line, out) {
+                    // The stream is broken: hold on to nothing.
+                    *self = Self::default();
+                    return Err(e);
+                }
                 if b == b'\r' {
                     match self.buf.get(i + 1) {
                         Some(b'\n') => i += 1,

@@ -199,7 +199,8 @@ pub(crate) fn parse_response(
         .ok_or_else(|| protocol("a chat completion (no `choices`)", body))?;
     let msg = choice
         .get("message")
-        .ok_or_else(|| protocol("a chat completion (no `message`)", body))?;
+        .filter(|m| m.is_object())
+        .ok_or_else(|| protocol("a chat completion (no `message` object)", body))?;
     let content = str_field(msg, "content");
     let reasoning = str_field(msg, "reasoning").or_else(|| str_field(msg, "reasoning_content"));
     let (content, reasoning) = separate_reasoning(content, reasoning);
