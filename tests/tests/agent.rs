@@ -819,3 +819,114 @@ fn scripted_models_fill_schema_valid_arguments() {
     let v = typecall::testing::example(schema.as_json(), schema.as_json(), 0);
     schema.validate(&v).unwrap();
 }
+
+/// Does something a person must approve.
+#[tool]
+fn needs_approval() -> String {
+    "done".into()
+}
+
+#[tokio::test]
+async fn an_async_approval_hook_waits_without_blocking_other_calls() {
+    let model = Arc::new(
+        ScriptedModel::new()
+            .tool_calls([
+                ("needs_approval", json!({})),
+                ("square_root", json!({"number": 16})),
+            ])
+            .text("ok"),
+    );
+    let agent = Agent::from_arc(model)
+        .tool(NeedsApproval)
+        .tool(SquareRoot)
+        .before_tool_call_async(|call| async move {
+            if call.name == "needs_approval" {
+                // A person takes a while; square_root must not wait for it.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                HookDecision::Allow
+            } else {
+                HookDecision::Deny("no".into())
+            }
+        });
+    let t0 = std::time::Instant::now();
+    let mut s = agent.run_stream("go").await.unwrap();
+    let mut order = Vec::new();
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .expect("the run does not hang")
+    {
+        match ev.unwrap() {
+            AgentEvent::ToolCallFinished { name, .. } => order.push(name),
+            AgentEvent::Done(_) => break,
+            _ => {}
+        }
+    }
+    // The denied call finished while the other call's approval was pending.
+    assert_eq!(order, ["square_root", "needs_approval"]);
+    assert!(t0.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn a_model_error_inside_an_agent_stop_keeps_its_chain() {
+    let server = typecall_tests::scripted::ScriptedServer::start(vec![
+        typecall_tests::scripted::Step::json(503, json!({"error": {"message": "overloaded"}}))
+            .header("retry-after", "7"),
+    ])
+    .await;
+    let model = typecall::OpenAiCompat::new(&server.url)
+        .retry(RetryPolicy::none())
+        .model("m");
+    let err = Agent::new(model).run("go").await.unwrap_err();
+    assert!(matches!(err, Error::Agent { .. }));
+    assert!(
+        err.is_retryable(),
+        "a 503 is retryable through the agent stop"
+    );
+    assert_eq!(err.api_error().unwrap().message, "overloaded");
+    let stop = std::error::Error::source(&err).expect("the stop is the source");
+    assert!(stop.to_string().contains("the model failed"));
+    let model_error = stop.source().expect("the model error is the stop's source");
+    assert!(
+        model_error.to_string().contains("overloaded"),
+        "{model_error}"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_used_as_a_tool_spends_at_most_what_the_outer_run_has_left() {
+    let mut inner_script = ScriptedModel::new();
+    for _ in 0..6 {
+        inner_script = inner_script.tool_call("square_root", json!({"number": 4}));
+    }
+    let inner = Agent::new(inner_script.text("2")).tool(SquareRoot);
+    let outer_model = ScriptedModel::new()
+        .tool_call("helper", json!({"task": "take square roots"}))
+        .text("done");
+    let err = Agent::new(outer_model)
+        .tool(inner.as_tool("helper", "Takes square roots."))
+        .token_budget(60)
+        .run("go")
+        .await
+        .unwrap_err();
+    let Error::Agent { stop, run } = err else {
+        panic!("not an agent stop")
+    };
+    assert!(matches!(stop, AgentStop::TokenBudget { .. }), "{stop}");
+    let nested = &run.nested[0].run;
+    assert!(
+        nested.turns.len() < 7,
+        "the inner run was cut by the outer budget ({} turns)",
+        nested.turns.len()
+    );
+    let helper = &run.tool_calls()[0].result;
+    assert!(
+        helper
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("token budget"),
+        "{helper:?}"
+    );
+    // The outer usage counts the inner run's tokens.
+    assert!(run.usage.total_tokens >= nested.usage.total_tokens);
+}

@@ -561,7 +561,6 @@ where
             req,
             events,
             parser: PartialJson::new(),
-            parts: crate::schema::PartValidators::default(),
             shown_version: None,
             fed: 0,
             fed_at_partial: 0,
@@ -623,8 +622,6 @@ struct StreamState<'m, T> {
     req: ChatRequest,
     events: crate::provider::ChatStream,
     parser: PartialJson,
-    /// Validators of the settled parts, one per schema location.
-    parts: crate::schema::PartValidators,
     /// The parser version of the last `Partial` shown.
     shown_version: Option<u64>,
     /// Answer bytes fed to the parser, in all and when the last `Partial` was shown.
@@ -687,10 +684,7 @@ where
             }
             for pointer in self.parser.take_settled() {
                 if let Some(value) = self.parser.value().and_then(|v| v.pointer(&pointer)) {
-                    let issues = self
-                        .parts
-                        .issues(self.schema, &pointer, value)
-                        .unwrap_or_default();
+                    let issues = self.schema.part_issues(&pointer, value).unwrap_or_default();
                     let value = value.clone();
                     self.pending.push_back(ExtractEvent::Settled {
                         pointer,

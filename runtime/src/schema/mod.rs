@@ -39,7 +39,6 @@ use serde_json::Value;
 
 pub(crate) use dialect::escape_pointer;
 pub use dialect::{Dialect, DialectViolations, StrictRules, Violation};
-pub(crate) use part::PartValidators;
 pub(crate) use refs::is_data_keyword;
 pub use validate::{ValidationErrors, ValidationIssue};
 
@@ -55,6 +54,7 @@ pub struct Schema {
     wire: Value,
     wrapped: bool,
     validator: validate::Validator,
+    parts: part::PartValidators,
 }
 
 impl fmt::Debug for Schema {
@@ -101,6 +101,7 @@ impl Schema {
             wire: lowered.wire,
             wrapped: lowered.wrapped,
             validator,
+            parts: part::PartValidators::default(),
         })
     }
 
@@ -139,6 +140,15 @@ impl Schema {
     /// Every issue, each with its JSON pointer and a message a model can act on.
     pub fn validate(&self, value: &Value) -> Result<(), ValidationErrors> {
         self.validator.validate(value)
+    }
+
+    /// What is wrong inside one part of a value as sent (at `pointer`, e.g. a
+    /// list element that has just closed in a stream), checked against that
+    /// part's schema alone, with pointers into the full value. `None` where the
+    /// pointer alone does not tell the part's schema (inside a map sent as an
+    /// entry list, or a union of several shapes).
+    pub(crate) fn part_issues(&self, pointer: &str, value: &Value) -> Option<Vec<ValidationIssue>> {
+        self.parts.issues(self, pointer, value)
     }
 
     /// Turns a value shaped by the lowered schema (what a provider returns) back

@@ -3,6 +3,7 @@
 //! streamed extraction stays linear in the answer's length.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -11,18 +12,11 @@ use super::validate::{ValidationIssue, Validator};
 use super::{Schema, escape_pointer};
 
 /// Validators for the parts of one schema, compiled once per schema location
-/// (every element of a list shares its item's validator).
+/// (every element of a list shares its item's validator) and kept with the
+/// schema, so streams after the first compile nothing.
 #[derive(Default)]
 pub(crate) struct PartValidators {
-    by_location: HashMap<String, Option<Validator>>,
-}
-
-impl std::fmt::Debug for PartValidators {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PartValidators")
-            .field("locations", &self.by_location.len())
-            .finish()
-    }
+    by_location: RwLock<HashMap<String, Option<Arc<Validator>>>>,
 }
 
 /// The schema of the part at `pointer` (in the value as sent: a wrapped root is
@@ -103,7 +97,7 @@ impl PartValidators {
     /// (as sent) is `value`, with pointers into the full value; `None` when its
     /// schema cannot be located (see `locate`).
     pub(crate) fn issues(
-        &mut self,
+        &self,
         schema: &Schema,
         pointer: &str,
         value: &Value,
@@ -112,11 +106,23 @@ impl PartValidators {
             return self.issues(schema, "/value", value.get(WRAPPER_KEY)?);
         }
         let (location, node, full_pointer) = locate(schema, pointer)?;
-        let validator = self
+        let known = self
             .by_location
-            .entry(location)
-            .or_insert_with(|| Validator::compile(&sub_root(schema.full(), node)).ok())
-            .as_ref()?;
+            .read()
+            .ok()
+            .and_then(|m| m.get(&location).cloned());
+        let validator = match known {
+            Some(v) => v?,
+            None => {
+                let compiled = Validator::compile(&sub_root(schema.full(), node))
+                    .ok()
+                    .map(Arc::new);
+                if let Ok(mut m) = self.by_location.write() {
+                    m.insert(location, compiled.clone());
+                }
+                compiled?
+            }
+        };
         let value = if schema.dialect().is_strict() {
             unlower_part(schema.full(), node, value.clone())
         } else {
