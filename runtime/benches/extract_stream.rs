@@ -17,6 +17,8 @@ use typecall::output::{ExtractEvent, OutputMode};
 use typecall::provider::{Capabilities, ChatStream};
 use typecall::{Extract, Model};
 
+mod support;
+
 /// An item of the answer.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
@@ -63,33 +65,6 @@ impl Streamer {
     }
 }
 
-fn answer(target: usize) -> String {
-    let mut items = Vec::new();
-    let mut len = 0;
-    let mut i = 0u64;
-    while len < target {
-        let item = serde_json::json!({"id": i, "name": format!("item number {i}"), "tags": ["a", "b"], "price": i as f64 * 1.25, "ok": i.is_multiple_of(2)});
-        len += item.to_string().len() + 1;
-        items.push(item);
-        i += 1;
-    }
-    serde_json::json!({"value": items}).to_string()
-}
-
-fn chunks(doc: &str) -> Vec<String> {
-    let mut v = Vec::new();
-    let mut start = 0;
-    while start < doc.len() {
-        let mut end = (start + 16).min(doc.len());
-        while !doc.is_char_boundary(end) {
-            end += 1;
-        }
-        v.push(doc[start..end].to_owned());
-        start = end;
-    }
-    v
-}
-
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -97,9 +72,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("streamed extraction (16-byte chunks)");
     g.sample_size(10);
     for size in [1 << 10, 16 << 10, 256 << 10, 1 << 20] {
-        let doc = answer(size);
+        let doc = support::document(size);
         let model = Streamer {
-            chunks: chunks(&doc),
+            chunks: support::chunks(&doc, 16),
             answer: doc.clone(),
         };
         g.throughput(Throughput::Bytes(doc.len() as u64));

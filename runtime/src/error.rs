@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::chat::{ConversationError, RateLimits};
+use crate::record::{Attempt, Run};
 use crate::schema::{DecodeError, SchemaError, ValidationErrors};
 
 /// What a provider said about an error (its JSON body), when it said anything.
@@ -126,7 +127,7 @@ pub enum Error {
         /// The requested type.
         type_name: String,
         /// Every attempt, in order.
-        attempts: Vec<crate::output::Attempt>,
+        attempts: Vec<Attempt>,
     },
     /// An agent run stopped without an answer; the run so far is kept. Why it
     /// stopped is the [`source`](std::error::Error::source) (and a model error
@@ -136,9 +137,9 @@ pub enum Error {
     Agent {
         /// Why it stopped.
         #[source]
-        stop: crate::agent::AgentStop,
+        stop: AgentStop,
         /// Everything that happened until then.
-        run: Box<crate::agent::Run>,
+        run: Box<Run>,
     },
     /// An answer could not be understood.
     #[error("could not decode the provider's answer ({what}); received: {excerpt}")]
@@ -157,7 +158,7 @@ impl Error {
         let mut e = self;
         // Each step goes one wrapping deeper; wrappings are finite.
         while let Error::Agent {
-            stop: crate::agent::AgentStop::Model(inner),
+            stop: AgentStop::Model(inner),
             ..
         } = e
         {
@@ -202,6 +203,41 @@ impl Error {
                 | Error::Connection(_)
         )
     }
+}
+
+/// Why a run stopped without an answer. [`Error::Agent`] carries it with the
+/// [`Run`] so far.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentStop {
+    /// `max_turns` requests were made.
+    #[error("no final answer within {0} turns")]
+    MaxTurns(u32),
+    /// The token budget is spent.
+    #[error("the token budget is spent ({used} of {budget} tokens)")]
+    TokenBudget {
+        /// Tokens used.
+        used: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// The deadline passed.
+    #[error("the deadline of {0:?} passed")]
+    Deadline(Duration),
+    /// A tool kept failing the same way.
+    #[error("`{tool}` failed the same way {times} times ({error}); the model is looping")]
+    ToolLoop {
+        /// The tool.
+        tool: String,
+        /// The repeated error.
+        error: String,
+        /// How often.
+        times: u32,
+    },
+    /// The model (or its provider) failed. The provider's error is the
+    /// [`source`](std::error::Error::source).
+    #[error("the model failed: {0}")]
+    Model(#[source] Box<Error>),
 }
 
 /// `Result` with [`Error`].

@@ -39,6 +39,7 @@ pub mod future;
 mod fuzz;
 pub mod output;
 pub mod provider;
+pub mod record;
 pub mod schema;
 pub mod scoreboard;
 #[cfg(feature = "testing")]

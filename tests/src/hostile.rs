@@ -226,7 +226,8 @@ async fn answer(socket: &mut TcpStream, reply: Reply) {
     }
 }
 
-async fn read_request(socket: &mut TcpStream) -> Value {
+/// Reads one HTTP/1.1 request: its JSON body (`null` when it has none).
+pub(crate) async fn read_request(socket: &mut TcpStream) -> Value {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ impl ScriptedServer {
                 n += 1;
                 let rec = rec.clone();
                 tokio::spawn(async move {
-                    let body = read_request(&mut socket).await;
+                    let body = crate::hostile::read_request(&mut socket).await;
                     rec.lock().unwrap().push(body);
                     let (status, headers, body, full_len) = match step {
                         Step::Respond {
@@ -131,33 +131,5 @@ impl ScriptedServer {
 impl Drop for ScriptedServer {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Value {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = socket.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            return Value::Null;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = socket.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return serde_json::from_slice(&buf[end + 4..]).unwrap_or(Value::Null);
-        }
     }
 }

@@ -180,6 +180,29 @@ fn expect_err<T: std::fmt::Debug>(r: typecall::Result<T>) -> Result<Error, Strin
     }
 }
 
+/// Asks a server that answers `replies` (retries on): the error, and the
+/// server (to count requests).
+async fn chat_err(replies: Vec<Reply>) -> Result<(Error, HostileServer), String> {
+    let server = HostileServer::start(replies).await;
+    let err = expect_err(model(&server).chat(&ask()).await)?;
+    Ok((err, server))
+}
+
+/// Streams an answer to its end: the error it ended in.
+async fn stream_err(m: &OpenAiCompatModel) -> Result<Error, String> {
+    let stream = m.stream(&ask()).await.map_err(|e| e.to_string())?;
+    expect_err(typecall::provider::collect(stream).await)
+}
+
+/// Whether `err` is the limit set by `setting`.
+fn over_limit(err: &Error, setting: &str) -> CaseResult {
+    check(
+        matches!(err, Error::LimitExceeded { setting: s, .. } if *s == setting)
+            && err.to_string().contains(setting),
+        format!("{err}"),
+    )
+}
+
 /// Runs an agent to its end, blocking or streaming; the run (or the error).
 async fn run_agent(agent: &Agent, streaming: bool) -> typecall::Result<typecall::Run> {
     if !streaming {
@@ -224,11 +247,10 @@ fn ids_are_unique(server: &HostileServer) -> CaseResult {
 // ---------------------------------------------------------------- absurd numbers
 
 async fn retry_after_of_1e20_seconds_is_returned_not_slept() -> CaseResult {
-    let server = HostileServer::start(vec![
+    let (err, server) = chat_err(vec![
         Reply::json(429, &json!({"message": "slow down"})).header("retry-after", "1e20"),
     ])
-    .await;
-    let err = expect_err(model(&server).chat(&ask()).await)?;
+    .await?;
     check(
         matches!(&err, Error::RateLimited { retry_after: Some(d), .. } if *d == Duration::MAX),
         format!("{err:?}"),
@@ -244,13 +266,12 @@ async fn retry_after_of_1e20_seconds_is_returned_not_slept() -> CaseResult {
 }
 
 async fn retry_after_ms_of_inf_is_returned_not_slept() -> CaseResult {
-    let server = HostileServer::start(vec![
+    let (err, _server) = chat_err(vec![
         Reply::json(429, &json!({}))
             .header("retry-after-ms", "inf")
             .header("retry-after", "1e300"),
     ])
-    .await;
-    let err = expect_err(model(&server).chat(&ask()).await)?;
+    .await?;
     check(
         matches!(
             err,
@@ -278,11 +299,10 @@ async fn retry_after_as_an_http_date_is_honoured() -> CaseResult {
         r.text() == "ok" && server.requests() == 2,
         "retried after a past date",
     )?;
-    let server = HostileServer::start(vec![
+    let (err, server) = chat_err(vec![
         Reply::json(429, &json!({})).header("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
     ])
-    .await;
-    let err = expect_err(model(&server).chat(&ask()).await)?;
+    .await?;
     check(
         matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d > Duration::from_secs(365 * 24 * 3600)),
         format!("{err:?}"),
@@ -316,13 +336,12 @@ async fn rate_limit_resets_of_1e300_do_not_panic() -> CaseResult {
         format!("{:?}", r.rate_limits),
     )?;
     // Exhausted with an absurd reset: a 429 is returned, not slept.
-    let server = HostileServer::start(vec![
+    let (err, server) = chat_err(vec![
         Reply::json(429, &json!({}))
             .header("x-ratelimit-remaining-tokens-minute", "0")
             .header("x-ratelimit-reset-tokens-minute", "1e300"),
     ])
-    .await;
-    let err = expect_err(model(&server).chat(&ask()).await)?;
+    .await?;
     check(
         matches!(err, Error::RateLimited { .. }) && server.requests() == 1,
         format!("{err:?}"),
@@ -442,9 +461,7 @@ async fn too_many_tool_calls_are_refused() -> CaseResult {
     let m = OpenAiCompat::new(&server.url)
         .limits(Limits::default().max_tool_calls(64))
         .model("m");
-    let err = expect_err(
-        typecall::provider::collect(m.stream(&ask()).await.map_err(|e| e.to_string())?).await,
-    )?;
+    let err = stream_err(&m).await?;
     check(
         matches!(
             &err,
@@ -473,21 +490,11 @@ fn one_gib_of(piece: &[u8]) -> Body {
 }
 
 async fn a_1_gib_body_announced_is_refused_before_reading() -> CaseResult {
-    let server = HostileServer::start(vec![
+    let (err, _server) = chat_err(vec![
         Reply::raw(200, "application/json", one_gib_of(&[b' '; 65536])).content_length(GIB),
     ])
-    .await;
-    let err = expect_err(model(&server).chat(&ask()).await)?;
-    check(
-        matches!(
-            &err,
-            Error::LimitExceeded {
-                setting: "max_body_bytes",
-                ..
-            }
-        ),
-        format!("{err}"),
-    )
+    .await?;
+    over_limit(&err, "max_body_bytes")
 }
 
 async fn a_1_gib_body_unannounced_stops_at_the_limit() -> CaseResult {
@@ -518,19 +525,8 @@ async fn a_1_gib_streamed_body_stops_at_the_limit() -> CaseResult {
     let m = OpenAiCompat::new(&server.url)
         .limits(Limits::default().max_body_bytes(8 << 20))
         .model("m");
-    let err = expect_err(
-        typecall::provider::collect(m.stream(&ask()).await.map_err(|e| e.to_string())?).await,
-    )?;
-    check(
-        matches!(
-            &err,
-            Error::LimitExceeded {
-                setting: "max_body_bytes",
-                ..
-            }
-        ),
-        format!("{err}"),
-    )
+    let err = stream_err(&m).await?;
+    over_limit(&err, "max_body_bytes")
 }
 
 async fn a_1_gib_sse_line_stops_at_the_event_limit() -> CaseResult {
@@ -547,19 +543,8 @@ async fn a_1_gib_sse_line_stops_at_the_event_limit() -> CaseResult {
     let m = OpenAiCompat::new(&server.url)
         .limits(Limits::default().max_event_bytes(4 << 20))
         .model("m");
-    let err = expect_err(
-        typecall::provider::collect(m.stream(&ask()).await.map_err(|e| e.to_string())?).await,
-    )?;
-    check(
-        matches!(
-            &err,
-            Error::LimitExceeded {
-                setting: "max_event_bytes",
-                ..
-            }
-        ),
-        format!("{err}"),
-    )
+    let err = stream_err(&m).await?;
+    over_limit(&err, "max_event_bytes")
 }
 
 // ---------------------------------------------------------------- time
@@ -582,9 +567,7 @@ async fn keep_alives_forever_end_at_the_stream_deadline() -> CaseResult {
         .limits(Limits::default().stream_deadline(Duration::from_millis(600)))
         .model("m");
     let t0 = Instant::now();
-    let err = expect_err(
-        typecall::provider::collect(m.stream(&ask()).await.map_err(|e| e.to_string())?).await,
-    )?;
+    let err = stream_err(&m).await?;
     check(
         matches!(err, Error::Timeout(d) if d == Duration::from_millis(600)),
         format!("{err}"),
@@ -886,12 +869,11 @@ async fn server_errors_then_success() -> CaseResult {
         .await
         .map_err(|e| e.to_string())?;
     check(r.text() == "ok" && server.requests() == 3, "two retries")?;
-    let server = HostileServer::start(vec![Reply::json(
+    let (err, _server) = chat_err(vec![Reply::json(
         503,
         &json!({"error": {"message": "down"}}),
     )])
-    .await;
-    let err = expect_err(model(&server).chat(&ask()).await)?;
+    .await?;
     check(
         matches!(&err, Error::Server(a) if a.message == "down") && err.is_retryable(),
         format!("{err}"),
@@ -902,15 +884,7 @@ async fn a_reset_mid_stream_is_a_connection_error() -> CaseResult {
     let head = sse_bytes(&[delta(json!({"content": "Hel"}))], false);
     let server =
         HostileServer::start(vec![Reply::raw(200, "text/event-stream", Body::Cut(head))]).await;
-    let err = expect_err(
-        typecall::provider::collect(
-            model(&server)
-                .stream(&ask())
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-        .await,
-    )?;
+    let err = stream_err(&model(&server)).await?;
     check(matches!(err, Error::Connection(_)), format!("{err}"))?;
     check(
         server.requests() == 1,
@@ -924,15 +898,7 @@ async fn an_error_object_in_the_stream_is_typed() -> CaseResult {
         json!({"error": {"message": "overloaded", "type": "server_error"}, "status_code": 503}),
     ])])
     .await;
-    let err = expect_err(
-        typecall::provider::collect(
-            model(&server)
-                .stream(&ask())
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-        .await,
-    )?;
+    let err = stream_err(&model(&server)).await?;
     check(
         matches!(&err, Error::Server(a) if a.message == "overloaded"),
         format!("{err}"),
@@ -941,15 +907,7 @@ async fn an_error_object_in_the_stream_is_typed() -> CaseResult {
         json!({"error": {"message": "slow down", "code": "rate_limit"}, "status_code": 429}),
     ])])
     .await;
-    let err = expect_err(
-        typecall::provider::collect(
-            model(&server)
-                .stream(&ask())
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-        .await,
-    )?;
+    let err = stream_err(&model(&server)).await?;
     check(matches!(err, Error::RateLimited { .. }), format!("{err}"))
 }
 
@@ -961,15 +919,7 @@ async fn a_truncated_stream_is_a_connection_error() -> CaseResult {
         Body::Bytes(body),
     )])
     .await;
-    let err = expect_err(
-        typecall::provider::collect(
-            model(&server)
-                .stream(&ask())
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-        .await,
-    )?;
+    let err = stream_err(&model(&server)).await?;
     check(matches!(err, Error::Connection(_)), format!("{err}"))
 }
 
@@ -983,15 +933,7 @@ async fn invalid_utf8_in_a_stream_is_a_protocol_error() -> CaseResult {
         Body::Bytes(body),
     )])
     .await;
-    let err = expect_err(
-        typecall::provider::collect(
-            model(&server)
-                .stream(&ask())
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-        .await,
-    )?;
+    let err = stream_err(&model(&server)).await?;
     check(matches!(err, Error::Protocol { .. }), format!("{err}"))
 }
 
@@ -1004,13 +946,12 @@ async fn garbage_json_is_a_protocol_error() -> CaseResult {
         "{\"choices\": []}",
         "{\"choices\": [{\"message\": 7}]}",
     ] {
-        let server = HostileServer::start(vec![Reply::raw(
+        let (err, _server) = chat_err(vec![Reply::raw(
             200,
             "application/json",
             Body::Bytes(body.as_bytes().to_vec()),
         )])
-        .await;
-        let err = expect_err(model(&server).chat(&ask()).await)?;
+        .await?;
         check(
             matches!(err, Error::Protocol { .. }),
             format!("{body:?}: {err}"),
@@ -1022,15 +963,7 @@ async fn garbage_json_is_a_protocol_error() -> CaseResult {
         Body::Bytes(b"data: {nope\n\n".to_vec()),
     )])
     .await;
-    let err = expect_err(
-        typecall::provider::collect(
-            model(&server)
-                .stream(&ask())
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-        .await,
-    )?;
+    let err = stream_err(&model(&server)).await?;
     check(matches!(err, Error::Protocol { .. }), format!("{err}"))
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::chat::Message;
+use crate::chat::{Message, ToolCall};
 
 /// The ids used in a conversation, and those given in the current turn.
 #[derive(Debug, Default)]
@@ -61,12 +61,23 @@ impl CallIds {
         self.this_turn.insert(position, id.clone());
         id
     }
+
+    /// The turn's calls under their ids in the conversation (see [`CallIds::id`]).
+    pub(crate) fn assign(&mut self, calls: Vec<ToolCall>) -> Vec<ToolCall> {
+        calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| ToolCall {
+                id: self.id(i, &c.id),
+                ..c
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ToolCall;
 
     #[test]
     fn reused_and_missing_ids_become_unique_and_stay_stable_within_a_turn() {

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::record::Run;
 use crate::chat::{FinishReason, RateLimits, Usage};
+use crate::record::Run;
 use crate::tool::ToolError;
 
 /// One thing that happened in a run.

@@ -10,9 +10,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::events::AgentEvent;
-use super::record::ToolCallRecord;
 use super::{BeforeHook, Config, HookDecision};
 use crate::chat::ToolCall;
+use crate::record::ToolCallRecord;
 use crate::tool::{ToolContext, ToolError, ToolResult, Toolbox};
 
 /// Where a run's events go: a bounded channel, so a reader that falls behind

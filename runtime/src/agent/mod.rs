@@ -20,7 +20,6 @@ mod constrained;
 mod events;
 mod executor;
 mod nested;
-mod record;
 mod run;
 mod typed;
 
@@ -32,7 +31,6 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::chat::{Message, ToolCall, ToolChoice};
 use crate::error::{Error, Result};
@@ -40,26 +38,10 @@ use crate::future::BoxFuture;
 use crate::provider::{Model, Support};
 use crate::tool::{Tool, ToolSet, Toolbox};
 
+pub use crate::error::AgentStop;
+pub use crate::record::{NestedRun, Run, ToolCallRecord, ToolMode, TurnRecord};
 pub use events::AgentEvent;
 pub use nested::AgentTool;
-pub use record::{AgentStop, NestedRun, Run, ToolCallRecord, TurnRecord};
-
-/// How the agent asks the model for tool calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[non_exhaustive]
-pub enum ToolMode {
-    /// The provider's tool calling.
-    Native,
-    /// A JSON object the server enforces while decoding (`response_format:
-    /// json_schema`): `{"next": one of [{"tool", "arguments"} per tool, {"final"}]}`
-    /// (a list of calls when parallel calls are allowed). For models whose
-    /// native tool calling is unreliable.
-    Constrained,
-    /// Constrained where the capability table marks native tool calling flaky
-    /// or absent and JSON Schema output works; Native elsewhere.
-    #[default]
-    Auto,
-}
 
 /// What a `before_tool_call` hook decides.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::Agent;
-use super::record::{NestedRun, Run};
 use crate::future::BoxFuture;
+use crate::record::{NestedRun, Run};
 use crate::tool::{Tool, ToolContext, ToolDef, ToolError, ToolResult, ToolValue};
 
 /// Collects the runs of agents used as tools during an outer run, and tells

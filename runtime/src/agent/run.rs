@@ -18,14 +18,15 @@ use super::constrained::{self, Step};
 use super::events::AgentEvent;
 use super::executor::{Executor, Sink, emit, with_json_arguments};
 use super::nested::{NestedRuns, collector};
-use super::record::{AgentStop, Run, ToolCallRecord, TurnRecord};
 use super::typed::{FINAL_TOOL, Typed};
 use super::{AgentStream, Config, ToolMode};
 use crate::chat::{
     ChatRequest, ChatResponse, Message, ResponseFormat, StreamEvent, ToolCall, ToolChoice,
 };
+use crate::error::AgentStop;
 use crate::error::{Error, Result};
 use crate::output::decode::{self, AnswerError};
+use crate::record::{Run, ToolCallRecord, TurnRecord};
 use crate::schema::{Dialect, Schema};
 use crate::tool::{ToolContext, ToolDef, Toolbox};
 
@@ -384,14 +385,7 @@ impl Runner {
             });
             let fc_position = calls.iter().position(|c| c.name == FINAL_TOOL);
             let checked = parsed.and_then(|v| (t.check)(v));
-            let calls: Vec<ToolCall> = calls
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| ToolCall {
-                    id: self.ids.id(i, &c.id),
-                    ..c
-                })
-                .collect();
+            let calls = self.ids.assign(calls);
             return match checked {
                 Ok(full) => {
                     self.state.messages.push(Message::Assistant {
@@ -490,14 +484,7 @@ impl Runner {
         } = answer;
         // The agent's ids: unique in the conversation, the same ones the
         // calls a stream started were given.
-        let calls: Vec<ToolCall> = calls
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| ToolCall {
-                id: self.ids.id(i, &c.id),
-                ..c
-            })
-            .collect();
+        let calls = self.ids.assign(calls);
         for (i, c) in calls.iter().enumerate() {
             exec.start(i, c.clone()).await;
         }

@@ -23,7 +23,6 @@ use std::pin::Pin;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::chat::{
@@ -34,26 +33,9 @@ use crate::provider::{Capabilities, Model, Support};
 use crate::schema::{Dialect, Schema, schema_for};
 use crate::tool::ToolDef;
 
+pub use crate::record::{Attempt, OutputMode};
 pub use decode::AnswerError;
 pub use partial::PartialJson;
-
-/// How the answer is asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum OutputMode {
-    /// `response_format: json_schema` with the strict schema: the server
-    /// enforces it while decoding.
-    Native,
-    /// `response_format: json_object`, with the schema in the system prompt.
-    JsonMode,
-    /// One forced tool whose arguments are `T`.
-    Tool,
-    /// The schema in the prompt, the JSON parsed out of free text.
-    Prompted,
-    /// Chosen per model from its capabilities; falls back to the next mode when
-    /// the server refuses a mode as unsupported.
-    Auto,
-}
 
 impl OutputMode {
     /// The modes `Auto` tries for a model, best first.
@@ -87,19 +69,6 @@ impl OutputMode {
         modes.sort_by_key(|(_, r, order)| (*r, *order));
         modes.into_iter().map(|(m, _, _)| m).collect()
     }
-}
-
-/// One try at getting the answer: what was asked, what came back, what was wrong.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attempt {
-    /// The mode used.
-    pub mode: OutputMode,
-    /// The model's raw answer (text, or tool arguments); empty when the request failed.
-    pub raw: String,
-    /// What was wrong, if anything.
-    pub error: Option<String>,
-    /// Tokens spent.
-    pub usage: Usage,
 }
 
 /// A successful extraction: the value and everything that led to it.

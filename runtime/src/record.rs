@@ -1,14 +1,65 @@
-//! The record of a run: what happened, turn by turn, and why a run stopped.
+//! What happened: the records of an agent run and of an extraction's
+//! attempts. Plain data (`Serialize + Deserialize`), at the bottom of the
+//! crate, so that results and errors alike can carry them: the facade
+//! [`Error`](crate::Error) keeps a [`Run`] or the [`Attempt`]s without naming
+//! the layers that made them. Re-exported where users meet them
+//! ([`crate::agent`], [`crate::output`]).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::ToolMode;
 use crate::chat::{FinishReason, Message, RateLimits, ToolCall, Usage};
-use crate::error::Error;
 use crate::tool::ToolError;
+
+/// How the agent asks the model for tool calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub enum ToolMode {
+    /// The provider's tool calling.
+    Native,
+    /// A JSON object the server enforces while decoding (`response_format:
+    /// json_schema`): `{"next": one of [{"tool", "arguments"} per tool, {"final"}]}`
+    /// (a list of calls when parallel calls are allowed). For models whose
+    /// native tool calling is unreliable.
+    Constrained,
+    /// Constrained where the capability table marks native tool calling flaky
+    /// or absent and JSON Schema output works; Native elsewhere.
+    #[default]
+    Auto,
+}
+
+/// How the answer is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum OutputMode {
+    /// `response_format: json_schema` with the strict schema: the server
+    /// enforces it while decoding.
+    Native,
+    /// `response_format: json_object`, with the schema in the system prompt.
+    JsonMode,
+    /// One forced tool whose arguments are `T`.
+    Tool,
+    /// The schema in the prompt, the JSON parsed out of free text.
+    Prompted,
+    /// Chosen per model from its capabilities; falls back to the next mode when
+    /// the server refuses a mode as unsupported.
+    Auto,
+}
+
+/// One try at getting the answer: what was asked, what came back, what was wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The mode used.
+    pub mode: OutputMode,
+    /// The model's raw answer (text, or tool arguments); empty when the request failed.
+    pub raw: String,
+    /// What was wrong, if anything.
+    pub error: Option<String>,
+    /// Tokens spent.
+    pub usage: Usage,
+}
 
 /// Everything that happened in a run. `Serialize + Deserialize`: store it, and
 /// resume from its transcript.
@@ -98,39 +149,4 @@ pub struct NestedRun {
     pub tool: String,
     /// Its run.
     pub run: Box<Run>,
-}
-
-/// Why a run stopped without an answer. [`Error::Agent`] carries it with the
-/// [`Run`] so far.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AgentStop {
-    /// `max_turns` requests were made.
-    #[error("no final answer within {0} turns")]
-    MaxTurns(u32),
-    /// The token budget is spent.
-    #[error("the token budget is spent ({used} of {budget} tokens)")]
-    TokenBudget {
-        /// Tokens used.
-        used: u64,
-        /// The budget.
-        budget: u64,
-    },
-    /// The deadline passed.
-    #[error("the deadline of {0:?} passed")]
-    Deadline(Duration),
-    /// A tool kept failing the same way.
-    #[error("`{tool}` failed the same way {times} times ({error}); the model is looping")]
-    ToolLoop {
-        /// The tool.
-        tool: String,
-        /// The repeated error.
-        error: String,
-        /// How often.
-        times: u32,
-    },
-    /// The model (or its provider) failed. The provider's error is the
-    /// [`source`](std::error::Error::source).
-    #[error("the model failed: {0}")]
-    Model(#[source] Box<Error>),
 }

@@ -1,0 +1,31 @@
+//! What the streaming benches share: a JSON answer of about a given size (a
+//! wrapped list of items), and the chunks a stream would bring it in.
+
+/// `{"value": [item, …]}` of at least `target` bytes.
+pub fn document(target: usize) -> String {
+    let mut items = Vec::new();
+    let mut len = 0;
+    let mut i = 0u64;
+    while len < target {
+        let item = serde_json::json!({"id": i, "name": format!("item number {i}"), "tags": ["a", "b"], "price": i as f64 * 1.25, "ok": i.is_multiple_of(2)});
+        len += item.to_string().len() + 1;
+        items.push(item);
+        i += 1;
+    }
+    serde_json::json!({"value": items}).to_string()
+}
+
+/// `doc` in chunks of about `size` bytes (about a token each for 16).
+pub fn chunks(doc: &str, size: usize) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut start = 0;
+    while start < doc.len() {
+        let mut end = (start + size).min(doc.len());
+        while !doc.is_char_boundary(end) {
+            end += 1;
+        }
+        v.push(doc[start..end].to_owned());
+        start = end;
+    }
+    v
+}
