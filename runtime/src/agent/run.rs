@@ -724,3 +724,171 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each step of the loop, alone.
+
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::Agent;
+    use crate::future::BoxFuture;
+    use crate::provider::{Capabilities, ChatStream, Model};
+
+    /// Answers each request with the next of its answers.
+    struct Answers(Mutex<Vec<ChatResponse>>);
+
+    impl Model for Answers {
+        fn name(&self) -> &str {
+            "answers"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::all()
+        }
+        fn chat<'a>(&'a self, _: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
+            let next = self.0.lock().ok().map(|mut a| a.remove(0));
+            Box::pin(async move { next.ok_or_else(|| Error::Config("poisoned".into())) })
+        }
+        fn stream<'a>(&'a self, r: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
+            Box::pin(async move { Ok(crate::provider::replay_as_stream(self.chat(r).await?)) })
+        }
+    }
+
+    /// Gives its argument back.
+    #[crate::tool]
+    fn echo(word: String) -> String {
+        word
+    }
+
+    /// Sleeps long.
+    #[crate::tool]
+    async fn nap() -> String {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        "awake".into()
+    }
+
+    fn calls(calls: &[(&str, &str, &str)]) -> ChatResponse {
+        ChatResponse {
+            tool_calls: calls
+                .iter()
+                .map(|(id, name, args)| ToolCall::new(*id, *name, *args))
+                .collect(),
+            ..ChatResponse::default()
+        }
+    }
+
+    fn text(t: &str) -> ChatResponse {
+        ChatResponse {
+            content: Some(t.into()),
+            ..ChatResponse::default()
+        }
+    }
+
+    fn runner(agent: &Agent) -> Runner {
+        Runner::new(
+            agent.cfg.clone(),
+            start(&agent.cfg, "go".into()),
+            None,
+            None,
+            false,
+        )
+        .expect("the runner builds")
+    }
+
+    #[test]
+    fn the_request_step_picks_the_turn_form_from_the_tool_choice() {
+        let model = Answers(Mutex::new(Vec::new()));
+        let agent = Agent::new(model)
+            .tool(Echo)
+            .tool_mode(ToolMode::Constrained)
+            .first_tool_choice(ToolChoice::Required)
+            .tool_choice_after_tools(ToolChoice::None);
+        let mut r = runner(&agent);
+        let (req, form) = r.request(0);
+        assert_eq!(form, TurnForm::MustCall);
+        assert!(matches!(
+            req.response_format,
+            ResponseFormat::JsonSchema { .. }
+        ));
+        assert!(
+            req.tools.is_empty(),
+            "constrained steps carry no native tools"
+        );
+        r.after_tools = true;
+        assert_eq!(r.request(1).1, TurnForm::FinalOnly);
+    }
+
+    #[tokio::test]
+    async fn the_ask_and_settle_steps_lead_to_tools_or_to_the_end() {
+        let model = Answers(Mutex::new(vec![
+            calls(&[("a", "echo", r#"{"word": "hi"}"#)]),
+            text("done"),
+        ]));
+        let agent = Agent::new(model).tool(Echo).tool_mode(ToolMode::Native);
+        let mut r = runner(&agent);
+        let Phase::Settle(answer) = r.ask(0).await else {
+            panic!("asking gives an answer to settle")
+        };
+        let Phase::RunTools { answer, calls } = r.settle(answer).await else {
+            panic!("an answer with calls runs tools")
+        };
+        assert_eq!(calls.len(), 1);
+        assert!(matches!(
+            r.run_tools(answer, calls).await,
+            Phase::Ask { turn: 1 }
+        ));
+        assert_eq!(
+            r.state.messages.len(),
+            3,
+            "user, assistant calls, tool result"
+        );
+        let Phase::Settle(answer) = r.ask(1).await else {
+            panic!("asking gives an answer")
+        };
+        let Phase::Over(Ok(run)) = r.settle(answer).await else {
+            panic!("a text answer ends the run")
+        };
+        assert_eq!(run.text(), "done");
+        assert_eq!(run.tool_calls()[0].result.as_deref(), Ok("hi"));
+    }
+
+    #[tokio::test]
+    async fn the_tools_step_stops_at_the_deadline_and_keeps_what_ran() {
+        let model = Answers(Mutex::new(vec![calls(&[
+            ("a", "echo", r#"{"word": "hi"}"#),
+            ("b", "nap", "{}"),
+        ])]));
+        let agent = Agent::new(model)
+            .tool(Echo)
+            .tool(Nap)
+            .tool_mode(ToolMode::Native)
+            .deadline(Duration::from_millis(200));
+        let mut r = runner(&agent);
+        let Phase::Settle(answer) = r.ask(0).await else {
+            panic!("an answer")
+        };
+        let Phase::RunTools { answer, calls } = r.settle(answer).await else {
+            panic!("tools")
+        };
+        let Phase::Over(Err(Error::Agent { stop, run })) = r.run_tools(answer, calls).await else {
+            panic!("the deadline ends the run")
+        };
+        assert!(matches!(stop, AgentStop::Deadline(_)));
+        let records = run.tool_calls();
+        assert_eq!(
+            records[0].result.as_deref(),
+            Ok("hi"),
+            "the finished call is kept"
+        );
+        assert!(matches!(
+            records[1].result,
+            Err(crate::tool::ToolError::Cancelled { .. })
+        ));
+        // The transcript stays a valid conversation: every call is answered.
+        let mut req = ChatRequest::new(run.transcript.clone());
+        req.tools = agent.cfg.toolbox.defs();
+        assert!(req.check_conversation().is_ok());
+    }
+}
