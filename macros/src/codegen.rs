@@ -26,6 +26,20 @@ pub struct ToolSpec<'a> {
     pub output: &'a ReturnType,
 }
 
+/// Whether the written return type is a `Result` (by its last path segment:
+/// `Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`).
+fn returns_result(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let syn::Type::Path(p) = &**ty else {
+        return false;
+    };
+    p.path.segments.last().is_some_and(|s| {
+        s.ident == "Result" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+    })
+}
+
 pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
     let ToolSpec {
         name,
@@ -54,9 +68,22 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
             let __out = __tag.resolve(__out).await;
         }
     };
-    let convert = quote_spanned! {ret_span=>
-        let __tag = (&&::typecall::tool::__private::Wrap(&__out)).result_kind();
-        __tag.convert(#name, __out)
+    // A written `Result<…>` (or `io::Result<…>`, `anyhow::Result<…>`): `Ok` is
+    // the value, `Err` the error the model reads (its `E` must be `Display`).
+    // Anything else is sent as JSON (a `Result` behind an alias included: its
+    // `Err` still goes back as an error). Trait-method calls, so a wrong type
+    // gets typecall's message alone.
+    let convert = if returns_result(spec.output) {
+        quote_spanned! {ret_span=>
+            match __out {
+                ::core::result::Result::Ok(__v) => ::typecall::tool::ToolOutput::into_tool_value(__v, #name),
+                ::core::result::Result::Err(__e) => ::typecall::tool::ToolErrorMessage::into_tool_error(__e, #name),
+            }
+        }
+    } else {
+        quote_spanned! {ret_span=>
+            ::typecall::tool::ToolOutput::into_tool_value(__out, #name)
+        }
     };
     quote! {
         impl #tool_type {
@@ -83,7 +110,7 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
                 __ctx: &'__a ::typecall::tool::ToolContext,
             ) -> ::typecall::future::BoxFuture<'__a, ::typecall::tool::ToolResult> {
                 #[allow(unused_imports)]
-                use ::typecall::tool::__private::{FutureKind as _, ValueKind as _, ResultKind as _, PlainKind as _};
+                use ::typecall::tool::__private::{FutureKind as _, ValueKind as _};
                 ::std::boxed::Box::pin(async move {
                     #[allow(unused_variables)]
                     let __args: #args_ident = ::typecall::tool::__private::decode_args(#name, Self::__typecall_built(), __json)?;

@@ -53,7 +53,12 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let args_ident = format_ident!("__TypecallArgs_{}", fn_ident);
     let vis = &func.vis;
     let args = call_args(&params);
-    let tool_type = quote! { #type_ident };
+    // The tool type lives in a hidden module and comes in through a glob
+    // import: a type of the user's with the same name shadows it quietly, and
+    // the check below then says so in one message (instead of rustc's clash of
+    // definitions and impls).
+    let module = format_ident!("__typecall_tool_{}", fn_ident.unraw());
+    let tool_type = quote! { #module::#type_ident };
     let impl_tokens = tool_impl(&ToolSpec {
         name: name.clone(),
         description,
@@ -68,16 +73,41 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         output: &func.sig.output,
     });
     let args_def = args_struct(&args_ident, &params);
-    let doc =
-        format!("The `{name}` tool: [`{fn_ident}`] as a [`Tool`](::typecall::Tool) for a model.");
+    let fn_plain = fn_ident.unraw();
+    let doc = format!(
+        "The `{name}` tool: [`{fn_plain}`](super::{fn_plain}) as a [`Tool`](::typecall::Tool) for a model."
+    );
+    let clash = format!(
+        "`{{Self}}` is already a type here, so `#[tool]` on `fn {fn_plain}` cannot name its tool type `{type_ident}`"
+    );
+    let note = format!(
+        "`#[tool]` makes a unit struct named after the function in CamelCase; name it yourself: `#[tool(type_name = \"{type_ident}Tool\")]`"
+    );
+    let as_written = syn::Ident::new(&type_ident.to_string(), fn_ident.span());
+    let check = quote::quote_spanned! {fn_ident.span()=>
+        const _: () = <#as_written as #module::IsTheTool>::IT_IS;
+    };
     Ok(quote! {
         #func
 
         #args_def
 
-        #[doc = #doc]
-        #[derive(Debug, Clone, Copy, Default)]
-        #vis struct #type_ident;
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        mod #module {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct #type_ident;
+
+            #[diagnostic::on_unimplemented(message = #clash, label = "this names your type, not the tool's", note = #note)]
+            pub trait IsTheTool {
+                const IT_IS: () = ();
+            }
+            impl IsTheTool for #type_ident {}
+        }
+        #[allow(unused_imports)]
+        #vis use #module::*;
+        #check
 
         #impl_tokens
     })

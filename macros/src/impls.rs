@@ -1,5 +1,7 @@
 //! `#[tools]` on an `impl` block: every `pub fn` with a doc comment and a
-//! `&self` receiver becomes a tool sharing `self` (held in an `Arc`).
+//! `&self` receiver becomes a tool sharing `self` (held in an `Arc`); a `&self`
+//! method that is `pub` without a doc comment, or documented but not `pub`, is
+//! an error unless marked `#[tool(skip)]`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -66,6 +68,33 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         }
         let is_pub = matches!(method.vis, Visibility::Public(_));
         let doc = doc_text(&method.attrs);
+        let shares_self = method
+            .sig
+            .receiver()
+            .is_some_and(|r| r.reference.is_some() && r.mutability.is_none());
+        // A `&self` method that is half a tool (pub without a doc comment, or
+        // documented but not pub) is a mistake either way: say so rather than
+        // leave it out silently.
+        if shares_self && !has_tool_attr {
+            if is_pub && doc.is_none() {
+                return Err(syn::Error::new_spanned(
+                    &method.sig.ident,
+                    format!(
+                        "`{}` is a `pub fn` without a `///` doc comment: in #[tools] it would be a tool, whose description the doc comment gives; document it, or leave it out with #[tool(skip)]",
+                        method.sig.ident.unraw()
+                    ),
+                ));
+            }
+            if !is_pub && doc.is_some() {
+                return Err(syn::Error::new_spanned(
+                    &method.sig.ident,
+                    format!(
+                        "`{}` has a doc comment but is not `pub`: #[tools] makes each `pub fn` with a doc comment a tool; make it `pub` to make it one, or mark it #[tool(skip)]",
+                        method.sig.ident.unraw()
+                    ),
+                ));
+            }
+        }
         let candidate = has_tool_attr || (is_pub && doc.is_some());
         if !candidate {
             continue;

@@ -13,7 +13,9 @@ use proc_macro::TokenStream;
 
 /// Turns a function into a tool: the doc comment is its description, `///`
 /// comments on parameters describe the arguments, and a unit struct named after
-/// the function in CamelCase implements `typecall::Tool`.
+/// the function in CamelCase (`get_weather` → `GetWeather`) implements
+/// `typecall::Tool`. If that name is taken by a type of yours, name the tool
+/// type with `type_name = "…"`.
 ///
 /// Options: `name = "…"`, `description = "…"`, `strict = false`,
 /// `type_name = "…"`, `blocking` (run a sync body on the blocking pool),
@@ -26,7 +28,9 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Turns every `pub fn` with a doc comment and a `&self` receiver of an `impl`
-/// block into a tool sharing the value; `#[tool(skip)]` leaves one out.
+/// block into a tool sharing the value; `#[tool(skip)]` leaves one out. A
+/// `&self` method that is `pub` without a doc comment, or documented but not
+/// `pub`, is a compile error unless it says `#[tool(skip)]`.
 #[proc_macro_attribute]
 pub fn tools(attr: TokenStream, item: TokenStream) -> TokenStream {
     impls::expand(attr.into(), item.into())

@@ -144,7 +144,8 @@ fn rename_of(attrs: &[Attribute]) -> syn::Result<Option<String>> {
     Ok(found)
 }
 
-/// The hidden argument struct: one field per argument parameter.
+/// The hidden argument struct: one field per argument parameter, after a
+/// check of each parameter's type that names it in typecall's own message.
 pub fn args_struct(ident: &Ident, params: &[Param]) -> TokenStream {
     let fields = params
         .iter()
@@ -158,17 +159,17 @@ pub fn args_struct(ident: &Ident, params: &[Param]) -> TokenStream {
         .filter(|p| matches!(p.kind, ParamKind::Arg))
         .map(|p| {
             let ty = &p.ty;
-            quote_spanned! { ty.span()=> ::typecall::tool::__private::assert_argument::<#ty>(); }
+            quote_spanned! { ty.span()=> const _: () = <#ty as ::typecall::tool::ToolArgument>::IT_IS; }
         });
     quote! {
+        #(#checks)*
+
         #[doc(hidden)]
         #[derive(::typecall::__private::serde::Deserialize, ::typecall::__private::schemars::JsonSchema)]
         #[serde(crate = "::typecall::__private::serde")]
         #[schemars(crate = "::typecall::__private::schemars")]
         #[allow(non_camel_case_types, dead_code)]
         struct #ident { #(#fields)* }
-
-        const _: fn() = || { #(#checks)* };
     }
 }
 

@@ -28,19 +28,45 @@ fn macro_ui() {
         "{stderr}"
     );
     // Every error names `Opaque` and points into the user's file, never into
-    // generated code.
-    for line in stderr_param.lines().filter(|l| l.contains("error[")) {
+    // generated code; typecall's own message comes first (the derives on the
+    // argument struct add rustc's, after it).
+    let errors: Vec<&str> = stderr_param
+        .lines()
+        .filter(|l| l.contains("error["))
+        .collect();
+    assert!(
+        errors[0].contains("cannot be a tool argument"),
+        "{stderr_param}"
+    );
+    for line in errors {
         assert!(
             line.starts_with("src/main.rs:") && line.contains("Opaque"),
             "{line}"
         );
     }
+    // A return type that is not `Serialize`: only typecall's message, nothing
+    // about serde's internals or typecall's private helpers.
+    let long = compile_alone_long("return_not_serialize");
+    assert_eq!(long.matches("error[").count(), 1, "{long}");
+    assert!(
+        !long.contains("serde_core") && !long.contains("__private::"),
+        "{long}"
+    );
 }
 
 /// Builds `tests/ui/custom/<name>.rs` as a binary depending on typecall, in
 /// trybuild's target directory (its dependencies are already built there), and
 /// returns what the compiler said. The build must fail.
 fn compile_alone(name: &str) -> String {
+    compile_with(name, "--message-format=short")
+}
+
+/// As [`compile_alone`], with rustc's whole diagnostics (notes and helps).
+fn compile_alone_long(name: &str) -> String {
+    compile_with(name, "--message-format=human")
+}
+
+fn compile_with(name: &str, format: &str) -> String {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workspace = here.parent().unwrap();
     let project = workspace.join("target/tests/ui-custom").join(name);
@@ -58,7 +84,7 @@ fn compile_alone(name: &str) -> String {
     std::fs::write(project.join("Cargo.toml"), manifest).unwrap();
     std::fs::copy(workspace.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
     let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--offline", "--message-format=short"])
+        .args(["build", "--quiet", "--offline", format])
         .current_dir(&project)
         .env("CARGO_TARGET_DIR", workspace.join("target/tests/trybuild"))
         .output()

@@ -223,7 +223,8 @@ impl Shop {
         self.calls.load(Ordering::SeqCst)
     }
 
-    /// Internal helper, not public: not a tool.
+    /// Internal helper, not public: not a tool (said with `skip`, else an error).
+    #[tool(skip)]
     fn helper(&self) -> u8 {
         1
     }
@@ -619,4 +620,74 @@ async fn raw_identifiers_give_plain_names() {
         "kind noun"
     );
     assert_eq!(r#match("verb".into()), "kind verb");
+}
+
+/// Looks a word up; nothing when it is unknown.
+#[tool]
+fn look_up(word: String) -> Option<String> {
+    (word == "tea").then(|| "a drink".to_owned())
+}
+
+/// The outcome of a check, behind an alias the macro cannot see through.
+type Outcome = Result<u32, String>;
+
+/// Checks a number.
+#[tool]
+fn check_number(n: u32) -> Outcome {
+    if n > 10 {
+        Err(format!("{n} is too large"))
+    } else {
+        Ok(n)
+    }
+}
+
+/// Checks a number, with an error that is `Display`.
+#[tool]
+fn check_io(n: u32) -> std::io::Result<u32> {
+    if n > 10 {
+        Err(std::io::Error::other(format!("{n} is too large")))
+    } else {
+        Ok(n)
+    }
+}
+
+#[tokio::test]
+async fn none_says_null_unit_says_ok_and_an_err_is_never_a_success() {
+    let tools = Toolbox::new()
+        .with(LookUp)
+        .unwrap()
+        .with(Remember)
+        .unwrap()
+        .with(CheckNumber)
+        .unwrap()
+        .with(CheckIo)
+        .unwrap();
+    let out = |r: typecall::tool::ToolResult| r.map(|v| v.to_content());
+    assert_eq!(
+        out(tools.call("look_up", r#"{"word": "tea"}"#).await).unwrap(),
+        "a drink"
+    );
+    assert_eq!(
+        out(tools.call("look_up", r#"{"word": "x"}"#).await).unwrap(),
+        "null"
+    );
+    let unit = tools
+        .call("remember", r#"{"noteText": "a", "tags": []}"#)
+        .await;
+    assert_eq!(out(unit).unwrap(), "ok");
+    // Through an alias: `Ok` is the value, `Err` an error the model reads.
+    assert_eq!(
+        out(tools.call("check_number", r#"{"n": 3}"#).await).unwrap(),
+        "3"
+    );
+    let err = tools
+        .call("check_number", r#"{"n": 30}"#)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolError::Failed { message, .. } if message == "30 is too large"),
+        "{err:?}"
+    );
+    let err = tools.call("check_io", r#"{"n": 30}"#).await.unwrap_err();
+    assert!(err.to_string().contains("30 is too large"), "{err}");
 }

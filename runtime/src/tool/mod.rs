@@ -196,6 +196,71 @@ impl<A: ToolArgs> Tool for ArgsTool<A> {
     }
 }
 
+/// What a tool's parameter type must be: `Deserialize + JsonSchema` (implemented
+/// for every such type). `#[tool]` checks it, so a wrong type gets this trait's
+/// message, naming the type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool argument: it must implement `serde::Deserialize` and `schemars::JsonSchema`",
+    label = "this parameter's type is not `Deserialize + JsonSchema`",
+    note = "derive both on it: `#[derive(serde::Deserialize, schemars::JsonSchema)]`"
+)]
+pub trait ToolArgument {
+    /// Named by generated code: the check is all it costs.
+    #[doc(hidden)]
+    const IT_IS: () = ();
+}
+#[diagnostic::do_not_recommend]
+impl<T: serde::de::DeserializeOwned + schemars::JsonSchema> ToolArgument for T {}
+
+/// What a tool may return: anything `Serialize` (implemented for every such
+/// type). `#[tool]` converts the return value through it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned by a tool: it must implement `serde::Serialize`",
+    label = "this return type is not `Serialize`",
+    note = "derive it: `#[derive(serde::Serialize)]`, or return a `String`"
+)]
+pub trait ToolOutput {
+    /// The value as a tool result: strings as text, `()` as `ok`, `None` as
+    /// `null`, anything else as JSON (a `Result` reached through an alias: its
+    /// `Err` as an error).
+    ///
+    /// # Errors
+    /// [`ToolError::Failed`] when serialization fails.
+    fn into_tool_value(self, tool: &str) -> ToolResult;
+}
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize> ToolOutput for T {
+    fn into_tool_value(self, tool: &str) -> ToolResult {
+        __private::to_value(tool, self)
+    }
+}
+
+/// What the `E` of a tool's `Result<T, E>` must be: `Display` (implemented for
+/// every such type), because the model reads the error's text. An `Err` is never
+/// sent to the model as a success.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool's error type: it must implement `std::fmt::Display`",
+    label = "the `E` of this `Result` is not `Display`",
+    note = "the model reads the error's text, so implement `Display` for it (or use `String` or `anyhow::Error`); \
+            typecall never sends an `Err` to the model as a success, so deriving `Serialize` does not help"
+)]
+pub trait ToolErrorMessage {
+    /// The error as a failed call the model reads.
+    ///
+    /// # Errors
+    /// Always: [`ToolError::Failed`] with the error's text.
+    fn into_tool_error(self, tool: &str) -> ToolResult;
+}
+#[diagnostic::do_not_recommend]
+impl<E: std::fmt::Display> ToolErrorMessage for E {
+    fn into_tool_error(self, tool: &str) -> ToolResult {
+        Err(ToolError::Failed {
+            tool: tool.to_owned(),
+            message: self.to_string(),
+        })
+    }
+}
+
 /// A set of tools: what `#[tools]` on an `impl` block implements for its type
 /// (and for an `Arc` of it, to keep a handle on the shared value).
 pub trait ToolSet {
@@ -219,7 +284,6 @@ impl<T: SharedTools> ToolSet for Arc<T> {
 /// Support for the code the macros generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    use std::fmt::Display;
     use std::future::Future;
     use std::sync::OnceLock;
 
@@ -374,14 +438,15 @@ pub mod __private {
     /// Tag: the tool returned a plain value.
     #[derive(Debug)]
     pub struct PlainTag;
-    /// Picks [`ResultTag`] for `Result<T, E: Display>`.
+    /// Picks [`ResultTag`] for every `Result<T, E>`, whatever `E`: an `Err` is
+    /// never serialized as a success (a non-`Display` `E` is a compile error).
     pub trait ResultKind {
         /// The tag.
         fn result_kind(&self) -> ResultTag {
             ResultTag
         }
     }
-    impl<T, E: Display> ResultKind for &Wrap<&Result<T, E>> {}
+    impl<T, E> ResultKind for &Wrap<&Result<T, E>> {}
     /// Picks [`PlainTag`] for anything else.
     pub trait PlainKind {
         /// The tag.
@@ -392,32 +457,54 @@ pub mod __private {
     impl<T> PlainKind for Wrap<&T> {}
     impl ResultTag {
         /// `Ok` → the value; `Err` → a tool error the model sees.
-        pub fn convert<T: ToolOutput, E: Display>(self, tool: &str, r: Result<T, E>) -> ToolResult {
+        pub fn convert<T: super::ToolOutput, E: super::ToolErrorMessage>(
+            self,
+            tool: &str,
+            r: Result<T, E>,
+        ) -> ToolResult {
             match r {
-                Ok(v) => to_value(tool, v),
-                Err(e) => Err(ToolError::Failed {
-                    tool: tool.to_owned(),
-                    message: e.to_string(),
-                }),
+                Ok(v) => v.into_tool_value(tool),
+                Err(e) => e.into_tool_error(tool),
             }
         }
     }
     impl PlainTag {
         /// The value.
-        pub fn convert<T: ToolOutput>(self, tool: &str, v: T) -> ToolResult {
-            to_value(tool, v)
+        pub fn convert<T: super::ToolOutput>(self, tool: &str, v: T) -> ToolResult {
+            v.into_tool_value(tool)
         }
     }
 
     /// A serializable value as a tool result: strings as text, `()` as `ok`,
-    /// anything else as JSON.
+    /// `None` (and anything else that serializes to null) as `null`, anything
+    /// else as JSON.
     ///
     /// # Errors
     /// [`ToolError::Failed`] when serialization fails.
     pub fn to_value<T: Serialize>(tool: &str, v: T) -> ToolResult {
+        // A `Result` that reached here through an alias: its `Err` is an error.
+        let is_result = std::any::type_name::<T>().starts_with("core::result::Result<");
         match serde_json::to_value(v) {
+            Ok(Value::Object(mut o)) if is_result && o.len() == 1 => {
+                if let Some(e) = o.remove("Err") {
+                    return Err(ToolError::Failed {
+                        tool: tool.to_owned(),
+                        message: match e {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        },
+                    });
+                }
+                match o.remove("Ok") {
+                    Some(Value::Null) => Ok(ToolValue::Text("ok".into())),
+                    Some(ok) => to_value(tool, ok),
+                    None => Ok(ToolValue::Json(Value::Object(o))),
+                }
+            }
             Ok(Value::String(s)) => Ok(ToolValue::Text(s)),
-            Ok(Value::Null) => Ok(ToolValue::Text("ok".into())),
+            Ok(Value::Null) if std::any::type_name::<T>() == "()" => {
+                Ok(ToolValue::Text("ok".into()))
+            }
             Ok(v) => Ok(ToolValue::Json(v)),
             Err(e) => Err(ToolError::Failed {
                 tool: tool.to_owned(),
@@ -425,29 +512,6 @@ pub mod __private {
             }),
         }
     }
-
-    /// What a tool argument's type must be. Its error message names the type.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be a tool argument: it must implement `serde::Deserialize` and `schemars::JsonSchema`",
-        label = "this parameter's type is not `Deserialize + JsonSchema`",
-        note = "derive both on it: `#[derive(serde::Deserialize, schemars::JsonSchema)]`"
-    )]
-    pub trait ToolArgument: DeserializeOwned + schemars::JsonSchema {}
-    impl<T: DeserializeOwned + schemars::JsonSchema> ToolArgument for T {}
-
-    /// What a tool may return. Its error message names the type.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be returned by a tool: it must implement `serde::Serialize`",
-        label = "this return type is not `Serialize`",
-        note = "derive it: `#[derive(serde::Serialize)]`, or return a `String`"
-    )]
-    pub trait ToolOutput: Serialize {}
-    impl<T: Serialize> ToolOutput for T {}
-
-    /// Compile-time check that a parameter type can be an argument.
-    pub fn assert_argument<T: ToolArgument>() {}
-    /// Compile-time check that a return type can be sent back.
-    pub fn assert_serialize<T: Serialize>() {}
 
     /// A `OnceLock` for generated definitions.
     pub type DefCell = OnceLock<BuiltDef>;

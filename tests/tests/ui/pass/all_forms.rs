@@ -51,6 +51,7 @@ impl Shop {
     /// Not a tool.
     #[tool(skip)]
     pub fn skipped(&self) {}
+    #[tool(skip)]
     pub fn undocumented(&self) {}
 }
 

@@ -1,0 +1,17 @@
+use typecall::tools;
+
+pub struct Shop;
+
+#[tools]
+impl Shop {
+    /// Look up an order.
+    pub fn order(&self, id: u64) -> u64 {
+        id
+    }
+    /// Restock an item.
+    fn restock(&self, id: u64) -> u64 {
+        id
+    }
+}
+
+fn main() {}
