@@ -38,6 +38,7 @@ pub mod future;
 #[cfg(test)]
 mod fuzz;
 pub mod output;
+pub mod prelude;
 pub mod provider;
 pub mod record;
 pub mod schema;
@@ -52,7 +53,100 @@ pub use error::{Error, Result};
 pub use output::{Extract, OutputMode, extract, extract_many};
 pub use provider::{Cerebras, Model, OpenAiCompat};
 pub use tool::{Ctx, Tool, ToolSet};
-pub use typecall_macros::{Tool, tool, tools};
+/// Turns a function into a tool a model can call.
+///
+/// The doc comment is the tool's description, `///` comments on parameters
+/// describe the arguments, and the arguments' JSON Schema comes from their
+/// types. A unit struct named after the function in CamelCase
+/// (`get_weather` → `GetWeather`) implements [`Tool`]; if that name is taken
+/// by a type of yours, choose another with `#[tool(type_name = "…")]`.
+///
+/// Options: `name = "…"`, `description = "…"`, `strict = false`,
+/// `type_name = "…"`, `blocking` (a sync body on the blocking pool),
+/// `sequential` (never two calls at once). A parameter of type `Ctx<S>` or
+/// `&S` is taken from the run's context, not from the model.
+///
+/// Return any `T: Serialize` (strings go as text, `()` as `ok`, `None` as
+/// `null`) or a `Result<T, E>` whose `E: Display`: an `Err` goes back to the
+/// model as the tool's error, and the loop goes on.
+///
+/// ```
+/// use typecall::{tool, tool::Toolbox};
+///
+/// /// Divide two numbers.
+/// #[tool]
+/// fn divide(
+///     /// The dividend.
+///     a: f64,
+///     /// The divisor, not zero.
+///     b: f64,
+/// ) -> Result<f64, String> {
+///     if b == 0.0 { Err("cannot divide by zero".into()) } else { Ok(a / b) }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let tools = Toolbox::new().with(Divide).unwrap();
+/// assert_eq!(tools.defs()[0].description, "Divide two numbers.");
+/// assert_eq!(tools.call("divide", r#"{"a": 1, "b": 4}"#).await.unwrap().to_content(), "0.25");
+/// let err = tools.call("divide", r#"{"a": 1, "b": 0}"#).await.unwrap_err();
+/// assert!(err.to_string().contains("cannot divide by zero"));
+/// # });
+/// ```
+#[doc(inline)]
+pub use typecall_macros::tool;
+
+/// Turns the methods of an `impl` block into tools that share the value.
+///
+/// Every `pub fn` with a `///` doc comment and a `&self` receiver is a tool
+/// (the value is held in an `Arc`); `#[tool(...)]` on a method takes the
+/// options of [`macro@tool`], `#[tool(skip)]` leaves one out. A `&self` method
+/// that is `pub` without a doc comment, or documented but not `pub`, is a
+/// compile error unless it says `#[tool(skip)]`.
+///
+/// ```
+/// use typecall::{tools, tool::Toolbox};
+///
+/// /// A shop.
+/// pub struct Shop { stock: u32 }
+///
+/// #[tools]
+/// impl Shop {
+///     /// How many items are in stock.
+///     pub fn stock(&self) -> u32 { self.stock }
+///     /// Whether `count` items can be ordered.
+///     pub fn can_order(&self, count: u32) -> bool { count <= self.stock }
+/// }
+///
+/// let tools = Toolbox::new().with_set(Shop { stock: 3 }).unwrap();
+/// assert_eq!(tools.names(), ["stock", "can_order"]); // in the order written
+/// ```
+#[doc(inline)]
+pub use typecall_macros::tools;
+
+/// Makes a struct the arguments of a tool: its fields are the arguments, its
+/// `call` method the body (sync or async, returning a value or a `Result`).
+///
+/// ```
+/// use typecall::{Tool, tool::Toolbox};
+///
+/// /// Add two numbers.
+/// #[derive(serde::Deserialize, schemars::JsonSchema, Tool)]
+/// struct Add {
+///     /// The first number.
+///     a: i64,
+///     /// The second.
+///     b: i64,
+/// }
+///
+/// impl Add {
+///     fn call(self) -> i64 { self.a + self.b }
+/// }
+///
+/// let tools = Toolbox::new().with(Add::tool()).unwrap();
+/// assert_eq!(tools.names(), ["add"]);
+/// ```
+#[doc(inline)]
+pub use typecall_macros::Tool;
 
 /// Items the macros' generated code names. Not a public API.
 #[doc(hidden)]

@@ -63,7 +63,11 @@ pub struct Attempt {
 
 /// Everything that happened in a run. `Serialize + Deserialize`: store it, and
 /// resume from its transcript.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Its `Debug` is a summary (turns, tool calls, tokens, the answer, the time),
+/// so an [`Error::Agent`](crate::Error::Agent) printed by `main` stays short;
+/// `{:#?}` shows every field.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Run {
     /// The whole conversation, system prompt included.
@@ -80,6 +84,40 @@ pub struct Run {
     pub nested: Vec<NestedRun>,
     /// How long the run took.
     pub elapsed: Duration,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return f
+                .debug_struct("Run")
+                .field("transcript", &self.transcript)
+                .field("turns", &self.turns)
+                .field("usage", &self.usage)
+                .field("final_text", &self.final_text)
+                .field("output", &self.output)
+                .field("nested", &self.nested)
+                .field("elapsed", &self.elapsed)
+                .finish();
+        }
+        let failed = self
+            .turns
+            .iter()
+            .flat_map(|t| &t.tool_calls)
+            .filter(|c| c.result.is_err())
+            .count();
+        f.debug_struct("Run")
+            .field("turns", &self.turns.len())
+            .field(
+                "tool_calls",
+                &self.turns.iter().map(|t| t.tool_calls.len()).sum::<usize>(),
+            )
+            .field("failed_tool_calls", &failed)
+            .field("tokens", &self.usage.total_tokens)
+            .field("final_text", &self.final_text)
+            .field("elapsed", &self.elapsed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Run {

@@ -930,3 +930,30 @@ async fn an_agent_used_as_a_tool_spends_at_most_what_the_outer_run_has_left() {
     // The outer usage counts the inner run's tokens.
     assert!(run.usage.total_tokens >= nested.usage.total_tokens);
 }
+
+#[tokio::test]
+async fn an_agent_error_prints_short_and_keeps_the_whole_run() {
+    let model = ScriptedModel::new()
+        .tool_call("square_root", json!({"number": 4}))
+        .tool_call("square_root", json!({"number": 9}))
+        .tool_call("square_root", json!({"number": 16}));
+    let err = Agent::new(model)
+        .tool(SquareRoot)
+        .max_turns(3)
+        .run("go")
+        .await
+        .unwrap_err();
+    let debug = format!("{err:?}");
+    assert!(debug.len() < 400, "{} bytes: {debug}", debug.len());
+    assert!(
+        debug.contains("MaxTurns(3)")
+            && debug.contains("turns: 3")
+            && debug.contains("tool_calls: 3"),
+        "{debug}"
+    );
+    let Error::Agent { run, .. } = err else {
+        panic!("an agent stop")
+    };
+    assert_eq!(run.transcript.len(), 7, "the whole run is still there");
+    assert!(format!("{run:#?}").contains("transcript"));
+}

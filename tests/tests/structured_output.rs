@@ -437,3 +437,35 @@ async fn settled_parts_are_judged_as_they_close_and_open_ones_are_not() {
     assert_eq!(done.attempts.len(), 2);
     assert_eq!(done.value.lines[0].cents, 1);
 }
+
+#[tokio::test]
+async fn a_scripted_model_streams_in_pieces_so_partial_values_grow() {
+    let answer = r#"{"number": "F-17", "lines": [{"item": "tea", "cents": 350}, {"item": "cake", "cents": 420}], "due": "Dec 1"}"#;
+    let model = typecall::testing::ScriptedModel::new().text(answer);
+    let mut s = Extract::<Invoice>::new(&model)
+        .mode(OutputMode::Native)
+        .stream("x")
+        .await
+        .unwrap();
+    let (mut partials, mut settled, mut done) = (Vec::new(), Vec::new(), None);
+    while let Some(ev) = s.next().await {
+        match ev.unwrap() {
+            ExtractEvent::Partial(v) => partials.push(v),
+            ExtractEvent::Settled { pointer, .. } => settled.push(pointer),
+            ExtractEvent::Done(x) => done = Some(x),
+            _ => {}
+        }
+    }
+    assert!(partials.len() > 5, "{} partial values", partials.len());
+    // Strings show as far as they arrived; values only grow.
+    assert_eq!(partials.first().unwrap()["number"], Value::Null);
+    assert!(
+        partials.iter().any(|p| p["lines"][0]["item"] == "t"),
+        "{partials:?}"
+    );
+    for w in partials.windows(2) {
+        assert!(w[1].to_string().len() >= w[0].to_string().len(), "{w:?}");
+    }
+    assert!(settled.contains(&"/lines/0".to_owned()));
+    assert_eq!(done.unwrap().value.lines[1].cents, 420);
+}

@@ -691,3 +691,56 @@ async fn none_says_null_unit_says_ok_and_an_err_is_never_a_success() {
     let err = tools.call("check_io", r#"{"n": 30}"#).await.unwrap_err();
     assert!(err.to_string().contains("30 is too large"), "{err}");
 }
+
+/// A cup size.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub enum Size {
+    /// 20 cl.
+    Small,
+    /// 35 cl.
+    Large,
+}
+
+/// Orders a coffee.
+#[tool]
+fn order_coffee(size: Size, sugar: Option<Size>) -> String {
+    format!("{size:?} {sugar:?}")
+}
+
+#[tokio::test]
+async fn a_bad_enum_argument_is_told_the_allowed_values() {
+    let tools = Toolbox::new().with(OrderCoffee).unwrap();
+    // Documented variants make a `oneOf` of constants (sent as `anyOf`): the
+    // message names the values, not the keyword.
+    let err = tools
+        .call("order_coffee", r#"{"size": "Huge", "sugar": null}"#)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(r#""Huge" is not one of "Small" or "Large""#),
+        "{text}"
+    );
+    assert!(!text.contains("oneOf") && !text.contains("anyOf"), "{text}");
+    assert!(text.contains("/size"), "{text}");
+    let err = tools
+        .call("order_coffee", r#"{"size": "Small", "sugar": "lots"}"#)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(r#""lots" is not one of "Small", "Large" or null"#)
+            || err.contains(r#""lots" is not one of "Small" or "Large""#),
+        "{err}"
+    );
+    // The same in a decoded value (structured output).
+    let schema = typecall::schema::schema_for::<Size>(Dialect::Strict).unwrap();
+    let e = schema
+        .decode::<Size>(json!({"value": "Medium"}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(r#""Medium" is not one of "Small" or "Large""#),
+        "{e}"
+    );
+}

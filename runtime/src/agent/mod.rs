@@ -110,6 +110,40 @@ impl Config {
 
 /// An agent: a model, a system prompt, tools, context and limits. Cheap to
 /// clone; runs do not share state.
+///
+/// [`Agent::run`] drives the loop to a final answer: the model asks for tool
+/// calls, the tools run (in parallel, bounded), their results — or their errors,
+/// which the model can act on — go back, until the model answers. The [`Run`]
+/// keeps every turn, call and token.
+///
+/// ```
+/// # #[cfg(feature = "testing")] {
+/// use serde_json::json;
+/// use typecall::{Agent, testing::ScriptedModel, tool};
+///
+/// /// Get the current temperature in a city, in °C.
+/// #[tool]
+/// fn temperature(city: String) -> f64 {
+///     if city == "Nice" { 21.5 } else { 15.0 }
+/// }
+///
+/// // A scripted model stands in for a real one (Cerebras, OpenAiCompat, …).
+/// let model = ScriptedModel::new()
+///     .tool_call("temperature", json!({"city": "Nice"}))
+///     .text("It is 21.5 °C in Nice.");
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let run = Agent::new(model)
+///     .system("Answer with the tools.")
+///     .tool(Temperature)
+///     .max_turns(4)
+///     .run("How warm is it in Nice?")
+///     .await
+///     .unwrap();
+/// assert_eq!(run.text(), "It is 21.5 °C in Nice.");
+/// assert_eq!(run.tool_calls()[0].result.as_deref(), Ok("21.5"));
+/// # });
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Agent {
     cfg: Config,
@@ -379,7 +413,46 @@ impl Agent {
         ))
     }
 
-    /// The agent with a typed final answer.
+    /// The agent with a typed final answer: [`TypedAgent::run`] returns a
+    /// validated `T` (and the [`Run`]).
+    ///
+    /// How the model answers: in [`ToolMode::Native`] the agent adds a
+    /// `final_answer` tool whose arguments are `T` (its strict schema), and the
+    /// run ends when the model calls it with arguments that validate; a plain
+    /// JSON text answer that validates is taken too. In
+    /// [`ToolMode::Constrained`] the step schema's `final` branch is `T`. An
+    /// answer that does not validate goes back to the model with every issue
+    /// (JSON pointer and what is expected) — a repair round — and the same
+    /// failure [`max_tool_retries`](Agent::max_tool_retries) times ends the run
+    /// with [`AgentStop::ToolLoop`]; on the last turn the `final_answer` call is
+    /// forced.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use serde_json::json;
+    /// use typecall::{Agent, testing::ScriptedModel, tool};
+    ///
+    /// /// The square root of a number.
+    /// #[tool]
+    /// fn square_root(number: f64) -> f64 { number.sqrt() }
+    ///
+    /// /// What the agent found.
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Answer { root: f64, exact: bool }
+    ///
+    /// // Script the model: a tool call, a wrong final answer (a string where a
+    /// // number belongs), then a right one after the repair round.
+    /// let model = ScriptedModel::new()
+    ///     .tool_call("square_root", json!({"number": 9}))
+    ///     .tool_call("final_answer", json!({"root": "three", "exact": true}))
+    ///     .tool_call("final_answer", json!({"root": 3.0, "exact": true}));
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let out = Agent::new(model).tool(SquareRoot).output::<Answer>().run("√9?").await.unwrap();
+    /// assert_eq!(out.value.root, 3.0);
+    /// assert_eq!(out.run.turns().len(), 3); // the tool, the repair, the answer
+    /// # });
+    /// # }
+    /// ```
     pub fn output<T: DeserializeOwned + schemars::JsonSchema + Send + 'static>(
         &self,
     ) -> TypedAgent<T> {

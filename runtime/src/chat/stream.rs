@@ -289,14 +289,21 @@ fn piece_event(p: Piece) -> StreamEvent {
 }
 
 /// Replays a whole answer as the events a stream of it would give (for
-/// providers that cannot stream a request, and for tests).
+/// providers that cannot stream a request, and for tests): each text in one
+/// piece.
 pub(crate) fn events_of(response: ChatResponse) -> Vec<StreamEvent> {
+    events_in_chunks(response, usize::MAX)
+}
+
+/// As [`events_of`], with text, reasoning and tool arguments in pieces of at
+/// most `bytes` bytes (cut at character boundaries).
+pub(crate) fn events_in_chunks(response: ChatResponse, bytes: usize) -> Vec<StreamEvent> {
     let mut events = Vec::new();
     if let Some(r) = &response.reasoning {
-        events.push(StreamEvent::ReasoningDelta(r.clone()));
+        events.extend(pieces(r, bytes).map(|p| StreamEvent::ReasoningDelta(p.to_owned())));
     }
     if let Some(c) = &response.content {
-        events.push(StreamEvent::TextDelta(c.clone()));
+        events.extend(pieces(c, bytes).map(|p| StreamEvent::TextDelta(p.to_owned())));
     }
     for (index, call) in response.tool_calls.iter().enumerate() {
         events.push(StreamEvent::ToolCallStarted {
@@ -304,10 +311,12 @@ pub(crate) fn events_of(response: ChatResponse) -> Vec<StreamEvent> {
             id: call.id.clone(),
             name: call.name.clone(),
         });
-        events.push(StreamEvent::ToolCallArgumentsDelta {
-            index,
-            delta: call.arguments.clone(),
-        });
+        events.extend(pieces(&call.arguments, bytes).map(|p| {
+            StreamEvent::ToolCallArgumentsDelta {
+                index,
+                delta: p.to_owned(),
+            }
+        }));
         events.push(StreamEvent::ToolCallReady {
             index,
             call: call.clone(),
@@ -315,6 +324,23 @@ pub(crate) fn events_of(response: ChatResponse) -> Vec<StreamEvent> {
     }
     events.push(StreamEvent::Done(Box::new(response)));
     events
+}
+
+/// `text` in pieces of at most `bytes` bytes (more when one character is
+/// longer), at least one piece.
+fn pieces(text: &str, bytes: usize) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        let mut end = bytes.min(t.len());
+        while !t.is_char_boundary(end) {
+            end += 1;
+        }
+        let end = end.max(t.chars().next().map_or(0, char::len_utf8));
+        let (piece, tail) = t.split_at(end);
+        rest = (!tail.is_empty()).then_some(tail);
+        Some(piece)
+    })
 }
 
 #[cfg(test)]

@@ -118,6 +118,23 @@ impl From<Vec<Message>> for Input {
 /// Extracts a `T` from `input` with the default settings (mode `Auto`, two
 /// repairs).
 ///
+/// ```no_run
+/// # async fn demo() -> typecall::Result<()> {
+/// /// A meeting.
+/// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+/// struct Meeting {
+///     /// Who meets.
+///     people: Vec<String>,
+///     /// When, as written.
+///     when: String,
+/// }
+///
+/// let model = typecall::Cerebras::from_env()?.model("gpt-oss-120b");
+/// let m: Meeting = typecall::extract(&model, "Ada and Alan meet Tuesday at 10.").await?;
+/// println!("{m:?}");
+/// # Ok(()) }
+/// ```
+///
 /// # Errors
 /// [`Error::Extraction`] with every attempt when no answer validated; the
 /// provider's error when a request fails.
@@ -131,6 +148,21 @@ where
 
 /// Extracts a list of `Item`s, streamed: each item is decoded as soon as its
 /// closing bracket arrives.
+///
+/// ```
+/// # #[cfg(feature = "testing")] {
+/// /// A city.
+/// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+/// struct City { name: String }
+///
+/// let model = typecall::testing::ScriptedModel::new()
+///     .text(r#"{"value": [{"name": "Paris"}, {"name": "Lyon"}]}"#);
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let cities: Vec<City> = typecall::extract_many(&model, "Cities of France?").await.unwrap();
+/// assert_eq!(cities[1].name, "Lyon");
+/// # });
+/// # }
+/// ```
 ///
 /// # Errors
 /// As [`extract`].
@@ -184,7 +216,38 @@ pub type ExtractStream<'a, T> = Pin<Box<dyn Stream<Item = Result<ExtractEvent<T>
 /// A stream of list items.
 pub type ItemStream<'a, Item> = Pin<Box<dyn Stream<Item = Result<Item>> + Send + 'a>>;
 
-/// The extraction builder.
+/// The extraction builder: ask for a `T`, get a validated `T` back, with the
+/// mode, repairs and dialect under your control, blocking or streamed.
+///
+/// ```
+/// # #[cfg(feature = "testing")] {
+/// use typecall::{Extract, OutputMode, testing::ScriptedModel};
+///
+/// /// An invoice.
+/// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+/// struct Invoice {
+///     number: String,
+///     total_cents: u64,
+/// }
+///
+/// // The first answer breaks the schema (a negative total): it goes back with
+/// // the issue, and the second one validates.
+/// let model = ScriptedModel::new()
+///     .text(r#"{"number": "F-17", "total_cents": -1}"#)
+///     .text(r#"{"number": "F-17", "total_cents": 12900}"#);
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let out = Extract::<Invoice>::new(&model)
+///     .mode(OutputMode::Native)
+///     .retries(2)
+///     .run("Invoice F-17, 129.00 EUR")
+///     .await
+///     .unwrap();
+/// assert_eq!(out.value.total_cents, 12900);
+/// assert_eq!(out.attempts.len(), 2);
+/// assert!(out.attempts[0].error.as_deref().unwrap().contains("/total_cents"));
+/// # });
+/// # }
+/// ```
 pub struct Extract<'m, T> {
     model: &'m (dyn Model + 'm),
     system: Option<String>,

@@ -257,6 +257,26 @@ fn cache() -> &'static RwLock<HashMap<(TypeId, Dialect), CacheEntry>> {
 /// The schema of `T` in `dialect`. The first call builds it; later calls (from
 /// any thread) are a map lookup. Each schema lives for the rest of the program.
 ///
+/// ```
+/// use typecall::schema::{Dialect, schema_for};
+///
+/// /// A point.
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Point {
+///     x: i32,
+///     /// A label, if any.
+///     label: Option<String>,
+/// }
+///
+/// let strict = schema_for::<Point>(Dialect::Strict).unwrap();
+/// // What Cerebras and OpenAI accept in strict mode: every property required,
+/// // an optional one nullable, no others allowed.
+/// assert_eq!(strict.as_json()["required"], serde_json::json!(["x", "label"]));
+/// assert_eq!(strict.as_json()["additionalProperties"], false);
+/// let p: Point = strict.decode(serde_json::json!({"x": 1, "label": null})).unwrap();
+/// assert_eq!(p.x, 1);
+/// ```
+///
 /// # Errors
 /// [`SchemaError`] when `T` cannot be expressed in `dialect`; the error is cached
 /// too.

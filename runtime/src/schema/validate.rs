@@ -60,9 +60,10 @@ impl fmt::Display for ValidationErrors {
     }
 }
 
-/// A compiled validator for a full schema.
+/// A compiled validator for a full schema (kept, to name allowed values).
 pub(crate) struct Validator {
     inner: jsonschema::Validator,
+    schema: Value,
 }
 
 impl Validator {
@@ -70,14 +71,17 @@ impl Validator {
         jsonschema::options()
             .should_validate_formats(true)
             .build(full)
-            .map(|inner| Self { inner })
+            .map(|inner| Self {
+                inner,
+                schema: full.clone(),
+            })
             .map_err(|e| e.to_string())
     }
 
     pub(crate) fn validate(&self, value: &Value) -> Result<(), ValidationErrors> {
         let mut issues = Vec::new();
         for e in self.inner.iter_errors(value) {
-            flatten(&e, &mut issues);
+            flatten(&e, &self.schema, &mut issues);
         }
         if issues.is_empty() {
             Ok(())
@@ -90,7 +94,7 @@ impl Validator {
 /// Reports an error; for a failed `anyOf`/`oneOf` where only one branch fits
 /// the value's type (an `Option<T>` is `anyOf [T, null]`), reports that branch's
 /// errors instead, so that the pointer reaches the field that is wrong.
-fn flatten(e: &jsonschema::ValidationError<'_>, out: &mut Vec<ValidationIssue>) {
+fn flatten(e: &jsonschema::ValidationError<'_>, schema: &Value, out: &mut Vec<ValidationIssue>) {
     use jsonschema::error::ValidationErrorKind;
     let context = match e.kind() {
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
@@ -110,8 +114,17 @@ fn flatten(e: &jsonschema::ValidationError<'_>, out: &mut Vec<ValidationIssue>) 
             && !only.is_empty()
         {
             for b in only {
-                flatten(b, out);
+                flatten(b, schema, out);
             }
+            return;
+        }
+        // A choice between constants (an enum whose variants are documented):
+        // name the allowed values, as an `enum` error does.
+        if let Some(allowed) = allowed_values(schema, e.schema_path().as_str()) {
+            out.push(ValidationIssue {
+                pointer: here.to_owned(),
+                message: shorten(&format!("{} is not one of {allowed}", e.instance())),
+            });
             return;
         }
     }
@@ -119,6 +132,30 @@ fn flatten(e: &jsonschema::ValidationError<'_>, out: &mut Vec<ValidationIssue>) 
         pointer: e.instance_path().as_str().to_owned(),
         message: shorten(&e.to_string()),
     });
+}
+
+/// The values a `oneOf`/`anyOf` of constants allows (`"a", "b" or null`), when
+/// every branch is a `const` or an `enum` (after following `$ref`s).
+fn allowed_values(schema: &Value, keyword_pointer: &str) -> Option<String> {
+    let branches = schema.pointer(keyword_pointer)?.as_array()?;
+    let mut values = Vec::new();
+    for b in branches {
+        let b = super::lower::resolve(b, schema);
+        if let Some(c) = b.get("const") {
+            values.push(c.to_string());
+        } else if let Some(Value::Array(e)) = b.get("enum") {
+            values.extend(e.iter().map(Value::to_string));
+        } else if b.get("type").and_then(Value::as_str) == Some("null") {
+            values.push("null".into());
+        } else {
+            return None;
+        }
+    }
+    Some(match values.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => return None,
+    })
 }
 
 /// Keeps a message readable when it quotes a large value.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::chat::{ChatRequest, ChatResponse, FinishReason, ToolCall, Usage};
 use crate::error::{Error, Result};
-use crate::provider::{BoxFuture, Capabilities, ChatStream, Model, replay_as_stream};
+use crate::provider::{BoxFuture, Capabilities, ChatStream, Model};
 
 #[derive(Debug, Clone)]
 enum Reply {
@@ -49,15 +49,31 @@ pub struct ScriptedModel {
     requests: Mutex<Vec<ChatRequest>>,
     capabilities: Option<Capabilities>,
     calls: Mutex<u64>,
+    chunk_bytes: usize,
 }
 
+/// How many bytes a streamed piece of text or arguments has by default: about
+/// a token.
+const CHUNK_BYTES: usize = 8;
+
 impl ScriptedModel {
-    /// An empty script.
+    /// An empty script. Streamed answers come in pieces of about a token
+    /// (8 bytes; see [`ScriptedModel::stream_chunks`]).
     pub fn new() -> Self {
         Self {
             name: "scripted".into(),
+            chunk_bytes: CHUNK_BYTES,
             ..Self::default()
         }
+    }
+
+    /// Streams text, reasoning and tool arguments in pieces of at most `bytes`
+    /// bytes (whole characters; `usize::MAX` for one piece each), as a server
+    /// would: partial values of a streamed extraction, and tools starting
+    /// while the answer still streams, can be tried with no server.
+    pub fn stream_chunks(mut self, bytes: usize) -> Self {
+        self.chunk_bytes = bytes.max(1);
+        self
     }
 
     fn push(self, r: Reply) -> Self {
@@ -186,7 +202,10 @@ impl Model for ScriptedModel {
         Box::pin(async move { self.answer(request) })
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        Box::pin(async move { Ok(replay_as_stream(self.answer(request)?)) })
+        Box::pin(async move {
+            let events = crate::chat::events_in_chunks(self.answer(request)?, self.chunk_bytes);
+            Ok(Box::pin(futures_util::stream::iter(events.into_iter().map(Ok))) as ChatStream)
+        })
     }
 }
 
