@@ -7,7 +7,9 @@ use typecall::{Cerebras, OpenAiCompat};
 
 /// The model the examples use: Cerebras (`CEREBRAS_API_KEY`, model from
 /// `TYPECALL_CEREBRAS_MODEL`, default `gpt-oss-120b`) when a key is set, else the
-/// local llama.cpp server at `TYPECALL_LOCAL_BASE_URL`.
+/// local llama.cpp server at `TYPECALL_LOCAL_BASE_URL` serving
+/// `TYPECALL_LOCAL_MODEL` (`qwen` or `smollm2`, the default; see
+/// `scripts/local-model`).
 ///
 /// # Errors
 /// When neither is configured, saying how to fix it.
@@ -20,10 +22,20 @@ pub fn pick_model() -> Result<(Arc<dyn Model>, String), String> {
     }
     match std::env::var("TYPECALL_LOCAL_BASE_URL") {
         Ok(url) if !url.trim().is_empty() => {
+            let name = std::env::var("TYPECALL_LOCAL_MODEL").unwrap_or_else(|_| "smollm2".into());
             let model = OpenAiCompat::new(url.trim())
-                .model("smollm2")
+                .timeout(std::time::Duration::from_secs(300))
+                .model(&name)
                 .with_capabilities(Capabilities::llama_cpp());
-            Ok((Arc::new(model), format!("local smollm2 at {}", url.trim())))
+            let label = match name.as_str() {
+                "qwen" => "Qwen2.5-Coder-0.5B-Instruct",
+                "smollm2" => "SmolLM2-135M-Instruct",
+                other => other,
+            };
+            Ok((
+                Arc::new(model),
+                format!("{label} · llama.cpp on this machine ({})", url.trim()),
+            ))
         }
         _ => Err(
             "set CEREBRAS_API_KEY, or start the local model (scripts/local-model start) and set \

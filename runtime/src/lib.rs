@@ -18,6 +18,9 @@
 //!   scoreboard and renders the table.
 //! - `testing` (feature `testing`): replay recorded exchanges from a loopback
 //!   server, and record new ones.
+//!
+//! New here? The [`guide`] walks from a first tool to a typed agent, streaming
+//! extraction and tests without a server; [`prelude`] imports what it uses.
 #![warn(
     missing_docs,
     clippy::unwrap_used,
@@ -35,6 +38,8 @@ pub mod agent;
 pub mod chat;
 pub mod error;
 pub mod future;
+#[doc = include_str!("../../docs/guide.md")]
+pub mod guide {}
 #[cfg(test)]
 mod fuzz;
 pub mod output;

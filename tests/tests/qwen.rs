@@ -1,0 +1,110 @@
+//! The demo's agent and extraction on Qwen2.5-Coder-0.5B-Instruct, the local
+//! model `scripts/demo` uses (`scripts/local-model start qwen`): the answers a
+//! newcomer sees are right, not only valid. Skipped, saying so, without
+//! `TYPECALL_QWEN_BASE_URL`.
+
+use typecall::chat::ToolChoice;
+use typecall::provider::{Capabilities, OpenAiCompatModel};
+use typecall::schema::Dialect;
+use typecall::{Agent, Extract, OpenAiCompat, OutputMode, ToolMode, tool};
+use typecall_examples::ticket::{Priority, TEXT, Ticket};
+use typecall_tests::skip;
+
+/// One test at a time: the server answers ~8 tokens/s on two cores, and
+/// batching changes the numerics of seeded answers.
+static SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn qwen(test: &str) -> Option<OpenAiCompatModel> {
+    match std::env::var("TYPECALL_QWEN_BASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(
+            OpenAiCompat::new(url.trim())
+                .timeout(std::time::Duration::from_secs(300))
+                .model("qwen")
+                .with_capabilities(Capabilities::llama_cpp()),
+        ),
+        _ => {
+            skip(
+                test,
+                "TYPECALL_QWEN_BASE_URL is not set (scripts/local-model start qwen)",
+            );
+            None
+        }
+    }
+}
+
+/// The cities the weather service knows.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+enum City {
+    Paris,
+    Lyon,
+    Nice,
+}
+
+/// Get the current temperature in a city, in °C.
+#[tool]
+async fn temperature(city: City) -> f64 {
+    match city {
+        City::Paris => 14.5,
+        City::Lyon => 17.0,
+        City::Nice => 21.5,
+    }
+}
+
+/// Convert a temperature from °C to °F.
+#[tool]
+fn to_fahrenheit(celsius: f64) -> f64 {
+    ((celsius * 9.0 / 5.0 + 32.0) * 10.0).round() / 10.0
+}
+
+#[tokio::test]
+async fn the_demo_agent_calls_the_right_tool_and_answers_with_its_result() {
+    let Some(model) = qwen("qwen agent") else {
+        return;
+    };
+    let _one_at_a_time = SERVER.lock().await;
+    let agent = Agent::new(model)
+        .system("You answer weather questions with the tools. Be brief.")
+        .tool(Temperature)
+        .tool(ToFahrenheit)
+        .first_tool_choice(ToolChoice::Required)
+        .tool_choice_after_tools(ToolChoice::None)
+        .max_parallel_tools(1)
+        .max_turns(4)
+        .max_tokens(256)
+        .temperature(0.0)
+        .seed(1);
+    assert_eq!(agent.effective_tool_mode(), ToolMode::Constrained);
+    let run = agent
+        .run("How warm is it in Nice right now?")
+        .await
+        .unwrap();
+    let calls = run.tool_calls();
+    assert_eq!(calls.len(), 1, "{:#?}", run.turns);
+    assert_eq!(calls[0].call.name, "temperature");
+    assert_eq!(calls[0].result.as_deref(), Ok("21.5"));
+    assert!(run.text().contains("21.5"), "{}", run.text());
+}
+
+#[tokio::test]
+async fn the_demo_extraction_gives_the_right_ticket() {
+    let Some(model) = qwen("qwen extraction") else {
+        return;
+    };
+    let _one_at_a_time = SERVER.lock().await;
+    let out = Extract::<Ticket>::new(&model)
+        .system("You turn support requests into tickets.")
+        .mode(OutputMode::Native)
+        .dialect(Dialect::JsonSchema)
+        .max_tokens(300)
+        .temperature(0.0)
+        .seed(1)
+        .run(TEXT)
+        .await
+        .unwrap();
+    let t = out.value;
+    assert!(matches!(t.priority, Priority::High), "{t:?}");
+    let minutes: Vec<u16> = t.steps.iter().map(|s| s.minutes).collect();
+    assert_eq!(minutes, [5, 2], "{t:?}");
+    assert!(t.assignee.is_none(), "{t:?}");
+    assert!(t.title.to_lowercase().contains("printer"), "{t:?}");
+}
