@@ -7,6 +7,7 @@ mod derive;
 mod func;
 mod impls;
 mod options;
+mod partial;
 mod signature;
 
 use proc_macro::TokenStream;
@@ -44,6 +45,17 @@ pub fn tools(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Tool, attributes(tool))]
 pub fn derive_tool(input: TokenStream) -> TokenStream {
     derive::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Makes a struct's partial shape for streamed extraction: `TicketPartial` for
+/// `Ticket`, every field an `Option` (a list: its complete items), read from
+/// each partial value with `ExtractEvent::partial`. Honours serde's `rename`
+/// and `rename_all`.
+#[proc_macro_derive(Partial, attributes(serde))]
+pub fn derive_partial(input: TokenStream) -> TokenStream {
+    partial::expand(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -153,6 +153,14 @@ pub use typecall_macros::tools;
 #[doc(inline)]
 pub use typecall_macros::Tool;
 
+/// Makes a struct's partial shape for streamed extraction: `TicketPartial` for
+/// `Ticket`, every field an `Option` (a list holds its complete items), read
+/// from each [`ExtractEvent::Partial`](output::ExtractEvent::Partial) with
+/// [`ExtractEvent::partial`](output::ExtractEvent::partial). See
+/// [`output::Partial`].
+#[doc(inline)]
+pub use typecall_macros::Partial;
+
 /// Items the macros' generated code names. Not a public API.
 #[doc(hidden)]
 pub mod __private {

@@ -21,9 +21,9 @@
 pub use crate::agent::{Agent, AgentEvent, AgentStop, HookDecision, ToolMode};
 pub use crate::chat::{ChatRequest, Message, ToolChoice};
 pub use crate::error::{Error, Result};
-pub use crate::output::{Extract, ExtractEvent, OutputMode, extract, extract_many};
+pub use crate::output::{Extract, ExtractEvent, OutputMode, Partial, extract, extract_many};
 pub use crate::provider::{Cerebras, Model, OpenAiCompat};
 pub use crate::schema::{Dialect, schema_for};
 pub use crate::tool::{Ctx, ToolSet, Toolbox};
-pub use crate::{Tool, tool, tools};
+pub use crate::{Partial, Tool, tool, tools};
 pub use futures_util::StreamExt;

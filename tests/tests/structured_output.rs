@@ -469,3 +469,83 @@ async fn a_scripted_model_streams_in_pieces_so_partial_values_grow() {
     assert!(settled.contains(&"/lines/0".to_owned()));
     assert_eq!(done.unwrap().value.lines[1].cents, 420);
 }
+
+/// A support ticket, with a partial shape for streaming.
+#[derive(Debug, Deserialize, JsonSchema, typecall::Partial)]
+#[serde(rename_all = "camelCase")]
+struct StreamedTicket {
+    title: String,
+    steps: Vec<StreamedStep>,
+    assigned_to: Option<String>,
+}
+
+/// One step.
+#[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+struct StreamedStep {
+    action: String,
+    minutes: u16,
+}
+
+#[tokio::test]
+async fn typed_partials_stream_with_the_types_own_fields_before_the_parts_that_settle() {
+    let answer = r#"{"title": "Printer jammed on floor 2", "steps": [{"action": "Clear the tray", "minutes": 5}, {"action": "Restart it", "minutes": 2}], "assignedTo": null}"#;
+    let model = typecall::testing::ScriptedModel::new().text(answer);
+    let mut s = Extract::<StreamedTicket>::new(&model)
+        .mode(OutputMode::Native)
+        .stream("x")
+        .await
+        .unwrap();
+    let mut titles = Vec::new();
+    let mut step_counts = Vec::new();
+    let mut last_partial: Option<Value> = None;
+    while let Some(ev) = s.next().await {
+        let ev = ev.unwrap();
+        if let Some(p) = ev.partial() {
+            // StreamedTicketPartial: the ticket's own field names and types.
+            let p: StreamedTicketPartial = p;
+            titles.extend(p.title.clone());
+            step_counts.push(p.steps.as_ref().map_or(0, Vec::len));
+            if let Some(first) = p.steps.as_ref().and_then(|s| s.first()) {
+                assert_eq!(
+                    first,
+                    &StreamedStep {
+                        action: "Clear the tray".into(),
+                        minutes: 5
+                    }
+                );
+            }
+            assert!(p.assigned_to.is_none());
+        }
+        match ev {
+            ExtractEvent::Partial(v) => last_partial = Some(v),
+            ExtractEvent::Settled { pointer, value, .. } => {
+                // The Partial just before holds what settled (a short answer).
+                let shown = last_partial.as_ref().and_then(|p| p.pointer(&pointer));
+                assert_eq!(
+                    shown,
+                    Some(&value),
+                    "{pointer} settled before a Partial showed it"
+                );
+            }
+            ExtractEvent::Done(done) => {
+                let t = &done.value;
+                assert_eq!(
+                    (t.title.as_str(), t.steps.len()),
+                    ("Printer jammed on floor 2", 2)
+                );
+                assert!(t.assigned_to.is_none());
+            }
+            _ => {}
+        }
+    }
+    // The title grew as it arrived; the steps appeared one by one.
+    assert!(
+        titles.len() > 2 && titles.first() != titles.last(),
+        "{titles:?}"
+    );
+    assert_eq!(titles.last().unwrap(), "Printer jammed on floor 2");
+    assert!(
+        step_counts.contains(&1) && step_counts.last() == Some(&2),
+        "{step_counts:?}"
+    );
+}

@@ -13,7 +13,9 @@ pub use response::{
     ChatResponse, FinishReason, RateLimit, RateLimitResource, RateLimitWindow, RateLimits,
     TimeInfo, TokenLogprob, TopLogprob, Usage,
 };
+#[cfg(feature = "testing")]
+pub(crate) use stream::events_in_chunks;
+pub(crate) use stream::events_of;
 pub use stream::{ChunkDelta, StreamAccumulator, StreamEvent, ToolCallDelta};
-pub(crate) use stream::{events_in_chunks, events_of};
 pub(crate) use think::separate_reasoning;
 pub use think::split_think;

@@ -16,6 +16,7 @@
 
 pub mod decode;
 mod partial;
+mod typed;
 
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -36,6 +37,7 @@ use crate::tool::ToolDef;
 pub use crate::record::{Attempt, OutputMode};
 pub use decode::AnswerError;
 pub use partial::PartialJson;
+pub use typed::{__partial, Partial};
 
 impl OutputMode {
     /// The modes `Auto` tries for a model, best first.
@@ -185,12 +187,17 @@ where
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ExtractEvent<T> {
-    /// The value so far (see [`PartialJson`]): settled parts and strings as far
-    /// as they arrived. Shown when the value changed and the answer grew by an
-    /// eighth since the last one (so short answers show one per chunk, and a
-    /// long answer costs time linear in its length), and once it is complete;
-    /// it comes before the [`Settled`](ExtractEvent::Settled) events of the
-    /// same chunk.
+    /// The value so far (see [`PartialJson`]), in the full shape: settled
+    /// parts, and strings as far as they arrived. [`ExtractEvent::partial`]
+    /// reads it with `T`'s field names and types.
+    ///
+    /// Order: a chunk's `Partial` comes before its
+    /// [`Settled`](ExtractEvent::Settled) events. It is shown when the value
+    /// changed and either the answer grew by an eighth since the last one, or
+    /// a part settled while the answer is at most 1 KiB, or the value is
+    /// complete: in answers up to 1 KiB every settled part is in the
+    /// `Partial` just before it, and a long answer costs time linear in its
+    /// length.
     Partial(Value),
     /// A part of the answer whose closing bracket has arrived (an object, a
     /// list, or a list element): it will not change any more. `pointer` is its
@@ -208,6 +215,21 @@ pub enum ExtractEvent<T> {
     },
     /// The validated value.
     Done(Box<Extraction<T>>),
+}
+
+impl<T> ExtractEvent<T> {
+    /// For a [`Partial`](ExtractEvent::Partial) event, the value so far as
+    /// `T`'s partial shape (`#[derive(typecall::Partial)]`): its own field
+    /// names and types, each `None` until it has arrived.
+    pub fn partial(&self) -> Option<T::Shape>
+    where
+        T: Partial,
+    {
+        match self {
+            ExtractEvent::Partial(v) => Some(T::partial(v)),
+            _ => None,
+        }
+    }
 }
 
 /// A stream of [`ExtractEvent`]s.
@@ -668,6 +690,10 @@ struct StreamState<'m, T> {
 /// bytes that came before it, so a streamed extraction stays linear.
 const PARTIAL_GROWTH: usize = 8;
 
+/// Up to this many answer bytes, every chunk in which a part settles shows a
+/// `Partial` first (its cost is bounded by this size squared, a constant).
+const SHORT_ANSWER: usize = 1 << 10;
+
 impl<'m, T> StreamState<'m, T>
 where
     T: DeserializeOwned + schemars::JsonSchema + Send + 'static,
@@ -703,18 +729,21 @@ where
                 Ok(_) => continue,
             }
             // The value so far, when it changed and grew enough since the last
-            // one shown; then the parts that settled, each judged alone.
+            // one shown (or, in a short answer, a part settled); then the parts
+            // that settled, each judged alone.
+            let settled = self.parser.take_settled();
             let grown = (self.fed - self.fed_at_partial).saturating_mul(PARTIAL_GROWTH);
+            let short_and_settled = !settled.is_empty() && self.fed <= SHORT_ANSWER;
             if let Some(v) = self.parser.value()
                 && self.shown_version != Some(self.parser.version())
-                && (grown >= self.fed || self.parser.is_complete())
+                && (grown >= self.fed || self.parser.is_complete() || short_and_settled)
             {
                 self.shown_version = Some(self.parser.version());
                 self.fed_at_partial = self.fed;
                 let partial = self.schema.from_wire(v.clone());
                 self.pending.push_back(ExtractEvent::Partial(partial));
             }
-            for pointer in self.parser.take_settled() {
+            for pointer in settled {
                 if let Some(value) = self.parser.value().and_then(|v| v.pointer(&pointer)) {
                     let issues = self.schema.part_issues(&pointer, value).unwrap_or_default();
                     let value = value.clone();
