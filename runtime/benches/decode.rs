@@ -3,17 +3,14 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+mod support;
+
 fn recorded_body(rel: &str) -> Option<String> {
-    let dir = std::env::var_os("TYPECALL_RECORDINGS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/recordings"));
-    let text = std::fs::read_to_string(dir.join("cerebras").join(rel)).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v.pointer("/interactions/0/response/body")?
+    support::recorded(rel)?
+        .pointer("/response/body")?
         .as_str()
         .map(str::to_owned)
 }

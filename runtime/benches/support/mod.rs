@@ -1,5 +1,6 @@
-//! What the streaming benches share: a JSON answer of about a given size (a
-//! wrapped list of items), and the chunks a stream would bring it in.
+//! What the benches share: a JSON answer of about a given size (a wrapped list
+//! of items), the chunks a stream would bring it in, and recorded exchanges.
+#![allow(dead_code)] // each bench uses a part
 
 /// `{"value": [item, …]}` of at least `target` bytes.
 pub fn document(target: usize) -> String {
@@ -28,4 +29,17 @@ pub fn chunks(doc: &str, size: usize) -> Vec<String> {
         start = end;
     }
     v
+}
+
+/// The first recorded interaction of `cerebras/<rel>` in the shared recordings
+/// (`TYPECALL_RECORDINGS`, else `../shared/recordings`), as JSON.
+pub fn recorded(rel: &str) -> Option<serde_json::Value> {
+    let dir = std::env::var_os("TYPECALL_RECORDINGS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/recordings")
+        });
+    let text = std::fs::read_to_string(dir.join("cerebras").join(rel)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.pointer("/interactions/0").cloned()
 }

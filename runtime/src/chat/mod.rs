@@ -15,7 +15,7 @@ pub use response::{
 };
 #[cfg(feature = "testing")]
 pub(crate) use stream::events_in_chunks;
-pub(crate) use stream::events_of;
 pub use stream::{ChunkDelta, StreamAccumulator, StreamEvent, ToolCallDelta};
+pub(crate) use stream::{MetaNeeded, events_of};
 pub(crate) use think::separate_reasoning;
 pub use think::split_think;

@@ -92,6 +92,15 @@ impl ToolCallDelta {
     }
 }
 
+/// What a streamed answer still lacks of its identity.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetaNeeded {
+    /// Its id or model.
+    pub ids: bool,
+    /// Its system fingerprint.
+    pub fingerprint: bool,
+}
+
 #[derive(Debug, Default)]
 struct PartialCall {
     id: String,
@@ -118,6 +127,8 @@ pub struct StreamAccumulator {
     logprobs: Option<Vec<TokenLogprob>>,
     rate_limits: RateLimits,
     inference_id: Option<String>,
+    /// Reused for the think splitter's output.
+    pieces: Vec<Piece>,
 }
 
 impl StreamAccumulator {
@@ -131,6 +142,15 @@ impl StreamAccumulator {
         }
     }
 
+    /// What the answer still lacks of its id, model and system fingerprint
+    /// (the first chunks that carry them are read; later copies are not).
+    pub(crate) fn needs_meta(&self) -> MetaNeeded {
+        MetaNeeded {
+            ids: self.id.is_empty() || self.model.is_empty(),
+            fingerprint: self.system_fingerprint.is_none(),
+        }
+    }
+
     /// Whether the provider has said why it stopped.
     pub fn is_finished(&self) -> bool {
         self.finish_reason.is_some()
@@ -139,6 +159,13 @@ impl StreamAccumulator {
     /// Feeds one delta; returns the events it produced.
     pub fn push(&mut self, d: ChunkDelta) -> Vec<StreamEvent> {
         let mut events = Vec::new();
+        self.push_into(d, &mut events);
+        events
+    }
+
+    /// As [`StreamAccumulator::push`], appending the events to `events` (a
+    /// buffer the caller reuses: no allocation per chunk).
+    pub(crate) fn push_into(&mut self, d: ChunkDelta, events: &mut Vec<StreamEvent>) {
         if let Some(id) = d.id
             && self.id.is_empty()
         {
@@ -159,12 +186,11 @@ impl StreamAccumulator {
         if let Some(c) = d.content {
             self.saw_content = true;
             self.content.push_str(&c);
-            let mut pieces = Vec::new();
-            self.think.push(&c, &mut pieces);
-            events.extend(pieces.into_iter().map(piece_event));
+            self.think.push_owned(c, &mut self.pieces);
+            events.extend(self.pieces.drain(..).map(piece_event));
         }
         for tc in d.tool_calls {
-            self.push_tool_call(tc, &mut events);
+            self.push_tool_call(tc, events);
         }
         if let Some(l) = d.logprobs {
             self.logprobs.get_or_insert_with(Vec::new).extend(l);
@@ -175,7 +201,6 @@ impl StreamAccumulator {
         if let Some(f) = d.finish_reason {
             self.finish_reason = Some(f);
         }
-        events
     }
 
     fn push_tool_call(&mut self, tc: ToolCallDelta, events: &mut Vec<StreamEvent>) {

@@ -66,8 +66,25 @@ pub(crate) enum Piece {
 }
 
 impl ThinkSplitter {
+    #[cfg(test)]
     pub(crate) fn push(&mut self, delta: &str, out: &mut Vec<Piece>) {
-        self.pending.push_str(delta);
+        self.push_owned(delta.to_owned(), out);
+    }
+
+    /// As [`ThinkSplitter::push`], taking the text: past the block, a delta
+    /// goes out as it came, without a copy.
+    pub(crate) fn push_owned(&mut self, delta: String, out: &mut Vec<Piece>) {
+        if self.state == State::Answer && self.pending.is_empty() {
+            if !delta.is_empty() {
+                out.push(Piece::Answer(delta));
+            }
+            return;
+        }
+        if self.pending.is_empty() {
+            self.pending = delta;
+        } else {
+            self.pending.push_str(&delta);
+        }
         loop {
             match self.state {
                 State::Start => {

@@ -223,20 +223,54 @@ pub trait ExchangeObserver: Send + Sync {
     fn on_exchange(&self, exchange: Exchange);
 }
 
-/// A response whose status was a success.
+/// A request body, encoded once (retries send the same bytes).
+pub(crate) struct Body {
+    /// What goes on the wire.
+    pub bytes: bytes::Bytes,
+    /// The same as JSON, kept only for an observer.
+    pub json: Option<Value>,
+}
+
+/// A response whose status was a success. Its headers stay where reqwest
+/// keeps them: read in place, copied only for an observer.
 pub(crate) struct Response {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
     pub inner: reqwest::Response,
 }
 
 impl Response {
+    /// A header's value (`name` in lower case), if present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
+        self.inner.headers().get(name).and_then(|v| v.to_str().ok())
     }
+    /// The rate limits the headers report.
     pub fn rate_limits(&self) -> RateLimits {
-        rate_limits(&self.headers)
+        rate_limits_of(self.inner.headers())
     }
+    /// The headers as owned (lower-case name, value) pairs, for observers.
+    pub fn owned_headers(&self) -> Vec<(String, String)> {
+        owned(self.inner.headers())
+    }
+}
+
+fn rate_limits_of(headers: &reqwest::header::HeaderMap) -> RateLimits {
+    RateLimits::from_headers(
+        headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+    )
+}
+
+fn owned(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 fn rate_limits(headers: &[(String, String)]) -> RateLimits {
@@ -295,6 +329,24 @@ impl HttpClient {
         })
     }
 
+    /// Encodes a request body for [`HttpClient::send`]: its bytes, and its
+    /// JSON only when an observer will see the exchange.
+    pub fn body(&self, value: &impl serde::Serialize) -> Result<Body> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?;
+        let json = match &self.observer {
+            Some(_) => Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Body {
+            bytes: bytes::Bytes::from(bytes),
+            json,
+        })
+    }
+
     /// Sends a request, retrying as the policy says, until a success status
     /// (returned with its body unread) or an error.
     pub async fn send(
@@ -303,16 +355,11 @@ impl HttpClient {
         url: &str,
         key: Option<&ApiKey>,
         headers: &[(String, String)],
-        body: Option<&Value>,
+        request: Option<&Body>,
         model: &str,
     ) -> Result<Response> {
-        let bytes = match body {
-            Some(b) => Some(
-                serde_json::to_vec(b)
-                    .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?,
-            ),
-            None => None,
-        };
+        let bytes = request.map(|b| b.bytes.clone());
+        let body = request.and_then(|b| b.json.as_ref());
         let mut attempt = 0u32;
         loop {
             let mut rb = self.client.request(method.clone(), url);
@@ -355,23 +402,14 @@ impl HttpClient {
                 Ok(Ok(resp)) => resp,
             };
             let status = resp.status().as_u16();
-            let resp_headers: Vec<(String, String)> = resp
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_ascii_lowercase(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
             if (200..300).contains(&status) {
                 return Ok(Response {
                     status,
-                    headers: resp_headers,
                     inner: resp,
                 });
             }
+            // The cold path: an error status, its headers read as owned pairs.
+            let resp_headers = owned(resp.headers());
             let wait = retry_wait(status, &resp_headers);
             let should = match header(&resp_headers, "x-should-retry") {
                 Some("true") => true,
@@ -410,11 +448,13 @@ impl HttpClient {
         &self,
         method: &reqwest::Method,
         url: &str,
-        body: Option<&Value>,
+        request: Option<&Body>,
         resp: Response,
         key: Option<&ApiKey>,
     ) -> Result<String> {
+        let body = request.and_then(|b| b.json.as_ref());
         let limit = self.limits.max_body_bytes;
+        let seen_headers = self.observer.as_ref().map(|_| resp.owned_headers());
         let (bytes, complete) = tokio::time::timeout(self.timeout, read_capped(resp.inner, limit))
             .await
             .map_err(|_| Error::Timeout(self.timeout))?
@@ -424,7 +464,9 @@ impl HttpClient {
         }
         let text = String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        self.observe(method, url, body, resp.status, &resp.headers, &text);
+        if let Some(headers) = seen_headers {
+            self.observe(method, url, body, resp.status, &headers, &text);
+        }
         Ok(text)
     }
 

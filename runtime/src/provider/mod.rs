@@ -5,6 +5,7 @@
 //! [`OpenAiCompat`] (llama.cpp's `llama-server`, vLLM, Ollama, OpenAI, Groq,
 //! OpenRouter, …) give models.
 
+mod borrowed_json;
 mod capabilities;
 mod cerebras;
 mod http;

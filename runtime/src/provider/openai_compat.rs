@@ -316,11 +316,16 @@ impl OpenAiCompatModel {
         &self,
         request: &ChatRequest,
         stream: bool,
-    ) -> Result<(HttpClient, String, Value, super::http::Response)> {
+    ) -> Result<(HttpClient, String, super::http::Body, super::http::Response)> {
         check_request(&self.name, &self.capabilities, request)?;
         let inner = &self.client.inner;
         let http = self.client.http()?.clone();
-        let body = self.request_body(request, stream);
+        let body = http.body(&wire::WireRequest {
+            req: request,
+            model: &self.name,
+            stream,
+            wire: &inner.wire,
+        })?;
         let url = format!("{}/chat/completions", inner.base_url);
         let resp = http
             .send(
@@ -364,9 +369,9 @@ impl OpenAiCompatModel {
         let record = http.observer.as_ref().map(|o| Recording {
             observer: o.clone(),
             url,
-            body,
+            body: body.json.unwrap_or_default(),
             status: resp.status,
-            headers: resp.headers.clone(),
+            headers: resp.owned_headers(),
             raw: Vec::new(),
         });
         let state = StreamState {
@@ -381,6 +386,7 @@ impl OpenAiCompatModel {
             pending: VecDeque::new(),
             idle_timeout: http.timeout,
             deadline: tokio::time::Instant::now() + http.limits.stream_deadline.min(CENTURY),
+            timer: Box::pin(tokio::time::sleep(http.timeout.min(CENTURY))),
             stream_deadline: http.limits.stream_deadline,
             received: 0,
             max_body_bytes: http.limits.max_body_bytes,
@@ -441,6 +447,8 @@ struct StreamState {
     idle_timeout: Duration,
     /// When the whole stream must have ended, keep-alives or not.
     deadline: tokio::time::Instant,
+    /// The timer for the silence between chunks and the deadline.
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     stream_deadline: Duration,
     /// Body bytes so far, against `max_body_bytes`.
     received: usize,
@@ -488,8 +496,16 @@ async fn next_event(mut s: StreamState) -> Option<(Result<StreamEvent>, StreamSt
         } else {
             (s.deadline, s.stream_deadline)
         };
-        match tokio::time::timeout_at(wake, s.body.next()).await {
-            Err(_) => s.decoder.fail(Error::Timeout(limit), &mut s.pending),
+        // One timer for the whole stream, re-armed per chunk (a chunk that is
+        // already there is taken without touching it).
+        s.timer.as_mut().reset(wake);
+        let next = tokio::select! {
+            biased;
+            item = s.body.next() => Ok(item),
+            () = s.timer.as_mut() => Err(()),
+        };
+        match next {
+            Err(()) => s.decoder.fail(Error::Timeout(limit), &mut s.pending),
             Ok(Some(Ok(bytes))) => {
                 s.received = s.received.saturating_add(bytes.len());
                 if s.received > s.max_body_bytes {

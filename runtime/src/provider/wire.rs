@@ -3,14 +3,15 @@
 
 use std::collections::VecDeque;
 
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
 use super::http::{ApiKey, Limits, status_error, too_large};
 use super::sse::{SseEvent, SseParser};
 use crate::chat::{
-    ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, Message, RateLimits,
-    ReasoningEffort, ResponseFormat, StreamAccumulator, StreamEvent, TimeInfo, TokenLogprob,
-    ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage, separate_reasoning,
+    ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, Message, MetaNeeded,
+    RateLimits, ReasoningEffort, ResponseFormat, StreamAccumulator, StreamEvent, TimeInfo,
+    TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage, separate_reasoning,
 };
 use crate::error::{Error, Result, excerpt};
 
@@ -25,151 +26,291 @@ pub(crate) struct WireConfig {
     pub reasoning_field: Option<&'static str>,
 }
 
-/// Builds the JSON body of a request.
+/// A request as the wire format writes it: serialized straight from the
+/// [`ChatRequest`], with no `Value` tree built and no tool schema copied (the
+/// hot path encodes it to bytes; [`request_body`] makes a `Value` of it for
+/// those who ask).
+pub(crate) struct WireRequest<'a> {
+    pub req: &'a ChatRequest,
+    pub model: &'a str,
+    pub stream: bool,
+    pub wire: &'a WireConfig,
+}
+
+/// The JSON body of a request, as a `Value`.
 pub(crate) fn request_body(
     req: &ChatRequest,
     model: &str,
     stream: bool,
     wire: &WireConfig,
 ) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), model.into());
-    body.insert(
-        "messages".into(),
-        Value::Array(req.messages.iter().map(|m| message(m, wire)).collect()),
-    );
-    if stream {
-        body.insert("stream".into(), true.into());
-        if wire.stream_options {
-            body.insert("stream_options".into(), json!({"include_usage": true}));
-        }
-    }
-    if !req.tools.is_empty() {
-        let tools = req
-            .tools
-            .iter()
-            .map(|t| {
-                let mut f = Map::new();
-                f.insert("name".into(), t.name.clone().into());
-                f.insert("description".into(), t.description.clone().into());
-                f.insert("parameters".into(), t.parameters.clone());
-                if t.strict {
-                    f.insert("strict".into(), true.into());
-                }
-                json!({"type": "function", "function": f})
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
-    }
-    if let Some(choice) = &req.tool_choice {
-        let v = match choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
-        };
-        body.insert("tool_choice".into(), v);
-    }
-    if let Some(p) = req.parallel_tool_calls {
-        body.insert("parallel_tool_calls".into(), p.into());
-    }
-    match &req.response_format {
-        ResponseFormat::Text => {}
-        ResponseFormat::JsonObject => {
-            body.insert("response_format".into(), json!({"type": "json_object"}));
-        }
-        ResponseFormat::JsonSchema {
-            name,
-            schema,
-            strict,
-        } => {
-            body.insert(
-                "response_format".into(),
-                json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}}),
-            );
-        }
-    }
-    if let Some(t) = req.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = req.top_p {
-        body.insert("top_p".into(), json!(p));
-    }
-    if let Some(s) = req.seed {
-        body.insert("seed".into(), s.into());
-    }
-    if let Some(n) = req.max_tokens {
-        body.insert("max_completion_tokens".into(), n.into());
-    }
-    if !req.stop.is_empty() {
-        body.insert("stop".into(), json!(req.stop));
-    }
-    if req.logprobs {
-        body.insert("logprobs".into(), true.into());
-        if let Some(n) = req.top_logprobs {
-            body.insert("top_logprobs".into(), n.into());
-        }
-    }
-    if let Some(e) = req.reasoning_effort {
-        let e = match e {
-            ReasoningEffort::Low => "low",
-            ReasoningEffort::Medium => "medium",
-            ReasoningEffort::High => "high",
-        };
-        body.insert("reasoning_effort".into(), e.into());
-    }
-    Value::Object(body)
+    serde_json::to_value(WireRequest {
+        req,
+        model,
+        stream,
+        wire,
+    })
+    .unwrap_or_default()
 }
 
-fn message(m: &Message, wire: &WireConfig) -> Value {
-    match m {
-        Message::System { content } => json!({"role": "system", "content": content}),
-        Message::User { content } => {
-            let c = match content.as_slice() {
-                [ContentPart::Text(t)] => Value::String(t.clone()),
-                parts => Value::Array(
-                    parts
-                        .iter()
-                        .map(|p| match p {
-                            ContentPart::Text(t) => json!({"type": "text", "text": t}),
-                            ContentPart::Image { url } => {
-                                json!({"type": "image_url", "image_url": {"url": url}})
-                            }
-                        })
-                        .collect(),
-                ),
+impl Serialize for WireRequest<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let (req, wire) = (self.req, self.wire);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("model", self.model)?;
+        m.serialize_entry(
+            "messages",
+            &Each(&req.messages, |msg| WireMessage(msg, wire)),
+        )?;
+        if self.stream {
+            m.serialize_entry("stream", &true)?;
+            if wire.stream_options {
+                m.serialize_entry("stream_options", &Fields([("include_usage", &true)]))?;
+            }
+        }
+        if !req.tools.is_empty() {
+            m.serialize_entry("tools", &Each(&req.tools, WireTool))?;
+        }
+        if let Some(choice) = &req.tool_choice {
+            match choice {
+                ToolChoice::Auto => m.serialize_entry("tool_choice", "auto")?,
+                ToolChoice::None => m.serialize_entry("tool_choice", "none")?,
+                ToolChoice::Required => m.serialize_entry("tool_choice", "required")?,
+                ToolChoice::Tool(name) => m.serialize_entry("tool_choice", &NamedFunction(name))?,
+            }
+        }
+        if let Some(p) = req.parallel_tool_calls {
+            m.serialize_entry("parallel_tool_calls", &p)?;
+        }
+        match &req.response_format {
+            ResponseFormat::Text => {}
+            ResponseFormat::JsonObject => {
+                m.serialize_entry("response_format", &Fields([("type", &"json_object")]))?;
+            }
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => m.serialize_entry(
+                "response_format",
+                &JsonSchemaFormat {
+                    name,
+                    schema,
+                    strict: *strict,
+                },
+            )?,
+        }
+        // Floats go out as f64, as a `Value` holds them.
+        if let Some(t) = req.temperature {
+            m.serialize_entry("temperature", &f64::from(t))?;
+        }
+        if let Some(p) = req.top_p {
+            m.serialize_entry("top_p", &f64::from(p))?;
+        }
+        if let Some(seed) = req.seed {
+            m.serialize_entry("seed", &seed)?;
+        }
+        if let Some(n) = req.max_tokens {
+            m.serialize_entry("max_completion_tokens", &n)?;
+        }
+        if !req.stop.is_empty() {
+            m.serialize_entry("stop", &req.stop)?;
+        }
+        if req.logprobs {
+            m.serialize_entry("logprobs", &true)?;
+            if let Some(n) = req.top_logprobs {
+                m.serialize_entry("top_logprobs", &n)?;
+            }
+        }
+        if let Some(e) = req.reasoning_effort {
+            let e = match e {
+                ReasoningEffort::Low => "low",
+                ReasoningEffort::Medium => "medium",
+                ReasoningEffort::High => "high",
             };
-            json!({"role": "user", "content": c})
+            m.serialize_entry("reasoning_effort", e)?;
         }
-        Message::Assistant {
-            content,
-            tool_calls,
-            reasoning,
-        } => {
-            let mut o = Map::new();
-            o.insert("role".into(), "assistant".into());
-            if let Some(c) = content {
-                o.insert("content".into(), c.clone().into());
+        m.end()
+    }
+}
+
+/// `{"type": "function", "function": {"name": …}}`: a forced tool choice.
+struct NamedFunction<'a>(&'a str);
+
+impl Serialize for NamedFunction<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("type", "function")?;
+        m.serialize_entry("function", &Fields([("name", self.0)]))?;
+        m.end()
+    }
+}
+
+/// `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`.
+struct JsonSchemaFormat<'a> {
+    name: &'a str,
+    schema: &'a Value,
+    strict: bool,
+}
+
+impl Serialize for JsonSchemaFormat<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Inner<'a>(&'a JsonSchemaFormat<'a>);
+        impl Serialize for Inner<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("name", self.0.name)?;
+                m.serialize_entry("schema", self.0.schema)?;
+                m.serialize_entry("strict", &self.0.strict)?;
+                m.end()
             }
-            if !tool_calls.is_empty() {
-                let calls = tool_calls
-                    .iter()
-                    .map(|c| json!({"type": "function", "id": c.id, "function": {"name": c.name, "arguments": c.arguments}}))
-                    .collect();
-                o.insert("tool_calls".into(), Value::Array(calls));
-            }
-            if let (Some(field), Some(r)) = (wire.reasoning_field, reasoning) {
-                o.insert(field.into(), r.clone().into());
-            }
-            Value::Object(o)
         }
-        Message::Tool {
-            tool_call_id,
-            name,
-            content,
-        } => {
-            json!({"role": "tool", "content": content, "tool_call_id": tool_call_id, "name": name})
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("type", "json_schema")?;
+        m.serialize_entry("json_schema", &Inner(self))?;
+        m.end()
+    }
+}
+
+/// A JSON object of fixed fields.
+struct Fields<'a, const N: usize, V: ?Sized>([(&'static str, &'a V); N]);
+
+impl<const N: usize, V: Serialize + ?Sized> Serialize for Fields<'_, N, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(N))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
         }
+        m.end()
+    }
+}
+
+/// A list serialized item by item through `view`.
+struct Each<'a, T, F>(&'a [T], F);
+
+impl<'a, T, F, V> Serialize for Each<'a, T, F>
+where
+    F: Fn(&'a T) -> V,
+    V: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&(self.1)(item))?;
+        }
+        seq.end()
+    }
+}
+
+/// A tool definition as the wire writes it; its schema by reference.
+struct WireTool<'a>(&'a crate::tool::ToolDef);
+
+impl Serialize for WireTool<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Function<'a>(&'a crate::tool::ToolDef);
+        impl Serialize for Function<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                let t = self.0;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("name", &t.name)?;
+                m.serialize_entry("description", &t.description)?;
+                m.serialize_entry("parameters", &t.parameters)?;
+                if t.strict {
+                    m.serialize_entry("strict", &true)?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("type", "function")?;
+        m.serialize_entry("function", &Function(self.0))?;
+        m.end()
+    }
+}
+
+/// A message as the wire writes it.
+struct WireMessage<'a>(&'a Message, &'a WireConfig);
+
+impl Serialize for WireMessage<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            Message::System { content } => {
+                m.serialize_entry("role", "system")?;
+                m.serialize_entry("content", content)?;
+            }
+            Message::User { content } => {
+                m.serialize_entry("role", "user")?;
+                match content.as_slice() {
+                    [ContentPart::Text(t)] => m.serialize_entry("content", t)?,
+                    parts => m.serialize_entry("content", &Each(parts, WirePart))?,
+                }
+            }
+            Message::Assistant {
+                content,
+                tool_calls,
+                reasoning,
+            } => {
+                m.serialize_entry("role", "assistant")?;
+                if let Some(c) = content {
+                    m.serialize_entry("content", c)?;
+                }
+                if !tool_calls.is_empty() {
+                    m.serialize_entry("tool_calls", &Each(tool_calls, WireCall))?;
+                }
+                if let (Some(field), Some(r)) = (self.1.reasoning_field, reasoning) {
+                    m.serialize_entry(field, r)?;
+                }
+            }
+            Message::Tool {
+                tool_call_id,
+                name,
+                content,
+            } => {
+                m.serialize_entry("role", "tool")?;
+                m.serialize_entry("content", content)?;
+                m.serialize_entry("tool_call_id", tool_call_id)?;
+                m.serialize_entry("name", name)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A part of a user message.
+struct WirePart<'a>(&'a ContentPart);
+
+impl Serialize for WirePart<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        match self.0 {
+            ContentPart::Text(t) => {
+                m.serialize_entry("type", "text")?;
+                m.serialize_entry("text", t)?;
+            }
+            ContentPart::Image { url } => {
+                m.serialize_entry("type", "image_url")?;
+                m.serialize_entry("image_url", &Fields([("url", url)]))?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A tool call of an assistant message.
+struct WireCall<'a>(&'a ToolCall);
+
+impl Serialize for WireCall<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("type", "function")?;
+        m.serialize_entry("id", &c.id)?;
+        m.serialize_entry(
+            "function",
+            &Fields([("name", &c.name), ("arguments", &c.arguments)]),
+        )?;
+        m.end()
     }
 }
 
@@ -190,45 +331,46 @@ pub(crate) fn parse_response(
     rate_limits: RateLimits,
     inference_id: Option<String>,
 ) -> Result<ChatResponse> {
-    let v: Value =
+    let mut v: Value =
         serde_json::from_str(body).map_err(|_| protocol("a chat completion (not JSON)", body))?;
-    let choice = v
-        .get("choices")
-        .and_then(Value::as_array)
-        .and_then(|c| c.first())
+    // Strings are moved out of the parsed value, not copied.
+    let mut choice = v
+        .get_mut("choices")
+        .and_then(Value::as_array_mut)
+        .and_then(|c| c.first_mut())
+        .map(Value::take)
         .ok_or_else(|| protocol("a chat completion (no `choices`)", body))?;
-    let msg = choice
-        .get("message")
+    let mut msg = choice
+        .get_mut("message")
         .filter(|m| m.is_object())
+        .map(Value::take)
         .ok_or_else(|| protocol("a chat completion (no `message` object)", body))?;
-    let content = str_field(msg, "content");
-    let reasoning = str_field(msg, "reasoning").or_else(|| str_field(msg, "reasoning_content"));
+    let content = take_str(&mut msg, "content");
+    let reasoning =
+        take_str(&mut msg, "reasoning").or_else(|| take_str(&mut msg, "reasoning_content"));
     let (content, reasoning) = separate_reasoning(content, reasoning);
     let mut tool_calls = Vec::new();
-    for c in msg
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let f = c.get("function").unwrap_or(&Value::Null);
-        let arguments = match f.get("arguments") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
-        };
-        tool_calls.push(ToolCall::new(
-            str_field(c, "id").unwrap_or_default(),
-            str_field(f, "name").unwrap_or_default(),
-            arguments,
-        ));
+    if let Some(Value::Array(calls)) = msg.get_mut("tool_calls") {
+        for c in calls.iter_mut() {
+            let mut f = c.get_mut("function").map(Value::take).unwrap_or_default();
+            let arguments = match f.get_mut("arguments").map(Value::take) {
+                Some(Value::String(s)) => s,
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            };
+            tool_calls.push(ToolCall::new(
+                take_str(c, "id").unwrap_or_default(),
+                take_str(&mut f, "name").unwrap_or_default(),
+                arguments,
+            ));
+        }
     }
     let mut usage = v.get("usage").map(parse_usage).unwrap_or_default();
     usage.time = v.get("time_info").and_then(parse_time);
     usage.inference_id = inference_id;
     Ok(ChatResponse {
-        id: str_field(&v, "id").unwrap_or_default(),
-        model: str_field(&v, "model").unwrap_or_default(),
+        id: take_str(&mut v, "id").unwrap_or_default(),
+        model: take_str(&mut v, "model").unwrap_or_default(),
         content,
         reasoning,
         tool_calls,
@@ -240,77 +382,127 @@ pub(crate) fn parse_response(
         usage,
         logprobs: choice.get("logprobs").and_then(parse_logprobs),
         rate_limits,
-        system_fingerprint: str_field(&v, "system_fingerprint"),
+        system_fingerprint: take_str(&mut v, "system_fingerprint"),
     })
 }
 
-/// What one SSE data payload was.
+/// A string field moved out of an object (`None` when absent or not a string).
+fn take_str(v: &mut Value, key: &str) -> Option<String> {
+    match v.get_mut(key) {
+        Some(Value::String(s)) => Some(std::mem::take(s)),
+        _ => None,
+    }
+}
+
+/// What one SSE data payload was. (Not boxed: it lives for one chunk, on the
+/// stack, and a box would be an allocation per chunk.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Chunk {
     /// A delta, and for each of its tool-call pieces the `index` the server
     /// wrote (`None` when it wrote none).
-    Delta(Box<ChunkDelta>, Vec<Option<u64>>),
+    Delta(ChunkDelta, Vec<Option<u64>>),
     /// An error inside the stream: its status (the body's `status_code` wins) and JSON.
     Error(u16, String),
 }
 
-/// Parses one SSE data payload of a streamed answer.
-pub(crate) fn parse_chunk(data: &str, http_status: u16) -> Result<Chunk> {
-    let v: Value =
-        serde_json::from_str(data).map_err(|_| protocol("a stream chunk (not JSON)", data))?;
-    if v.get("error").is_some_and(|e| !e.is_null()) {
-        let status = v
-            .get("status_code")
-            .or_else(|| v.pointer("/error/status_code"))
-            .and_then(Value::as_u64)
+/// Parses one SSE data payload of a streamed answer. `need`: what the answer
+/// still lacks of its id, model and system fingerprint (read once, not copied
+/// out of every chunk).
+pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Result<Chunk> {
+    use super::borrowed_json::{fields, fields_of, first_item, is_null, items, string, whole};
+    // The fields in place: no `Value` tree per chunk (see `borrowed_json`).
+    let [
+        id,
+        model,
+        fingerprint,
+        choices,
+        usage,
+        time_info,
+        error,
+        status_code,
+    ] = match fields(
+        data,
+        [
+            "id",
+            "model",
+            "system_fingerprint",
+            "choices",
+            "usage",
+            "time_info",
+            "error",
+            "status_code",
+        ],
+    ) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(Chunk::Delta(ChunkDelta::default(), Vec::new())),
+        Err(()) => return Err(protocol("a stream chunk (not JSON)", data)),
+    };
+    if !is_null(error) {
+        let status = whole(status_code)
+            .or_else(|| whole(error.and_then(|e| fields_of(e, ["status_code"]))?[0]))
             .and_then(|s| u16::try_from(s).ok())
             .unwrap_or(if http_status >= 400 { http_status } else { 500 });
         return Ok(Chunk::Error(status, data.to_owned()));
     }
     let mut wire_indices = Vec::new();
-    let mut d = ChunkDelta {
-        id: str_field(&v, "id"),
-        model: str_field(&v, "model"),
-        system_fingerprint: str_field(&v, "system_fingerprint"),
-        ..ChunkDelta::default()
-    };
-    if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
-        let mut usage = parse_usage(u);
-        usage.time = v.get("time_info").and_then(parse_time);
+    let mut d = ChunkDelta::default();
+    if need.ids {
+        d.id = string(id);
+        d.model = string(model);
+    }
+    if need.fingerprint {
+        d.system_fingerprint = string(fingerprint);
+    }
+    if let Some(u) = usage.filter(|u| u.get() != "null")
+        && let Ok(u) = serde_json::from_str::<Value>(u.get())
+    {
+        let mut usage = parse_usage(&u);
+        usage.time = time_info
+            .and_then(|t| serde_json::from_str::<Value>(t.get()).ok())
+            .and_then(|t| parse_time(&t));
         d.usage = Some(usage);
     }
-    if let Some(choice) = v
-        .get("choices")
-        .and_then(Value::as_array)
-        .and_then(|c| c.first())
+    if let Some(choice) = choices.and_then(first_item)
+        && let Some([delta, finish_reason, logprobs]) =
+            fields_of(choice, ["delta", "finish_reason", "logprobs"])
     {
-        let delta = choice.get("delta").unwrap_or(&Value::Null);
-        d.content = str_field(delta, "content");
-        d.reasoning =
-            str_field(delta, "reasoning").or_else(|| str_field(delta, "reasoning_content"));
-        for c in delta
-            .get("tool_calls")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let f = c.get("function").unwrap_or(&Value::Null);
-            wire_indices.push(c.get("index").and_then(Value::as_u64));
-            d.tool_calls.push(ToolCallDelta {
-                // Set by the decoder's `CallSlots` from the wire identity.
-                index: 0,
-                id: str_field(c, "id"),
-                name: str_field(f, "name"),
-                arguments: match f.get("arguments") {
-                    Some(Value::String(a)) => Some(a.clone()),
-                    Some(Value::Null) | None => None,
-                    Some(other) => Some(other.to_string()),
-                },
-            });
+        if let Some([content, reasoning, reasoning_content, tool_calls]) = delta.and_then(|d| {
+            fields_of(
+                d,
+                ["content", "reasoning", "reasoning_content", "tool_calls"],
+            )
+        }) {
+            d.content = string(content);
+            d.reasoning = string(reasoning).or_else(|| string(reasoning_content));
+            for c in tool_calls.map(items).unwrap_or_default() {
+                let Some([index, call_id, function]) = fields_of(c, ["index", "id", "function"])
+                else {
+                    continue;
+                };
+                let [name, arguments] = function
+                    .and_then(|f| fields_of(f, ["name", "arguments"]))
+                    .unwrap_or_default();
+                wire_indices.push(whole(index));
+                d.tool_calls.push(ToolCallDelta {
+                    // Set by the decoder's `CallSlots` from the wire identity.
+                    index: 0,
+                    id: string(call_id),
+                    name: string(name),
+                    arguments: match arguments {
+                        None => None,
+                        Some(a) if a.get() == "null" => None,
+                        Some(a) => string(Some(a)).or_else(|| Some(a.get().to_owned())),
+                    },
+                });
+            }
         }
-        d.finish_reason = str_field(choice, "finish_reason");
-        d.logprobs = choice.get("logprobs").and_then(parse_logprobs);
+        d.finish_reason = string(finish_reason);
+        d.logprobs = logprobs
+            .filter(|l| l.get() != "null")
+            .and_then(|l| serde_json::from_str::<Value>(l.get()).ok())
+            .and_then(|l| parse_logprobs(&l));
     }
-    Ok(Chunk::Delta(Box::new(d), wire_indices))
+    Ok(Chunk::Delta(d, wire_indices))
 }
 
 /// Which call of the answer a streamed tool-call piece belongs to, whatever the
@@ -394,6 +586,9 @@ impl CallSlots {
 /// responses and whole recorded bodies alike.
 pub(crate) struct StreamDecoder {
     parser: SseParser,
+    /// Reused buffers: the events of a push, and a chunk's stream events.
+    sse_events: Vec<SseEvent>,
+    scratch: Vec<StreamEvent>,
     slots: CallSlots,
     max_event_bytes: usize,
     /// `None` once the stream is over (answered or failed).
@@ -415,6 +610,8 @@ impl StreamDecoder {
         let limits = Limits::default();
         Self {
             parser: SseParser::new(),
+            sse_events: Vec::new(),
+            scratch: Vec::new(),
             slots: CallSlots::new(limits.max_tool_calls),
             max_event_bytes: limits.max_event_bytes,
             accumulator: Some(accumulator),
@@ -441,11 +638,17 @@ impl StreamDecoder {
         if self.is_done() {
             return;
         }
-        let mut events = Vec::new();
-        match self.parser.push(bytes, &mut events) {
-            Ok(()) => self.handle(events, out),
-            Err(e) => return self.fail(malformed_stream(e), out),
+        let mut events = std::mem::take(&mut self.sse_events);
+        let pushed = self.parser.push(bytes, &mut events);
+        match pushed {
+            Ok(()) => self.handle(&mut events, out),
+            Err(e) => {
+                self.sse_events = events;
+                return self.fail(malformed_stream(e), out);
+            }
         }
+        events.clear();
+        self.sse_events = events;
         if !self.is_done() && self.parser.buffered() > self.max_event_bytes {
             let err = too_large(
                 "a server-sent event (or a line of one)",
@@ -466,7 +669,7 @@ impl StreamDecoder {
         if let Err(e) = self.parser.finish(&mut events) {
             return self.fail(malformed_stream(e), out);
         }
-        self.handle(events, out);
+        self.handle(&mut events, out);
         match &self.accumulator {
             None => {}
             Some(acc) if acc.is_finished() => self.end(out),
@@ -491,8 +694,8 @@ impl StreamDecoder {
         }
     }
 
-    fn handle(&mut self, events: Vec<SseEvent>, out: &mut VecDeque<Result<StreamEvent>>) {
-        for e in events {
+    fn handle(&mut self, events: &mut Vec<SseEvent>, out: &mut VecDeque<Result<StreamEvent>>) {
+        for e in events.drain(..) {
             let data = e.data.trim();
             if data == "[DONE]" {
                 return self.end(out);
@@ -511,7 +714,7 @@ impl StreamDecoder {
                 );
                 return self.fail(err, out);
             }
-            match parse_chunk(data, self.http_status) {
+            match parse_chunk(data, self.http_status, acc.needs_meta()) {
                 Ok(Chunk::Delta(mut d, wire_indices)) => {
                     for (tc, wire_index) in d.tool_calls.iter_mut().zip(wire_indices) {
                         if tc.is_empty() {
@@ -533,7 +736,8 @@ impl StreamDecoder {
                             }
                         }
                     }
-                    out.extend(acc.push(*d).into_iter().map(Ok));
+                    acc.push_into(d, &mut self.scratch);
+                    out.extend(self.scratch.drain(..).map(Ok));
                 }
                 Ok(Chunk::Error(status, body)) => {
                     let err = status_error(
@@ -560,13 +764,15 @@ fn malformed_stream(excerpt: String) -> Error {
 }
 
 fn parse_usage(u: &Value) -> Usage {
-    let n = |p: &str| u.pointer(p).and_then(Value::as_u64);
+    // `get` chains, not `Value::pointer` (which allocates per segment).
+    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64);
+    let nested = |outer: &str, k: &str| u.get(outer).and_then(|d| n(d, k));
     Usage {
-        prompt_tokens: n("/prompt_tokens").unwrap_or(0),
-        completion_tokens: n("/completion_tokens").unwrap_or(0),
-        total_tokens: n("/total_tokens").unwrap_or(0),
-        reasoning_tokens: n("/completion_tokens_details/reasoning_tokens"),
-        cached_tokens: n("/prompt_tokens_details/cached_tokens"),
+        prompt_tokens: n(u, "prompt_tokens").unwrap_or(0),
+        completion_tokens: n(u, "completion_tokens").unwrap_or(0),
+        total_tokens: n(u, "total_tokens").unwrap_or(0),
+        reasoning_tokens: nested("completion_tokens_details", "reasoning_tokens"),
+        cached_tokens: nested("prompt_tokens_details", "cached_tokens"),
         time: None,
         inference_id: None,
     }

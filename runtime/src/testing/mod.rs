@@ -22,5 +22,5 @@ mod scripted;
 
 pub use matching::RequestMeaning;
 pub use recorder::Recorder;
-pub use replay::{Interaction, Replay};
+pub use replay::{Interaction, RecordedRequest, RecordedResponse, Replay};
 pub use scripted::{ScriptedModel, example};

@@ -61,11 +61,18 @@ struct Entry {
 
 type Table = HashMap<RequestMeaning, Entry>;
 
+/// What the server answers from: recordings by meaning, or one answer for all.
+#[derive(Debug, Default)]
+struct Answers {
+    table: Table,
+    every_request: Option<RecordedResponse>,
+}
+
 /// A loopback server answering from recordings. Stops when dropped.
 #[derive(Debug)]
 pub struct Replay {
     addr: std::net::SocketAddr,
-    table: Arc<Mutex<Table>>,
+    table: Arc<Mutex<Answers>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -117,10 +124,26 @@ impl Replay {
             );
             table.entry(meaning).or_default().interactions.push(i);
         }
-        Self::serve(table)
+        Self::serve(Answers {
+            table,
+            every_request: None,
+        })
     }
 
-    fn serve(table: Table) -> Result<Self> {
+    /// Answers every request, whatever it asks, with `response` (headers and
+    /// body as recorded), on keep-alive connections: for benchmarks of a
+    /// client's own overhead, and tests that count what one call costs.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when no port can be bound.
+    pub fn answering_every_request(response: RecordedResponse) -> Result<Self> {
+        Self::serve(Answers {
+            table: Table::new(),
+            every_request: Some(response),
+        })
+    }
+
+    fn serve(table: Answers) -> Result<Self> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .map_err(|e| Error::Config(format!("cannot bind 127.0.0.1: {e}")))?;
         listener
@@ -178,7 +201,7 @@ impl Replay {
 
     /// How many recorded meanings are loaded.
     pub fn len(&self) -> usize {
-        self.table.lock().map(|t| t.len()).unwrap_or(0)
+        self.table.lock().map(|t| t.table.len()).unwrap_or(0)
     }
 
     /// Whether nothing is loaded.
@@ -222,24 +245,91 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Serves the requests of one connection (kept alive, as a real server would)
+/// until the client closes it.
 async fn handle(
     mut socket: tokio::net::TcpStream,
-    table: Arc<Mutex<Table>>,
+    table: Arc<Mutex<Answers>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
+    while let Some((method, path, body)) = read_request(&mut socket, &mut buf).await? {
+        let json: Option<Value> = if body.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&body).ok()
+        };
+        let meaning = RequestMeaning::of(&method, &path, json.as_ref());
+        let answer = {
+            let mut t = table
+                .lock()
+                .map_err(|_| std::io::Error::other("replay table poisoned"))?;
+            match &t.every_request {
+                Some(r) => Some(r.clone()),
+                None => t.table.get_mut(&meaning).and_then(|entry| {
+                    let i = entry.served.min(entry.interactions.len().saturating_sub(1));
+                    entry.served += 1;
+                    entry.interactions.get(i).map(|x| x.response.clone())
+                }),
+            }
+        };
+        let (status, headers, body) = match answer {
+            Some(r) => {
+                let headers: Vec<(String, String)> = r
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.to_ascii_lowercase().as_str(),
+                            "content-length"
+                                | "transfer-encoding"
+                                | "connection"
+                                | "content-encoding"
+                        )
+                    })
+                    .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+                    .collect();
+                (r.status, headers, r.body)
+            }
+            None => {
+                let message = format!("typecall replay: no recorded interaction matches {meaning}");
+                let body = serde_json::json!({"message": message, "type": "replay_no_match", "param": null, "code": "replay_no_match"});
+                (
+                    400,
+                    vec![("content-type".to_owned(), "application/json".to_owned())],
+                    body.to_string(),
+                )
+            }
+        };
+        let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+        for (k, v) in &headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+        out.push_str(&body);
+        socket.write_all(out.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+/// Reads the next request of a connection: method, path and body; `None` when
+/// the client closed it. `buf` keeps bytes read past the request.
+async fn read_request(
+    socket: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(String, String, Vec<u8>)>> {
     let mut chunk = [0u8; 8192];
     let header_end = loop {
-        let n = socket.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break pos + 4;
         }
         if buf.len() > 1 << 20 {
-            return Ok(());
+            return Ok(None);
         }
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
     };
     let head = String::from_utf8_lossy(buf.get(..header_end).unwrap_or_default()).into_owned();
     let mut lines = head.lines();
@@ -251,67 +341,21 @@ async fn handle(
         .filter_map(|l| l.split_once(':'))
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = buf.get(header_end..).unwrap_or_default().to_vec();
-    while body.len() < content_length {
+        .unwrap_or(0)
+        .min(64 << 20);
+    while buf.len() < header_end + content_length {
         let n = socket.read(&mut chunk).await?;
         if n == 0 {
-            break;
+            return Ok(None);
         }
-        body.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
-    let json: Option<Value> = if body.is_empty() {
-        None
-    } else {
-        serde_json::from_slice(&body).ok()
-    };
-    let meaning = RequestMeaning::of(&method, &path, json.as_ref());
-    let answer = {
-        let mut t = table
-            .lock()
-            .map_err(|_| std::io::Error::other("replay table poisoned"))?;
-        t.get_mut(&meaning).and_then(|entry| {
-            let i = entry.served.min(entry.interactions.len().saturating_sub(1));
-            entry.served += 1;
-            entry.interactions.get(i).map(|x| x.response.clone())
-        })
-    };
-    let (status, headers, body) = match answer {
-        Some(r) => {
-            let headers: Vec<(String, String)> = r
-                .headers
-                .iter()
-                .filter(|(k, _)| {
-                    !matches!(
-                        k.to_ascii_lowercase().as_str(),
-                        "content-length" | "transfer-encoding" | "connection" | "content-encoding"
-                    )
-                })
-                .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-                .collect();
-            (r.status, headers, r.body)
-        }
-        None => {
-            let message = format!("typecall replay: no recorded interaction matches {meaning}");
-            let body = serde_json::json!({"message": message, "type": "replay_no_match", "param": null, "code": "replay_no_match"});
-            (
-                400,
-                vec![("content-type".to_owned(), "application/json".to_owned())],
-                body.to_string(),
-            )
-        }
-    };
-    let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-    for (k, v) in &headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str(&format!(
-        "content-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    ));
-    socket.write_all(out.as_bytes()).await?;
-    socket.write_all(body.as_bytes()).await?;
-    socket.shutdown().await
+    let body = buf
+        .get(header_end..header_end + content_length)
+        .unwrap_or_default()
+        .to_vec();
+    buf.drain(..header_end + content_length);
+    Ok(Some((method, path, body)))
 }
 
 fn reason(status: u16) -> &'static str {
