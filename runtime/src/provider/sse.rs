@@ -43,18 +43,20 @@ impl SseParser {
             }
         }
         self.buf.extend_from_slice(bytes);
+        // Lines are read where they are (the buffer is taken out meanwhile).
+        let buf = std::mem::take(&mut self.buf);
         let mut start = 0;
         let mut i = self.scan_from;
-        while let Some(&b) = self.buf.get(i) {
+        while let Some(&b) = buf.get(i) {
             if b == b'\n' || b == b'\r' {
-                let line = self.buf.get(start..i).unwrap_or_default().to_vec();
-                if let Err(e) = self.line(&line, out) {
+                let line = buf.get(start..i).unwrap_or_default();
+                if let Err(e) = self.line(line, out) {
                     // The stream is broken: hold on to nothing.
                     *self = Self::default();
                     return Err(e);
                 }
                 if b == b'\r' {
-                    match self.buf.get(i + 1) {
+                    match buf.get(i + 1) {
                         Some(b'\n') => i += 1,
                         Some(_) => {}
                         None => self.skip_lf = true,
@@ -64,6 +66,7 @@ impl SseParser {
             }
             i += 1;
         }
+        self.buf = buf;
         self.buf.drain(..start);
         self.scan_from = self.buf.len();
         Ok(())
