@@ -317,8 +317,21 @@ fn fuzz_partial_json() {
     fuzz("partial_json", 4000, input, |(text, cuts)| {
         let mut p = PartialJson::new();
         let mut last_version = p.version();
+        // Text deltas are whole UTF-8 strings: cut at character boundaries.
+        let cuts: Vec<usize> = cuts
+            .iter()
+            .map(|c| {
+                let mut at = c % (text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at += 1;
+                }
+                at
+            })
+            .collect();
         for chunk in split(text.as_bytes(), &cuts) {
-            p.push(&String::from_utf8_lossy(&chunk));
+            let chunk = std::str::from_utf8(&chunk);
+            prop_assert!(chunk.is_ok(), "a cut inside a character");
+            p.push(chunk.unwrap_or_default());
             let _ = p.take_settled();
             if p.version() != last_version {
                 prop_assert!(p.value().is_some());
