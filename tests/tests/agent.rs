@@ -894,41 +894,54 @@ async fn a_model_error_inside_an_agent_stop_keeps_its_chain() {
 
 #[tokio::test]
 async fn an_agent_used_as_a_tool_spends_at_most_what_the_outer_run_has_left() {
-    let mut inner_script = ScriptedModel::new();
-    for _ in 0..6 {
-        inner_script = inner_script.tool_call("square_root", json!({"number": 4}));
+    // Blocking, and streamed (where the helper starts while the answer still
+    // streams: it must see the budget too).
+    for streaming in [false, true] {
+        let mut inner_script = ScriptedModel::new();
+        for _ in 0..6 {
+            inner_script = inner_script.tool_call("square_root", json!({"number": 4}));
+        }
+        let inner = Agent::new(inner_script.text("2")).tool(SquareRoot);
+        let outer_model = ScriptedModel::new()
+            .tool_call("helper", json!({"task": "take square roots"}))
+            .text("done");
+        let agent = Agent::new(outer_model)
+            .tool(inner.as_tool("helper", "Takes square roots."))
+            .token_budget(60);
+        let err = if streaming {
+            let mut s = agent.run_stream("go").await.unwrap();
+            let mut last = None;
+            while let Some(ev) = s.next().await {
+                if let Err(e) = ev {
+                    last = Some(e);
+                }
+            }
+            last.expect("the streamed run ends in an error")
+        } else {
+            agent.run("go").await.unwrap_err()
+        };
+        let Error::Agent { stop, run } = err else {
+            panic!("not an agent stop")
+        };
+        assert!(matches!(stop, AgentStop::TokenBudget { .. }), "{stop}");
+        let nested = &run.nested[0].run;
+        assert!(
+            nested.turns.len() < 7,
+            "streaming={streaming}: the inner run was cut by the outer budget ({} turns)",
+            nested.turns.len()
+        );
+        let helper = &run.tool_calls()[0].result;
+        assert!(
+            helper
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("token budget"),
+            "{helper:?}"
+        );
+        // The outer usage counts the inner run's tokens.
+        assert!(run.usage.total_tokens >= nested.usage.total_tokens);
     }
-    let inner = Agent::new(inner_script.text("2")).tool(SquareRoot);
-    let outer_model = ScriptedModel::new()
-        .tool_call("helper", json!({"task": "take square roots"}))
-        .text("done");
-    let err = Agent::new(outer_model)
-        .tool(inner.as_tool("helper", "Takes square roots."))
-        .token_budget(60)
-        .run("go")
-        .await
-        .unwrap_err();
-    let Error::Agent { stop, run } = err else {
-        panic!("not an agent stop")
-    };
-    assert!(matches!(stop, AgentStop::TokenBudget { .. }), "{stop}");
-    let nested = &run.nested[0].run;
-    assert!(
-        nested.turns.len() < 7,
-        "the inner run was cut by the outer budget ({} turns)",
-        nested.turns.len()
-    );
-    let helper = &run.tool_calls()[0].result;
-    assert!(
-        helper
-            .as_ref()
-            .unwrap_err()
-            .to_string()
-            .contains("token budget"),
-        "{helper:?}"
-    );
-    // The outer usage counts the inner run's tokens.
-    assert!(run.usage.total_tokens >= nested.usage.total_tokens);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! at a time, each call started exactly once (by its position in the turn,
 //! whether it arrived streamed or whole), results kept in call order.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -59,29 +59,17 @@ fn started_event(call: &ToolCall) -> AgentEvent {
     }
 }
 
-/// The tool calls of one turn, running.
-pub(crate) struct Executor {
-    set: JoinSet<(usize, ToolCallRecord)>,
+/// What every turn's calls run with, set up once per run: the tools, their
+/// context, and one lock per `sequential` tool.
+#[derive(Clone)]
+pub(crate) struct Tools {
     toolbox: Arc<Toolbox>,
     ctx: Arc<ToolContext>,
-    permits: Arc<Semaphore>,
     sequential: Arc<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    hook: Option<BeforeHook>,
-    sink: Option<Sink>,
-    /// Every call started, by position: the call and when it started.
-    started: BTreeMap<usize, (ToolCall, Instant)>,
-    started_positions: HashSet<usize>,
-    /// The records of the calls that finished, by position.
-    done: BTreeMap<usize, ToolCallRecord>,
 }
 
-impl Executor {
-    pub(crate) fn new(
-        cfg: &Config,
-        toolbox: Arc<Toolbox>,
-        ctx: Arc<ToolContext>,
-        sink: Option<Sink>,
-    ) -> Self {
+impl Tools {
+    pub(crate) fn new(toolbox: Toolbox, ctx: ToolContext) -> Self {
         let sequential = toolbox
             .names()
             .into_iter()
@@ -89,22 +77,42 @@ impl Executor {
             .map(|n| (n, Arc::new(tokio::sync::Mutex::new(()))))
             .collect();
         Self {
-            set: JoinSet::new(),
-            toolbox,
-            ctx,
-            permits: Arc::new(Semaphore::new(cfg.max_parallel_tools)),
+            toolbox: Arc::new(toolbox),
+            ctx: Arc::new(ctx),
             sequential: Arc::new(sequential),
+        }
+    }
+}
+
+/// The tool calls of one turn, running.
+pub(crate) struct Executor {
+    set: JoinSet<(usize, ToolCallRecord)>,
+    tools: Tools,
+    permits: Arc<Semaphore>,
+    hook: Option<BeforeHook>,
+    sink: Option<Sink>,
+    /// Every call started, by position: the call and when it started.
+    started: BTreeMap<usize, (ToolCall, Instant)>,
+    /// The records of the calls that finished, by position.
+    done: BTreeMap<usize, ToolCallRecord>,
+}
+
+impl Executor {
+    pub(crate) fn new(cfg: &Config, tools: Tools, sink: Option<Sink>) -> Self {
+        Self {
+            set: JoinSet::new(),
+            tools,
+            permits: Arc::new(Semaphore::new(cfg.max_parallel_tools)),
             hook: cfg.before_tool_call.clone(),
             sink,
             started: BTreeMap::new(),
-            started_positions: HashSet::new(),
             done: BTreeMap::new(),
         }
     }
 
     /// Whether the call at `position` has started.
     pub(crate) fn has_started(&self, position: usize) -> bool {
-        self.started_positions.contains(&position)
+        self.started.contains_key(&position)
     }
 
     /// Starts the call at `position` of the turn, unless it started already.
@@ -112,7 +120,7 @@ impl Executor {
     /// inside the call's own task, so waiting for a person blocks neither the
     /// run nor other calls.
     pub(crate) async fn start(&mut self, position: usize, call: ToolCall) {
-        if !self.started_positions.insert(position) {
+        if self.has_started(position) {
             return;
         }
         self.started
@@ -134,10 +142,10 @@ impl Executor {
                 (call, Some(None), None)
             }
         };
-        let toolbox = self.toolbox.clone();
-        let ctx = self.ctx.clone();
+        let toolbox = self.tools.toolbox.clone();
+        let ctx = self.tools.ctx.clone();
         let permits = self.permits.clone();
-        let lock = self.sequential.get(&call.name).cloned();
+        let lock = self.tools.sequential.get(&call.name).cloned();
         let sink = self.sink.clone();
         self.set.spawn(async move {
             let (call, denied) = match (decided, wait_for) {

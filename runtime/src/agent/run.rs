@@ -16,7 +16,7 @@ use tracing::Instrument;
 use super::call_ids::CallIds;
 use super::constrained::{self, Step};
 use super::events::AgentEvent;
-use super::executor::{Executor, Sink, emit, with_json_arguments};
+use super::executor::{Executor, Sink, Tools, emit, with_json_arguments};
 use super::nested::{NestedRuns, collector};
 use super::typed::{FINAL_TOOL, Typed};
 use super::{AgentStream, Config, ToolMode};
@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::output::decode::{self, AnswerError};
 use crate::record::{Run, ToolCallRecord, TurnRecord};
 use crate::schema::{Dialect, Schema};
-use crate::tool::{ToolContext, ToolDef, Toolbox};
+use crate::tool::ToolDef;
 
 /// How many events a streamed run may have waiting for its reader.
 const EVENT_BUFFER: usize = 64;
@@ -127,8 +127,7 @@ struct Runner {
     streaming: bool,
     mode: ToolMode,
     nested: Arc<NestedRuns>,
-    toolbox: Arc<Toolbox>,
-    ctx: Arc<ToolContext>,
+    tools: Tools,
     defs: Vec<ToolDef>,
     steps: Option<StepSchemas>,
     failures: HashMap<(String, String), u32>,
@@ -218,8 +217,7 @@ impl Runner {
             streaming,
             mode,
             nested,
-            toolbox: Arc::new(toolbox),
-            ctx: Arc::new(ctx),
+            tools: Tools::new(toolbox, ctx),
             defs,
             steps,
             failures: HashMap::new(),
@@ -241,12 +239,9 @@ impl Runner {
         emit(&self.sink, AgentEvent::TurnStarted { turn }).await;
         self.ids.new_turn();
         let (req, form) = self.request(turn);
-        let mut exec = Executor::new(
-            &self.cfg,
-            self.toolbox.clone(),
-            self.ctx.clone(),
-            self.sink.clone(),
-        );
+        let mut exec = Executor::new(&self.cfg, self.tools.clone(), self.sink.clone());
+        // Agents used as tools may start while the answer streams.
+        self.share_budget();
         let answer = if self.streaming {
             let early = (self.mode == ToolMode::Native).then_some(&mut exec);
             let turn_stream = stream_turn(&self.cfg, &req, &self.sink, early, &mut self.ids);
@@ -485,10 +480,11 @@ impl Runner {
         // The agent's ids: unique in the conversation, the same ones the
         // calls a stream started were given.
         let calls = self.ids.assign(calls);
+        // Before any call starts: agents used as tools read what is left.
+        self.share_budget();
         for (i, c) in calls.iter().enumerate() {
             exec.start(i, c.clone()).await;
         }
-        self.share_budget();
         let finished = within(self.deadline, exec.join()).await.is_some();
         let records = if finished {
             exec.records()
