@@ -320,13 +320,19 @@ const MAX_ERROR_BODY: usize = 64 << 10;
 
 impl HttpClient {
     pub fn new() -> Result<Self> {
-        Ok(Self {
-            client: default_client()?,
+        Ok(Self::with_client(default_client()?))
+    }
+
+    /// A client sending through `client`, with the default retry policy,
+    /// timeout (120 s) and limits, and no observer.
+    pub fn with_client(client: reqwest::Client) -> Self {
+        Self {
+            client,
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(120),
             limits: Limits::default(),
             observer: None,
-        })
+        }
     }
 
     /// Encodes a request body for [`HttpClient::send`]: its bytes, and its

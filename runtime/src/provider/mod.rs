@@ -25,8 +25,8 @@ pub(crate) mod wire_fuzz {
             200,
             "m".into(),
             None,
+            limits,
         )
-        .with_limits(limits)
     }
 }
 #[cfg(test)]
@@ -144,6 +144,7 @@ pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
         200,
         String::new(),
         None,
+        &http::Limits::default(),
     );
     let mut events = std::collections::VecDeque::new();
     decoder.push(body, &mut events);

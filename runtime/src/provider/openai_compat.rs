@@ -172,13 +172,7 @@ impl OpenAiCompat {
         self.edit(|i| match &mut i.http {
             Some(h) => h.client = client,
             None => {
-                i.http = Some(HttpClient {
-                    client,
-                    retry: RetryPolicy::default(),
-                    timeout: Duration::from_secs(120),
-                    limits: Limits::default(),
-                    observer: None,
-                });
+                i.http = Some(HttpClient::with_client(client));
                 i.http_error = None;
             }
         })
@@ -381,8 +375,8 @@ impl OpenAiCompatModel {
                 resp.status,
                 self.name.clone(),
                 inner.key.clone(),
-            )
-            .with_limits(&http.limits),
+                &http.limits,
+            ),
             pending: VecDeque::new(),
             idle_timeout: http.timeout,
             deadline: tokio::time::Instant::now() + http.limits.stream_deadline.min(CENTURY),

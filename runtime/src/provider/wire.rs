@@ -599,15 +599,16 @@ pub(crate) struct StreamDecoder {
 }
 
 impl StreamDecoder {
-    /// A decoder for a response with this status, for `model`; `key` is
-    /// redacted from errors.
+    /// A decoder for a response with this status, for `model`, within the
+    /// provider's `limits` on events and tool calls; `key` is redacted from
+    /// errors.
     pub(crate) fn new(
         accumulator: StreamAccumulator,
         http_status: u16,
         model: String,
         key: Option<ApiKey>,
+        limits: &Limits,
     ) -> Self {
-        let limits = Limits::default();
         Self {
             parser: SseParser::new(),
             sse_events: Vec::new(),
@@ -619,13 +620,6 @@ impl StreamDecoder {
             model,
             key,
         }
-    }
-
-    /// Applies the provider's limits on events and tool calls.
-    pub(crate) fn with_limits(mut self, limits: &Limits) -> Self {
-        self.slots = CallSlots::new(limits.max_tool_calls);
-        self.max_event_bytes = limits.max_event_bytes;
-        self
     }
 
     /// Whether the stream is over: answered, or failed.

@@ -253,27 +253,34 @@ async fn handle(
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     while let Some((method, path, body)) = read_request(&mut socket, &mut buf).await? {
-        let json: Option<Value> = if body.is_empty() {
-            None
-        } else {
-            serde_json::from_slice(&body).ok()
-        };
-        let meaning = RequestMeaning::of(&method, &path, json.as_ref());
+        // One answer for all needs no reading of the request; otherwise the
+        // answer is found by what the request means.
         let answer = {
             let mut t = table
                 .lock()
                 .map_err(|_| std::io::Error::other("replay table poisoned"))?;
             match &t.every_request {
-                Some(r) => Some(r.clone()),
-                None => t.table.get_mut(&meaning).and_then(|entry| {
-                    let i = entry.served.min(entry.interactions.len().saturating_sub(1));
-                    entry.served += 1;
-                    entry.interactions.get(i).map(|x| x.response.clone())
-                }),
+                Some(r) => Ok(r.clone()),
+                None => {
+                    let json: Option<Value> = if body.is_empty() {
+                        None
+                    } else {
+                        serde_json::from_slice(&body).ok()
+                    };
+                    let meaning = RequestMeaning::of(&method, &path, json.as_ref());
+                    t.table
+                        .get_mut(&meaning)
+                        .and_then(|entry| {
+                            let i = entry.served.min(entry.interactions.len().saturating_sub(1));
+                            entry.served += 1;
+                            entry.interactions.get(i).map(|x| x.response.clone())
+                        })
+                        .ok_or(meaning)
+                }
             }
         };
         let (status, headers, body) = match answer {
-            Some(r) => {
+            Ok(r) => {
                 let headers: Vec<(String, String)> = r
                     .headers
                     .iter()
@@ -290,7 +297,7 @@ async fn handle(
                     .collect();
                 (r.status, headers, r.body)
             }
-            None => {
+            Err(meaning) => {
                 let message = format!("typecall replay: no recorded interaction matches {meaning}");
                 let body = serde_json::json!({"message": message, "type": "replay_no_match", "param": null, "code": "replay_no_match"});
                 (
