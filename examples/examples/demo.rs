@@ -5,37 +5,9 @@
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use schemars::JsonSchema;
-use serde::Deserialize;
-use typecall::chat::ToolChoice;
-use typecall::schema::Dialect;
-use typecall::{Agent, AgentEvent, Extract, OutputMode, tool};
-use typecall_examples::pick_model;
-use typecall_examples::ticket::{TEXT, Ticket};
-
-/// The cities the weather service knows.
-#[derive(Debug, Deserialize, JsonSchema)]
-enum City {
-    Paris,
-    Lyon,
-    Nice,
-}
-
-/// Get the current temperature in a city, in °C.
-#[tool]
-async fn temperature(city: City) -> f64 {
-    match city {
-        City::Paris => 14.5,
-        City::Lyon => 17.0,
-        City::Nice => 21.5,
-    }
-}
-
-/// Convert a temperature from °C to °F.
-#[tool]
-fn to_fahrenheit(celsius: f64) -> f64 {
-    ((celsius * 9.0 / 5.0 + 32.0) * 10.0).round() / 10.0
-}
+use typecall::AgentEvent;
+use typecall_examples::ticket::{self, TEXT};
+use typecall_examples::{pick_model, weather};
 
 fn indent(text: &str, by: &str) -> String {
     text.lines().collect::<Vec<_>>().join(&format!("\n{by}"))
@@ -48,16 +20,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("typecall demo · {label}\n");
 
     // 1. An agent with tools.
-    let agent = Agent::from_arc(model.clone())
-        .system("You answer weather questions with the tools. Be brief.")
-        .tool(Temperature)
-        .tool(ToFahrenheit)
-        .first_tool_choice(ToolChoice::Required)
-        .tool_choice_after_tools(ToolChoice::None)
-        .max_parallel_tools(1)
-        .max_turns(4)
-        .max_tokens(256);
-    let question = "How warm is it in Nice right now?";
+    let agent = weather::agent(model.clone());
+    let question = weather::QUESTION;
     println!(
         "1 · agent with two #[tool] functions ({:?} tool calls)",
         agent.effective_tool_mode()
@@ -100,19 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("2 · typed extraction into `Ticket` (validated against its schema)");
     println!("  text   {}", indent(TEXT, "         "));
     let t0 = Instant::now();
-    // A local llama.cpp server turns the full schema into a grammar (bounds
-    // included); Cerebras takes the strict dialect.
-    let out = Extract::<Ticket>::with_dyn(model.as_ref())
-        .system("You turn support requests into tickets.")
-        .mode(OutputMode::Native)
-        .dialect(if local {
-            Dialect::JsonSchema
-        } else {
-            Dialect::Strict
-        })
-        .max_tokens(300)
-        .run(TEXT)
-        .await?;
+    let out = ticket::extraction(model.as_ref(), local).run(TEXT).await?;
     println!(
         "  value  {}",
         indent(&format!("{:#?}", out.value), "         ")

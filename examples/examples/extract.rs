@@ -3,10 +3,8 @@
 //!
 //! Run: `TYPECALL_LOCAL_BASE_URL=http://127.0.0.1:PORT/v1 cargo run -p typecall-examples --example extract`
 
-use typecall::schema::Dialect;
-use typecall::{Extract, OutputMode};
 use typecall_examples::pick_model;
-use typecall_examples::ticket::{TEXT, Ticket};
+use typecall_examples::ticket::{self, TEXT};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,18 +12,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("model: {label}");
     let text = TEXT;
     println!("text: {text}");
-    // A local llama.cpp server turns the full schema into a grammar (bounds
-    // included); Cerebras takes the strict dialect.
-    let dialect = if label.starts_with("cerebras") {
-        Dialect::Strict
-    } else {
-        Dialect::JsonSchema
-    };
-    let out = Extract::<Ticket>::with_dyn(model.as_ref())
-        .system("You turn support requests into tickets.")
-        .mode(OutputMode::Native)
-        .dialect(dialect)
-        .max_tokens(300)
+    let out = ticket::extraction(model.as_ref(), !label.starts_with("cerebras"))
         .run(text)
         .await?;
     println!("ticket: {:#?}", out.value);

@@ -9,29 +9,10 @@
 
 use std::time::Instant;
 
-use schemars::JsonSchema;
-use serde::Deserialize;
 use typecall::chat::ToolChoice;
 use typecall::provider::Capabilities;
-use typecall::{Agent, OpenAiCompat, ToolMode, tool};
-
-/// The cities the weather service knows.
-#[derive(Debug, Deserialize, JsonSchema)]
-enum City {
-    Paris,
-    Lyon,
-    Nice,
-}
-
-/// Get the current temperature in a city, in °C.
-#[tool]
-async fn temperature(city: City) -> f64 {
-    match city {
-        City::Paris => 14.5,
-        City::Lyon => 17.0,
-        City::Nice => 21.5,
-    }
-}
+use typecall::{Agent, OpenAiCompat, ToolMode};
+use typecall_examples::weather::{QUESTION, Temperature};
 
 /// Whether `text` is a tool call written as JSON text (`{"name": …, "arguments": …}`).
 fn json_text_call(text: &str) -> bool {
@@ -82,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .max_tokens(128)
                 .seed(seed)
                 .temperature(0.7);
-            let run = match agent.run("How warm is it in Nice right now?").await {
+            let run = match agent.run(QUESTION).await {
                 Ok(run) => run,
                 Err(typecall::Error::Agent { run, .. }) => *run,
                 Err(e) => return Err(e.into()),

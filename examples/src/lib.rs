@@ -88,7 +88,90 @@ pub mod ticket {
         pub assignee: Option<String>,
     }
 
+    /// The examples' extraction of a [`Ticket`] (the demo's, and its
+    /// real-model test's): the server's native JSON Schema output, the full
+    /// schema for a `local` llama.cpp server (its grammar enforces the bounds)
+    /// and the strict dialect for a hosted one, greedy and seeded so that an
+    /// answer shown once is the answer every time.
+    pub fn extraction<'m>(
+        model: &'m (dyn typecall::Model + 'm),
+        local: bool,
+    ) -> typecall::Extract<'m, Ticket> {
+        typecall::Extract::<Ticket>::with_dyn(model)
+            .system("You turn support requests into tickets.")
+            .mode(typecall::OutputMode::Native)
+            .dialect(if local {
+                typecall::schema::Dialect::JsonSchema
+            } else {
+                typecall::schema::Dialect::Strict
+            })
+            .max_tokens(300)
+            .temperature(0.0)
+            .seed(1)
+    }
+
     /// The request the examples extract from.
     pub const TEXT: &str = "The printer on floor 2 is jammed again. It is urgent: clear the paper tray \
                             (5 minutes), then restart it (2 minutes). Nobody is assigned yet.";
+}
+
+/// The weather tools of the demo and the agent example (and of the demo's
+/// real-model test): two `#[tool]` functions, and the agent that answers the
+/// demo's question with them.
+pub mod weather {
+    use std::sync::Arc;
+
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+    use typecall::chat::ToolChoice;
+    use typecall::provider::Model;
+    use typecall::{Agent, tool};
+
+    /// The cities the weather service knows.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    pub enum City {
+        /// Paris.
+        Paris,
+        /// Lyon.
+        Lyon,
+        /// Nice.
+        Nice,
+    }
+
+    /// Get the current temperature in a city, in °C.
+    #[tool]
+    pub async fn temperature(city: City) -> f64 {
+        match city {
+            City::Paris => 14.5,
+            City::Lyon => 17.0,
+            City::Nice => 21.5,
+        }
+    }
+
+    /// Convert a temperature from °C to °F.
+    #[tool]
+    pub fn to_fahrenheit(celsius: f64) -> f64 {
+        ((celsius * 9.0 / 5.0 + 32.0) * 10.0).round() / 10.0
+    }
+
+    /// The demo's question (its right answer: 21.5 °C, from `temperature`).
+    pub const QUESTION: &str = "How warm is it in Nice right now?";
+
+    /// The demo's agent: both tools, one call required first, then an answer
+    /// without tools; one call at a time, at most 4 turns of 256 tokens;
+    /// greedy and seeded, so that an answer shown once is the answer every
+    /// time (its real-model test runs exactly this agent).
+    pub fn agent(model: Arc<dyn Model>) -> Agent {
+        Agent::from_arc(model)
+            .system("You answer weather questions with the tools. Be brief.")
+            .tool(Temperature)
+            .tool(ToFahrenheit)
+            .first_tool_choice(ToolChoice::Required)
+            .tool_choice_after_tools(ToolChoice::None)
+            .max_parallel_tools(1)
+            .max_turns(4)
+            .max_tokens(256)
+            .temperature(0.0)
+            .seed(1)
+    }
 }

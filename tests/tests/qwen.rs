@@ -3,11 +3,10 @@
 //! newcomer sees are right, not only valid. Skipped, saying so, without
 //! `TYPECALL_QWEN_BASE_URL`.
 
-use typecall::chat::ToolChoice;
 use typecall::provider::{Capabilities, OpenAiCompatModel};
-use typecall::schema::Dialect;
-use typecall::{Agent, Extract, OpenAiCompat, OutputMode, ToolMode, tool};
-use typecall_examples::ticket::{Priority, TEXT, Ticket};
+use typecall::{OpenAiCompat, ToolMode};
+use typecall_examples::ticket::{self, Priority, TEXT};
+use typecall_examples::weather;
 use typecall_tests::skip;
 
 /// One test at a time: the server answers ~8 tokens/s on two cores, and
@@ -32,47 +31,14 @@ fn qwen(test: &str) -> Option<OpenAiCompatModel> {
     }
 }
 
-/// The cities the weather service knows.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-enum City {
-    Paris,
-    Lyon,
-    Nice,
-}
-
-/// Get the current temperature in a city, in °C.
-#[tool]
-async fn temperature(city: City) -> f64 {
-    match city {
-        City::Paris => 14.5,
-        City::Lyon => 17.0,
-        City::Nice => 21.5,
-    }
-}
-
-/// Convert a temperature from °C to °F.
-#[tool]
-fn to_fahrenheit(celsius: f64) -> f64 {
-    ((celsius * 9.0 / 5.0 + 32.0) * 10.0).round() / 10.0
-}
-
 #[tokio::test]
 async fn the_demo_agent_calls_the_right_tool_and_answers_with_its_result() {
     let Some(model) = qwen("qwen agent") else {
         return;
     };
     let _one_at_a_time = SERVER.lock().await;
-    let agent = Agent::new(model)
-        .system("You answer weather questions with the tools. Be brief.")
-        .tool(Temperature)
-        .tool(ToFahrenheit)
-        .first_tool_choice(ToolChoice::Required)
-        .tool_choice_after_tools(ToolChoice::None)
-        .max_parallel_tools(1)
-        .max_turns(4)
-        .max_tokens(256)
-        .temperature(0.0)
-        .seed(1);
+    // The demo's agent exactly.
+    let agent = weather::agent(std::sync::Arc::new(model));
     assert_eq!(agent.effective_tool_mode(), ToolMode::Constrained);
     let run = agent
         .run("How warm is it in Nice right now?")
@@ -91,16 +57,8 @@ async fn the_demo_extraction_gives_the_right_ticket() {
         return;
     };
     let _one_at_a_time = SERVER.lock().await;
-    let out = Extract::<Ticket>::new(&model)
-        .system("You turn support requests into tickets.")
-        .mode(OutputMode::Native)
-        .dialect(Dialect::JsonSchema)
-        .max_tokens(300)
-        .temperature(0.0)
-        .seed(1)
-        .run(TEXT)
-        .await
-        .unwrap();
+    // The demo's extraction exactly.
+    let out = ticket::extraction(&model, true).run(TEXT).await.unwrap();
     let t = out.value;
     assert!(matches!(t.priority, Priority::High), "{t:?}");
     let minutes: Vec<u16> = t.steps.iter().map(|s| s.minutes).collect();
