@@ -105,7 +105,15 @@ fn one_call_allocates_at_most_a_pinned_number_more_than_the_floor() {
         ),
     ];
     for (name, rel, stream, pinned) in cases {
-        let Some(i) = recorded(rel) else { return };
+        // One fixed recording per case, so the pinned counts compare; the
+        // counts are of typecall's own code, which is the same for every model.
+        let Some(i) = recorded(rel) else {
+            typecall_tests::skip(
+                "allocations per call",
+                &format!("no recording cerebras/{rel} (set TYPECALL_RECORDINGS)"),
+            );
+            return;
+        };
         let server = Replay::answering_every_request(i.response).unwrap();
         let model = OpenAiCompat::new(server.url())
             .retry(RetryPolicy::none())
