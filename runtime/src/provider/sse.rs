@@ -34,12 +34,13 @@ impl SseParser {
     /// # Errors
     /// A line that is not UTF-8.
     pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), String> {
-        if self.skip_lf {
+        // A `\n` right after a chunk that ended in `\r` completes that line end.
+        // The first byte that arrives settles it, even when it is the chunk's
+        // only byte (a later `\n` is a line end of its own).
+        if self.skip_lf && !bytes.is_empty() {
+            self.skip_lf = false;
             if let Some(rest) = bytes.strip_prefix(b"\n") {
                 bytes = rest;
-            }
-            if !bytes.is_empty() {
-                self.skip_lf = false;
             }
         }
         self.buf.extend_from_slice(bytes);
@@ -171,5 +172,15 @@ mod tests {
     #[test]
     fn a_crlf_split_between_chunks_is_one_line_end() {
         assert_eq!(parse(&[b"data: a\r", b"\n\r", b"\ndata: b\n\n"]).len(), 2);
+        // The `\n` of a split CRLF alone in its chunk: the next `\n` is a blank
+        // line (found by the fuzzer; it used to be swallowed, merging events).
+        let text = b"data: event: x\r\n\ndata: \n\n";
+        let whole = parse(&[text]);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(parse(&[&text[..15], &text[15..16], &text[16..]]), whole);
+        assert_eq!(
+            parse(&[b"data: a\r", b"", b"\n", b"\ndata: b\n\n"]).len(),
+            2
+        );
     }
 }
