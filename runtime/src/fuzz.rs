@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::output::PartialJson;
 use crate::provider::Limits;
 use crate::provider::sse::{SseEvent, SseParser};
+use crate::provider::wire_fuzz::Decode;
 
 /// Runs `test` on values of `strategy`: `cases` deterministic ones, or as many
 /// random ones as fit in `TYPECALL_FUZZ_SECONDS`. A failure is shrunk and
@@ -156,7 +157,11 @@ fn fuzz_sse_parser() {
 
 /// Decodes a streamed body given in chunks: every event, the last one the end.
 fn decode(chunks: &[Vec<u8>], limits: &Limits) -> Vec<Result<StreamEvent>> {
-    let mut decoder = crate::provider::wire_fuzz::decoder(limits);
+    decode_with(crate::provider::wire_fuzz::decoder(limits), chunks)
+}
+
+/// As [`decode`], with any provider's decoder.
+fn decode_with(mut decoder: impl Decode, chunks: &[Vec<u8>]) -> Vec<Result<StreamEvent>> {
     let mut out = VecDeque::new();
     for c in chunks {
         decoder.push(c, &mut out);
@@ -215,6 +220,54 @@ fn stream_chunk() -> impl Strategy<Value = String> {
     ]
 }
 
+/// What every decoder must do, whatever it is given: the same events however
+/// the body is cut, exactly one end (the whole answer or an error) and last,
+/// at most `max_calls` tool calls, each announced ready once under its position.
+fn check_decoded(
+    whole: &[Result<StreamEvent>],
+    parts: &[Result<StreamEvent>],
+    max_calls: usize,
+) -> TestCaseResult {
+    let show = |events: &[Result<StreamEvent>]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                Ok(ev) => format!("{ev:?}"),
+                Err(err) => format!("error: {err}"),
+            })
+            .collect()
+    };
+    prop_assert_eq!(show(whole), show(parts));
+    // Exactly one end, last: the whole answer or an error.
+    let ends = whole
+        .iter()
+        .filter(|e| matches!(e, Ok(StreamEvent::Done(_)) | Err(_)))
+        .count();
+    prop_assert_eq!(ends, 1);
+    prop_assert!(matches!(
+        whole.last(),
+        Some(Ok(StreamEvent::Done(_)) | Err(_))
+    ));
+    if let Some(Ok(StreamEvent::Done(r))) = whole.last() {
+        prop_assert!(r.tool_calls.len() <= max_calls);
+        // Every call was announced ready once, under the position it has.
+        let ready: Vec<usize> = whole
+            .iter()
+            .filter_map(|e| match e {
+                Ok(StreamEvent::ToolCallReady { index, .. }) => Some(*index),
+                _ => None,
+            })
+            .collect();
+        let mut unique = ready.clone();
+        unique.dedup();
+        prop_assert_eq!(&ready, &unique);
+        for i in ready {
+            prop_assert!(i < r.tool_calls.len());
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn fuzz_stream_decoder() {
     let input = (
@@ -234,44 +287,7 @@ fn fuzz_stream_decoder() {
             let limits = Limits::default().max_tool_calls(max_calls);
             let whole = decode(std::slice::from_ref(&body), &limits);
             let parts = decode(&split(&body, &cuts), &limits);
-            let show = |events: &[Result<StreamEvent>]| -> Vec<String> {
-                events
-                    .iter()
-                    .map(|e| match e {
-                        Ok(ev) => format!("{ev:?}"),
-                        Err(err) => format!("error: {err}"),
-                    })
-                    .collect()
-            };
-            prop_assert_eq!(show(&whole), show(&parts));
-            // Exactly one end, last: the whole answer or an error.
-            let ends = whole
-                .iter()
-                .filter(|e| matches!(e, Ok(StreamEvent::Done(_)) | Err(_)))
-                .count();
-            prop_assert_eq!(ends, 1);
-            prop_assert!(matches!(
-                whole.last(),
-                Some(Ok(StreamEvent::Done(_)) | Err(_))
-            ));
-            if let Some(Ok(StreamEvent::Done(r))) = whole.last() {
-                prop_assert!(r.tool_calls.len() <= max_calls);
-                // Every call was announced ready once, under the position it has.
-                let ready: Vec<usize> = whole
-                    .iter()
-                    .filter_map(|e| match e {
-                        Ok(StreamEvent::ToolCallReady { index, .. }) => Some(*index),
-                        _ => None,
-                    })
-                    .collect();
-                let mut unique = ready.clone();
-                unique.dedup();
-                prop_assert_eq!(&ready, &unique);
-                for i in ready {
-                    prop_assert!(i < r.tool_calls.len());
-                }
-            }
-            Ok(())
+            check_decoded(&whole, &parts, max_calls)
         },
     );
 }
@@ -508,4 +524,88 @@ fn fuzz_recorded_bodies() {
         let _ = crate::provider::parse_chat_response(&String::from_utf8_lossy(&bytes));
         Ok(())
     });
+}
+
+/// One event of an Anthropic Messages stream, well-formed or hostile.
+fn anthropic_event() -> impl Strategy<Value = String> {
+    let number = prop_oneof![
+        Just("3".to_owned()),
+        Just("18446744073709551615".to_owned()),
+        Just("-1".to_owned()),
+        Just("1e300".to_owned()),
+        Just("null".to_owned()),
+    ];
+    let block = prop_oneof![
+        Just(r#"{"type":"text","text":""}"#.to_owned()),
+        Just(r#"{"type":"thinking","thinking":""}"#.to_owned()),
+        Just(r#"{"type":"tool_use","id":"t","name":"f","input":{}}"#.to_owned()),
+        Just(r#"{"type":"server_tool_use","id":"s","name":"web_search","input":{}}"#.to_owned()),
+        Just(
+            r#"{"type":"web_search_tool_result","tool_use_id":"s","content":[{"url":"u"}]}"#
+                .to_owned()
+        ),
+        Just(r#"{"type":"redacted_thinking","data":"x"}"#.to_owned()),
+        Just("7".to_owned()),
+        Just("null".to_owned()),
+    ];
+    let delta = prop_oneof![
+        "[a-z ]{0,4}".prop_map(|t| format!(r#"{{"type":"text_delta","text":"{t}"}}"#)),
+        "[a-z]{0,4}".prop_map(|t| format!(r#"{{"type":"thinking_delta","thinking":"{t}"}}"#)),
+        Just(r#"{"type":"signature_delta","signature":"sig"}"#.to_owned()),
+        prop_oneof![
+            Just("{\\\"x\\\": ".to_owned()),
+            Just("1}".to_owned()),
+            Just("".to_owned()),
+            Just("]".to_owned())
+        ]
+        .prop_map(|j| format!(r#"{{"type":"input_json_delta","partial_json":"{j}"}}"#)),
+        number.clone().prop_map(|n| format!(
+            r#"{{"type":"citations_delta","citation":{{"type":"char_location","cited_text":"c","document_index":{n},"start_char_index":{n},"end_char_index":1}}}}"#
+        )),
+        Just(r#"{"type":"text_delta","text":7}"#.to_owned()),
+    ];
+    prop_oneof![
+        number.clone().prop_map(|n| format!(
+            r#"{{"type":"message_start","message":{{"id":"m","model":"x","content":[],"usage":{{"input_tokens":{n},"output_tokens":1}}}}}}"#
+        )),
+        Just(r#"{"type":"message_start","message":7}"#.to_owned()),
+        (number.clone(), block).prop_map(|(n, b)| format!(
+            r#"{{"type":"content_block_start","index":{n},"content_block":{b}}}"#
+        )),
+        delta.prop_map(|d| format!(r#"{{"type":"content_block_delta","index":0,"delta":{d}}}"#)),
+        Just(r#"{"type":"content_block_stop","index":0}"#.to_owned()),
+        number.prop_map(|n| format!(
+            r#"{{"type":"message_delta","delta":{{"stop_reason":"end_turn"}},"usage":{{"output_tokens":{n},"cache_read_input_tokens":{n}}}}}"#
+        )),
+        Just(r#"{"type":"message_delta","delta":7,"usage":[]}"#.to_owned()),
+        Just(r#"{"type":"message_stop"}"#.to_owned()),
+        Just(r#"{"type":"ping"}"#.to_owned()),
+        Just(r#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#.to_owned()),
+        Just("not json".to_owned()),
+    ]
+}
+
+#[test]
+fn fuzz_anthropic_stream() {
+    let input = (
+        proptest::collection::vec(anthropic_event(), 0..14),
+        proptest::collection::vec(any::<usize>(), 0..8),
+        1usize..4,
+    );
+    fuzz(
+        "anthropic_stream",
+        2000,
+        input,
+        |(events, cuts, max_calls)| {
+            let body: Vec<u8> = events
+                .iter()
+                .flat_map(|e| format!("event: x\ndata: {e}\n\n").into_bytes())
+                .collect();
+            let limits = Limits::default().max_tool_calls(max_calls);
+            let decoder = || crate::provider::wire_fuzz::anthropic_decoder(&limits);
+            let whole = decode_with(decoder(), std::slice::from_ref(&body));
+            let parts = decode_with(decoder(), &split(&body, &cuts));
+            check_decoded(&whole, &parts, max_calls)
+        },
+    );
 }

@@ -66,7 +66,18 @@ pub(crate) fn parse_http_date(text: &str) -> Option<u64> {
     if parts.next()? != "GMT" || parts.next().is_some() || hms.next().is_some() {
         return None;
     }
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || !(1970..=9999).contains(&year) {
+    unix_seconds(year, month, day, h, m, s)
+}
+
+/// A civil UTC date and time as Unix seconds; `None` when out of range.
+fn unix_seconds(year: i64, month: i64, day: u64, h: u64, m: u64, s: u64) -> Option<u64> {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || m > 59
+        || s > 60
+        || !(1970..=9999).contains(&year)
+    {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm), in i64 throughout.
@@ -84,6 +95,57 @@ pub(crate) fn parse_http_date(text: &str) -> Option<u64> {
         .ok()?
         .checked_mul(86_400)?
         .checked_add(h * 3600 + m * 60 + s)
+}
+
+/// An RFC 3339 UTC time (`2026-02-07T14:39:09Z`, fractional seconds and a
+/// numeric offset allowed) as Unix seconds.
+pub(crate) fn parse_rfc3339(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let mut d = date.split('-');
+    let year: i64 = d.next()?.parse().ok()?;
+    let month: i64 = d.next()?.parse().ok()?;
+    let day: u64 = d.next()?.parse().ok()?;
+    if d.next().is_some() {
+        return None;
+    }
+    let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
+        Some(i) => (time.get(..i)?, time.get(i..)?),
+        None => return None,
+    };
+    let clock = clock.split('.').next()?;
+    let mut hms = clock.split(':');
+    let (h, m, s): (u64, u64, u64) = (
+        hms.next()?.parse().ok()?,
+        hms.next()?.parse().ok()?,
+        hms.next()?.parse().ok()?,
+    );
+    if hms.next().is_some() {
+        return None;
+    }
+    let at = unix_seconds(year, month, day, h, m, s)?;
+    if offset.eq_ignore_ascii_case("z") {
+        return Some(at);
+    }
+    let (sign, rest) = offset.split_at(1);
+    let (oh, om) = rest.split_once(':')?;
+    let (oh, om): (u64, u64) = (oh.parse().ok()?, om.parse().ok()?);
+    if oh > 23 || om > 59 {
+        return None;
+    }
+    let shift = oh * 3600 + om * 60;
+    if sign == "+" {
+        at.checked_sub(shift)
+    } else {
+        at.checked_add(shift)
+    }
+}
+
+/// The wait from `now` until an RFC 3339 time; a time in the past is no wait.
+pub(crate) fn parse_rfc3339_wait(text: &str, now: SystemTime) -> Option<Duration> {
+    let at = parse_rfc3339(text)?;
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)))
 }
 
 #[cfg(test)]
@@ -134,6 +196,31 @@ mod tests {
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later),
             Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn rfc3339_times_are_read() {
+        assert_eq!(parse_rfc3339("1994-11-06T08:49:37Z"), Some(784_111_777));
+        assert_eq!(parse_rfc3339("1994-11-06T08:49:37.25Z"), Some(784_111_777));
+        assert_eq!(
+            parse_rfc3339("1994-11-06T09:49:37+01:00"),
+            Some(784_111_777)
+        );
+        for bad in [
+            "",
+            "1994-11-06",
+            "1994-13-06T08:49:37Z",
+            "1994-11-06T08:49:37",
+            "99999999999999999999-11-06T08:49:37Z",
+            "1994-11-06T08:49:37+99:00",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_700);
+        assert_eq!(
+            parse_rfc3339_wait("1994-11-06T08:49:37Z", now),
+            Some(Duration::from_secs(77))
         );
     }
 }

@@ -56,6 +56,7 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
+pub mod anthropic;
 pub mod hostile;
 pub mod replay;
 pub mod scripted;

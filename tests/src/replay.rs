@@ -50,6 +50,7 @@ pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
                 tool_call_id: m["tool_call_id"].as_str().unwrap_or_default().to_owned(),
                 name: m["name"].as_str().unwrap_or_default().to_owned(),
                 content: m["content"].as_str().unwrap_or_default().to_owned(),
+                is_error: false,
             },
             other => panic!("unexpected role {other}"),
         };

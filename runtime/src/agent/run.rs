@@ -387,6 +387,7 @@ impl Runner {
                         content: resp.content.clone(),
                         tool_calls: calls.clone(),
                         reasoning: resp.reasoning.clone(),
+                        provider_state: resp.provider_state.clone(),
                     });
                     for c in &calls {
                         self.state.messages.push(Message::tool_result(c, "Done."));
@@ -533,15 +534,13 @@ impl Runner {
                 content: resp.content.clone(),
                 tool_calls: calls.iter().cloned().map(with_json_arguments).collect(),
                 reasoning: None,
+                provider_state: resp.provider_state.clone(),
             });
             for r in records {
-                let content = match &r.result {
-                    Ok(s) => s.clone(),
-                    Err(e) => e.to_string(),
-                };
-                self.state
-                    .messages
-                    .push(Message::tool_result(&r.call, content));
+                self.state.messages.push(match &r.result {
+                    Ok(s) => Message::tool_result(&r.call, s.clone()),
+                    Err(e) => Message::tool_error(&r.call, e.to_string()),
+                });
             }
         }
     }

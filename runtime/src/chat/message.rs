@@ -29,6 +29,11 @@ pub enum Message {
         /// Its reasoning, kept apart from the answer.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reasoning: Option<String>,
+        /// What the provider that gave this answer needs back, unchanged, on
+        /// later turns (thinking signatures, encrypted reasoning); other
+        /// providers ignore it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_state: Option<ProviderState>,
     },
     /// The result of one tool call.
     Tool {
@@ -38,6 +43,10 @@ pub enum Message {
         name: String,
         /// The result, as text (JSON for structured results).
         content: String,
+        /// Whether the call failed (`content` then says why). Providers that
+        /// mark failures (Anthropic's `is_error`) are told.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
     },
 }
 
@@ -64,6 +73,7 @@ impl Message {
             content: Some(text.into()),
             tool_calls: Vec::new(),
             reasoning: None,
+            provider_state: None,
         }
     }
     /// An assistant message that calls tools.
@@ -72,6 +82,7 @@ impl Message {
             content: None,
             tool_calls,
             reasoning: None,
+            provider_state: None,
         }
     }
     /// The result of a tool call.
@@ -80,6 +91,17 @@ impl Message {
             tool_call_id: call.id.clone(),
             name: call.name.clone(),
             content: content.into(),
+            is_error: false,
+        }
+    }
+    /// The failure of a tool call: `content` says what went wrong, for the
+    /// model to read.
+    pub fn tool_error(call: &ToolCall, content: impl Into<String>) -> Self {
+        Message::Tool {
+            tool_call_id: call.id.clone(),
+            name: call.name.clone(),
+            content: content.into(),
+            is_error: true,
         }
     }
     /// The text of the message (the text parts of a user message, joined).
@@ -90,7 +112,7 @@ impl Message {
                 .iter()
                 .filter_map(|p| match p {
                     ContentPart::Text(t) => Some(t.as_str()),
-                    ContentPart::Image { .. } => None,
+                    _ => None,
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
@@ -110,6 +132,100 @@ pub enum ContentPart {
         /// `https://…` or `data:image/png;base64,…`.
         url: String,
     },
+    /// A file of any media type (image, PDF, audio, video), inline or by URL.
+    Media(Media),
+    /// A text document the model may cite (see [`Citation`](super::Citation)).
+    Document(Document),
+}
+
+/// A file sent to the model: its media type and where its bytes are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// The IANA media type: `image/png`, `application/pdf`, `audio/mpeg`, `video/mp4`…
+    pub media_type: String,
+    /// The bytes, or where to fetch them.
+    pub source: MediaSource,
+}
+
+impl Media {
+    /// What kind of file this is, from its media type.
+    pub fn kind(&self) -> MediaKind {
+        MediaKind::of(&self.media_type)
+    }
+}
+
+/// Where a [`Media`] part's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaSource {
+    /// In the request, base64-encoded (standard alphabet, padded).
+    Base64(String),
+    /// At this URL, fetched by the provider.
+    Url(String),
+}
+
+/// The broad kind of a media type, which decides how providers send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum MediaKind {
+    /// `image/*`.
+    Image,
+    /// `application/pdf`.
+    Pdf,
+    /// `audio/*`.
+    Audio,
+    /// `video/*`.
+    Video,
+    /// Anything else.
+    Other,
+}
+
+impl MediaKind {
+    /// The kind of `media_type` (case-insensitive; parameters ignored).
+    pub fn of(media_type: &str) -> Self {
+        let t = media_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match t.split('/').next().unwrap_or_default() {
+            "image" => MediaKind::Image,
+            "audio" => MediaKind::Audio,
+            "video" => MediaKind::Video,
+            _ if t == "application/pdf" => MediaKind::Pdf,
+            _ => MediaKind::Other,
+        }
+    }
+}
+
+/// A text document given to the model, which it can answer from with
+/// citations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// The text.
+    pub text: String,
+    /// Its media type (`text/plain`, `text/markdown`).
+    pub media_type: String,
+    /// A title, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Whether to ask for citations into it (providers that cannot cite
+    /// refuse the request).
+    pub citations: bool,
+}
+
+/// State a provider returned with an answer that must go back to the same
+/// provider, unchanged, on later turns (Anthropic's thinking blocks and their
+/// signatures, Gemini's thought signatures, OpenAI's encrypted reasoning).
+/// Opaque: only the provider that wrote it reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderState {
+    /// The provider that wrote it (`"anthropic"`, `"gemini"`, `"openai_responses"`).
+    pub provider: String,
+    /// What it needs back, in its own format.
+    pub data: Value,
 }
 
 impl ContentPart {
@@ -126,6 +242,51 @@ impl ContentPart {
     pub fn image_bytes(mime: &str, bytes: &[u8]) -> Self {
         ContentPart::Image {
             url: format!("data:{mime};base64,{}", base64(bytes)),
+        }
+    }
+    /// A file of this media type at a URL (a PDF, audio, video or image).
+    pub fn media_url(media_type: impl Into<String>, url: impl Into<String>) -> Self {
+        ContentPart::Media(Media {
+            media_type: media_type.into(),
+            source: MediaSource::Url(url.into()),
+        })
+    }
+    /// A file of this media type, sent inline.
+    pub fn media_bytes(media_type: impl Into<String>, bytes: &[u8]) -> Self {
+        ContentPart::Media(Media {
+            media_type: media_type.into(),
+            source: MediaSource::Base64(base64(bytes)),
+        })
+    }
+    /// A plain-text document the model may cite.
+    pub fn document(text: impl Into<String>) -> Self {
+        ContentPart::Document(Document {
+            text: text.into(),
+            media_type: "text/plain".into(),
+            title: None,
+            citations: true,
+        })
+    }
+    /// The media this part carries, with images given as `data:` URLs read
+    /// into their media type and base64 text (`None` for text and documents).
+    pub fn as_media(&self) -> Option<Media> {
+        match self {
+            ContentPart::Media(m) => Some(m.clone()),
+            ContentPart::Image { url } => Some(match url.strip_prefix("data:") {
+                Some(rest) => {
+                    let (head, data) = rest.split_once(',').unwrap_or((rest, ""));
+                    let media_type = head.strip_suffix(";base64").unwrap_or(head);
+                    Media {
+                        media_type: media_type.to_owned(),
+                        source: MediaSource::Base64(data.to_owned()),
+                    }
+                }
+                None => Media {
+                    media_type: "image/*".into(),
+                    source: MediaSource::Url(url.clone()),
+                },
+            }),
+            _ => None,
         }
     }
 }

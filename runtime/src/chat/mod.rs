@@ -7,11 +7,16 @@ mod response;
 mod stream;
 mod think;
 
-pub use message::{ContentPart, Message, ToolCall};
-pub use request::{ChatRequest, ConversationError, ReasoningEffort, ResponseFormat, ToolChoice};
+pub use message::{
+    ContentPart, Document, Media, MediaKind, MediaSource, Message, ProviderState, ToolCall,
+};
+pub use request::{
+    ChatRequest, ConversationError, ReasoningEffort, ResponseFormat, ServerTool, ToolChoice,
+};
 pub use response::{
-    ChatResponse, FinishReason, RateLimit, RateLimitResource, RateLimitWindow, RateLimits,
-    TimeInfo, TokenLogprob, TopLogprob, Usage,
+    ChatResponse, Citation, CitationSource, FinishReason, RateLimit, RateLimitResource,
+    RateLimitWindow, RateLimits, ServerToolCall, TimeInfo, TokenLogprob, TopLogprob, Usage,
+    WebSource,
 };
 #[cfg(feature = "testing")]
 pub(crate) use stream::events_in_chunks;

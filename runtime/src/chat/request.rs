@@ -45,6 +45,28 @@ pub struct ChatRequest {
     pub top_logprobs: Option<u8>,
     /// Reasoning effort, for models that take it (gpt-oss).
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Tools the provider runs on its side (web search, web fetch); what
+    /// they did comes back in [`ChatResponse::server_tool_calls`](super::ChatResponse::server_tool_calls).
+    /// Providers without them refuse the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_tools: Vec<ServerTool>,
+}
+
+/// A tool the provider runs on its side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerTool {
+    /// Searches the web.
+    WebSearch {
+        /// The most searches in one answer, if limited.
+        max_uses: Option<u32>,
+    },
+    /// Fetches a web page by URL.
+    WebFetch {
+        /// The most fetches in one answer, if limited.
+        max_uses: Option<u32>,
+    },
 }
 
 impl ChatRequest {
@@ -119,6 +141,11 @@ impl ChatRequest {
     /// Sets the reasoning effort (gpt-oss).
     pub fn reasoning_effort(mut self, e: ReasoningEffort) -> Self {
         self.reasoning_effort = Some(e);
+        self
+    }
+    /// Lets the provider use one of its own tools (web search, web fetch).
+    pub fn server_tool(mut self, t: ServerTool) -> Self {
+        self.server_tools.push(t);
         self
     }
 

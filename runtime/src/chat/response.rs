@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::message::{Message, ToolCall};
+use super::message::{Message, ProviderState, ToolCall};
 
 /// A model's answer to a [`ChatRequest`](super::ChatRequest), the same whether it
 /// was received blocking or assembled from a stream.
@@ -32,6 +32,78 @@ pub struct ChatResponse {
     pub rate_limits: RateLimits,
     /// The provider's `system_fingerprint`.
     pub system_fingerprint: Option<String>,
+    /// Where the answer's statements come from: spans of the documents sent
+    /// ([`ContentPart::Document`](super::ContentPart::Document)) or web pages
+    /// the provider's own tools found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
+    /// The calls the provider made to its own tools (web search, web fetch)
+    /// while answering; they already ran on its side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_tool_calls: Vec<ServerToolCall>,
+    /// What the provider needs back on the next turn (see [`ProviderState`]);
+    /// [`ChatResponse::to_message`] keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_state: Option<ProviderState>,
+}
+
+/// A span of the answer's sources that the model cited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Citation {
+    /// The text cited, as the provider quotes it.
+    pub cited_text: String,
+    /// Where it comes from.
+    pub source: CitationSource,
+}
+
+/// Where a [`Citation`] points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CitationSource {
+    /// Characters `start..end` of the document at `index` among the request's
+    /// documents.
+    Document {
+        /// The document's position among the request's documents, from 0.
+        index: usize,
+        /// Its title, if it had one.
+        title: Option<String>,
+        /// First character cited.
+        start: usize,
+        /// One past the last character cited.
+        end: usize,
+    },
+    /// A web page.
+    Web {
+        /// Its URL.
+        url: String,
+        /// Its title, if known.
+        title: Option<String>,
+    },
+}
+
+/// A provider-side tool call (web search, web fetch) made while answering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ServerToolCall {
+    /// The provider's id for it.
+    pub id: String,
+    /// The tool (`web_search`, `web_fetch`).
+    pub name: String,
+    /// Its input as JSON text (`{"query": …}`, `{"url": …}`).
+    pub arguments: String,
+    /// The pages it found or fetched.
+    pub sources: Vec<WebSource>,
+}
+
+/// A web page a provider-side tool found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebSource {
+    /// Its URL.
+    pub url: String,
+    /// Its title, if known.
+    pub title: Option<String>,
 }
 
 impl ChatResponse {
@@ -45,6 +117,7 @@ impl ChatResponse {
             content: self.content.clone(),
             tool_calls: self.tool_calls.clone(),
             reasoning: self.reasoning.clone(),
+            provider_state: self.provider_state.clone(),
         }
     }
 }
@@ -93,6 +166,9 @@ pub struct Usage {
     pub reasoning_tokens: Option<u64>,
     /// Prompt tokens served from the provider's cache, where reported.
     pub cached_tokens: Option<u64>,
+    /// Prompt tokens written to the provider's cache, where reported.
+    #[serde(default)]
+    pub cache_write_tokens: Option<u64>,
     /// Cerebras's `time_info`.
     pub time: Option<TimeInfo>,
     /// Cerebras's `inference-id` header.
@@ -114,6 +190,7 @@ impl Usage {
         };
         self.reasoning_tokens = sum(self.reasoning_tokens, other.reasoning_tokens);
         self.cached_tokens = sum(self.cached_tokens, other.cached_tokens);
+        self.cache_write_tokens = sum(self.cache_write_tokens, other.cache_write_tokens);
     }
 }
 
@@ -155,13 +232,17 @@ pub struct TopLogprob {
 }
 
 /// What a rate limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RateLimitResource {
     /// Requests.
     Requests,
     /// Tokens.
     Tokens,
+    /// Prompt tokens (Anthropic counts them apart).
+    InputTokens,
+    /// Generated tokens (Anthropic counts them apart).
+    OutputTokens,
 }
 
 /// The window a rate limit counts over.
@@ -200,10 +281,17 @@ pub struct RateLimits {
 
 impl RateLimits {
     /// Parses every `x-ratelimit-{limit,remaining,reset}-{requests,tokens}-{minute,hour,day}`
-    /// header present. `headers` yields (lower-case name, value) pairs.
+    /// header present, and Anthropic's
+    /// `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
+    /// (per minute; the reset an RFC 3339 time). `headers` yields (lower-case
+    /// name, value) pairs.
     pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut out = RateLimits::default();
         for (name, value) in headers {
+            if let Some(rest) = name.strip_prefix("anthropic-ratelimit-") {
+                out.anthropic(rest, value.trim());
+                continue;
+            }
             let Some(rest) = name.strip_prefix("x-ratelimit-") else {
                 continue;
             };
@@ -236,9 +324,31 @@ impl RateLimits {
                 _ => {}
             }
         }
-        out.limits
-            .sort_by_key(|l| (l.resource == RateLimitResource::Tokens, l.window));
+        out.limits.sort_by_key(|l| (l.resource, l.window));
         out
+    }
+
+    fn anthropic(&mut self, rest: &str, value: &str) {
+        let Some((resource, field)) = rest.rsplit_once('-') else {
+            return;
+        };
+        let resource = match resource {
+            "requests" => RateLimitResource::Requests,
+            "tokens" => RateLimitResource::Tokens,
+            "input-tokens" => RateLimitResource::InputTokens,
+            "output-tokens" => RateLimitResource::OutputTokens,
+            _ => return,
+        };
+        let entry = self.entry(resource, RateLimitWindow::Minute);
+        match field {
+            "limit" => entry.limit = value.parse().ok(),
+            "remaining" => entry.remaining = value.parse().ok(),
+            "reset" => {
+                entry.reset =
+                    crate::wire_numbers::parse_rfc3339_wait(value, std::time::SystemTime::now())
+            }
+            _ => {}
+        }
     }
 
     fn entry(&mut self, resource: RateLimitResource, window: RateLimitWindow) -> &mut RateLimit {

@@ -301,6 +301,7 @@ impl StreamAccumulator {
             logprobs: self.logprobs,
             rate_limits: self.rate_limits,
             system_fingerprint: self.system_fingerprint,
+            ..ChatResponse::default()
         };
         (events, response)
     }

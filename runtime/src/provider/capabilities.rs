@@ -71,6 +71,18 @@ pub struct Capabilities {
     pub logprobs: Support,
     /// Images in user messages.
     pub images: Support,
+    /// Whether it reads PDF documents.
+    pub pdf: Support,
+    /// Whether it hears audio.
+    pub audio: Support,
+    /// Whether it watches video.
+    pub video: Support,
+    /// Whether it cites the documents it is given.
+    pub citations: Support,
+    /// Whether the provider runs a web search tool for it.
+    pub web_search: Support,
+    /// Whether the provider runs a web fetch tool for it.
+    pub web_fetch: Support,
     /// `reasoning_effort`.
     pub reasoning_effort: Support,
     /// How the model thinks.
@@ -92,6 +104,12 @@ impl Capabilities {
             stop: Support::Unknown,
             logprobs: Support::Unknown,
             images: Support::Unknown,
+            pdf: Support::Unknown,
+            audio: Support::Unknown,
+            video: Support::Unknown,
+            citations: Support::Unknown,
+            web_search: Support::Unknown,
+            web_fetch: Support::Unknown,
             reasoning_effort: Support::Unknown,
             thinking: Thinking::Never,
         }
@@ -111,6 +129,12 @@ impl Capabilities {
             stop: Support::Yes,
             logprobs: Support::Yes,
             images: Support::Yes,
+            pdf: Support::Yes,
+            audio: Support::Yes,
+            video: Support::Yes,
+            citations: Support::Yes,
+            web_search: Support::Yes,
+            web_fetch: Support::Yes,
             reasoning_effort: Support::No,
             thinking: Thinking::Never,
         }
@@ -135,6 +159,12 @@ impl Capabilities {
             stop: Support::Yes,
             logprobs: Support::Yes,
             images: Support::Unknown,
+            pdf: Support::Unknown,
+            audio: Support::Unknown,
+            video: Support::Unknown,
+            citations: Support::Unknown,
+            web_search: Support::Unknown,
+            web_fetch: Support::Unknown,
             reasoning_effort: Support::No,
             thinking: Thinking::Never,
         }

@@ -246,6 +246,12 @@ pub(crate) fn capabilities_for(model: &str) -> Capabilities {
     // What every model of the scoreboard shares.
     let scoreboard = Capabilities {
         images: Support::Unknown,
+        pdf: Support::No,
+        audio: Support::No,
+        video: Support::No,
+        citations: Support::No,
+        web_search: Support::No,
+        web_fetch: Support::No,
         tools_with_response_format: Support::No,
         ..Capabilities::all()
     };
@@ -282,6 +288,12 @@ pub(crate) fn capabilities_for(model: &str) -> Capabilities {
         },
         "gemma-4-31b" => Capabilities {
             images: Support::Yes,
+            pdf: Support::No,
+            audio: Support::No,
+            video: Support::No,
+            citations: Support::No,
+            web_search: Support::No,
+            web_fetch: Support::No,
             tools_with_response_format: Support::Unknown,
             ..Capabilities::all()
         },

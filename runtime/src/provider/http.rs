@@ -14,23 +14,44 @@ use crate::chat::RateLimits;
 use crate::error::{ApiError, Error, Result, excerpt};
 
 /// An API key. Its `Debug` and `Display` never show it.
+///
+/// It travels in a header, never in a URL: `Authorization: Bearer …` by
+/// default, or the header a provider names (`x-api-key`, `x-goog-api-key`).
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub struct ApiKey {
+    key: String,
+    /// The header it goes in; `None` for `Authorization: Bearer`.
+    header: Option<&'static str>,
+}
 
 impl ApiKey {
     /// Wraps a key.
     pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
+        Self {
+            key: key.into(),
+            header: None,
+        }
     }
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
+    /// A key sent as the value of `header` instead of as a bearer token.
+    pub(crate) fn in_header(key: impl Into<String>, header: &'static str) -> Self {
+        Self {
+            key: key.into(),
+            header: Some(header),
+        }
     }
     /// Replaces every occurrence of the key in `text`.
     pub(crate) fn redact(&self, text: &str) -> String {
-        if self.0.len() < 4 {
+        if self.key.len() < 4 {
             text.to_owned()
         } else {
-            text.replace(&self.0, "[redacted]")
+            text.replace(&self.key, "[redacted]")
+        }
+    }
+    /// Adds the key to a request, in its header.
+    fn authorize(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.header {
+            None => rb.bearer_auth(&self.key),
+            Some(name) => rb.header(name, &self.key),
         }
     }
 }
@@ -370,7 +391,7 @@ impl HttpClient {
         loop {
             let mut rb = self.client.request(method.clone(), url);
             if let Some(k) = key {
-                rb = rb.bearer_auth(k.expose());
+                rb = k.authorize(rb);
             }
             for (k, v) in headers {
                 rb = rb.header(k, v);

@@ -5,18 +5,22 @@
 //! [`OpenAiCompat`] (llama.cpp's `llama-server`, vLLM, Ollama, OpenAI, Groq,
 //! OpenRouter, …) give models.
 
+mod anthropic;
 mod borrowed_json;
 mod capabilities;
 mod cerebras;
+mod endpoint;
 mod http;
 mod openai_compat;
 pub mod sse;
+mod streaming;
 mod wire;
 
 /// Crate-internal readers, for the fuzz targets.
 #[cfg(test)]
 pub(crate) mod wire_fuzz {
     use super::http::Limits;
+    pub(crate) use super::streaming::Decode;
     use super::wire::StreamDecoder;
     /// A stream decoder with these limits.
     pub(crate) fn decoder(limits: &Limits) -> StreamDecoder {
@@ -27,6 +31,10 @@ pub(crate) mod wire_fuzz {
             None,
             limits,
         )
+    }
+    /// An Anthropic Messages stream decoder with these limits.
+    pub(crate) fn anthropic_decoder(limits: &Limits) -> super::anthropic::StreamDecoder {
+        super::anthropic::StreamDecoder::new(Default::default(), "m".into(), None, limits)
     }
 }
 #[cfg(test)]
@@ -41,10 +49,15 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 
 use crate::chat::{
-    ChatRequest, ChatResponse, ContentPart, Message, ResponseFormat, StreamEvent, ToolChoice,
+    ChatRequest, ChatResponse, ContentPart, MediaKind, Message, ResponseFormat, ServerTool,
+    StreamEvent, ToolChoice,
 };
 use crate::error::{Error, Result};
 
+pub use anthropic::{
+    ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking,
+    parse_message as parse_anthropic_message, parse_message_stream as parse_anthropic_stream,
+};
 pub use capabilities::{Capabilities, Support, Thinking};
 pub use cerebras::{Cerebras, CerebrasModel};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
@@ -99,6 +112,18 @@ impl<M: Model + ?Sized> Model for &M {
     }
 }
 
+/// Records an answer's id, finish reason and usage on the current span.
+pub(crate) fn record_usage(r: &ChatResponse) {
+    let span = tracing::Span::current();
+    span.record("gen_ai.response.id", r.id.as_str());
+    span.record(
+        "gen_ai.response.finish_reasons",
+        tracing::field::debug(&r.finish_reason),
+    );
+    span.record("gen_ai.usage.input_tokens", r.usage.prompt_tokens);
+    span.record("gen_ai.usage.output_tokens", r.usage.completion_tokens);
+}
+
 /// A whole answer as the stream of events a streamed request would give (for
 /// answers that could not be streamed, and for scripted models).
 pub(crate) fn replay_as_stream(response: ChatResponse) -> ChatStream {
@@ -139,24 +164,14 @@ pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
 /// [`Error::Protocol`] for a malformed stream, the provider's error for an error
 /// event, [`Error::Connection`] for a stream that ends before the answer does.
 pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
-    let mut decoder = wire::StreamDecoder::new(
+    let decoder = wire::StreamDecoder::new(
         crate::chat::StreamAccumulator::default(),
         200,
         String::new(),
         None,
         &http::Limits::default(),
     );
-    let mut events = std::collections::VecDeque::new();
-    decoder.push(body, &mut events);
-    decoder.finish(&mut events);
-    for event in events {
-        if let StreamEvent::Done(response) = event? {
-            return Ok(*response);
-        }
-    }
-    Err(Error::Connection(
-        "the stream ended before the answer was complete".into(),
-    ))
+    streaming::decode_whole(decoder, body)
 }
 
 /// Checks a request before it is sent: the conversation (as Cerebras's version
@@ -234,17 +249,66 @@ pub fn check_request(model: &str, caps: &Capabilities, req: &ChatRequest) -> Res
             return Err(unsupported(feature, hint));
         }
     }
-    let has_image = req.messages.iter().any(|m| match m {
-        Message::User { content } => content
-            .iter()
-            .any(|p| matches!(p, ContentPart::Image { .. })),
-        _ => false,
-    });
-    if has_image && caps.images == Support::No {
-        return Err(unsupported(
-            "image input",
-            "use a model that takes images (e.g. gemma-4-31b)",
-        ));
+    for m in &req.messages {
+        let Message::User { content } = m else {
+            continue;
+        };
+        for part in content {
+            if let ContentPart::Document(d) = part {
+                if d.citations && caps.citations == Support::No {
+                    return Err(unsupported(
+                        "citations",
+                        "send the document as text, without asking for citations",
+                    ));
+                }
+                continue;
+            }
+            let Some(media) = part.as_media() else {
+                continue;
+            };
+            let (support, feature, hint) = match media.kind() {
+                MediaKind::Image => (
+                    caps.images,
+                    "image input",
+                    "use a model that takes images (e.g. gemma-4-31b)",
+                ),
+                MediaKind::Pdf => (
+                    caps.pdf,
+                    "PDF input",
+                    "extract the PDF's text and send that, or use a provider that reads PDFs",
+                ),
+                MediaKind::Audio => (
+                    caps.audio,
+                    "audio input",
+                    "transcribe it first, or use a model that hears audio (Gemini)",
+                ),
+                MediaKind::Video => (
+                    caps.video,
+                    "video input",
+                    "use a model that watches video (Gemini)",
+                ),
+                _ => (
+                    Support::No,
+                    "this media type",
+                    "send images, PDFs, audio or video",
+                ),
+            };
+            if support == Support::No {
+                return Err(unsupported(feature, hint));
+            }
+        }
+    }
+    for tool in &req.server_tools {
+        let (support, feature) = match tool {
+            ServerTool::WebSearch { .. } => (caps.web_search, "a provider-side web search"),
+            ServerTool::WebFetch { .. } => (caps.web_fetch, "a provider-side web fetch"),
+        };
+        if support == Support::No {
+            return Err(unsupported(
+                feature,
+                "give the model a #[tool] that searches or fetches instead",
+            ));
+        }
     }
     Ok(())
 }

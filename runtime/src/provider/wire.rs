@@ -8,10 +8,12 @@ use serde_json::Value;
 
 use super::http::{ApiKey, Limits, status_error, too_large};
 use super::sse::{SseEvent, SseParser};
+use super::streaming::Decode;
 use crate::chat::{
-    ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, Message, MetaNeeded,
-    RateLimits, ReasoningEffort, ResponseFormat, StreamAccumulator, StreamEvent, TimeInfo,
-    TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage, separate_reasoning,
+    ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, MediaKind, MediaSource,
+    Message, MetaNeeded, RateLimits, ReasoningEffort, ResponseFormat, StreamAccumulator,
+    StreamEvent, TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage,
+    separate_reasoning,
 };
 use crate::error::{Error, Result, excerpt};
 
@@ -228,6 +230,39 @@ impl Serialize for WireTool<'_> {
     }
 }
 
+/// Refuses what chat completions cannot carry, whatever the server: the
+/// provider's own tools, and citations into documents.
+///
+/// # Errors
+/// [`Error::Unsupported`], naming what to do instead.
+pub(crate) fn check_expressible(model: &str, req: &ChatRequest) -> Result<()> {
+    let unsupported = |feature: &str, hint: &str| Error::Unsupported {
+        model: model.to_owned(),
+        feature: feature.to_owned(),
+        hint: hint.to_owned(),
+    };
+    if !req.server_tools.is_empty() {
+        return Err(unsupported(
+            "provider-side tools (web search, web fetch)",
+            "give the model a #[tool] that searches or fetches, or use Anthropic, Gemini or \
+             OpenAI Responses",
+        ));
+    }
+    let cites = req.messages.iter().any(|m| match m {
+        Message::User { content } => content
+            .iter()
+            .any(|p| matches!(p, ContentPart::Document(d) if d.citations)),
+        _ => false,
+    });
+    if cites {
+        return Err(unsupported(
+            "citations",
+            "send the document without asking for citations (citations: false)",
+        ));
+    }
+    Ok(())
+}
+
 /// A message as the wire writes it.
 struct WireMessage<'a>(&'a Message, &'a WireConfig);
 
@@ -250,6 +285,7 @@ impl Serialize for WireMessage<'_> {
                 content,
                 tool_calls,
                 reasoning,
+                ..
             } => {
                 m.serialize_entry("role", "assistant")?;
                 if let Some(c) = content {
@@ -266,6 +302,7 @@ impl Serialize for WireMessage<'_> {
                 tool_call_id,
                 name,
                 content,
+                ..
             } => {
                 m.serialize_entry("role", "tool")?;
                 m.serialize_entry("content", content)?;
@@ -291,6 +328,25 @@ impl Serialize for WirePart<'_> {
             ContentPart::Image { url } => {
                 m.serialize_entry("type", "image_url")?;
                 m.serialize_entry("image_url", &Fields([("url", url)]))?;
+            }
+            ContentPart::Media(media) => {
+                let url = match &media.source {
+                    MediaSource::Url(u) => u.clone(),
+                    MediaSource::Base64(b) => format!("data:{};base64,{b}", media.media_type),
+                };
+                if media.kind() == MediaKind::Image {
+                    m.serialize_entry("type", "image_url")?;
+                    m.serialize_entry("image_url", &Fields([("url", &url)]))?;
+                } else {
+                    // OpenAI's file part: a PDF (or other file) as a data URL.
+                    m.serialize_entry("type", "file")?;
+                    m.serialize_entry("file", &Fields([("file_data", &url)]))?;
+                }
+            }
+            ContentPart::Document(d) => {
+                // No citations here (check_request refuses them): the text.
+                m.serialize_entry("type", "text")?;
+                m.serialize_entry("text", &d.text)?;
             }
         }
         m.end()
@@ -383,6 +439,7 @@ pub(crate) fn parse_response(
         logprobs: choice.get("logprobs").and_then(parse_logprobs),
         rate_limits,
         system_fingerprint: take_str(&mut v, "system_fingerprint"),
+        ..ChatResponse::default()
     })
 }
 
@@ -621,14 +678,14 @@ impl StreamDecoder {
             key,
         }
     }
+}
 
-    /// Whether the stream is over: answered, or failed.
-    pub(crate) fn is_done(&self) -> bool {
+impl super::streaming::Decode for StreamDecoder {
+    fn is_done(&self) -> bool {
         self.accumulator.is_none()
     }
 
-    /// Reads more bytes; appends the events they complete to `out`.
-    pub(crate) fn push(&mut self, bytes: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
+    fn push(&mut self, bytes: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
         if self.is_done() {
             return;
         }
@@ -655,7 +712,7 @@ impl StreamDecoder {
 
     /// The body ended: the answer is complete after `[DONE]`, or once the
     /// provider said why it stopped; otherwise the stream broke.
-    pub(crate) fn finish(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+    fn finish(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
         if self.is_done() {
             return;
         }
@@ -674,12 +731,13 @@ impl StreamDecoder {
         }
     }
 
-    /// Ends the stream with `error`.
-    pub(crate) fn fail(&mut self, error: Error, out: &mut VecDeque<Result<StreamEvent>>) {
+    fn fail(&mut self, error: Error, out: &mut VecDeque<Result<StreamEvent>>) {
         self.accumulator = None;
         out.push_back(Err(error));
     }
+}
 
+impl StreamDecoder {
     fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
         if let Some(acc) = self.accumulator.take() {
             let (events, response) = acc.finish();
@@ -767,6 +825,7 @@ fn parse_usage(u: &Value) -> Usage {
         total_tokens: n(u, "total_tokens").unwrap_or(0),
         reasoning_tokens: nested("completion_tokens_details", "reasoning_tokens"),
         cached_tokens: nested("prompt_tokens_details", "cached_tokens"),
+        cache_write_tokens: None,
         time: None,
         inference_id: None,
     }

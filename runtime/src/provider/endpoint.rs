@@ -1,0 +1,157 @@
+//! What every provider client holds: where it sends, with which key and
+//! headers, through which HTTP client; and the builder methods users set them
+//! with, written once for all providers ([`endpoint_builders!`]).
+
+use serde_json::Value;
+
+use super::ModelInfo;
+use super::http::{ApiKey, HttpClient};
+use crate::error::{Error, Result};
+
+/// A provider's base URL, key, extra headers and HTTP client.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    /// The provider's name, for spans (`gen_ai.system`).
+    pub provider: &'static str,
+    /// Without a trailing `/`.
+    pub base_url: String,
+    pub key: Option<ApiKey>,
+    pub headers: Vec<(String, String)>,
+    pub http: Option<HttpClient>,
+    /// Why the default HTTP client could not be built, if it could not.
+    pub http_error: Option<String>,
+}
+
+impl Endpoint {
+    /// An endpoint with the default HTTP client.
+    pub fn new(provider: &'static str, base_url: &str, key: Option<ApiKey>) -> Self {
+        let (http, http_error) = match HttpClient::new() {
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Self {
+            provider,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            key,
+            headers: Vec::new(),
+            http,
+            http_error,
+        }
+    }
+
+    /// The HTTP client, or the configuration error that kept it from being built.
+    pub fn http(&self) -> Result<&HttpClient> {
+        self.http
+            .as_ref()
+            .ok_or_else(|| Error::Config(self.http_error.clone().unwrap_or_default()))
+    }
+
+    /// Changes the HTTP client's settings (nothing when it could not be built).
+    pub fn edit_http(&mut self, f: impl FnOnce(&mut HttpClient)) {
+        if let Some(h) = &mut self.http {
+            f(h);
+        }
+    }
+
+    /// The models listed at `url` (`{"data": [{"id": …}, …]}`).
+    pub async fn list_models(&self, url: &str) -> Result<Vec<ModelInfo>> {
+        let http = self.http()?;
+        let get = reqwest::Method::GET;
+        let resp = http
+            .send(get.clone(), url, self.key.as_ref(), &self.headers, None, "")
+            .await?;
+        let text = http
+            .read_text(&get, url, None, resp, self.key.as_ref())
+            .await?;
+        let v: Value = serde_json::from_str(&text).map_err(|_| Error::Protocol {
+            what: "a model list".into(),
+            excerpt: crate::error::excerpt(&text, 200),
+        })?;
+        let list = v
+            .get("data")
+            .or_else(|| v.get("models"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::Protocol {
+                what: "a model list (no `data`)".into(),
+                excerpt: crate::error::excerpt(&text, 200),
+            })?;
+        Ok(list
+            .iter()
+            .filter_map(|m| {
+                let id = m
+                    .get("id")
+                    .or_else(|| m.get("model"))
+                    .or_else(|| m.get("name"))?
+                    .as_str()?
+                    .to_owned();
+                Some(ModelInfo {
+                    id,
+                    owned_by: m.get("owned_by").and_then(Value::as_str).map(str::to_owned),
+                })
+            })
+            .collect())
+    }
+
+    /// Sends through the user's `reqwest` client.
+    pub fn use_client(&mut self, client: reqwest::Client) {
+        match &mut self.http {
+            Some(h) => h.client = client,
+            None => {
+                self.http = Some(HttpClient::with_client(client));
+                self.http_error = None;
+            }
+        }
+    }
+}
+
+/// The builder methods every provider client has, for a type with
+/// `fn edit(self, f: impl FnOnce(&mut Endpoint)) -> Self`.
+macro_rules! endpoint_builders {
+    () => {
+        /// Sends this header with every request.
+        pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+            let h = (name.into(), value.into());
+            self.edit(|e| e.headers.push(h))
+        }
+
+        /// Replaces the base URL (a local replay server, a proxy).
+        pub fn base_url(self, url: impl Into<String>) -> Self {
+            let url = url.into().trim_end_matches('/').to_owned();
+            self.edit(|e| e.base_url = url)
+        }
+
+        /// Sets the retry policy.
+        pub fn retry(self, policy: $crate::provider::RetryPolicy) -> Self {
+            self.edit(|e| e.edit_http(|h| h.retry = policy))
+        }
+
+        /// Sets the per-request timeout (for a stream: until the answer starts,
+        /// and then the longest silence between two chunks).
+        pub fn timeout(self, d: ::std::time::Duration) -> Self {
+            self.edit(|e| e.edit_http(|h| h.timeout = d))
+        }
+
+        /// Sets how much a server may send and how long a stream may last (see
+        /// [`Limits`](crate::provider::Limits); the defaults suit hosted APIs
+        /// and local servers alike).
+        pub fn limits(self, limits: $crate::provider::Limits) -> Self {
+            self.edit(|e| e.edit_http(|h| h.limits = limits))
+        }
+
+        /// Sends requests through this `reqwest` client (proxies, TLS roots,
+        /// middleware, a shared connection pool). By default each provider
+        /// builds its own. The retry policy, timeout and limits still apply.
+        pub fn http_client(self, client: reqwest::Client) -> Self {
+            self.edit(|e| e.use_client(client))
+        }
+
+        /// Shows every exchange to `observer` (a recorder).
+        pub fn observe(
+            self,
+            observer: ::std::sync::Arc<dyn $crate::provider::ExchangeObserver>,
+        ) -> Self {
+            self.edit(|e| e.edit_http(|h| h.observer = Some(observer)))
+        }
+    };
+}
+pub(crate) use endpoint_builders;

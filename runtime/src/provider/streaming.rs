@@ -1,0 +1,199 @@
+//! A live streamed answer: the response body read chunk by chunk into a
+//! provider's [`Decode`]r, within the idle timeout, the stream deadline and the
+//! body limit, shown whole to an observer at the end. Shared by every
+//! provider; only the decoder knows the wire format.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::ChatStream;
+use super::http::{
+    ApiKey, Body, ExchangeObserver, HttpClient, Response, connection_error, too_large,
+};
+use crate::chat::{ChatResponse, StreamEvent};
+use crate::error::{Error, Result};
+
+/// Reads a provider's stream format: bytes in, [`StreamEvent`]s out, ending
+/// with [`StreamEvent::Done`] or an error.
+pub(crate) trait Decode: Send + 'static {
+    /// Reads more bytes; appends the events they complete to `out`.
+    fn push(&mut self, bytes: &[u8], out: &mut VecDeque<Result<StreamEvent>>);
+    /// The body ended.
+    fn finish(&mut self, out: &mut VecDeque<Result<StreamEvent>>);
+    /// Ends the stream with `error`.
+    fn fail(&mut self, error: Error, out: &mut VecDeque<Result<StreamEvent>>);
+    /// Whether the stream is over: answered, or failed.
+    fn is_done(&self) -> bool;
+}
+
+/// Reads a whole recorded or received stream body with `decoder` into the
+/// answer a blocking call would give.
+pub(crate) fn decode_whole(mut decoder: impl Decode, body: &[u8]) -> Result<ChatResponse> {
+    let mut events = VecDeque::new();
+    decoder.push(body, &mut events);
+    decoder.finish(&mut events);
+    for event in events {
+        if let StreamEvent::Done(response) = event? {
+            return Ok(*response);
+        }
+    }
+    Err(Error::Connection(
+        "the stream ended before the answer was complete".into(),
+    ))
+}
+
+/// The events of a successful streamed response, read by `decoder`;
+/// `on_done` sees the final answer (for the span's usage fields).
+pub(crate) fn event_stream<D: Decode>(
+    http: &HttpClient,
+    url: String,
+    body: Body,
+    resp: Response,
+    decoder: D,
+    key: Option<ApiKey>,
+    on_done: fn(&ChatResponse),
+) -> ChatStream {
+    let record = http.observer.as_ref().map(|o| Recording {
+        observer: o.clone(),
+        url,
+        body: body.json.unwrap_or_default(),
+        status: resp.status,
+        headers: resp.owned_headers(),
+        raw: Vec::new(),
+    });
+    let state = StreamState {
+        body: Box::pin(resp.inner.bytes_stream()),
+        decoder,
+        on_done,
+        pending: VecDeque::new(),
+        idle_timeout: http.timeout,
+        deadline: tokio::time::Instant::now() + http.limits.stream_deadline.min(CENTURY),
+        timer: Box::pin(tokio::time::sleep(http.timeout.min(CENTURY))),
+        stream_deadline: http.limits.stream_deadline,
+        received: 0,
+        max_body_bytes: http.limits.max_body_bytes,
+        key,
+        record,
+        span: tracing::Span::current(),
+    };
+    Box::pin(futures_util::stream::unfold(state, next_event))
+}
+
+struct Recording {
+    observer: Arc<dyn ExchangeObserver>,
+    url: String,
+    body: Value,
+    status: u16,
+    headers: Vec<(String, String)>,
+    raw: Vec<u8>,
+}
+
+/// A bound for user-set durations added to an `Instant` (which would overflow
+/// at `Duration::MAX`).
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+struct StreamState<D> {
+    body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    decoder: D,
+    /// Given the final answer, inside the request's span.
+    on_done: fn(&ChatResponse),
+    pending: VecDeque<Result<StreamEvent>>,
+    /// The longest silence between two chunks.
+    idle_timeout: Duration,
+    /// When the whole stream must have ended, keep-alives or not.
+    deadline: tokio::time::Instant,
+    /// The timer for the silence between chunks and the deadline.
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    stream_deadline: Duration,
+    /// Body bytes so far, against `max_body_bytes`.
+    received: usize,
+    max_body_bytes: usize,
+    key: Option<ApiKey>,
+    record: Option<Recording>,
+    span: tracing::Span,
+}
+
+impl<D: Decode> StreamState<D> {
+    /// Once the decoder is done: the span gets the usage, the observer the
+    /// whole exchange.
+    fn settle(&mut self) {
+        if !self.decoder.is_done() {
+            return;
+        }
+        if let Some(Ok(StreamEvent::Done(response))) = self.pending.back() {
+            let _entered = self.span.enter();
+            (self.on_done)(response);
+        }
+        if let Some(r) = self.record.take() {
+            r.observer.on_exchange(super::http::Exchange {
+                method: "POST".into(),
+                url: r.url,
+                request_body: Some(r.body),
+                status: r.status,
+                headers: r.headers,
+                body: String::from_utf8_lossy(&r.raw).into_owned(),
+            });
+        }
+    }
+}
+
+async fn next_event<D: Decode>(
+    mut s: StreamState<D>,
+) -> Option<(Result<StreamEvent>, StreamState<D>)> {
+    loop {
+        if let Some(ev) = s.pending.pop_front() {
+            return Some((ev, s));
+        }
+        if s.decoder.is_done() {
+            return None;
+        }
+        let idle = tokio::time::Instant::now() + s.idle_timeout.min(CENTURY);
+        let (wake, limit) = if idle < s.deadline {
+            (idle, s.idle_timeout)
+        } else {
+            (s.deadline, s.stream_deadline)
+        };
+        // One timer for the whole stream, re-armed per chunk (a chunk that is
+        // already there is taken without touching it).
+        s.timer.as_mut().reset(wake);
+        let next = tokio::select! {
+            biased;
+            item = s.body.next() => Ok(item),
+            () = s.timer.as_mut() => Err(()),
+        };
+        match next {
+            Err(()) => s.decoder.fail(Error::Timeout(limit), &mut s.pending),
+            Ok(Some(Ok(bytes))) => {
+                s.received = s.received.saturating_add(bytes.len());
+                if s.received > s.max_body_bytes {
+                    s.decoder.fail(
+                        too_large("the streamed response", s.max_body_bytes, "max_body_bytes"),
+                        &mut s.pending,
+                    );
+                } else {
+                    if let Some(r) = &mut s.record {
+                        r.raw.extend_from_slice(&bytes);
+                    }
+                    s.decoder.push(&bytes, &mut s.pending);
+                }
+            }
+            Ok(Some(Err(e))) => {
+                let err = connection_error(&e, s.key.as_ref());
+                s.decoder.fail(
+                    Error::Connection(format!(
+                        "the stream broke before the answer was complete: {err}"
+                    )),
+                    &mut s.pending,
+                );
+            }
+            Ok(None) => s.decoder.finish(&mut s.pending),
+        }
+        s.settle();
+    }
+}
