@@ -23,6 +23,37 @@ pub(crate) fn parse_millis(text: &str) -> Option<Duration> {
     seconds(text.trim().parse::<f64>().ok()? / 1000.0)
 }
 
+/// A duration written as Go prints one (`1h2m3.5s`, `6m0s`, `120ms`, `0s`),
+/// as OpenAI's rate-limit reset headers do. Saturates like [`seconds`].
+pub(crate) fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(digits);
+        let value: f64 = number.parse().ok()?;
+        let (unit, scale) = [
+            ("ms", 1e-3),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("ns", 1e-9),
+            ("h", 3600.0),
+            ("m", 60.0),
+            ("s", 1.0),
+        ]
+        .into_iter()
+        .find(|(u, _)| tail.starts_with(u))?;
+        total += value * scale;
+        rest = tail.get(unit.len()..)?;
+    }
+    seconds(total)
+}
+
 /// `Retry-After` in either of its forms: seconds, or an HTTP date
 /// (`Sun, 06 Nov 1994 08:49:37 GMT`), as the wait from `now`. A date in the past
 /// is no wait.
@@ -197,6 +228,24 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later),
             Some(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn go_durations_are_read() {
+        assert_eq!(parse_go_duration("120ms"), Some(Duration::from_millis(120)));
+        assert_eq!(parse_go_duration("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(
+            parse_go_duration("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
+        assert_eq!(parse_go_duration("1e999h"), None);
+        assert_eq!(
+            parse_go_duration("99999999999999999999999h"),
+            Some(Duration::MAX)
+        );
+        for bad in ["", "5", "5x", "-1s", "s"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
     }
 
     #[test]

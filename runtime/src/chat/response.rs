@@ -296,11 +296,13 @@ impl RateLimits {
                 continue;
             };
             let mut parts = rest.splitn(3, '-');
-            let (Some(field), Some(resource), Some(window)) =
-                (parts.next(), parts.next(), parts.next())
+            // `x-ratelimit-limit-requests` (OpenAI, Groq, …) has no window
+            // and counts per minute.
+            let (Some(field), Some(resource), window) = (parts.next(), parts.next(), parts.next())
             else {
                 continue;
             };
+            let window = window.unwrap_or("minute");
             let resource = match resource {
                 "requests" => RateLimitResource::Requests,
                 "tokens" => RateLimitResource::Tokens,
@@ -318,8 +320,10 @@ impl RateLimits {
                 "limit" => entry.limit = value.parse().ok(),
                 "remaining" => entry.remaining = value.parse().ok(),
                 "reset" => {
-                    // Fallible: `1e20` or `inf` from a server saturates, never panics.
+                    // Fallible: `1e20` or `inf` from a server saturates, never
+                    // panics; OpenAI writes `6m0s` or `120ms`.
                     entry.reset = crate::wire_numbers::parse_seconds(value)
+                        .or_else(|| crate::wire_numbers::parse_go_duration(value))
                 }
                 _ => {}
             }

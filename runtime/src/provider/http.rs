@@ -624,8 +624,9 @@ pub(crate) fn status_error(
     let api = api_error(status, body, key);
     match status {
         401 | 403 => Error::Auth(api),
-        404 if api.code.as_deref() == Some("model_not_found")
-            || api.param.as_deref() == Some("model") =>
+        400 | 404
+            if api.code.as_deref() == Some("model_not_found")
+                || (status == 404 && api.param.as_deref() == Some("model")) =>
         {
             Error::ModelNotFound {
                 model: model.to_owned(),

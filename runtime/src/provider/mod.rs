@@ -33,8 +33,8 @@ pub(crate) mod wire_fuzz {
         )
     }
     /// An Anthropic Messages stream decoder with these limits.
-    pub(crate) fn anthropic_decoder(limits: &Limits) -> super::anthropic::StreamDecoder {
-        super::anthropic::StreamDecoder::new(Default::default(), "m".into(), None, limits)
+    pub(crate) fn anthropic_decoder(limits: &Limits) -> impl Decode {
+        super::anthropic::stream_decoder(Default::default(), "m".into(), None, limits)
     }
 }
 #[cfg(test)]

@@ -197,3 +197,142 @@ async fn next_event<D: Decode>(
         s.settle();
     }
 }
+
+/// A stream format of JSON server-sent events (Anthropic, Gemini, OpenAI
+/// Responses): what one event does to the answer.
+pub(crate) trait JsonEvents: Send + 'static {
+    /// Applies one event (its `data`, parsed), appending stream events to
+    /// `out`; `Some` with the whole answer when the event ends it.
+    ///
+    /// # Errors
+    /// The provider's error event, or a malformed one.
+    fn event(
+        &mut self,
+        event: Value,
+        out: &mut VecDeque<Result<StreamEvent>>,
+    ) -> Result<Option<ChatResponse>>;
+
+    /// The body ended without an ending event: the answer if what arrived is
+    /// complete.
+    ///
+    /// # Errors
+    /// [`Error::Connection`] when the answer was cut short.
+    fn at_end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse>;
+}
+
+/// Reads JSON server-sent events into a [`JsonEvents`] handler, within
+/// [`Limits::max_event_bytes`](super::Limits::max_event_bytes).
+pub(crate) struct SseJson<H> {
+    parser: super::sse::SseParser,
+    events: Vec<super::sse::SseEvent>,
+    handler: H,
+    max_event_bytes: usize,
+    done: bool,
+}
+
+impl<H: JsonEvents> SseJson<H> {
+    /// A decoder feeding `handler`.
+    pub(crate) fn new(handler: H, limits: &super::Limits) -> Self {
+        Self {
+            parser: super::sse::SseParser::new(),
+            events: Vec::new(),
+            handler,
+            max_event_bytes: limits.max_event_bytes,
+            done: false,
+        }
+    }
+
+    fn handle(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        let mut events = std::mem::take(&mut self.events);
+        for e in events.drain(..) {
+            if self.done {
+                break;
+            }
+            let data = e.data.trim();
+            if data.is_empty() || data == "[DONE]" {
+                continue;
+            }
+            if data.len() > self.max_event_bytes {
+                let err = too_large(
+                    "a server-sent event",
+                    self.max_event_bytes,
+                    "max_event_bytes",
+                );
+                self.fail(err, out);
+                break;
+            }
+            let parsed: Value = match serde_json::from_str(data) {
+                Ok(v) => v,
+                Err(_) => {
+                    self.fail(malformed("an event of the stream", data), out);
+                    break;
+                }
+            };
+            match self.handler.event(parsed, out) {
+                Ok(None) => {}
+                Ok(Some(response)) => {
+                    self.done = true;
+                    out.push_back(Ok(StreamEvent::Done(Box::new(response))));
+                }
+                Err(err) => self.fail(err, out),
+            }
+        }
+        self.events = events;
+    }
+}
+
+/// A malformed stream, quoting what was read.
+pub(crate) fn malformed(what: &str, text: &str) -> Error {
+    Error::Protocol {
+        what: what.to_owned(),
+        excerpt: crate::error::excerpt(text, 200),
+    }
+}
+
+impl<H: JsonEvents> Decode for SseJson<H> {
+    fn push(&mut self, bytes: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
+        if self.done {
+            return;
+        }
+        let pushed = self.parser.push(bytes, &mut self.events);
+        if let Err(e) = pushed {
+            self.events.clear();
+            return self.fail(malformed("an event stream", &e), out);
+        }
+        self.handle(out);
+        if !self.done && self.parser.buffered() > self.max_event_bytes {
+            let err = too_large(
+                "a server-sent event (or a line of one)",
+                self.max_event_bytes,
+                "max_event_bytes",
+            );
+            self.fail(err, out);
+        }
+    }
+
+    fn finish(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        if self.done {
+            return;
+        }
+        if let Err(e) = self.parser.finish(&mut self.events) {
+            self.events.clear();
+            return self.fail(malformed("an event stream", &e), out);
+        }
+        self.handle(out);
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let end = self.handler.at_end(out);
+        out.push_back(end.map(|r| StreamEvent::Done(Box::new(r))));
+    }
+
+    fn fail(&mut self, error: Error, out: &mut VecDeque<Result<StreamEvent>>) {
+        self.done = true;
+        out.push_back(Err(error));
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+}

@@ -18,7 +18,7 @@ use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::{Error, Result};
 
 #[cfg(test)]
-pub(crate) use wire::StreamDecoder;
+pub(crate) use wire::stream_decoder;
 pub use wire::parse_message;
 
 /// The API version typecall speaks (`anthropic-version`).
@@ -286,7 +286,7 @@ impl AnthropicModel {
     async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
         let (http, url, body, resp) = self.post(request, true).await?;
         let key = self.client.inner.key.clone();
-        let decoder = wire::StreamDecoder::new(
+        let decoder = wire::stream_decoder(
             resp.rate_limits(),
             self.name.clone(),
             key.clone(),
@@ -328,7 +328,7 @@ impl Model for AnthropicModel {
 /// [`Error::Protocol`] for a malformed stream, the provider's error for an
 /// `error` event, [`Error::Connection`] for a stream that ends early.
 pub fn parse_message_stream(body: &[u8]) -> Result<ChatResponse> {
-    let decoder = wire::StreamDecoder::new(
+    let decoder = wire::stream_decoder(
         Default::default(),
         String::new(),
         None,

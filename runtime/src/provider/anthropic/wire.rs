@@ -15,8 +15,7 @@ use crate::chat::{
 };
 use crate::error::{Error, Result, excerpt};
 use crate::provider::http::{ApiKey, Limits, status_error, too_large};
-use crate::provider::sse::{SseEvent, SseParser};
-use crate::provider::streaming::Decode;
+use crate::provider::streaming::{JsonEvents, SseJson};
 
 /// The provider name on [`ProviderState`]s this module writes.
 const PROVIDER: &str = "anthropic";
@@ -495,82 +494,71 @@ struct StreamBlock {
     ready: bool,
 }
 
-/// Reads a streamed Messages answer: SSE bytes in, [`StreamEvent`]s out.
-pub(crate) struct StreamDecoder {
-    parser: SseParser,
-    events: Vec<SseEvent>,
+/// What the events of a streamed Messages answer build: the message a
+/// blocking call returns, read at the end by [`read_message`].
+pub(crate) struct MessageEvents {
     message: Option<Value>,
     blocks: Vec<StreamBlock>,
     calls: usize,
     stop_reason: bool,
-    done: bool,
     rate_limits: RateLimits,
     model: String,
     key: Option<ApiKey>,
-    max_event_bytes: usize,
     max_tool_calls: usize,
 }
 
-impl StreamDecoder {
-    pub(crate) fn new(
-        rate_limits: RateLimits,
-        model: String,
-        key: Option<ApiKey>,
-        limits: &Limits,
-    ) -> Self {
-        Self {
-            parser: SseParser::new(),
-            events: Vec::new(),
+/// Reads a streamed Messages answer: SSE bytes in, [`StreamEvent`]s out.
+pub(crate) type StreamDecoder = SseJson<MessageEvents>;
+
+/// A decoder for a stream of `model` whose headers gave `rate_limits`.
+pub(crate) fn stream_decoder(
+    rate_limits: RateLimits,
+    model: String,
+    key: Option<ApiKey>,
+    limits: &Limits,
+) -> StreamDecoder {
+    SseJson::new(
+        MessageEvents {
             message: None,
             blocks: Vec::new(),
             calls: 0,
             stop_reason: false,
-            done: false,
             rate_limits,
             model,
             key,
-            max_event_bytes: limits.max_event_bytes,
             max_tool_calls: limits.max_tool_calls,
-        }
+        },
+        limits,
+    )
+}
+
+impl JsonEvents for MessageEvents {
+    fn event(
+        &mut self,
+        v: Value,
+        out: &mut VecDeque<Result<StreamEvent>>,
+    ) -> Result<Option<ChatResponse>> {
+        self.apply(v, out)
     }
 
-    fn handle(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
-        let events = std::mem::take(&mut self.events);
-        for e in &events {
-            if self.done {
-                break;
-            }
-            let data = e.data.trim();
-            if data.is_empty() {
-                continue;
-            }
-            if data.len() > self.max_event_bytes {
-                let err = too_large(
-                    "a server-sent event",
-                    self.max_event_bytes,
-                    "max_event_bytes",
-                );
-                self.fail(err, out);
-                break;
-            }
-            let v: Value = match serde_json::from_str(data) {
-                Ok(v) => v,
-                Err(_) => {
-                    self.fail(protocol("an event of a message stream", data), out);
-                    break;
-                }
-            };
-            if let Err(err) = self.event(v, out) {
-                self.fail(err, out);
-                break;
-            }
+    fn at_end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse> {
+        if self.stop_reason {
+            self.end(out)
+        } else {
+            Err(Error::Connection(
+                "the stream ended before the answer was complete".into(),
+            ))
         }
-        self.events = events;
-        self.events.clear();
     }
+}
 
-    /// Applies one event.
-    fn event(&mut self, mut v: Value, out: &mut VecDeque<Result<StreamEvent>>) -> Result<()> {
+impl MessageEvents {
+    /// Applies one event; the answer when it ends it.
+    fn apply(
+        &mut self,
+        mut v: Value,
+        out: &mut VecDeque<Result<StreamEvent>>,
+    ) -> Result<Option<ChatResponse>> {
         let kind = v
             .get("type")
             .and_then(Value::as_str)
@@ -744,7 +732,7 @@ impl StreamDecoder {
                     }
                 }
             }
-            "message_stop" => self.end(out),
+            "message_stop" => return self.end(out).map(Some),
             "error" => {
                 let body = v.to_string();
                 let err = status_error(
@@ -760,19 +748,14 @@ impl StreamDecoder {
             // `ping`, and event types of later versions.
             _ => {}
         }
-        Ok(())
+        Ok(None)
     }
 
-    fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
-        if self.done {
-            return;
-        }
-        self.done = true;
+    fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse> {
         let Some(mut m) = self.message.take() else {
-            out.push_back(Err(Error::Connection(
+            return Err(Error::Connection(
                 "the stream ended before the answer began".into(),
-            )));
-            return;
+            ));
         };
         let blocks = std::mem::take(&mut self.blocks);
         // For each tool call in order: its position if not yet announced ready.
@@ -796,7 +779,7 @@ impl StreamDecoder {
                 }));
             }
         }
-        out.push_back(Ok(StreamEvent::Done(Box::new(response))));
+        Ok(response)
     }
 }
 
@@ -810,64 +793,6 @@ fn append(block: &mut Value, key: &str, text: &str) {
         _ => {
             o.insert(key.to_owned(), text.into());
         }
-    }
-}
-
-impl Decode for StreamDecoder {
-    fn push(&mut self, bytes: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
-        if self.done {
-            return;
-        }
-        let mut events = std::mem::take(&mut self.events);
-        let pushed = self.parser.push(bytes, &mut events);
-        self.events = events;
-        if let Err(e) = pushed {
-            return self.fail(protocol("an event stream", &e), out);
-        }
-        self.handle(out);
-        if !self.done && self.parser.buffered() > self.max_event_bytes {
-            let err = too_large(
-                "a server-sent event (or a line of one)",
-                self.max_event_bytes,
-                "max_event_bytes",
-            );
-            self.fail(err, out);
-        }
-    }
-
-    fn finish(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
-        if self.done {
-            return;
-        }
-        let mut events = std::mem::take(&mut self.events);
-        if let Err(e) = self.parser.finish(&mut events) {
-            self.events = events;
-            return self.fail(protocol("an event stream", &e), out);
-        }
-        self.events = events;
-        self.handle(out);
-        if self.done {
-            return;
-        }
-        if self.stop_reason {
-            self.end(out);
-        } else {
-            self.fail(
-                Error::Connection("the stream ended before the answer was complete".into()),
-                out,
-            );
-        }
-    }
-
-    fn fail(&mut self, error: Error, out: &mut VecDeque<Result<StreamEvent>>) {
-        self.done = true;
-        self.message = None;
-        self.blocks.clear();
-        out.push_back(Err(error));
-    }
-
-    fn is_done(&self) -> bool {
-        self.done
     }
 }
 

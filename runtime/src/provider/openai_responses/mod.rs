@@ -1,0 +1,296 @@
+//! OpenAI's Responses API (`POST /v1/responses`): input items, function
+//! calls by `call_id`, reasoning carried across turns (by
+//! `previous_response_id` when the server stores responses, as encrypted
+//! reasoning items when it does not), `text.format` structured output, web
+//! search, image and PDF input, and its semantic stream events.
+
+mod wire;
+
+use std::fmt;
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use super::capabilities::{Capabilities, Support, Thinking};
+use super::endpoint::{Endpoint, endpoint_builders};
+use super::http::{ApiKey, Body, HttpClient, Response};
+use super::streaming;
+use super::{BoxFuture, ChatStream, Model, check_request};
+use crate::chat::{ChatRequest, ChatResponse};
+use crate::error::{Error, Result};
+
+pub use wire::parse_response;
+#[cfg(test)]
+pub(crate) use wire::StreamDecoder;
+
+/// A client for OpenAI's Responses API. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo() -> typecall::Result<()> {
+/// use typecall::{OpenAiResponses, Model, chat::{ChatRequest, Message}};
+/// let gpt = OpenAiResponses::from_env()?.model("gpt-5.6-luna");
+/// let answer = gpt.chat(&ChatRequest::new(vec![Message::user("Say hello.")])).await?;
+/// println!("{}", answer.text());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OpenAiResponses {
+    inner: Arc<Endpoint>,
+}
+
+impl fmt::Debug for OpenAiResponses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiResponses")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &self.inner.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenAiResponses {
+    /// A client for `https://api.openai.com/v1` with this key (sent as
+    /// `Authorization: Bearer`).
+    pub fn new(api_key: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(Endpoint::new(
+                "openai",
+                "https://api.openai.com/v1",
+                Some(ApiKey::new(api_key)),
+            )),
+        }
+    }
+
+    /// A client with the key from `OPENAI_API_KEY` (and the base URL from
+    /// `OPENAI_BASE_URL`, if set).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the key is not set.
+    pub fn from_env() -> Result<Self> {
+        let key = std::env::var("OPENAI_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| {
+                Error::Config(
+                    "OPENAI_API_KEY is not set: create a key at platform.openai.com and export it"
+                        .into(),
+                )
+            })?;
+        let mut c = Self::new(key.trim());
+        if let Ok(url) = std::env::var("OPENAI_BASE_URL")
+            && !url.trim().is_empty()
+        {
+            c = c.base_url(url.trim());
+        }
+        Ok(c)
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Endpoint)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    endpoint_builders!();
+
+    /// The base URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The models the key may use (`GET /models`).
+    ///
+    /// # Errors
+    /// The provider's error ([`Error::Auth`] for a bad key), or
+    /// [`Error::Protocol`] for an answer that is not a model list.
+    pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
+        let url = format!("{}/models", self.inner.base_url);
+        self.inner.list_models(&url).await
+    }
+
+    /// A model: responses stored by the server (so later turns refer to them
+    /// by id), no reasoning summary asked for.
+    pub fn model(&self, name: impl Into<String>) -> OpenAiResponsesModel {
+        let name = name.into();
+        OpenAiResponsesModel {
+            client: self.clone(),
+            capabilities: capabilities(&name),
+            options: wire::Options {
+                store: true,
+                reasoning_summary: false,
+                service_tier: None,
+            },
+            name,
+        }
+    }
+}
+
+/// What the Responses models take, as the recordings show: tools (forced
+/// too), JSON mode and strict schemas, web search, images and PDFs; no seed,
+/// no stop sequences, no citations into supplied documents, and no logprobs
+/// on reasoning models (every `gpt-5*`, `o*` model).
+pub fn capabilities(model: &str) -> Capabilities {
+    let reasoning = model.starts_with("gpt-5") || model.starts_with('o');
+    let mut c = Capabilities::all();
+    c.seed = Support::No;
+    c.stop = Support::No;
+    c.citations = Support::No;
+    c.web_fetch = Support::No;
+    c.audio = Support::No;
+    c.video = Support::No;
+    c.logprobs = if reasoning { Support::No } else { Support::Yes };
+    c.reasoning_effort = if reasoning { Support::Yes } else { Support::No };
+    c.thinking = if reasoning {
+        Thinking::Always
+    } else {
+        Thinking::Never
+    };
+    c
+}
+
+/// A model of an [`OpenAiResponses`] client.
+#[derive(Debug, Clone)]
+pub struct OpenAiResponsesModel {
+    client: OpenAiResponses,
+    name: String,
+    capabilities: Capabilities,
+    options: wire::Options,
+}
+
+impl OpenAiResponsesModel {
+    /// Whether the server keeps responses (`store`, on by default). When it
+    /// does, a later turn names the earlier response (`previous_response_id`)
+    /// instead of sending the conversation and reasoning again; when it does
+    /// not, encrypted reasoning items travel in the request.
+    pub fn store(mut self, yes: bool) -> Self {
+        self.options.store = yes;
+        self
+    }
+
+    /// Asks for a summary of the model's reasoning (`reasoning.summary:
+    /// "auto"`), returned in [`ChatResponse::reasoning`].
+    pub fn reasoning_summary(mut self, yes: bool) -> Self {
+        self.options.reasoning_summary = yes;
+        self
+    }
+
+    /// Sets the service tier (`"flex"`, `"priority"`, …).
+    pub fn service_tier(mut self, tier: impl Into<String>) -> Self {
+        self.options.service_tier = Some(tier.into());
+        self
+    }
+
+    /// Declares what the model supports.
+    pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
+        self.capabilities = caps;
+        self
+    }
+
+    /// The JSON body this model would send for `request`.
+    pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
+        wire::request_body(&self.name, &self.options, request, stream)
+    }
+
+    fn span(&self, stream: bool) -> tracing::Span {
+        tracing::info_span!(
+            "chat",
+            otel.name = %format!("chat {}", self.name),
+            gen_ai.operation.name = "chat",
+            gen_ai.system = "openai",
+            gen_ai.request.model = %self.name,
+            gen_ai.request.stream = stream,
+            gen_ai.response.id = tracing::field::Empty,
+            gen_ai.response.finish_reasons = tracing::field::Empty,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+        )
+    }
+
+    async fn post(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<(HttpClient, String, Body, Response)> {
+        check_request(&self.name, &self.capabilities, request)?;
+        let endpoint = &self.client.inner;
+        let http = endpoint.http()?.clone();
+        let body = http.body(&self.request_body(request, stream))?;
+        let url = format!("{}/responses", endpoint.base_url);
+        let resp = http
+            .send(
+                reqwest::Method::POST,
+                &url,
+                endpoint.key.as_ref(),
+                &endpoint.headers,
+                Some(&body),
+                &self.name,
+            )
+            .await?;
+        Ok((http, url, body, resp))
+    }
+
+    async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let (http, url, body, resp) = self.post(request, false).await?;
+        let rate_limits = resp.rate_limits();
+        let key = self.client.inner.key.as_ref();
+        let text = http
+            .read_text(&reqwest::Method::POST, &url, Some(&body), resp, key)
+            .await?;
+        let mut response = parse_response(&text)?;
+        response.rate_limits = rate_limits;
+        super::record_usage(&response);
+        Ok(response)
+    }
+
+    async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
+        let (http, url, body, resp) = self.post(request, true).await?;
+        let key = self.client.inner.key.clone();
+        let decoder = wire::StreamDecoder::new(
+            resp.rate_limits(),
+            self.name.clone(),
+            key.clone(),
+            &http.limits,
+        );
+        Ok(streaming::event_stream(
+            &http,
+            url,
+            body,
+            resp,
+            decoder,
+            key,
+            super::record_usage,
+        ))
+    }
+}
+
+impl Model for OpenAiResponsesModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
+    }
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
+        let span = self.span(false);
+        Box::pin(self.chat_inner(request).instrument(span))
+    }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
+        let span = self.span(true);
+        Box::pin(self.stream_inner(request).instrument(span))
+    }
+}
+
+/// Reads a whole streamed Responses answer (SSE bytes) into the
+/// [`ChatResponse`] a blocking call would give.
+///
+/// # Errors
+/// [`Error::Protocol`] for a malformed stream, the provider's error for a
+/// failed response or an `error` event, [`Error::Connection`] for a stream
+/// that ends early.
+pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
+    let decoder = wire::StreamDecoder::new(
+        Default::default(),
+        String::new(),
+        None,
+        &super::Limits::default(),
+    );
+    streaming::decode_whole(decoder, body)
+}
