@@ -59,6 +59,7 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 pub mod anthropic;
 pub mod hostile;
 pub mod replay;
+pub mod responses;
 pub mod scripted;
 
 /// The local llama.cpp server's model (`TYPECALL_LOCAL_BASE_URL`, started by
@@ -77,6 +78,114 @@ pub fn local_model(test: &str) -> Option<typecall::provider::OpenAiCompatModel> 
                 "TYPECALL_LOCAL_BASE_URL is not set (scripts/local-model start)",
             );
             None
+        }
+    }
+}
+
+/// Runs `check` on every recording under `root` except those under `skip`
+/// (folders, relative to `root`): how many were checked, the failures (each
+/// naming its file), and the answers by file name.
+pub async fn replay_tree<F, Fut>(
+    root: &Path,
+    skip: &[&str],
+    mut check: F,
+) -> (
+    usize,
+    Vec<String>,
+    std::collections::BTreeMap<String, typecall::chat::ChatResponse>,
+)
+where
+    F: FnMut(PathBuf) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<typecall::chat::ChatResponse>, String>>,
+{
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let mut answers = std::collections::BTreeMap::new();
+    for path in json_files(root) {
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        if skip.iter().any(|s| name.starts_with(s)) {
+            continue;
+        }
+        checked += 1;
+        match check(path).await {
+            Ok(Some(resp)) => {
+                answers.insert(name, resp);
+            }
+            Ok(None) => {}
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    (checked, failures, answers)
+}
+
+/// How many blocking answers read the same as their streamed twin (same
+/// text), asserting that those agree on finish reason and model.
+pub fn sync_stream_pairs(
+    answers: &std::collections::BTreeMap<String, typecall::chat::ChatResponse>,
+) -> usize {
+    let mut pairs = 0;
+    for (name, sync) in answers {
+        if !name.contains("/GenSync") {
+            continue;
+        }
+        let Some(streamed) = answers.get(&name.replace("/GenSync", "/GenStream")) else {
+            continue;
+        };
+        if sync.content == streamed.content {
+            pairs += 1;
+            assert_eq!(sync.finish_reason, streamed.finish_reason, "{name}");
+            assert_eq!(sync.model, streamed.model, "{name}");
+        }
+    }
+    pairs
+}
+
+/// Runs an agent, blocking or through its event stream, to its end.
+#[allow(clippy::result_large_err)] // the agent's own error type
+pub async fn run_agent(
+    agent: typecall::Agent,
+    prompt: String,
+    stream: bool,
+) -> typecall::Result<typecall::agent::Run> {
+    use futures_util::StreamExt;
+    if !stream {
+        return agent.run(prompt).await;
+    }
+    let mut s = agent.run_stream(prompt).await?;
+    let mut out = None;
+    while let Some(ev) = s.next().await {
+        match ev {
+            Ok(typecall::AgentEvent::Done(run)) => out = Some(Ok(*run)),
+            Err(e) => out = Some(Err(e)),
+            _ => {}
+        }
+    }
+    out.unwrap_or_else(|| {
+        Err(typecall::Error::Connection(
+            "the agent's stream ended without its run".into(),
+        ))
+    })
+}
+
+/// Keeps the request bodies a client sends (an [`ExchangeObserver`](typecall::provider::ExchangeObserver)).
+#[derive(Debug, Default)]
+pub struct RequestLog(std::sync::Mutex<Vec<serde_json::Value>>);
+
+impl RequestLog {
+    /// The bodies so far.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.0.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+}
+
+impl typecall::provider::ExchangeObserver for RequestLog {
+    fn on_exchange(&self, e: typecall::provider::Exchange) {
+        if let (Some(b), Ok(mut log)) = (e.request_body, self.0.lock()) {
+            log.push(b);
         }
     }
 }

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use typecall::agent::{AgentStop, HookDecision, ToolMode};
 use typecall::chat::{Message, ToolCall, ToolChoice};
-use typecall::provider::{Exchange, ExchangeObserver, RetryPolicy};
+use typecall::provider::RetryPolicy;
 use typecall::testing::{Interaction, Replay, ScriptedModel};
 use typecall::{Agent, AgentEvent, Cerebras, Error, tool};
-use typecall_tests::{read_json, recordings_dir, skip};
+use typecall_tests::{RequestLog, read_json, recordings_dir, skip};
 
 /// Calculates and return the square root of a number
 #[tool]
@@ -34,17 +34,6 @@ enum Country {
 #[tool]
 fn best_country(country: Country) -> String {
     format!("{country:?}")
-}
-
-/// Keeps the request bodies a client sends.
-#[derive(Default)]
-struct Requests(Mutex<Vec<Value>>);
-impl ExchangeObserver for Requests {
-    fn on_exchange(&self, e: Exchange) {
-        if let Some(b) = e.request_body {
-            self.0.lock().unwrap().push(b);
-        }
-    }
 }
 
 fn interactions(path: &std::path::Path) -> Vec<Interaction> {
@@ -108,7 +97,7 @@ async fn the_recorded_two_turn_conversations_replay_through_the_agent() {
             let recorded_second = interactions(&second).last().unwrap().clone();
             all.push(recorded_second.clone());
             let replay = Replay::from_interactions(all).unwrap();
-            let requests = Arc::new(Requests::default());
+            let requests = Arc::new(RequestLog::default());
             let model_name = recorded_second.request.body.as_ref().unwrap()["model"]
                 .as_str()
                 .unwrap()
@@ -164,7 +153,7 @@ async fn the_recorded_two_turn_conversations_replay_through_the_agent() {
                     continue;
                 }
             };
-            let sent = requests.0.lock().unwrap().clone();
+            let sent = requests.bodies();
             if sent.len() != 2 {
                 failures.push(format!("{label}: {} requests", sent.len()));
                 continue;

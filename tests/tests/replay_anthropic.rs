@@ -5,6 +5,7 @@
 //! `Extract`. One loop over the tree, naming each file that fails.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use schemars::JsonSchema;
@@ -13,11 +14,11 @@ use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, RateLimitResource, RateLimitWindow, ToolChoice};
 use typecall::output::{ExtractEvent, OutputMode};
-use typecall::provider::{AnthropicModel, Model, RetryPolicy, collect};
+use typecall::provider::{AnthropicModel, Model, RetryPolicy, check_request, collect};
 use typecall::testing::{Interaction, Replay};
-use typecall::{Agent, AgentEvent, Anthropic, Error, Extract, tool};
+use typecall::{Agent, Anthropic, Error, Extract, tool};
 use typecall_tests::anthropic::{Facts, facts_of, normalized, request_from_recorded, thinking_of};
-use typecall_tests::{json_files, read_json, recordings_dir, skip};
+use typecall_tests::{RequestLog, json_files, read_json, recordings_dir, run_agent, skip};
 
 const KEY: &str = "sk-ant-test-key-never-sent-anywhere";
 
@@ -26,9 +27,14 @@ fn interactions(path: &Path) -> Vec<Interaction> {
 }
 
 fn model_for(replay: &Replay, body: &Value) -> AnthropicModel {
+    observed_model_for(replay, body, Arc::new(RequestLog::default()))
+}
+
+fn observed_model_for(replay: &Replay, body: &Value, log: Arc<RequestLog>) -> AnthropicModel {
     Anthropic::new(KEY)
         .base_url(replay.url())
         .retry(RetryPolicy::none())
+        .observe(log)
         .model(body["model"].as_str().unwrap_or_default())
         .thinking(thinking_of(body))
 }
@@ -59,10 +65,11 @@ async fn check_file(path: &Path) -> Result<Option<ChatResponse>, String> {
     let model = model_for(&replay, &body);
 
     // 1. The request typecall builds means the same as the recorded one.
-    // (Free-form JSON has no wire form here: typecall refuses it, below.)
+    // A request typecall refuses before sending (free-form JSON) has no wire
+    // form to compare.
+    let refused = check_request(model.name(), &model.capabilities(), &request).is_err();
     let built = model.request_body(&request, stream);
-    let json_mode = request.response_format == typecall::chat::ResponseFormat::JsonObject;
-    if !json_mode && normalized(&built) != normalized(&body) {
+    if !refused && normalized(&built) != normalized(&body) {
         return Err(format!(
             "request differs:\n  built:    {built}\n  recorded: {body}"
         ));
@@ -327,7 +334,8 @@ async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
         let replay = Replay::from_interactions(all).unwrap();
         let body = recorded_second.request.body.clone().unwrap();
         let (request, _) = request_from_recorded(&body);
-        let mut agent = Agent::new(model_for(&replay, &body))
+        let log = Arc::new(RequestLog::default());
+        let mut agent = Agent::new(observed_model_for(&replay, &body, log.clone()))
             .tool(SquareRoot)
             .tool_mode(ToolMode::Native)
             .strict_tools(false)
@@ -343,25 +351,19 @@ async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
             .as_str()
             .unwrap()
             .to_owned();
-        let result = if mode == "GenStream" {
-            let mut s = agent.run_stream(prompt).await.unwrap();
-            let mut out = None;
-            while let Some(ev) = s.next().await {
-                match ev {
-                    Ok(AgentEvent::Done(run)) => out = Some(Ok(*run)),
-                    Err(e) => out = Some(Err(e)),
-                    _ => {}
-                }
-            }
-            out.unwrap()
-        } else {
-            agent.run(prompt).await
-        };
+        let result = run_agent(agent, prompt, mode == "GenStream").await;
         let label = second.strip_prefix(&root).unwrap().display().to_string();
         match result {
             Ok(run) => {
                 let facts = facts_of(&recorded_second.response.body, mode == "GenStream");
-                if Some(run.text()) != facts.text.as_deref()
+                let sent = log.bodies();
+                let recorded = recorded_second.request.body.clone().unwrap();
+                if sent.len() != 2 || normalized(&sent[1]) != normalized(&recorded) {
+                    failures.push(format!(
+                        "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
+                        sent.get(1)
+                    ));
+                } else if Some(run.text()) != facts.text.as_deref()
                     || run.tool_calls().len() != 1
                     || run.tool_calls()[0].result.as_deref() != Ok("363.89")
                 {

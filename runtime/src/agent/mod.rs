@@ -84,6 +84,8 @@ pub(crate) struct Config {
     pub max_tokens: Option<u32>,
     pub strict_tools: bool,
     pub seed: Option<i64>,
+    /// Reasoning effort on every request, for reasoning models.
+    pub reasoning_effort: Option<crate::chat::ReasoningEffort>,
     pub temperature: Option<f32>,
     pub before_tool_call: Option<BeforeHook>,
     pub after_turn: Option<AfterHook>,
@@ -193,6 +195,7 @@ impl Agent {
                 max_tokens: None,
                 strict_tools: true,
                 seed: None,
+                reasoning_effort: None,
                 temperature: None,
                 before_tool_call: None,
                 after_turn: None,
@@ -304,6 +307,12 @@ impl Agent {
         self.cfg.strict_tools = yes;
         self
     }
+    /// How hard a reasoning model thinks, on every request.
+    pub fn reasoning_effort(mut self, e: crate::chat::ReasoningEffort) -> Self {
+        self.cfg.reasoning_effort = Some(e);
+        self
+    }
+
     /// A seed for every request.
     pub fn seed(mut self, s: i64) -> Self {
         self.cfg.seed = Some(s);

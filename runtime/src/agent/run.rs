@@ -289,6 +289,7 @@ impl Runner {
         let mut req = ChatRequest::new(self.state.messages.clone());
         req.max_tokens = cfg.max_tokens;
         req.seed = cfg.seed;
+        req.reasoning_effort = cfg.reasoning_effort;
         req.temperature = cfg.temperature;
         let choice = if turn == 0 {
             cfg.first_tool_choice.clone()

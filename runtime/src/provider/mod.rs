@@ -11,7 +11,9 @@ mod capabilities;
 mod cerebras;
 mod endpoint;
 mod http;
+mod json;
 mod openai_compat;
+mod openai_responses;
 pub mod sse;
 mod streaming;
 mod wire;
@@ -31,6 +33,10 @@ pub(crate) mod wire_fuzz {
             None,
             limits,
         )
+    }
+    /// An OpenAI Responses stream decoder with these limits.
+    pub(crate) fn responses_decoder(limits: &Limits) -> impl Decode {
+        super::openai_responses::stream_decoder(Default::default(), "m".into(), None, limits)
     }
     /// An Anthropic Messages stream decoder with these limits.
     pub(crate) fn anthropic_decoder(limits: &Limits) -> impl Decode {
@@ -62,6 +68,10 @@ pub use capabilities::{Capabilities, Support, Thinking};
 pub use cerebras::{Cerebras, CerebrasModel};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
+pub use openai_responses::{
+    OpenAiResponses, OpenAiResponsesModel, parse_response as parse_responses_response,
+    parse_response_stream as parse_responses_stream,
+};
 
 /// A boxed future, as [`Model`]'s methods return (defined in
 /// [`crate::future`], re-exported here where it always was).

@@ -17,9 +17,9 @@ use super::{BoxFuture, ChatStream, Model, check_request};
 use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::{Error, Result};
 
+pub use wire::parse_message;
 #[cfg(test)]
 pub(crate) use wire::stream_decoder;
-pub use wire::parse_message;
 
 /// The API version typecall speaks (`anthropic-version`).
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -277,7 +277,7 @@ impl AnthropicModel {
         let text = http
             .read_text(&reqwest::Method::POST, &url, Some(&body), resp, key)
             .await?;
-        let mut response = parse_message(&text)?;
+        let mut response = wire::parse_message_within(&text, &http.limits)?;
         response.rate_limits = rate_limits;
         super::record_usage(&response);
         Ok(response)

@@ -15,6 +15,7 @@ use crate::chat::{
 };
 use crate::error::{Error, Result, excerpt};
 use crate::provider::http::{ApiKey, Limits, status_error, too_large};
+use crate::provider::json;
 use crate::provider::streaming::{JsonEvents, SseJson};
 
 /// The provider name on [`ProviderState`]s this module writes.
@@ -79,7 +80,7 @@ pub(super) fn request_body(model: &WireModel<'_>, req: &ChatRequest, stream: boo
         };
         let mut tool = json!({"type": kind, "name": name});
         if let Some(n) = max_uses {
-            tool["max_uses"] = (*n).into();
+            json::set(&mut tool, "max_uses", *n);
         }
         tools.push(tool);
     }
@@ -138,7 +139,7 @@ fn messages(messages: &[Message]) -> Vec<Value> {
                 "content": [{"type": "text", "text": content}],
             });
             if *is_error {
-                block["is_error"] = true.into();
+                json::set(&mut block, "is_error", true);
             }
             results.push(block);
             continue;
@@ -191,10 +192,10 @@ fn part(p: &ContentPart) -> Value {
             "source": {"type": "text", "media_type": "text/plain", "data": d.text},
         });
         if d.citations {
-            block["citations"] = json!({"enabled": true});
+            json::set(&mut block, "citations", json!({"enabled": true}));
         }
         if let Some(t) = &d.title {
-            block["title"] = t.clone().into();
+            json::set(&mut block, "title", t.clone());
         }
         return block;
     }
@@ -248,6 +249,11 @@ fn protocol(what: &str, body: &str) -> Error {
 /// # Errors
 /// [`Error::Protocol`] when `body` is not a message.
 pub fn parse_message(body: &str) -> Result<ChatResponse> {
+    parse_message_within(body, &Limits::default())
+}
+
+/// As [`parse_message`], with at most `limits.max_tool_calls` calls.
+pub(super) fn parse_message_within(body: &str, limits: &Limits) -> Result<ChatResponse> {
     let v: Value = serde_json::from_str(body).map_err(|_| protocol("a message", body))?;
     if v.get("type").and_then(Value::as_str) == Some("error") {
         return Err(status_error(
@@ -262,7 +268,7 @@ pub fn parse_message(body: &str) -> Result<ChatResponse> {
     if !v.get("content").is_some_and(Value::is_array) {
         return Err(protocol("a message (no `content` list)", body));
     }
-    Ok(read_message(&v, &[]))
+    read_message(&v, &[], limits.max_tool_calls)
 }
 
 /// The HTTP status an error object stands for.
@@ -285,7 +291,11 @@ fn error_status(v: &Value) -> u16 {
 
 /// Reads a message object. `raw_arguments[i]` (streams only) is the text the
 /// model wrote for block `i`'s input, used when it is not JSON.
-fn read_message(v: &Value, raw_arguments: &[Option<String>]) -> ChatResponse {
+fn read_message(
+    v: &Value,
+    raw_arguments: &[Option<String>],
+    max_tool_calls: usize,
+) -> Result<ChatResponse> {
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut text: Option<String> = None;
     let mut reasoning: Option<String> = None;
@@ -342,11 +352,20 @@ fn read_message(v: &Value, raw_arguments: &[Option<String>]) -> ChatResponse {
                 }
                 state.push(block.clone());
             }
-            "tool_use" => tool_calls.push(ToolCall::new(
-                str_of(block, "id").unwrap_or_default(),
-                str_of(block, "name").unwrap_or_default(),
-                arguments(),
-            )),
+            "tool_use" => {
+                if tool_calls.len() >= max_tool_calls {
+                    return Err(too_large(
+                        "the tool calls of one answer",
+                        max_tool_calls,
+                        "max_tool_calls",
+                    ));
+                }
+                tool_calls.push(ToolCall::new(
+                    str_of(block, "id").unwrap_or_default(),
+                    str_of(block, "name").unwrap_or_default(),
+                    arguments(),
+                ));
+            }
             "server_tool_use" => {
                 server_calls.push(ServerToolCall {
                     id: str_of(block, "id").unwrap_or_default(),
@@ -372,7 +391,7 @@ fn read_message(v: &Value, raw_arguments: &[Option<String>]) -> ChatResponse {
         }
     }
     let usage = v.get("usage").map(read_usage).unwrap_or_default();
-    ChatResponse {
+    Ok(ChatResponse {
         id: str_of(v, "id").unwrap_or_default(),
         model: str_of(v, "model").unwrap_or_default(),
         content: text,
@@ -391,7 +410,7 @@ fn read_message(v: &Value, raw_arguments: &[Option<String>]) -> ChatResponse {
             data: Value::Array(state),
         }),
         ..ChatResponse::default()
-    }
+    })
 }
 
 fn finish_reason(s: &str) -> FinishReason {
@@ -570,7 +589,7 @@ impl MessageEvents {
                 if !m.is_object() {
                     return Err(protocol("a message_start event", &v.to_string()));
                 }
-                m["content"] = Value::Array(Vec::new());
+                json::set(&mut m, "content", Value::Array(Vec::new()));
                 self.message = Some(m);
             }
             "content_block_start" => {
@@ -682,7 +701,7 @@ impl MessageEvents {
                             serde_json::from_str(&b.input).ok()
                         };
                         if let Some(input) = input {
-                            b.block["input"] = input;
+                            json::set(&mut b.block, "input", input);
                             b.input.clear();
                         }
                     }
@@ -720,16 +739,13 @@ impl MessageEvents {
                         if k == "stop_reason" && val.is_string() {
                             self.stop_reason = true;
                         }
-                        m[k.as_str()] = val;
+                        json::set(m, &k, val);
                     }
                 }
-                if let Some(Value::Object(usage)) = v.get_mut("usage").map(Value::take) {
-                    if !m.get("usage").is_some_and(Value::is_object) {
-                        m["usage"] = Value::Object(Map::new());
-                    }
-                    for (k, val) in usage {
-                        m["usage"][k.as_str()] = val;
-                    }
+                if let Some(Value::Object(usage)) = v.get_mut("usage").map(Value::take)
+                    && let Some(u) = json::object_at(m, "usage")
+                {
+                    u.extend(usage);
                 }
             }
             "message_stop" => return self.end(out).map(Some),
@@ -767,8 +783,12 @@ impl MessageEvents {
             .iter()
             .map(|b| (!b.input.is_empty()).then(|| b.input.clone()))
             .collect();
-        m["content"] = Value::Array(blocks.into_iter().map(|b| b.block).collect());
-        let mut response = read_message(&m, &raw);
+        json::set(
+            &mut m,
+            "content",
+            Value::Array(blocks.into_iter().map(|b| b.block).collect()),
+        );
+        let mut response = read_message(&m, &raw, self.max_tool_calls)?;
         response.rate_limits = std::mem::take(&mut self.rate_limits);
         // Calls whose block never closed are complete now.
         for (b, call) in blocks_ready.iter().zip(&response.tool_calls) {

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 
 pub use wire::parse_response;
 #[cfg(test)]
-pub(crate) use wire::StreamDecoder;
+pub(crate) use wire::stream_decoder;
 
 /// A client for OpenAI's Responses API. Cheap to clone.
 ///
@@ -234,7 +234,7 @@ impl OpenAiResponsesModel {
         let text = http
             .read_text(&reqwest::Method::POST, &url, Some(&body), resp, key)
             .await?;
-        let mut response = parse_response(&text)?;
+        let mut response = wire::parse_response_within(&text, &http.limits)?;
         response.rate_limits = rate_limits;
         super::record_usage(&response);
         Ok(response)
@@ -243,7 +243,7 @@ impl OpenAiResponsesModel {
     async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
         let (http, url, body, resp) = self.post(request, true).await?;
         let key = self.client.inner.key.clone();
-        let decoder = wire::StreamDecoder::new(
+        let decoder = wire::stream_decoder(
             resp.rate_limits(),
             self.name.clone(),
             key.clone(),
@@ -286,7 +286,7 @@ impl Model for OpenAiResponsesModel {
 /// failed response or an `error` event, [`Error::Connection`] for a stream
 /// that ends early.
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
-    let decoder = wire::StreamDecoder::new(
+    let decoder = wire::stream_decoder(
         Default::default(),
         String::new(),
         None,

@@ -1,0 +1,375 @@
+//! Every recorded OpenAI Responses exchange, replayed: typecall builds a
+//! request equal in meaning to the recorded one and reads the recorded answer
+//! into the recorded facts, blocking and streaming; the recorded two-turn tool
+//! conversations run through `Agent` (the second turn names the first
+//! response, as recorded), and the JSON scenarios through `Extract`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+use typecall::agent::ToolMode;
+use typecall::chat::{
+    ChatResponse, FinishReason, RateLimitResource, RateLimitWindow, ResponseFormat, ToolChoice,
+};
+use typecall::output::{ExtractEvent, OutputMode};
+use typecall::provider::{Model, OpenAiResponsesModel, RetryPolicy, check_request, collect};
+use typecall::testing::{Interaction, Replay};
+use typecall::{Agent, Error, Extract, OpenAiResponses, tool};
+use typecall_tests::replay::without_schema_keys;
+use typecall_tests::responses::{Facts, configure, facts_of, request_from_recorded};
+use typecall_tests::{
+    RequestLog, json_files, read_json, recordings_dir, replay_tree, run_agent, skip,
+    sync_stream_pairs,
+};
+
+const KEY: &str = "sk-proj-test-key-never-sent-anywhere";
+
+fn interactions(path: &Path) -> Vec<Interaction> {
+    serde_json::from_value(read_json(path)["interactions"].clone()).unwrap()
+}
+
+fn model_for(replay: &Replay, body: &Value) -> OpenAiResponsesModel {
+    observed_model_for(replay, body, Arc::new(RequestLog::default()))
+}
+
+fn observed_model_for(replay: &Replay, body: &Value, log: Arc<RequestLog>) -> OpenAiResponsesModel {
+    let model = OpenAiResponses::new(KEY)
+        .base_url(replay.url())
+        .retry(RetryPolicy::none())
+        .observe(log)
+        .model(body["model"].as_str().unwrap_or_default());
+    configure(model, body)
+}
+
+async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
+    let all = interactions(&path);
+    let last = all.last().ok_or("no interactions")?.clone();
+    let replay = Replay::from_interactions(all).map_err(|e| e.to_string())?;
+    let status = last.response.status;
+    if last.request.method == "GET" {
+        let client = OpenAiResponses::new(KEY)
+            .base_url(replay.url())
+            .retry(RetryPolicy::none());
+        return match client.list_models().await {
+            Err(Error::Auth(e)) if status == 401 && !e.message.contains(KEY) => Ok(None),
+            other => Err(format!("HTTP {status}: got {other:?}")),
+        };
+    }
+    let body = last.request.body.clone().ok_or("no request body")?;
+    let (request, stream) = request_from_recorded(&body);
+    let model = model_for(&replay, &body);
+    // A request typecall refuses before sending has no wire form to compare.
+    let refused = check_request(model.name(), &model.capabilities(), &request).is_err();
+    let built = model.request_body(&request, stream);
+    if !refused && without_schema_keys(&built) != without_schema_keys(&body) {
+        return Err(format!(
+            "request differs:\n  built:    {built}\n  recorded: {body}"
+        ));
+    }
+    let result = if stream {
+        match model.stream(&request).await {
+            Ok(s) => collect(s).await,
+            Err(e) => Err(e),
+        }
+    } else {
+        model.chat(&request).await
+    };
+    if status != 200 {
+        let api: Value = serde_json::from_str(&last.response.body).unwrap_or(Value::Null);
+        let ok = match (&result, status) {
+            (Err(Error::Auth(e)), 401) => e.code.as_deref() == api["error"]["code"].as_str(),
+            (Err(Error::ModelNotFound { model, .. }), 400 | 404) => {
+                Some(model.as_str()) == body["model"].as_str()
+            }
+            // Logprobs on a reasoning model: OpenAI refuses them (400);
+            // typecall refuses them first.
+            (Err(Error::Unsupported { feature, .. }), 400) => feature == "logprobs",
+            _ => false,
+        };
+        return if ok {
+            Ok(None)
+        } else {
+            Err(format!(
+                "HTTP {status}: expected the matching error, got {result:?}"
+            ))
+        };
+    }
+    let resp = result.map_err(|e| format!("unexpected error: {e}"))?;
+    compare(&resp, &facts_of(&last.response.body, stream))?;
+    for (name, values) in &last.response.headers {
+        let Some(rest) = name.strip_prefix("x-ratelimit-") else {
+            continue;
+        };
+        let Some((field, resource)) = rest.split_once('-') else {
+            continue;
+        };
+        let resource = match resource {
+            "requests" => RateLimitResource::Requests,
+            "tokens" => RateLimitResource::Tokens,
+            _ => continue,
+        };
+        let limit = resp
+            .rate_limits
+            .get(resource, RateLimitWindow::Minute)
+            .ok_or(format!("rate limit {name} missing"))?;
+        let ok = match field {
+            "limit" => limit.limit.map(|n| n.to_string()) == values.first().cloned(),
+            "remaining" => limit.remaining.map(|n| n.to_string()) == values.first().cloned(),
+            _ => limit.reset.is_some(),
+        };
+        if !ok {
+            return Err(format!("{name}: {limit:?}, recorded {values:?}"));
+        }
+    }
+    Ok(Some(resp))
+}
+
+fn compare(resp: &ChatResponse, facts: &Facts) -> Result<(), String> {
+    if resp.content != facts.text {
+        return Err(format!(
+            "text {:?}, recorded {:?}",
+            resp.content, facts.text
+        ));
+    }
+    if resp.reasoning != facts.reasoning {
+        return Err(format!(
+            "reasoning {:?}, recorded {:?}",
+            resp.reasoning, facts.reasoning
+        ));
+    }
+    let calls: Vec<(String, Value)> = resp
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.clone(), c.parsed_arguments().unwrap_or_default()))
+        .collect();
+    if calls != facts.tool_calls || resp.tool_calls.iter().any(|c| c.id.is_empty()) {
+        return Err(format!(
+            "tool calls {:?}, recorded {:?}",
+            resp.tool_calls, facts.tool_calls
+        ));
+    }
+    let searches: Vec<Value> = resp
+        .server_tool_calls
+        .iter()
+        .map(|c| serde_json::from_str::<Value>(&c.arguments).unwrap_or_default()["query"].clone())
+        .collect();
+    if searches != facts.searches || resp.server_tool_calls.iter().any(|c| c.sources.is_empty()) {
+        return Err(format!(
+            "web searches {:?}, recorded {:?}",
+            resp.server_tool_calls, facts.searches
+        ));
+    }
+    let state_id = resp
+        .provider_state
+        .as_ref()
+        .and_then(|s| s.data["response_id"].as_str());
+    if resp.id != facts.id || state_id != Some(facts.id.as_str()) {
+        return Err(format!(
+            "response id {:?} / state {state_id:?}, recorded {}",
+            resp.id, facts.id
+        ));
+    }
+    let finish = match facts.incomplete.as_deref() {
+        Some("max_output_tokens") => FinishReason::Length,
+        Some(other) => return Err(format!("unexpected incomplete reason {other}")),
+        None if !facts.tool_calls.is_empty() => FinishReason::ToolCalls,
+        None => FinishReason::Stop,
+    };
+    if resp.finish_reason != finish {
+        return Err(format!(
+            "finish {:?}, expected {finish:?}",
+            resp.finish_reason
+        ));
+    }
+    let u = &facts.usage;
+    let ok = resp.usage.prompt_tokens == u["input_tokens"].as_u64().unwrap_or(0)
+        && resp.usage.completion_tokens == u["output_tokens"].as_u64().unwrap_or(0)
+        && resp.usage.total_tokens == u["total_tokens"].as_u64().unwrap_or(0)
+        && resp.usage.cached_tokens
+            == u.pointer("/input_tokens_details/cached_tokens")
+                .and_then(Value::as_u64)
+        && resp.usage.reasoning_tokens
+            == u.pointer("/output_tokens_details/reasoning_tokens")
+                .and_then(Value::as_u64);
+    if !ok || resp.usage.total_tokens == 0 {
+        return Err(format!("usage {:?}, recorded {u}", resp.usage));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_recorded_responses_exchange_replays_into_the_recorded_facts() {
+    let Some(dir) = recordings_dir("openai-responses replay") else {
+        return;
+    };
+    let root = dir.join("openai-responses");
+    if !root.is_dir() {
+        skip("openai-responses replay", "no openai-responses/ recordings");
+        return;
+    }
+    // extras/ holds document-input runs of the recording client's CLI;
+    // *_image/ the image-generation endpoint, which typecall does not speak.
+    let skipped = [
+        "extras/",
+        "errors/bad_apiKey_image/",
+        "errors/bad_model_image/",
+    ];
+    skip(
+        "openai-responses replay of extras/ and image generation",
+        "not chat (see the README's provider table)",
+    );
+    let (checked, failures, answers) = replay_tree(&root, &skipped, check_file).await;
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} files failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        checked >= 80,
+        "expected the whole tree, found {checked} files"
+    );
+    let pairs = sync_stream_pairs(&answers);
+    assert!(pairs >= 15, "only {pairs} sync/stream pairs agreed");
+}
+
+/// Calculates and return the square root of a number
+#[tool]
+fn square_root(number: f64) -> String {
+    format!("{:.2}", number.sqrt())
+}
+
+#[tokio::test]
+async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
+    let Some(dir) = recordings_dir("openai-responses agent replay") else {
+        return;
+    };
+    let root = dir.join("openai-responses");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for second in json_files(&root) {
+        let file = second.file_name().unwrap().to_string_lossy().to_string();
+        let Some(mode) = file.strip_suffix("-Tools-SquareRoot-2.json") else {
+            continue;
+        };
+        let first = second
+            .parent()
+            .unwrap()
+            .join(format!("{mode}-Tools-SquareRoot-1.json"));
+        if !first.exists() {
+            continue;
+        }
+        let first_body = interactions(&first)
+            .last()
+            .unwrap()
+            .request
+            .body
+            .clone()
+            .unwrap();
+        let mut all = interactions(&first);
+        let recorded_second = interactions(&second).last().unwrap().clone();
+        all.push(recorded_second.clone());
+        let replay = Replay::from_interactions(all).unwrap();
+        let (first_request, _) = request_from_recorded(&first_body);
+        let log = Arc::new(RequestLog::default());
+        let agent = Agent::new(observed_model_for(&replay, &first_body, log.clone()))
+            .tool(SquareRoot)
+            .tool_mode(ToolMode::Native)
+            .strict_tools(false)
+            .first_tool_choice(ToolChoice::Required)
+            .tool_choice_after_tools(ToolChoice::None)
+            .max_turns(3);
+        let agent = match first_request.reasoning_effort {
+            Some(e) => agent.reasoning_effort(e),
+            None => agent,
+        };
+        let prompt = first_body["input"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let label = second.strip_prefix(&root).unwrap().display().to_string();
+        match run_agent(agent, prompt, mode == "GenStream").await {
+            Ok(run) => {
+                let facts = facts_of(&recorded_second.response.body, mode == "GenStream");
+                let sent = log.bodies();
+                let recorded = recorded_second.request.body.clone().unwrap();
+                if sent.len() != 2
+                    || without_schema_keys(&sent[1]) != without_schema_keys(&recorded)
+                {
+                    failures.push(format!(
+                        "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
+                        sent.get(1)
+                    ));
+                } else if Some(run.text()) != facts.text.as_deref()
+                    || run.tool_calls().len() != 1
+                    || run.tool_calls()[0].result.as_deref() != Ok("363.89")
+                {
+                    failures.push(format!("{label}: run {run:?}"));
+                } else {
+                    checked += 1;
+                }
+            }
+            Err(e) => failures.push(format!("{label}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 4, "only {checked} conversations");
+}
+
+/// The answer of the recorded JSON scenarios.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Fruit {
+    is_fruit: bool,
+}
+
+#[tokio::test]
+async fn the_recorded_responses_json_answers_decode_through_extract() {
+    let Some(dir) = recordings_dir("openai-responses extract replay") else {
+        return;
+    };
+    let root = dir.join("openai-responses");
+    let mut checked = 0;
+    for path in json_files(&root) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mode = match name.split_once('-') {
+            Some((_, "JSON.json")) => OutputMode::JsonMode,
+            Some((_, "JSONSchema.json")) => OutputMode::Native,
+            _ => continue,
+        };
+        let all = interactions(&path);
+        let body = all.last().unwrap().request.body.clone().unwrap();
+        let (request, _) = request_from_recorded(&body);
+        assert!(!matches!(request.response_format, ResponseFormat::Text));
+        let replay = Replay::from_interactions(all).unwrap();
+        let prompt = body["input"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let model = model_for(&replay, &body);
+        let extract = Extract::<Fruit>::new(&model).mode(mode);
+        let label = path.strip_prefix(&root).unwrap().display().to_string();
+        let fruit = if body["stream"] == true {
+            let mut s = extract.stream(prompt).await.unwrap();
+            let mut value = None;
+            while let Some(ev) = s.next().await {
+                if let ExtractEvent::Done(x) = ev.unwrap_or_else(|e| panic!("{label}: {e}")) {
+                    value = Some(x.value);
+                }
+            }
+            value.unwrap_or_else(|| panic!("{label}: no value"))
+        } else {
+            extract
+                .run(prompt)
+                .await
+                .unwrap_or_else(|e| panic!("{label}: {e}"))
+                .value
+        };
+        assert!(fruit.is_fruit, "{label}");
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} files");
+}
