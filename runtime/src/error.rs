@@ -120,6 +120,19 @@ pub enum Error {
     /// The connection failed or broke (also mid-stream).
     #[error("connection: {0}")]
     Connection(String),
+    /// The provider would not answer this prompt (Gemini's safety filters):
+    /// `reason` is its code (`SAFETY`, `BLOCKLIST`, `PROHIBITED_CONTENT`, …).
+    #[error(
+        "the provider blocked the prompt ({reason}){}; rephrase it, or adjust the \
+         provider's safety settings",
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
+    Blocked {
+        /// The provider's reason code.
+        reason: String,
+        /// Its explanation, if it gave one.
+        message: Option<String>,
+    },
     /// No answer of the model could be decoded into the requested type, after
     /// every repair. Every attempt is here, raw answers included.
     #[error("no answer decoded into `{type_name}` after {} attempt(s); last: {}", attempts.len(), attempts.last().and_then(|a| a.error.clone()).unwrap_or_default())]

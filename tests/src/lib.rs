@@ -57,6 +57,7 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 }
 
 pub mod anthropic;
+pub mod gemini;
 pub mod hostile;
 pub mod replay;
 pub mod responses;

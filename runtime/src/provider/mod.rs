@@ -10,6 +10,7 @@ mod borrowed_json;
 mod capabilities;
 mod cerebras;
 mod endpoint;
+mod gemini;
 mod http;
 mod json;
 mod openai_compat;
@@ -37,6 +38,10 @@ pub(crate) mod wire_fuzz {
     /// An OpenAI Responses stream decoder with these limits.
     pub(crate) fn responses_decoder(limits: &Limits) -> impl Decode {
         super::openai_responses::stream_decoder(Default::default(), "m".into(), None, limits)
+    }
+    /// A Gemini stream decoder with these limits.
+    pub(crate) fn gemini_decoder(limits: &Limits) -> impl Decode {
+        super::gemini::stream_decoder("m".into(), None, limits)
     }
     /// An Anthropic Messages stream decoder with these limits.
     pub(crate) fn anthropic_decoder(limits: &Limits) -> impl Decode {
@@ -66,6 +71,10 @@ pub use anthropic::{
 };
 pub use capabilities::{Capabilities, Support, Thinking};
 pub use cerebras::{Cerebras, CerebrasModel};
+pub use gemini::{
+    Gemini, GeminiModel, parse_response as parse_gemini_response,
+    parse_response_stream as parse_gemini_stream,
+};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 pub use openai_responses::{

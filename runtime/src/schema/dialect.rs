@@ -28,6 +28,10 @@ pub enum Dialect {
     /// Plain JSON Schema 2020-12 as schemars generates it, for providers without
     /// a strict mode (and for `strict: false` tools).
     JsonSchema,
+    /// Google Gemini's OpenAPI subset (see [`to_gemini`](super::to_gemini)):
+    /// upper-case types, no `$ref`, `nullable`, string enums; what it rejects
+    /// goes into descriptions and is enforced by validation.
+    Gemini,
 }
 
 /// The limits and rules of a strict dialect. [`Dialect::rules`] gives them.
@@ -134,7 +138,7 @@ impl Dialect {
                 max_depth: Some(10),
                 unsupported_keywords: &STRICT_UNSUPPORTED,
             }),
-            Dialect::JsonSchema => None,
+            Dialect::JsonSchema | Dialect::Gemini => None,
         }
     }
 
@@ -163,6 +167,10 @@ impl Dialect {
     /// assert_eq!(err.violations().len(), 2); // additionalProperties, required
     /// ```
     pub fn check(&self, schema: &Value) -> Result<(), DialectViolations> {
+        if *self == Dialect::Gemini {
+            // Not JSON Schema: whatever `to_gemini` wrote is what Gemini takes.
+            return Ok(());
+        }
         let Some(rules) = self.rules() else {
             return check_plain(schema);
         };
@@ -244,6 +252,7 @@ impl fmt::Display for Dialect {
             Dialect::Strict => "Strict",
             Dialect::OpenAiStrict => "OpenAiStrict",
             Dialect::JsonSchema => "JsonSchema",
+            Dialect::Gemini => "Gemini",
         })
     }
 }

@@ -82,6 +82,12 @@ pub(crate) fn lower(
     dialect: Dialect,
     type_name: &str,
 ) -> Result<Lowered, SchemaError> {
+    if dialect == Dialect::Gemini {
+        return Ok(Lowered {
+            wire: super::gemini::to_gemini(full, type_name)?,
+            wrapped: false,
+        });
+    }
     let Some(rules) = dialect.rules() else {
         return Ok(Lowered {
             wire: full.clone(),

@@ -24,6 +24,7 @@
 //! ```
 
 mod dialect;
+mod gemini;
 mod lower;
 mod part;
 mod refs;
@@ -39,6 +40,7 @@ use serde_json::Value;
 
 pub(crate) use dialect::escape_pointer;
 pub use dialect::{Dialect, DialectViolations, StrictRules, Violation};
+pub use gemini::to_gemini;
 pub(crate) use refs::is_data_keyword;
 pub use validate::{ValidationErrors, ValidationIssue};
 

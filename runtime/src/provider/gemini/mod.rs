@@ -1,0 +1,272 @@
+//! Google's Gemini API (`generateContent`, `streamGenerateContent?alt=sse`):
+//! contents and parts, function declarations in Gemini's schema dialect,
+//! thought parts and their signatures sent back unchanged, thinking budgets,
+//! structured output, inline and by-URI media (image, PDF, audio, video),
+//! Google Search and URL context grounding, safety blocks as typed errors.
+
+mod wire;
+
+use std::fmt;
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use super::capabilities::{Capabilities, Support, Thinking};
+use super::endpoint::{Endpoint, endpoint_builders};
+use super::http::{ApiKey, Body, HttpClient, Response};
+use super::streaming;
+use super::{BoxFuture, ChatStream, Model, check_request};
+use crate::chat::{ChatRequest, ChatResponse};
+use crate::error::{Error, Result};
+
+pub use wire::parse_response;
+#[cfg(test)]
+pub(crate) use wire::stream_decoder;
+
+/// A client for the Gemini API. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo() -> typecall::Result<()> {
+/// use typecall::{Gemini, Model, chat::{ChatRequest, Message}};
+/// let gemini = Gemini::from_env()?.model("gemini-flash-latest");
+/// let answer = gemini.chat(&ChatRequest::new(vec![Message::user("Say hello.")])).await?;
+/// println!("{}", answer.text());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Gemini {
+    inner: Arc<Endpoint>,
+}
+
+impl fmt::Debug for Gemini {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gemini")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &self.inner.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gemini {
+    /// A client for `https://generativelanguage.googleapis.com/v1beta` with
+    /// this key (sent as `x-goog-api-key`, never in a URL).
+    pub fn new(api_key: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(Endpoint::new(
+                "gemini",
+                "https://generativelanguage.googleapis.com/v1beta",
+                Some(ApiKey::in_header(api_key, "x-goog-api-key")),
+            )),
+        }
+    }
+
+    /// A client with the key from `GEMINI_API_KEY` (and the base URL from
+    /// `GEMINI_BASE_URL`, if set).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the key is not set.
+    pub fn from_env() -> Result<Self> {
+        let key = std::env::var("GEMINI_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| {
+                Error::Config(
+                    "GEMINI_API_KEY is not set: create a key at aistudio.google.com and export it"
+                        .into(),
+                )
+            })?;
+        let mut c = Self::new(key.trim());
+        if let Ok(url) = std::env::var("GEMINI_BASE_URL")
+            && !url.trim().is_empty()
+        {
+            c = c.base_url(url.trim());
+        }
+        Ok(c)
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Endpoint)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    endpoint_builders!();
+
+    /// The base URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The models the key may use (`GET /models`).
+    ///
+    /// # Errors
+    /// The provider's error ([`Error::Auth`] for a bad key), or
+    /// [`Error::Protocol`] for an answer that is not a model list.
+    pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
+        let url = format!("{}/models?pageSize=1000", self.inner.base_url);
+        self.inner
+            .list_models(&url)
+            .await
+            .map_err(|e| wire::typed_error(e, ""))
+    }
+
+    /// A model (`gemini-flash-latest`, `gemini-pro-latest`, …), thinking as
+    /// the model does by default.
+    pub fn model(&self, name: impl Into<String>) -> GeminiModel {
+        GeminiModel {
+            client: self.clone(),
+            capabilities: capabilities(),
+            thinking_budget: None,
+            name: name.into(),
+        }
+    }
+}
+
+/// What the Gemini models take, as the recordings show: everything but
+/// logprobs (refused on every recorded model) and citations into supplied
+/// documents.
+pub fn capabilities() -> Capabilities {
+    let mut c = Capabilities::all();
+    c.logprobs = Support::No;
+    c.citations = Support::No;
+    c.reasoning_effort = Support::No;
+    c.thinking = Thinking::OnRequest;
+    c
+}
+
+/// A Gemini model of a [`Gemini`] client.
+#[derive(Debug, Clone)]
+pub struct GeminiModel {
+    client: Gemini,
+    name: String,
+    capabilities: Capabilities,
+    thinking_budget: Option<u32>,
+}
+
+impl GeminiModel {
+    /// Sets how many tokens the model may think (`thinkingConfig`): `0` turns
+    /// thinking off; otherwise the thoughts come back in
+    /// [`ChatResponse::reasoning`]. Unset, the model decides and keeps its
+    /// thoughts to itself.
+    pub fn thinking_budget(mut self, tokens: u32) -> Self {
+        self.thinking_budget = Some(tokens);
+        self
+    }
+
+    /// Declares what the model supports.
+    pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
+        self.capabilities = caps;
+        self
+    }
+
+    /// The JSON body this model would send for `request`.
+    ///
+    /// # Errors
+    /// [`Error::Schema`] when a tool's or the answer's schema cannot be
+    /// written in Gemini's dialect (a recursive type).
+    pub fn request_body(&self, request: &ChatRequest) -> Result<serde_json::Value> {
+        wire::request_body(request, self.thinking_budget)
+    }
+
+    fn span(&self, stream: bool) -> tracing::Span {
+        tracing::info_span!(
+            "chat",
+            otel.name = %format!("chat {}", self.name),
+            gen_ai.operation.name = "chat",
+            gen_ai.system = "gemini",
+            gen_ai.request.model = %self.name,
+            gen_ai.request.stream = stream,
+            gen_ai.response.id = tracing::field::Empty,
+            gen_ai.response.finish_reasons = tracing::field::Empty,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+        )
+    }
+
+    async fn post(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<(HttpClient, String, Body, Response)> {
+        check_request(&self.name, &self.capabilities, request)?;
+        let endpoint = &self.client.inner;
+        let http = endpoint.http()?.clone();
+        let body = http.body(&self.request_body(request)?)?;
+        let name = wire::path_segment(&self.name);
+        let url = if stream {
+            format!(
+                "{}/models/{name}:streamGenerateContent?alt=sse",
+                endpoint.base_url
+            )
+        } else {
+            format!("{}/models/{name}:generateContent", endpoint.base_url)
+        };
+        let resp = http
+            .send(
+                reqwest::Method::POST,
+                &url,
+                endpoint.key.as_ref(),
+                &endpoint.headers,
+                Some(&body),
+                &self.name,
+            )
+            .await
+            .map_err(|e| wire::typed_error(e, &self.name))?;
+        Ok((http, url, body, resp))
+    }
+
+    async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let (http, url, body, resp) = self.post(request, false).await?;
+        let key = self.client.inner.key.as_ref();
+        let text = http
+            .read_text(&reqwest::Method::POST, &url, Some(&body), resp, key)
+            .await?;
+        let response = wire::parse_response_within(&text, &self.name, &http.limits)?;
+        super::record_usage(&response);
+        Ok(response)
+    }
+
+    async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
+        let (http, url, body, resp) = self.post(request, true).await?;
+        let key = self.client.inner.key.clone();
+        let decoder = wire::stream_decoder(self.name.clone(), key.clone(), &http.limits);
+        Ok(streaming::event_stream(
+            &http,
+            url,
+            body,
+            resp,
+            decoder,
+            key,
+            super::record_usage,
+        ))
+    }
+}
+
+impl Model for GeminiModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
+    }
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
+        let span = self.span(false);
+        Box::pin(self.chat_inner(request).instrument(span))
+    }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
+        let span = self.span(true);
+        Box::pin(self.stream_inner(request).instrument(span))
+    }
+}
+
+/// Reads a whole streamed Gemini answer (SSE bytes) into the
+/// [`ChatResponse`] a blocking call would give.
+///
+/// # Errors
+/// [`Error::Protocol`] for a malformed stream, the provider's error for an
+/// error chunk, [`Error::Blocked`] for a blocked prompt,
+/// [`Error::Connection`] for a stream that ends before the model said why
+/// it stopped.
+pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
+    let decoder = wire::stream_decoder(String::new(), None, &super::Limits::default());
+    streaming::decode_whole(decoder, body)
+}

@@ -1,0 +1,339 @@
+//! Every recorded Gemini exchange, replayed: typecall builds a request equal
+//! in meaning to the recorded one (tool and answer schemas converted from JSON
+//! Schema into Gemini's dialect) and reads the recorded answer into the
+//! recorded facts, blocking and streaming; the recorded two-turn tool
+//! conversations run through `Agent` (thought signatures sent back as
+//! recorded), and the JSON scenarios through `Extract`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+use typecall::agent::ToolMode;
+use typecall::chat::{ChatResponse, FinishReason, ToolChoice};
+use typecall::output::{ExtractEvent, OutputMode};
+use typecall::provider::{GeminiModel, Model, RetryPolicy, check_request, collect};
+use typecall::testing::{Interaction, Replay};
+use typecall::{Agent, Error, Extract, Gemini, tool};
+use typecall_tests::gemini::{Facts, configure, facts_of, request_from_recorded};
+use typecall_tests::{
+    RequestLog, json_files, read_json, recordings_dir, replay_tree, run_agent, skip,
+    sync_stream_pairs,
+};
+
+const KEY: &str = "AIza-test-key-never-sent-anywhere";
+
+fn interactions(path: &Path) -> Vec<Interaction> {
+    serde_json::from_value(read_json(path)["interactions"].clone()).unwrap()
+}
+
+/// The model named in a recorded URL (`…/models/NAME:generateContent`).
+fn model_name(url: &str) -> String {
+    let tail = url.rsplit("/models/").next().unwrap_or_default();
+    let name = tail.split(':').next().unwrap_or_default();
+    name.replace("%20", " ")
+}
+
+fn model_for(replay: &Replay, url: &str, body: &Value, log: Arc<RequestLog>) -> GeminiModel {
+    let model = Gemini::new(KEY)
+        .base_url(replay.url())
+        .retry(RetryPolicy::none())
+        .observe(log)
+        .model(model_name(url));
+    configure(model, body)
+}
+
+async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
+    let all = interactions(&path);
+    let last = all.last().ok_or("no interactions")?.clone();
+    let replay = Replay::from_interactions(all).map_err(|e| e.to_string())?;
+    let status = last.response.status;
+    let url = last.request.url.clone();
+    if last.request.method == "GET" {
+        let client = Gemini::new(KEY)
+            .base_url(replay.url())
+            .retry(RetryPolicy::none());
+        return match client.list_models().await {
+            Err(Error::Auth(e)) if !e.message.contains(KEY) => Ok(None),
+            other => Err(format!("HTTP {status}: got {other:?}")),
+        };
+    }
+    let body = last.request.body.clone().ok_or("no request body")?;
+    let request = request_from_recorded(&body, &url);
+    let stream = url.contains(":streamGenerateContent");
+    let log = Arc::new(RequestLog::default());
+    let model = model_for(&replay, &url, &body, log.clone());
+    let refused = check_request(model.name(), &model.capabilities(), &request).is_err();
+    let built = model.request_body(&request).map_err(|e| e.to_string())?;
+    if !refused && built != body {
+        return Err(format!(
+            "request differs:\n  built:    {built}\n  recorded: {body}"
+        ));
+    }
+    let result = if stream {
+        match model.stream(&request).await {
+            Ok(s) => collect(s).await,
+            Err(e) => Err(e),
+        }
+    } else {
+        model.chat(&request).await
+    };
+    if status != 200 {
+        let ok = match (&result, status) {
+            (Err(Error::Auth(_)), 400 | 401 | 403) => true,
+            (Err(Error::ModelNotFound { model, .. }), 400 | 404) => *model == model_name(&url),
+            // Logprobs: every recorded Gemini model refuses them (400);
+            // typecall refuses them first.
+            (Err(Error::Unsupported { feature, .. }), 400) => feature == "logprobs",
+            _ => false,
+        };
+        return if ok {
+            Ok(None)
+        } else {
+            Err(format!(
+                "HTTP {status}: expected the matching error, got {result:?}"
+            ))
+        };
+    }
+    // The request went to the recorded endpoint (generateContent or
+    // streamGenerateContent?alt=sse) of the recorded model.
+    if log.bodies().len() != 1 {
+        return Err("the request did not reach the recorded endpoint".into());
+    }
+    let resp = result.map_err(|e| format!("unexpected error: {e}"))?;
+    compare(&resp, &facts_of(&last.response.body, stream))?;
+    Ok(Some(resp))
+}
+
+fn compare(resp: &ChatResponse, facts: &Facts) -> Result<(), String> {
+    if resp.content != facts.text {
+        return Err(format!(
+            "text {:?}, recorded {:?}",
+            resp.content, facts.text
+        ));
+    }
+    if resp.reasoning != facts.thoughts {
+        return Err(format!(
+            "thoughts {:?}, recorded {:?}",
+            resp.reasoning, facts.thoughts
+        ));
+    }
+    let calls: Vec<(String, Value)> = resp
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.clone(), c.parsed_arguments().unwrap_or_default()))
+        .collect();
+    if calls != facts.tool_calls {
+        return Err(format!(
+            "tool calls {calls:?}, recorded {:?}",
+            facts.tool_calls
+        ));
+    }
+    if facts.grounded && resp.server_tool_calls.is_empty() {
+        return Err("the grounding (search or URL context) was not surfaced".into());
+    }
+    if resp.id != facts.id {
+        return Err(format!("id {:?}, recorded {:?}", resp.id, facts.id));
+    }
+    let finish = match facts.finish_reason.as_deref() {
+        Some("MAX_TOKENS") => FinishReason::Length,
+        _ if !facts.tool_calls.is_empty() => FinishReason::ToolCalls,
+        Some("STOP") => FinishReason::Stop,
+        other => return Err(format!("unexpected recorded finish reason {other:?}")),
+    };
+    if resp.finish_reason != finish {
+        return Err(format!(
+            "finish {:?}, recorded {:?}",
+            resp.finish_reason, facts.finish_reason
+        ));
+    }
+    let u = &facts.usage;
+    let n = |k: &str| u[k].as_u64();
+    let prompt = n("promptTokenCount").unwrap_or(0) + n("toolUsePromptTokenCount").unwrap_or(0);
+    let completion = n("candidatesTokenCount").unwrap_or(0) + n("thoughtsTokenCount").unwrap_or(0);
+    let ok = resp.usage.prompt_tokens == prompt
+        && resp.usage.completion_tokens == completion
+        && Some(resp.usage.total_tokens) == n("totalTokenCount")
+        && resp.usage.reasoning_tokens == n("thoughtsTokenCount")
+        && resp.usage.cached_tokens == n("cachedContentTokenCount");
+    if !ok || resp.usage.total_tokens == 0 {
+        return Err(format!("usage {:?}, recorded {u}", resp.usage));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_recorded_gemini_exchange_replays_into_the_recorded_facts() {
+    let Some(dir) = recordings_dir("gemini replay") else {
+        return;
+    };
+    let root = dir.join("gemini");
+    if !root.is_dir() {
+        skip("gemini replay", "no gemini/ recordings");
+        return;
+    }
+    // Context caching, file and file-search-store CRUD, video generation,
+    // image generation and the recording CLI's document runs are not chat.
+    let skipped = [
+        "extras/Cache",
+        "extras/Caching",
+        "extras/FileCRUD",
+        "extras/FileSearchStoreCRUD",
+        "extras/GenAsync",
+        "extras/TextOutputDocInput",
+        "errors/bad_apiKey_image",
+    ];
+    skip(
+        "gemini replay of caching, files, video and image generation",
+        "not spoken yet (see the README's provider table)",
+    );
+    let (checked, failures, answers) = replay_tree(&root, &skipped, check_file).await;
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} files failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        checked >= 150,
+        "expected the whole tree, found {checked} files"
+    );
+    let pairs = sync_stream_pairs(&answers);
+    assert!(pairs >= 10, "only {pairs} sync/stream pairs agreed");
+}
+
+/// Calculates and return the square root of a number
+#[tool]
+fn square_root(number: f64) -> String {
+    format!("{:.2}", number.sqrt())
+}
+
+#[tokio::test]
+async fn the_recorded_gemini_tool_conversations_run_through_the_agent() {
+    let Some(dir) = recordings_dir("gemini agent replay") else {
+        return;
+    };
+    let root = dir.join("gemini");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for second in json_files(&root) {
+        let file = second.file_name().unwrap().to_string_lossy().to_string();
+        let Some(mode) = file.strip_suffix("-Tools-SquareRoot-2.json") else {
+            continue;
+        };
+        let first = second
+            .parent()
+            .unwrap()
+            .join(format!("{mode}-Tools-SquareRoot-1.json"));
+        if !first.exists() {
+            continue;
+        }
+        let mut all = interactions(&first);
+        let recorded_first = all.last().unwrap().clone();
+        let recorded_second = interactions(&second).last().unwrap().clone();
+        all.push(recorded_second.clone());
+        let replay = Replay::from_interactions(all).unwrap();
+        let body = recorded_first.request.body.clone().unwrap();
+        let log = Arc::new(RequestLog::default());
+        let agent = Agent::new(model_for(
+            &replay,
+            &recorded_first.request.url,
+            &body,
+            log.clone(),
+        ))
+        .tool(SquareRoot)
+        .tool_mode(ToolMode::Native)
+        .first_tool_choice(ToolChoice::Required)
+        .tool_choice_after_tools(ToolChoice::None)
+        .max_turns(3);
+        let prompt = body["contents"][0]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let label = second.strip_prefix(&root).unwrap().display().to_string();
+        match run_agent(agent, prompt, mode == "GenStream").await {
+            Ok(run) => {
+                let sent = log.bodies();
+                let recorded = recorded_second.request.body.clone().unwrap();
+                let facts = facts_of(&recorded_second.response.body, mode == "GenStream");
+                if sent.len() != 2 || sent[1] != recorded {
+                    failures.push(format!(
+                        "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
+                        sent.get(1)
+                    ));
+                } else if Some(run.text()) != facts.text.as_deref()
+                    || run.tool_calls().len() != 1
+                    || run.tool_calls()[0].result.as_deref() != Ok("363.89")
+                {
+                    failures.push(format!("{label}: run {run:?}"));
+                } else {
+                    checked += 1;
+                }
+            }
+            Err(e) => failures.push(format!("{label}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 4, "only {checked} conversations");
+}
+
+/// The answer of the recorded JSON scenarios.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Fruit {
+    is_fruit: bool,
+}
+
+#[tokio::test]
+async fn the_recorded_gemini_json_answers_decode_through_extract() {
+    let Some(dir) = recordings_dir("gemini extract replay") else {
+        return;
+    };
+    let root = dir.join("gemini");
+    let mut checked = 0;
+    for path in json_files(&root) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mode = match name.split_once('-') {
+            Some((_, "JSON.json")) => OutputMode::JsonMode,
+            Some((_, "JSONSchema.json")) => OutputMode::Native,
+            _ => continue,
+        };
+        let all = interactions(&path);
+        let last = all.last().unwrap().clone();
+        let body = last.request.body.clone().unwrap();
+        let replay = Replay::from_interactions(all).unwrap();
+        let prompt = body["contents"][0]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let model = model_for(
+            &replay,
+            &last.request.url,
+            &body,
+            Arc::new(RequestLog::default()),
+        );
+        let extract = Extract::<Fruit>::new(&model).mode(mode);
+        let label = path.strip_prefix(&root).unwrap().display().to_string();
+        let fruit = if last.request.url.contains(":stream") {
+            let mut s = extract.stream(prompt).await.unwrap();
+            let mut value = None;
+            while let Some(ev) = s.next().await {
+                if let ExtractEvent::Done(x) = ev.unwrap_or_else(|e| panic!("{label}: {e}")) {
+                    value = Some(x.value);
+                }
+            }
+            value.unwrap_or_else(|| panic!("{label}: no value"))
+        } else {
+            extract
+                .run(prompt)
+                .await
+                .unwrap_or_else(|e| panic!("{label}: {e}"))
+                .value
+        };
+        assert!(fruit.is_fruit, "{label}");
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} files");
+}
