@@ -438,6 +438,8 @@ fn read_usage(u: &Value) -> Usage {
 pub(crate) struct ResponseEvents {
     /// Output index → position among the answer's tool calls.
     calls: Vec<(u64, usize, bool)>,
+    /// The calls the stream announced, by position (arguments once ready).
+    streamed: Vec<ToolCall>,
     rate_limits: RateLimits,
     model: String,
     key: Option<ApiKey>,
@@ -457,6 +459,7 @@ pub(crate) fn stream_decoder(
     SseJson::new(
         ResponseEvents {
             calls: Vec::new(),
+            streamed: Vec::new(),
             rate_limits,
             model,
             key,
@@ -510,6 +513,11 @@ impl JsonEvents for ResponseEvents {
                     }
                     let index = self.calls.len();
                     self.calls.push((o, index, false));
+                    self.streamed.push(ToolCall::new(
+                        s(&item, "call_id"),
+                        s(&item, "name"),
+                        String::new(),
+                    ));
                     out.push_back(Ok(StreamEvent::ToolCallStarted {
                         index,
                         id: s(&item, "call_id"),
@@ -532,13 +540,17 @@ impl JsonEvents for ResponseEvents {
                     && !slot.2
                 {
                     slot.2 = true;
+                    let call = ToolCall::new(
+                        s(&item, "call_id"),
+                        s(&item, "name"),
+                        s(&item, "arguments"),
+                    );
+                    if let Some(known) = self.streamed.get_mut(slot.1) {
+                        *known = call.clone();
+                    }
                     out.push_back(Ok(StreamEvent::ToolCallReady {
                         index: slot.1,
-                        call: ToolCall::new(
-                            s(&item, "call_id"),
-                            s(&item, "name"),
-                            s(&item, "arguments"),
-                        ),
+                        call,
                     }));
                 }
             }
@@ -547,6 +559,15 @@ impl JsonEvents for ResponseEvents {
                 let mut answer = read_response(&response, self.key.as_ref(), self.max_tool_calls)
                     .map_err(|e| model_error(e, &self.model))?;
                 answer.rate_limits = std::mem::take(&mut self.rate_limits);
+                // A call the stream announced (and a caller may have started)
+                // stays in the answer even if the final object leaves it out.
+                let known = answer.tool_calls.len();
+                answer
+                    .tool_calls
+                    .extend(self.streamed.iter().skip(known).cloned());
+                if known == 0 && !answer.tool_calls.is_empty() {
+                    answer.finish_reason = FinishReason::ToolCalls;
+                }
                 // Calls not announced ready (no `output_item.done`): now.
                 for (_, index, ready) in &mut self.calls {
                     if !*ready && let Some(call) = answer.tool_calls.get(*index) {
