@@ -456,7 +456,7 @@ impl HttpClient {
                 .and_then(|r| r.ok())
                 .map(|(body, _)| String::from_utf8_lossy(&body).into_owned())
                 .unwrap_or_default();
-            self.observe(&method, url, body, status, &resp_headers, &text);
+            self.observe(&method, url, body, status, &resp_headers, &text, key);
             return Err(status_error(
                 status,
                 &text,
@@ -492,11 +492,12 @@ impl HttpClient {
         let text = String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         if let Some(headers) = seen_headers {
-            self.observe(method, url, body, resp.status, &headers, &text);
+            self.observe(method, url, body, resp.status, &headers, &text, key);
         }
         Ok(text)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &self,
         method: &reqwest::Method,
@@ -505,18 +506,51 @@ impl HttpClient {
         status: u16,
         headers: &[(String, String)],
         text: &str,
+        key: Option<&ApiKey>,
     ) {
         if let Some(o) = &self.observer {
-            o.on_exchange(Exchange {
-                method: method.to_string(),
-                url: url.to_owned(),
-                request_body: body.cloned(),
-                status,
-                headers: headers.to_vec(),
-                body: text.to_owned(),
-            });
+            o.on_exchange(scrubbed(
+                Exchange {
+                    method: method.to_string(),
+                    url: url.to_owned(),
+                    request_body: body.cloned(),
+                    status,
+                    headers: headers.to_vec(),
+                    body: text.to_owned(),
+                },
+                key,
+            ));
         }
     }
+}
+
+/// An exchange without the API key anywhere in it (URL, bodies, headers),
+/// whatever the key looks like: observers (recorders, logs) never see it.
+pub(crate) fn scrubbed(mut e: Exchange, key: Option<&ApiKey>) -> Exchange {
+    let Some(key) = key else {
+        return e;
+    };
+    fn scrub_value(v: &mut Value, key: &ApiKey) {
+        match v {
+            Value::String(s) => {
+                if s.contains(key.key.as_str()) {
+                    *s = key.redact(s);
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| scrub_value(v, key)),
+            Value::Object(o) => o.values_mut().for_each(|v| scrub_value(v, key)),
+            _ => {}
+        }
+    }
+    e.url = key.redact(&e.url);
+    e.body = key.redact(&e.body);
+    for (_, v) in &mut e.headers {
+        *v = key.redact(v);
+    }
+    if let Some(b) = &mut e.request_body {
+        scrub_value(b, key);
+    }
+    e
 }
 
 /// Reads a body until it ends or passes `limit` bytes: the bytes, and whether

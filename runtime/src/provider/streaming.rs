@@ -131,14 +131,16 @@ impl<D: Decode> StreamState<D> {
             (self.on_done)(response);
         }
         if let Some(r) = self.record.take() {
-            r.observer.on_exchange(super::http::Exchange {
+            let exchange = super::http::Exchange {
                 method: "POST".into(),
                 url: r.url,
                 request_body: Some(r.body),
                 status: r.status,
                 headers: r.headers,
                 body: String::from_utf8_lossy(&r.raw).into_owned(),
-            });
+            };
+            r.observer
+                .on_exchange(super::http::scrubbed(exchange, self.key.as_ref()));
         }
     }
 }

@@ -9,9 +9,12 @@ use super::replay::{Cassette, Interaction, RecordedRequest, RecordedResponse};
 use crate::provider::{Exchange, ExchangeObserver};
 
 /// Records exchanges into one recording file, rewritten after each exchange.
-/// Credentials are never written: request headers are not recorded at all, and
-/// any value that looks like an API key (`csk-…`, `sk-…`, `Bearer …`) is replaced
-/// by `[redacted]`.
+/// Credentials are never written: request headers are not recorded at all,
+/// the provider removes its own key from everything it shows an observer
+/// (whatever the key looks like), and on top of that any value that looks like
+/// an API key (`csk-…`, `sk-…`/`sk-ant-…`/`sk-proj-…`, Google's `AIza…`,
+/// Groq's `gsk_…`, `Bearer …`) and any `key`/`api_key`/`token` query parameter
+/// is replaced by `[redacted]`.
 ///
 /// ```no_run
 /// # fn demo() -> typecall::Result<()> {
@@ -69,7 +72,7 @@ impl ExchangeObserver for Recorder {
         let interaction = Interaction {
             request: RecordedRequest {
                 method: e.method,
-                url: e.url,
+                url: redact_query(&redact(&e.url)),
                 body: e.request_body.map(redact_value),
             },
             response: RecordedResponse {
@@ -116,7 +119,7 @@ pub(crate) fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while !rest.is_empty() {
-        let candidates = ["csk-", "sk-", "Bearer "];
+        let candidates = ["csk-", "sk-", "AIza", "gsk_", "xai-", "Bearer "];
         let next = candidates
             .iter()
             .filter_map(|c| rest.find(c).map(|i| (i, *c)))
@@ -141,9 +144,41 @@ pub(crate) fn redact(text: &str) -> String {
     out
 }
 
+/// A URL whose credential-like query parameters (`key`, `api_key`,
+/// `apikey`, `access_token`, `token`) have their values redacted.
+fn redact_query(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((name, _))
+                if matches!(
+                    name.to_ascii_lowercase().as_str(),
+                    "key" | "api_key" | "apikey" | "access_token" | "token"
+                ) =>
+            {
+                format!("{name}=[redacted]")
+            }
+            _ => p.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, redact_query};
+
+    #[test]
+    fn credentials_in_query_strings_are_removed() {
+        assert_eq!(
+            redact_query("https://x/v1beta/models?key=abc&pageSize=10"),
+            "https://x/v1beta/models?key=[redacted]&pageSize=10"
+        );
+        assert_eq!(redact("AIzaSyA1234567890abcdefghijk"), "[redacted]");
+    }
 
     #[test]
     fn key_like_values_are_removed() {

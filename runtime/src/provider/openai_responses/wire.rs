@@ -540,11 +540,8 @@ impl JsonEvents for ResponseEvents {
                     && !slot.2
                 {
                     slot.2 = true;
-                    let call = ToolCall::new(
-                        s(&item, "call_id"),
-                        s(&item, "name"),
-                        s(&item, "arguments"),
-                    );
+                    let call =
+                        ToolCall::new(s(&item, "call_id"), s(&item, "name"), s(&item, "arguments"));
                     if let Some(known) = self.streamed.get_mut(slot.1) {
                         *known = call.clone();
                     }
