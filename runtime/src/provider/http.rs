@@ -532,11 +532,7 @@ pub(crate) fn scrubbed(mut e: Exchange, key: Option<&ApiKey>) -> Exchange {
     };
     fn scrub_value(v: &mut Value, key: &ApiKey) {
         match v {
-            Value::String(s) => {
-                if s.contains(key.key.as_str()) {
-                    *s = key.redact(s);
-                }
-            }
+            Value::String(s) if s.contains(key.key.as_str()) => *s = key.redact(s),
             Value::Array(a) => a.iter_mut().for_each(|v| scrub_value(v, key)),
             Value::Object(o) => o.values_mut().for_each(|v| scrub_value(v, key)),
             _ => {}
