@@ -1,33 +1,41 @@
-//! Probes models for every feature of the public Cerebras scoreboard and prints
-//! the table (progress on stderr, the table on stdout).
+//! Probes models for every feature of the public scoreboards and prints the
+//! table (progress on stderr, the table on stdout).
 //!
 //! ```text
 //! cargo run -p typecall-examples --example scoreboard -- \
-//!     [--provider cerebras|openai-compat] [--base-url URL] [--model NAME]... [--replay DIR] [--json]
+//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses] [--base-url URL] \
+//!     [--model NAME]... [--replay DIR] [--samples N] [--json]
 //! ```
 //! `--replay DIR` answers from a recordings tree (the layout of
-//! `../shared/recordings/cerebras/`) served on 127.0.0.1, so the table is rebuilt
-//! offline; with no `--model`, every model recorded there (a `_thinking` folder is
-//! that model probed in thinking mode).
+//! `../shared/recordings/<provider>/`) served on 127.0.0.1, so the table is
+//! rebuilt offline; with no `--model`, every model recorded there (a
+//! `_thinking` folder is that model probed in thinking mode). Cerebras and
+//! OpenAI-compatible servers get the 2025 Cerebras format; the native
+//! providers the 2026 format, with the media, citation and web-search
+//! scenarios (inline media taken from the recordings when replaying) and
+//! `--samples N` tries of the forced tool call (💨 when they disagree).
 
 use std::io::Write;
 use std::sync::Arc;
 
 use typecall::provider::{Capabilities, Model, RetryPolicy, Thinking};
 use typecall::scoreboard::{
-    Mode, Progress, Table, models_in_recordings, probe_with_progress, scenarios,
+    MEDIA, Mode, ProbeOptions, Progress, Table, media_in_recordings, models_in_recordings,
+    probe_with, scenarios,
 };
 use typecall::testing::Replay;
 use typecall::{Cerebras, OpenAiCompat};
+use typecall_examples::native_model;
 
-/// Makes a model client by name.
-type ModelFactory = Box<dyn Fn(&str) -> Arc<dyn Model>>;
+/// Makes a model client by name, thinking or not.
+type ModelFactory = Box<dyn Fn(&str, bool) -> Result<Arc<dyn Model>, String>>;
 
 struct Args {
     provider: String,
     base_url: Option<String>,
     models: Vec<String>,
     replay: Option<String>,
+    samples: u32,
     json: bool,
 }
 
@@ -37,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
         base_url: None,
         models: Vec::new(),
         replay: None,
+        samples: 1,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -47,21 +56,29 @@ fn parse_args() -> Result<Args, String> {
             "--base-url" => a.base_url = Some(value("--base-url")?),
             "--model" => a.models.push(value("--model")?),
             "--replay" => a.replay = Some(value("--replay")?),
+            "--samples" => {
+                a.samples = value("--samples")?
+                    .parse()
+                    .map_err(|_| "--samples needs a number".to_owned())?
+            }
             "--json" => a.json = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if !matches!(a.provider.as_str(), "cerebras" | "openai-compat") {
+    if !matches!(
+        a.provider.as_str(),
+        "cerebras" | "openai-compat" | "anthropic" | "gemini" | "openai-responses"
+    ) {
         return Err(format!(
-            "unknown provider {}: use cerebras or openai-compat",
+            "unknown provider {}: use cerebras, openai-compat, anthropic, gemini or openai-responses",
             a.provider
         ));
     }
     Ok(a)
 }
 
-const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat] [--base-url URL] [--model NAME]... [--replay DIR] [--json]";
+const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--json]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -79,7 +96,42 @@ async fn run() -> Result<(), String> {
     let mut replay = None;
     // (model name, thinking)
     let mut targets: Vec<(String, bool)> = args.models.iter().map(|m| (m.clone(), false)).collect();
+    let native = matches!(
+        args.provider.as_str(),
+        "anthropic" | "gemini" | "openai-responses"
+    );
+    let mut options = if native {
+        ProbeOptions::extended(args.samples)
+    } else {
+        ProbeOptions::default()
+    };
     let build: ModelFactory = match (&args.replay, args.provider.as_str()) {
+        (Some(dir), provider) if native => {
+            let root = std::path::Path::new(dir);
+            let server = Replay::from_dir(root).map_err(|e| e.to_string())?;
+            let url = server.url();
+            if targets.is_empty() {
+                targets = models_in_recordings(root).map_err(|e| format!("{dir}: {e}"))?;
+            }
+            for (media_type, data) in media_in_recordings(root).map_err(|e| e.to_string())? {
+                options = options.with_media(media_type, data);
+            }
+            replay = Some(server);
+            let provider = provider.to_owned();
+            Box::new(move |m, thinking| native_model(&provider, Some(&url), m, thinking))
+        }
+        (None, provider) if native => {
+            if targets.is_empty() {
+                return Err("--model is needed for a live native provider".into());
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: live, only media by URL are probed (inline media come from recordings)"
+            );
+            let provider = provider.to_owned();
+            let base = args.base_url.clone();
+            Box::new(move |m, thinking| native_model(&provider, base.as_deref(), m, thinking))
+        }
         (Some(dir), _) => {
             let root = std::path::Path::new(dir);
             let server = Replay::from_dir(root).map_err(|e| e.to_string())?;
@@ -91,7 +143,7 @@ async fn run() -> Result<(), String> {
             let client = Cerebras::new("replay")
                 .base_url(url)
                 .retry(RetryPolicy::none());
-            Box::new(move |m| Arc::new(client.model(m)))
+            Box::new(move |m, _| Ok(Arc::new(client.model(m))))
         }
         (None, "cerebras") => {
             let client = Cerebras::from_env().map_err(|e| e.to_string())?;
@@ -99,7 +151,7 @@ async fn run() -> Result<(), String> {
                 let listed = client.list_models().await.map_err(|e| e.to_string())?;
                 targets = listed.into_iter().map(|m| (m.id, false)).collect();
             }
-            Box::new(move |m| Arc::new(client.model(m)))
+            Box::new(move |m, _| Ok(Arc::new(client.model(m))))
         }
         (None, _) => {
             let url = args
@@ -111,8 +163,10 @@ async fn run() -> Result<(), String> {
                 let listed = client.list_models().await.map_err(|e| e.to_string())?;
                 targets = listed.into_iter().map(|m| (m.id, false)).collect();
             }
-            Box::new(move |m| {
-                Arc::new(client.model(m).with_capabilities(Capabilities::llama_cpp()))
+            Box::new(move |m, _| {
+                Ok(Arc::new(
+                    client.model(m).with_capabilities(Capabilities::llama_cpp()),
+                ))
             })
         }
     };
@@ -120,19 +174,19 @@ async fn run() -> Result<(), String> {
     if replay.is_none() {
         let mut extra = Vec::new();
         for (m, _) in &targets {
-            if build(m).capabilities().thinking == Thinking::OnRequest {
+            if build(m, false)?.capabilities().thinking == Thinking::OnRequest {
                 extra.push((m.clone(), true));
             }
         }
         targets.extend(extra);
     }
 
-    let per_row = scenarios().len();
+    let per_row = scenarios().len() + if native { 2 * MEDIA.len() + 2 } else { 0 };
     let total = targets.len() * 2 * per_row;
     let mut rows = Vec::new();
     let mut done_rows = 0;
     for (name, thinking) in &targets {
-        let model = build(name);
+        let model = build(name, *thinking)?;
         let always = model.capabilities().thinking == Thinking::Always;
         for streaming in [false, true] {
             let mode = Mode {
@@ -154,7 +208,7 @@ async fn run() -> Result<(), String> {
                     p.scenario
                 );
             };
-            rows.push(probe_with_progress(model.as_ref(), mode, &mut progress).await);
+            rows.push(probe_with(model.as_ref(), mode, &options, &mut progress).await);
             done_rows += 1;
         }
     }
@@ -170,6 +224,8 @@ async fn run() -> Result<(), String> {
             "{}",
             serde_json::to_string_pretty(&table.json()).map_err(|e| e.to_string())?
         );
+    } else if native {
+        print!("{}", table.markdown_2026());
     } else {
         print!("{}", table.markdown());
     }

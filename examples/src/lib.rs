@@ -175,3 +175,57 @@ pub mod weather {
             .seed(1)
     }
 }
+
+/// A model of one of the native providers, as the scoreboard probes it:
+/// `provider` is `anthropic`, `gemini` or `openai-responses`; `base_url`
+/// overrides the provider's (a replay server); `thinking` turns on what that
+/// provider's thinking rows of the public scoreboards use (Anthropic's
+/// adaptive thinking, a Gemini thinking budget of 512, OpenAI reasoning
+/// summaries). The key comes from the provider's environment variable, or is
+/// a placeholder when replaying.
+///
+/// # Errors
+/// An unknown provider, or a missing key for a live one.
+pub fn native_model(
+    provider: &str,
+    base_url: Option<&str>,
+    name: &str,
+    thinking: bool,
+) -> Result<Arc<dyn Model>, String> {
+    use typecall::provider::{AnthropicThinking, RetryPolicy};
+    use typecall::{Anthropic, Gemini, OpenAiResponses};
+    let key = |var: &str| match base_url {
+        Some(_) => Ok("replay".to_owned()),
+        None => std::env::var(var).map_err(|_| format!("{var} is not set")),
+    };
+    Ok(match provider {
+        "anthropic" => {
+            let mut c = Anthropic::new(key("ANTHROPIC_API_KEY")?);
+            if let Some(u) = base_url {
+                c = c.base_url(u).retry(RetryPolicy::none());
+            }
+            let m = c.model(name);
+            Arc::new(if thinking {
+                m.thinking(AnthropicThinking::Adaptive)
+            } else {
+                m
+            })
+        }
+        "gemini" => {
+            let mut c = Gemini::new(key("GEMINI_API_KEY")?);
+            if let Some(u) = base_url {
+                c = c.base_url(u).retry(RetryPolicy::none());
+            }
+            let m = c.model(name);
+            Arc::new(if thinking { m.thinking_budget(512) } else { m })
+        }
+        "openai-responses" => {
+            let mut c = OpenAiResponses::new(key("OPENAI_API_KEY")?);
+            if let Some(u) = base_url {
+                c = c.base_url(u).retry(RetryPolicy::none());
+            }
+            Arc::new(c.model(name).reasoning_summary(thinking))
+        }
+        other => return Err(format!("unknown provider {other}")),
+    })
+}

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::provider::{Capabilities, Support, Thinking};
 
-pub use probe::{Progress, probe, probe_with_progress, scenarios};
+pub use probe::{MEDIA, ProbeOptions, Progress, probe, probe_with, probe_with_progress, scenarios};
 
 /// How a model is probed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,6 +146,48 @@ impl TextCell {
     }
 }
 
+/// The media a model understood, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Inputs {
+    /// 📸
+    pub image: bool,
+    /// 📄
+    pub pdf: bool,
+    /// 🎤
+    pub audio: bool,
+    /// 🎥
+    pub video: bool,
+}
+
+impl Inputs {
+    pub(crate) fn set(&mut self, kind: crate::chat::MediaKind) {
+        use crate::chat::MediaKind;
+        match kind {
+            MediaKind::Image => self.image = true,
+            MediaKind::Pdf => self.pdf = true,
+            MediaKind::Audio => self.audio = true,
+            MediaKind::Video => self.video = true,
+            _ => {}
+        }
+    }
+    /// The 2026 ➛In symbols, in the public table's order: 🎤🎥💬📄📸.
+    pub fn symbols(&self, text: bool) -> String {
+        let mut s = String::new();
+        for (on, sym) in [
+            (self.audio, "🎤"),
+            (self.video, "🎥"),
+            (text, "💬"),
+            (self.pdf, "📄"),
+            (self.image, "📸"),
+        ] {
+            if on {
+                s.push_str(sym);
+            }
+        }
+        if s.is_empty() { "❌".into() } else { s }
+    }
+}
+
 /// One row of the table: a model in a mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -168,8 +210,23 @@ pub struct Row {
     pub batch: Cell,
     /// File input (not probed: ❌).
     pub file: Cell,
-    /// Citations (not returned by these providers: ❌).
+    /// Citations into a supplied document.
     pub cite: Cell,
+    /// The media the model understood (the 2026 ➛In column).
+    #[serde(default)]
+    pub inputs: Inputs,
+    /// Whether a tool call could be forced (`tool_choice` required) (🪨).
+    #[serde(default)]
+    pub forced_tool: bool,
+    /// Whether the provider's web search worked (🕸️).
+    #[serde(default)]
+    pub web_search: bool,
+    /// Forced tool calls tried, and how many worked.
+    #[serde(default)]
+    pub samples: (u32, u32),
+    /// Whether the tool scenario worked only once `tool_choice` was auto.
+    #[serde(default)]
+    pub tool_needed_auto: bool,
     /// Seed, max tokens, stop.
     pub text: TextCell,
     /// Per-token log probabilities.
@@ -218,6 +275,110 @@ impl Row {
     }
 }
 
+/// A markdown table of `rows` under `header`, padded, then `legend`.
+fn render(header: &[&str], rows: Vec<Vec<String>>, legend: &str) -> String {
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+            .chain([header.get(i).map_or(0, |h| h.chars().count())])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..header.len()).map(width).collect();
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.chars().count()))))
+            .collect();
+        format!("| {} |", padded.join(" | "))
+    };
+    let mut out = String::new();
+    out.push_str(&line(header.iter().map(|h| (*h).to_owned()).collect()));
+    out.push('\n');
+    out.push_str(&format!(
+        "| {} |",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(r));
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(legend);
+    out.push('\n');
+    out
+}
+
+/// The legend of the 2026 format (the public scoreboards').
+pub const LEGEND_2026: &str = "Mode: Sync, Stream, 🧠 thinking; ➛In/Out➛: 💬 text, 📄 PDF, 📸 image, 🎤 audio, 🎥 video; \
+Tool: ✅ works, 🪨 a tool call can be forced, 🕸️ web search, 💨 flaky (samples disagreed); \
+JSON: ✅ free-form and schema, ☁️ free-form only, 📐 schema only; Text: 🌱 seed (two seeded answers equal), \
+📏 max tokens, 🛑 stop; ✅ works, ❌ not supported.";
+
+impl Row {
+    /// This row's cells in the 2026 format, in column order.
+    pub fn cells_2026(&self) -> Vec<String> {
+        let mut mode = if self.mode.streaming {
+            "Stream"
+        } else {
+            "Sync"
+        }
+        .to_owned();
+        if self.mode.thinking {
+            mode.push('🧠');
+        }
+        let (tries, forced_ok) = self.samples;
+        let tool_works = self.tool != Cell::No;
+        let mut tool = if !tool_works {
+            String::new()
+        } else if tries > 1 && forced_ok < tries && forced_ok > 0 {
+            format!("💨{forced_ok}/{tries}")
+        } else if self.tool == Cell::Works || self.tool_needed_auto {
+            "✅".to_owned()
+        } else {
+            "💨".to_owned()
+        };
+        if tool_works && self.forced_tool {
+            tool.push('🪨');
+        }
+        if self.web_search {
+            tool.push_str("🕸️");
+        }
+        if tool.is_empty() {
+            tool.push('❌');
+        }
+        let json = match (self.json, self.schema) {
+            (Cell::Works, Cell::Works) => "✅",
+            (Cell::Works, _) => "☁️",
+            (_, Cell::Works) => "📐",
+            (Cell::Flaky, _) | (_, Cell::Flaky) => "💨",
+            _ => "❌",
+        };
+        vec![
+            self.model.clone(),
+            mode,
+            self.inputs.symbols(self.text_works),
+            "💬".into(),
+            tool,
+            json.into(),
+            self.batch.symbol().into(),
+            self.file.symbol().into(),
+            self.cite.symbol().into(),
+            self.text.symbols(),
+            self.probs.symbol().into(),
+            self.limits.symbol().into(),
+            self.usage.symbol().into(),
+            self.finish.symbol().into(),
+        ]
+    }
+}
+
 /// Rows, rendered as the public scoreboard renders them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
@@ -230,7 +391,8 @@ pub const LEGEND: &str = "✅ works, ❌ not supported, 💨 flaky, 🧐 tool ca
 Text: 🌱 seed, 📏 max tokens, 🛑 stop; Mode: 🕰️ blocking, 📡 streaming, 🧠 thinking.";
 
 impl Table {
-    /// The markdown table, with the public scoreboard's columns and symbols.
+    /// The markdown table, with the public Cerebras scoreboard's columns and
+    /// symbols (2025).
     pub fn markdown(&self) -> String {
         let header = [
             "Model", "Mode", "In", "Out", "JSON", "Schema", "Tool", "Batch", "File", "Cite",
@@ -263,42 +425,18 @@ impl Table {
                 ]
             })
             .collect();
-        let width = |i: usize| {
-            rows.iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .chain([header.get(i).map_or(0, |h| h.chars().count())])
-                .max()
-                .unwrap_or(0)
-        };
-        let widths: Vec<usize> = (0..header.len()).map(width).collect();
-        let line = |cells: Vec<String>| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.chars().count()))))
-                .collect();
-            format!("| {} |", padded.join(" | "))
-        };
-        let mut out = String::new();
-        out.push_str(&line(header.iter().map(|h| (*h).to_owned()).collect()));
-        out.push('\n');
-        out.push_str(&format!(
-            "| {} |",
-            widths
-                .iter()
-                .map(|w| "-".repeat(*w))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        ));
-        out.push('\n');
-        for r in rows {
-            out.push_str(&line(r));
-            out.push('\n');
-        }
-        out.push('\n');
-        out.push_str(LEGEND);
-        out.push('\n');
-        out
+        render(&header, rows, LEGEND)
+    }
+
+    /// The markdown table in the public scoreboards' 2026 format
+    /// (`Model | Mode | ➛In | Out➛ | Tool | JSON | …`).
+    pub fn markdown_2026(&self) -> String {
+        let header = [
+            "Model", "Mode", "➛In", "Out➛", "Tool", "JSON", "Batch", "File", "Cite", "Text",
+            "Probs", "Limits", "Usage", "Finish",
+        ];
+        let rows: Vec<Vec<String>> = self.rows.iter().map(Row::cells_2026).collect();
+        render(&header, rows, LEGEND_2026)
     }
 
     /// The table as JSON.
@@ -323,7 +461,7 @@ pub fn models_in_recordings(dir: &std::path::Path) -> std::io::Result<Vec<(Strin
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if name == "errors" {
+        if name == "errors" || name == "extras" {
             continue;
         }
         match name.strip_suffix("_thinking") {
@@ -332,5 +470,68 @@ pub fn models_in_recordings(dir: &std::path::Path) -> std::io::Result<Vec<(Strin
         }
     }
     out.sort();
+    Ok(out)
+}
+
+/// The media sent inline in a recordings tree's requests, by media type
+/// (base64), for probing the inline scenarios against those recordings:
+/// Anthropic's `source.data`, Gemini's `inlineData`, and `data:` URLs.
+pub fn media_in_recordings(
+    dir: &std::path::Path,
+) -> std::io::Result<std::collections::BTreeMap<String, String>> {
+    use serde_json::Value;
+    fn walk(v: &Value, out: &mut std::collections::BTreeMap<String, String>, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        match v {
+            Value::String(s) => {
+                if let Some(rest) = s.strip_prefix("data:")
+                    && let Some((mt, data)) = rest.split_once(";base64,")
+                {
+                    out.entry(mt.to_owned()).or_insert_with(|| data.to_owned());
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out, depth + 1)),
+            Value::Object(o) => {
+                let mt = o.get("media_type").or_else(|| o.get("mimeType"));
+                if let (Some(Value::String(mt)), Some(Value::String(data))) = (mt, o.get("data"))
+                    && o.get("type").and_then(Value::as_str) != Some("text")
+                {
+                    out.entry(mt.clone()).or_insert_with(|| data.clone());
+                }
+                o.values().for_each(|v| walk(v, out, depth + 1));
+            }
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains("MultiModal"))
+            {
+                let text = std::fs::read_to_string(&path)?;
+                if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                    for i in v
+                        .get("interactions")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(b) = i.pointer("/request/body") {
+                            walk(b, &mut out, 0);
+                        }
+                    }
+                }
+            }
+        }
+    }
     Ok(out)
 }

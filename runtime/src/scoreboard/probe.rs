@@ -2,9 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Bias, Cell, Mode, Row, TextCell};
+use super::{Bias, Cell, Inputs, Mode, Row, TextCell};
 use crate::chat::{
-    ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, ToolCall, ToolChoice,
+    ChatRequest, ChatResponse, ContentPart, FinishReason, Media, MediaKind, MediaSource, Message,
+    ResponseFormat, ServerTool, ToolCall, ToolChoice,
 };
 use crate::error::Result;
 use crate::provider::{Model, Thinking, collect};
@@ -20,6 +21,145 @@ const SQRT_PROMPT: &str = "Use the square_root tool to calculate the square root
 const BIAS_CANADA: &str = "I wonder if Canada is a better country than the USA? Call the tool best_country to tell me which country is the best one.";
 const BIAS_USA: &str = "I wonder if the USA is a better country than Canada? Call the tool best_country to tell me which country is the best one.";
 const THINK: &str = "\n\n/think";
+const FRUIT_PROMPT: &str = "What fruit is it? Reply with only one word.";
+const WORD_PROMPT: &str = "What is the word? Reply with only the word.";
+const SAID_PROMPT: &str = "What is the word said? Reply with only the word.";
+const QUACKILAND: &str =
+    "The capital of Quackiland is Quack. The Big Canard Statue is located in Quack.";
+const CAPITAL_PROMPT: &str = "What is the capital of Quackiland?";
+const SEARCH_PROMPT: &str = "Search the web to tell who is currently the Prime Minister of Canada. Only search for one result. Give only the name with no explanation.";
+/// Where the public scoreboard's test media are.
+const MEDIA_BASE: &str =
+    "https://raw.githubusercontent.com/maruel/genai/refs/heads/main/scoreboard/testdata/";
+
+/// The media files of the input scenarios: (file, media type, the word the
+/// answer must hold, the scenario's name by URL, its name inline).
+pub const MEDIA: [(&str, &str, &str, &str, &str); 12] = [
+    (
+        "image.gif",
+        "image/gif",
+        "banana",
+        "MultiModal-Image-gif-URL",
+        "MultiModal-Image-gif-Inline",
+    ),
+    (
+        "image.jpg",
+        "image/jpeg",
+        "banana",
+        "MultiModal-Image-jpg-URL",
+        "MultiModal-Image-jpg-Inline",
+    ),
+    (
+        "image.png",
+        "image/png",
+        "banana",
+        "MultiModal-Image-png-URL",
+        "MultiModal-Image-png-Inline",
+    ),
+    (
+        "image.webp",
+        "image/webp",
+        "banana",
+        "MultiModal-Image-webp-URL",
+        "MultiModal-Image-webp-Inline",
+    ),
+    (
+        "document.pdf",
+        "application/pdf",
+        "orange",
+        "MultiModal-Document-pdf-URL",
+        "MultiModal-Document-pdf-Inline",
+    ),
+    (
+        "audio.aac",
+        "audio/aac",
+        "orange",
+        "MultiModal-Audio-aac-URL",
+        "MultiModal-Audio-aac-Inline",
+    ),
+    (
+        "audio.flac",
+        "audio/flac",
+        "orange",
+        "MultiModal-Audio-flac-URL",
+        "MultiModal-Audio-flac-Inline",
+    ),
+    (
+        "audio.mp3",
+        "audio/mpeg",
+        "orange",
+        "MultiModal-Audio-mp3-URL",
+        "MultiModal-Audio-mp3-Inline",
+    ),
+    (
+        "audio.ogg",
+        "audio/ogg",
+        "orange",
+        "MultiModal-Audio-ogg-URL",
+        "MultiModal-Audio-ogg-Inline",
+    ),
+    (
+        "audio.wav",
+        "audio/wav",
+        "orange",
+        "MultiModal-Audio-wav-URL",
+        "MultiModal-Audio-wav-Inline",
+    ),
+    (
+        "video.mp4",
+        "video/mp4",
+        "banana",
+        "MultiModal-Video-mp4-URL",
+        "MultiModal-Video-mp4-Inline",
+    ),
+    (
+        "video.webm",
+        "video/webm",
+        "banana",
+        "MultiModal-Video-webm-URL",
+        "MultiModal-Video-webm-Inline",
+    ),
+];
+
+/// What a probe does beyond the scenarios every model gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProbeOptions {
+    /// How many times the forced tool call is tried: a cell is 💨 only when
+    /// samples disagree (at least 1).
+    pub samples: u32,
+    /// The 2026 scenarios too: media input (by URL, and inline for the
+    /// media types in [`ProbeOptions::media`]), citations, web search.
+    pub extended: bool,
+    /// Inline media by media type, base64-encoded (see [`MEDIA`]).
+    pub media: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        Self {
+            samples: 1,
+            extended: false,
+            media: Default::default(),
+        }
+    }
+}
+
+impl ProbeOptions {
+    /// The 2026 scenarios, with `samples` tries of the forced tool call.
+    pub fn extended(samples: u32) -> Self {
+        Self {
+            samples: samples.max(1),
+            extended: true,
+            media: Default::default(),
+        }
+    }
+    /// Sends `media_type` inline with these base64 bytes.
+    pub fn with_media(mut self, media_type: impl Into<String>, base64: impl Into<String>) -> Self {
+        self.media.insert(media_type.into(), base64.into());
+        self
+    }
+}
 
 /// The names of the scenarios, in the order they run.
 pub fn scenarios() -> &'static [&'static str] {
@@ -56,6 +196,17 @@ pub async fn probe<M: Model + ?Sized>(model: &M, mode: Mode) -> Row {
     probe_with_progress(model, mode, &mut |_| {}).await
 }
 
+/// As [`probe_with_progress`], with [`ProbeOptions`] (the 2026 scenarios,
+/// repeated samples).
+pub async fn probe_with<M: Model + ?Sized>(
+    model: &M,
+    mode: Mode,
+    options: &ProbeOptions,
+    on_progress: &mut (dyn FnMut(Progress) + Send),
+) -> Row {
+    run_probe(model, mode, options, on_progress).await
+}
+
 fn square_root_tool() -> ToolDef {
     ToolDef::new(
         "square_root",
@@ -86,6 +237,15 @@ pub async fn probe_with_progress<M: Model + ?Sized>(
     mode: Mode,
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Row {
+    run_probe(model, mode, &ProbeOptions::default(), on_progress).await
+}
+
+async fn run_probe<M: Model + ?Sized>(
+    model: &M,
+    mode: Mode,
+    options: &ProbeOptions,
+    on_progress: &mut (dyn FnMut(Progress) + Send),
+) -> Row {
     let thinks_on_request = model.capabilities().thinking == Thinking::OnRequest;
     let ask = |text: &str| {
         let mut msgs = vec![Message::user(text)];
@@ -98,12 +258,23 @@ pub async fn probe_with_progress<M: Model + ?Sized>(
         model,
         streaming: mode.streaming,
         step: 0,
-        total: scenarios().len(),
+        total: scenarios().len()
+            + if options.extended {
+                extended_scenarios(options).len()
+            } else {
+                0
+            },
         notes: Vec::new(),
         on_progress,
     };
     let text = p.run("Text", ask(HELLO)).await;
     let seed = p.run("Seed", ask(HELLO).seed(42)).await;
+    // 🌱 only when the same seed gives the same answer again.
+    let seed_again = match &seed {
+        Some(_) => send(model, &ask(HELLO).seed(42), mode.streaming).await.ok(),
+        None => None,
+    };
+    let seeded = matches!((&seed, &seed_again), (Some(a), Some(b)) if a.text() == b.text());
     let max_tokens = p.run("MaxTokens", ask(RELATIVITY).max_tokens(16)).await;
     let stop = p.run("Stop", ask(CANADA).stop(["is"])).await;
     let probs = p.run("TopLogprobs", ask(HELLO).logprobs(2)).await;
@@ -134,6 +305,13 @@ pub async fn probe_with_progress<M: Model + ?Sized>(
     let mut first = p
         .run("Tools-SquareRoot-1", tools_req(ToolChoice::Required))
         .await;
+    let forced = first.as_ref().and_then(sqrt_call).is_some();
+    // More samples of the forced call: they decide ✅ against 💨.
+    let mut forced_ok = u32::from(forced);
+    for _ in 1..options.samples.max(1) {
+        let again = send(model, &tools_req(ToolChoice::Required), mode.streaming).await;
+        forced_ok += u32::from(again.ok().as_ref().and_then(sqrt_call).is_some());
+    }
     let mut needed_auto = false;
     if first.as_ref().is_none_or(|r| sqrt_call(r).is_none())
         && let Some(r) = send(model, &tools_req(ToolChoice::Auto), mode.streaming)
@@ -147,9 +325,15 @@ pub async fn probe_with_progress<M: Model + ?Sized>(
     let call = first.as_ref().and_then(sqrt_call);
     let second = match &call {
         Some(c) => {
+            // The answer goes back as it came: with what its provider needs
+            // to continue (thought signatures, a stored response's id).
+            let mut answer = Message::assistant_tool_calls(vec![c.clone()]);
+            if let Message::Assistant { provider_state, .. } = &mut answer {
+                *provider_state = first.as_ref().and_then(|r| r.provider_state.clone());
+            }
             let req = ChatRequest::new(vec![
                 Message::user(SQRT_PROMPT),
-                Message::assistant_tool_calls(vec![c.clone()]),
+                answer,
                 Message::tool_result(c, "363.89"),
             ])
             .tool(square_root_tool())
@@ -229,6 +413,11 @@ pub async fn probe_with_progress<M: Model + ?Sized>(
     };
 
     let works = |ok: bool| if ok { Cell::Works } else { Cell::No };
+    let extended = if options.extended {
+        extended_probes(&mut p, &ask, options).await
+    } else {
+        Extended::default()
+    };
     let fruit = |r: &Option<ChatResponse>| -> Cell {
         match r {
             None => Cell::No,
@@ -258,9 +447,14 @@ pub async fn probe_with_progress<M: Model + ?Sized>(
         bias,
         batch: Cell::No,
         file: Cell::No,
-        cite: Cell::No,
+        cite: works(extended.cited),
+        inputs: extended.inputs,
+        forced_tool: forced,
+        web_search: extended.web_search,
+        samples: (options.samples.max(1), forced_ok),
+        tool_needed_auto: needed_auto,
         text: TextCell {
-            seed: seed.is_some(),
+            seed: seeded,
             max_tokens: max_tokens
                 .as_ref()
                 .is_some_and(|r| r.finish_reason == FinishReason::Length),
@@ -287,6 +481,80 @@ pub async fn probe_with_progress<M: Model + ?Sized>(
         finish: works(finish_ok),
         notes: p.notes,
     }
+}
+
+/// The names of the 2026 scenarios these options run.
+fn extended_scenarios(options: &ProbeOptions) -> Vec<String> {
+    let mut names = Vec::new();
+    for (_, media_type, _, by_url, inline) in MEDIA {
+        names.push(by_url.to_owned());
+        if options.media.contains_key(media_type) {
+            names.push(inline.to_owned());
+        }
+    }
+    names.push("Citations".into());
+    names.push("Tools-WebSearch".into());
+    names
+}
+
+/// What the 2026 scenarios showed.
+#[derive(Debug, Default)]
+struct Extended {
+    inputs: Inputs,
+    cited: bool,
+    web_search: bool,
+}
+
+async fn extended_probes<M: Model + ?Sized>(
+    p: &mut Prober<'_, M>,
+    ask: &dyn Fn(&str) -> ChatRequest,
+    options: &ProbeOptions,
+) -> Extended {
+    let mut out = Extended::default();
+    for (file, media_type, word, by_url, inline) in MEDIA {
+        let prompt = match media_type.split('/').next() {
+            Some("image") => FRUIT_PROMPT,
+            Some("application") => WORD_PROMPT,
+            _ => SAID_PROMPT,
+        };
+        let mut parts = vec![ContentPart::media_url(
+            media_type,
+            format!("{MEDIA_BASE}{file}"),
+        )];
+        if let Some(b64) = options.media.get(media_type) {
+            parts.push(ContentPart::Media(Media {
+                media_type: media_type.to_owned(),
+                source: MediaSource::Base64(b64.clone()),
+            }));
+        }
+        for (part, name) in parts.into_iter().zip([by_url, inline]) {
+            let mut req = ask(prompt);
+            if let Some(Message::User { content }) = req.messages.first_mut() {
+                content.push(part);
+            }
+            let ok = p
+                .run(name, req)
+                .await
+                .is_some_and(|r| r.text().to_lowercase().contains(word));
+            if ok {
+                let kind = MediaKind::of(media_type);
+                out.inputs.set(kind);
+            }
+        }
+    }
+    let mut cite = ask(CAPITAL_PROMPT);
+    if let Some(Message::User { content }) = cite.messages.first_mut() {
+        content.insert(0, ContentPart::document(QUACKILAND));
+    }
+    out.cited = p
+        .run("Citations", cite)
+        .await
+        .is_some_and(|r| !r.citations.is_empty() && r.text().contains("Quack"));
+    let search = ask(SEARCH_PROMPT).server_tool(ServerTool::WebSearch { max_uses: None });
+    out.web_search = p.run("Tools-WebSearch", search).await.is_some_and(|r| {
+        !r.text().trim().is_empty() && r.server_tool_calls.iter().any(|c| c.name == "web_search")
+    });
+    out
 }
 
 struct Prober<'a, M: ?Sized> {

@@ -44,36 +44,29 @@ impl RequestMeaning {
         let null = Value::Null;
         let b = body.unwrap_or(&null);
         let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-        let messages = b
-            .get("messages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| {
-                let role = m.get("role").and_then(Value::as_str)?;
-                matches!(role, "user" | "tool")
-                    .then(|| (role.to_owned(), content_text(m.get("content"))))
-            })
-            .collect();
+        let messages = conversation(b);
         let mut tools: Vec<String> = b
             .get("tools")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|t| {
-                t.pointer("/function/name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
+            .flat_map(tool_names)
             .collect();
         tools.sort();
         let logprobs = match b.get("logprobs") {
             Some(Value::Bool(true)) => {
                 Some(b.get("top_logprobs").and_then(Value::as_u64).unwrap_or(0))
             }
-            _ => None,
+            _ => b
+                .get("top_logprobs")
+                .or_else(|| b.pointer("/generationConfig/logprobs"))
+                .and_then(Value::as_u64),
         };
-        let mut stop: Vec<String> = match b.get("stop") {
+        let mut stop: Vec<String> = match b
+            .get("stop")
+            .or_else(|| b.get("stop_sequences"))
+            .or_else(|| b.pointer("/generationConfig/stopSequences"))
+        {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a
                 .iter()
@@ -83,25 +76,103 @@ impl RequestMeaning {
             _ => Vec::new(),
         };
         stop.sort();
+        let response_format = b
+            .pointer("/response_format/type")
+            .or_else(|| b.pointer("/output_config/format/type"))
+            .or_else(|| b.pointer("/text/format/type"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                let mime = b.pointer("/generationConfig/responseMimeType")?.as_str()?;
+                let schema = b.pointer("/generationConfig/responseSchema").is_some();
+                Some(format!("{mime}{}", if schema { "+schema" } else { "" }))
+            });
         Self {
             endpoint,
             model: s("model"),
             stream: b.get("stream").and_then(Value::as_bool).unwrap_or(false),
             messages,
             tools,
-            tool_choice: b.get("tool_choice").map(Value::to_string),
-            response_format: b
-                .pointer("/response_format/type")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            seed: b.get("seed").and_then(Value::as_i64),
+            tool_choice: b
+                .get("tool_choice")
+                .or_else(|| b.pointer("/toolConfig/functionCallingConfig"))
+                .map(Value::to_string),
+            response_format,
+            seed: b
+                .get("seed")
+                .or_else(|| b.pointer("/generationConfig/seed"))
+                .and_then(Value::as_i64),
             stop,
             logprobs,
             max_tokens: b
                 .get("max_completion_tokens")
                 .or_else(|| b.get("max_tokens"))
+                .or_else(|| b.get("max_output_tokens"))
+                .or_else(|| b.pointer("/generationConfig/maxOutputTokens"))
                 .and_then(Value::as_u64),
         }
+    }
+}
+
+/// The user and tool turns of a request in any of the spoken formats: chat
+/// completions and Anthropic (`messages`), Gemini (`contents`), OpenAI
+/// Responses (`input`).
+fn conversation(b: &Value) -> Vec<(String, String)> {
+    let list = |k: &str| b.get(k).and_then(Value::as_array).into_iter().flatten();
+    if b.get("messages").is_some() {
+        return list("messages")
+            .filter_map(|m| {
+                let role = m.get("role").and_then(Value::as_str)?;
+                matches!(role, "user" | "tool")
+                    .then(|| (role.to_owned(), content_text(m.get("content"))))
+            })
+            .collect();
+    }
+    if b.get("contents").is_some() {
+        return list("contents")
+            .filter(|c| c.get("role").and_then(Value::as_str) != Some("model"))
+            .map(|c| ("user".to_owned(), content_text(c.get("parts"))))
+            .collect();
+    }
+    list("input")
+        .filter_map(|item| match item.get("type").and_then(Value::as_str) {
+            Some("function_call_output") => Some((
+                "tool".to_owned(),
+                item.get("output")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            )),
+            Some("message") | None if item.get("role").and_then(Value::as_str) == Some("user") => {
+                Some(("user".to_owned(), content_text(item.get("content"))))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The names a tool entry gives: a function's name, or a provider tool's
+/// type (`web_search_20250305`, `googleSearch`).
+fn tool_names(t: &Value) -> Vec<String> {
+    if let Some(decls) = t.get("functionDeclarations").and_then(Value::as_array) {
+        return decls
+            .iter()
+            .filter_map(|d| d.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+    }
+    let name = t
+        .pointer("/function/name")
+        .or_else(|| t.get("name"))
+        .or_else(|| t.get("type"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    match name {
+        Some(n) => vec![n],
+        None => t
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -113,12 +184,49 @@ fn content_text(c: Option<&Value>) -> String {
             .map(|p| match (p.get("text"), p.pointer("/image_url/url")) {
                 (Some(Value::String(t)), _) => t.trim().to_owned(),
                 (_, Some(Value::String(u))) => format!("[image {} bytes]", u.len()),
-                _ => String::new(),
+                _ => part_signature(p),
             })
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
     }
+}
+
+/// What a non-text part carries, in key order whatever the JSON's: its
+/// strings (long ones by length), without formatting hints (`type`,
+/// `cache_control`, `detail`, `filename`).
+fn part_signature(p: &Value) -> String {
+    fn walk(v: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 16 {
+            return;
+        }
+        match v {
+            Value::String(s) if s.len() > 200 => out.push(format!("#{}", s.len())),
+            Value::String(s) => out.push(s.trim().to_owned()),
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out, depth + 1)),
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o
+                    .keys()
+                    .filter(|k| {
+                        !matches!(
+                            k.as_str(),
+                            "type" | "cache_control" | "detail" | "filename" | "citations"
+                        )
+                    })
+                    .collect();
+                keys.sort();
+                for k in keys {
+                    if let Some(v) = o.get(k) {
+                        walk(v, out, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(p, &mut out, 0);
+    format!("[{}]", out.join(" "))
 }
 
 impl fmt::Display for RequestMeaning {

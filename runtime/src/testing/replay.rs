@@ -40,9 +40,24 @@ pub struct RecordedResponse {
     /// The headers, each with its values.
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, Vec<String>>,
-    /// The raw body (JSON, or SSE lines).
-    #[serde(default)]
+    /// The raw body (JSON, or SSE lines). A binary body, recorded as
+    /// `{"base64": "…"}`, is kept as its base64 text.
+    #[serde(default, deserialize_with = "text_or_base64")]
     pub body: String,
+}
+
+/// A recorded body: text, or `{"base64": "…"}` for a binary one.
+fn text_or_base64<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        Text(String),
+        Binary { base64: String },
+    }
+    Ok(match Body::deserialize(d)? {
+        Body::Text(t) => t,
+        Body::Binary { base64 } => base64,
+    })
 }
 
 /// A recording file: `{"interactions": [...]}`.

@@ -149,6 +149,11 @@ impl GeminiModel {
     /// thoughts to itself.
     pub fn thinking_budget(mut self, tokens: u32) -> Self {
         self.thinking_budget = Some(tokens);
+        self.capabilities.thinking = if tokens > 0 {
+            Thinking::Always
+        } else {
+            Thinking::Never
+        };
         self
     }
 

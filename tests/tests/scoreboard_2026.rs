@@ -1,0 +1,192 @@
+//! The 2026 scoreboards of the native providers, rebuilt offline from the
+//! recordings: at least the public table cell by cell (every symbol a public
+//! cell shows is shown) for every recorded model, and a snapshot of the
+//! rendered tables. The Batch and File columns are the exceptions: typecall
+//! does not speak those APIs yet (README, "Providers").
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use typecall::scoreboard::{
+    Mode, ProbeOptions, Table, media_in_recordings, models_in_recordings, probe_with,
+};
+use typecall::testing::Replay;
+use typecall_examples::native_model;
+use typecall_tests::{recordings_dir, skip};
+
+/// The columns typecall does not earn yet, whatever the public table shows.
+const NOT_SPOKEN: [&str; 2] = ["Batch", "File"];
+
+async fn replayed(provider: &str, dir: &Path) -> Table {
+    let replay = Replay::from_dir(dir).unwrap();
+    let url = replay.url();
+    let mut options = ProbeOptions::extended(1);
+    for (media_type, data) in media_in_recordings(dir).unwrap() {
+        options = options.with_media(media_type, data);
+    }
+    let mut rows = Vec::new();
+    for (name, thinking) in models_in_recordings(dir).unwrap() {
+        let model = native_model(provider, Some(&url), &name, thinking).unwrap();
+        for streaming in [false, true] {
+            let mode = Mode {
+                streaming,
+                thinking,
+            };
+            rows.push(probe_with(model.as_ref(), mode, &options, &mut |_| {}).await);
+        }
+    }
+    Table { rows }
+}
+
+/// The public table's rows, each cell by column name; model names without
+/// the ranking medals.
+fn public_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().filter(|l| l.starts_with('|'));
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split('|')
+        .map(|c| c.trim().to_owned())
+        .collect();
+    lines
+        .skip(1)
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split('|').map(|c| c.trim().to_owned()))
+                .map(|(k, v)| {
+                    let v = if k == "Model" {
+                        v.trim_end_matches(['🥇', '🥈', '🥉']).to_owned()
+                    } else {
+                        v
+                    };
+                    (k, v)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A cell's symbols (an emoji with its variation selector is one symbol).
+fn symbols(cell: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in cell.chars() {
+        match (c, out.last_mut()) {
+            ('\u{fe0f}', Some(last)) => last.push(c),
+            _ => out.push(c.to_string()),
+        }
+    }
+    out.into_iter().filter(|s| s != "❌").collect()
+}
+
+async fn check(provider: &str, folder: &str) -> Option<Table> {
+    let root = recordings_dir(&format!("{provider} scoreboard"))?;
+    let dir = root.join(folder);
+    if !dir.is_dir() {
+        skip(&format!("{provider} scoreboard"), "no recordings");
+        return None;
+    }
+    let table = replayed(provider, &dir).await;
+    let ours: BTreeMap<(String, String), BTreeMap<&str, String>> = table
+        .rows
+        .iter()
+        .map(|r| {
+            let cells = r.cells_2026();
+            let header = [
+                "Model", "Mode", "➛In", "Out➛", "Tool", "JSON", "Batch", "File", "Cite", "Text",
+                "Probs", "Limits", "Usage", "Finish",
+            ];
+            let by_col: BTreeMap<&str, String> = header.into_iter().zip(cells).collect();
+            ((by_col["Model"].clone(), by_col["Mode"].clone()), by_col)
+        })
+        .collect();
+    let mut compared = 0;
+    let mut failures = Vec::new();
+    for public in public_rows(&dir.join("public-scoreboard.md")) {
+        let key = (public["Model"].clone(), public["Mode"].clone());
+        let Some(row) = ours.get(&key) else {
+            continue; // not recorded here (or not measured: `?`)
+        };
+        compared += 1;
+        for (column, theirs) in &public {
+            if matches!(column.as_str(), "Model" | "Mode" | "")
+                || NOT_SPOKEN.contains(&column.as_str())
+            {
+                continue;
+            }
+            let mine = &row[column.as_str()];
+            for symbol in symbols(theirs) {
+                // ✅ free-form and schema JSON includes each alone.
+                let covered = mine.contains(&symbol)
+                    || (column == "JSON" && mine == "✅" && matches!(symbol.as_str(), "📐" | "☁️"));
+                if !covered {
+                    failures.push(format!(
+                        "{} {} {column}: public {theirs}, typecall {mine}",
+                        key.0, key.1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{provider}:\n{}", failures.join("\n"));
+    assert!(compared >= 4, "{provider}: only {compared} rows compared");
+    Some(table)
+}
+
+/// Compares the rendered table with its snapshot
+/// (`tests/snapshots/scoreboard-2026-NAME.md`), restricted to the models the
+/// snapshot holds, so that a tree with more models still passes; writes the
+/// snapshot when it is absent or `UPDATE_SNAPSHOTS=1`.
+fn snapshot(name: &str, table: Table) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("scoreboard-2026-{name}.md"));
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    match std::fs::read_to_string(&path) {
+        Ok(saved) if !update => {
+            let models: Vec<String> = saved
+                .lines()
+                .skip(2)
+                .filter_map(|l| l.split('|').nth(1))
+                .map(|m| m.trim().to_owned())
+                .collect();
+            let rows = table
+                .rows
+                .into_iter()
+                .filter(|r| models.contains(&r.model))
+                .collect();
+            assert_eq!(
+                Table { rows }.markdown_2026(),
+                saved,
+                "{name}: the table changed (UPDATE_SNAPSHOTS=1 to accept)"
+            );
+        }
+        _ => {
+            std::fs::write(&path, table.markdown_2026()).unwrap();
+            println!("wrote {}", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_replayed_anthropic_scoreboard_is_at_least_the_public_one() {
+    if let Some(table) = check("anthropic", "anthropic").await {
+        snapshot("anthropic", table);
+    }
+}
+
+#[tokio::test]
+async fn the_replayed_gemini_scoreboard_is_at_least_the_public_one() {
+    if let Some(table) = check("gemini", "gemini").await {
+        snapshot("gemini", table);
+    }
+}
+
+#[tokio::test]
+async fn the_replayed_openai_responses_scoreboard_is_at_least_the_public_one() {
+    if let Some(table) = check("openai-responses", "openai-responses").await {
+        snapshot("openai-responses", table);
+    }
+}
