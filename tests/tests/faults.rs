@@ -78,6 +78,11 @@ fn cases() -> Vec<Case> {
         case!(a_sleeping_tool_is_cut_at_the_agent_deadline, 5.0, 64),
         case!(a_silent_server_is_not_asked_twice, 5.0, 64),
         case!(a_slow_drip_ends_at_the_timeout, 5.0, 64),
+        // The native providers share the stream driver; their decoders
+        // have their own bounds.
+        case!(native_providers_stop_a_1_gib_event_at_the_limit, 20.0, 64),
+        case!(native_providers_stop_a_1_gib_answer_at_the_limit, 20.0, 64),
+        case!(native_providers_end_keep_alives_at_the_deadline, 8.0, 64),
         // The agent loop and server quirks.
         case!(reused_call_ids_make_a_valid_conversation, 5.0, 64),
         case!(missing_call_ids_make_a_valid_conversation, 5.0, 64),
@@ -545,6 +550,104 @@ async fn a_1_gib_sse_line_stops_at_the_event_limit() -> CaseResult {
         .model("m");
     let err = stream_err(&m).await?;
     over_limit(&err, "max_event_bytes")
+}
+
+/// Each native provider's model against `url`, with `limits`.
+fn native_models(url: &str, limits: Limits) -> Vec<(&'static str, Box<dyn Model>)> {
+    vec![
+        (
+            "anthropic",
+            Box::new(
+                typecall::Anthropic::new("k")
+                    .base_url(url)
+                    .retry(RetryPolicy::none())
+                    .limits(limits.clone())
+                    .model("m"),
+            ),
+        ),
+        (
+            "gemini",
+            Box::new(
+                typecall::Gemini::new("k")
+                    .base_url(url)
+                    .retry(RetryPolicy::none())
+                    .limits(limits.clone())
+                    .model("m"),
+            ),
+        ),
+        (
+            "openai_responses",
+            Box::new(
+                typecall::OpenAiResponses::new("k")
+                    .base_url(url)
+                    .retry(RetryPolicy::none())
+                    .limits(limits)
+                    .model("m"),
+            ),
+        ),
+    ]
+}
+
+async fn native_stream_err(m: &dyn Model) -> Result<Error, String> {
+    let stream = m.stream(&ask()).await.map_err(|e| e.to_string())?;
+    expect_err(typecall::provider::collect(stream).await)
+}
+
+async fn native_providers_stop_a_1_gib_event_at_the_limit() -> CaseResult {
+    for head in [
+        &b"data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\""[..],
+        &b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\""[..],
+        &b"data: {\"type\":\"response.output_text.delta\",\"delta\":\""[..],
+    ] {
+        let server = HostileServer::start(vec![Reply::raw(
+            200,
+            "text/event-stream",
+            Body::Repeat {
+                head: head.to_vec(),
+                piece: vec![b'x'; 65536],
+                times: GIB / 65536,
+            },
+        )])
+        .await;
+        for (name, m) in native_models(&server.url, Limits::default().max_event_bytes(4 << 20)) {
+            let err = native_stream_err(m.as_ref()).await?;
+            over_limit(&err, "max_event_bytes").map_err(|e| format!("{name}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+async fn native_providers_stop_a_1_gib_answer_at_the_limit() -> CaseResult {
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "application/json",
+        one_gib_of(&[b' '; 65536]),
+    )])
+    .await;
+    for (name, m) in native_models(&server.url, Limits::default().max_body_bytes(8 << 20)) {
+        let err = expect_err(m.chat(&ask()).await)?;
+        over_limit(&err, "max_body_bytes").map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn native_providers_end_keep_alives_at_the_deadline() -> CaseResult {
+    let server = HostileServer::start(vec![keep_alive_forever()]).await;
+    let t0 = Instant::now();
+    for (name, m) in native_models(
+        &server.url,
+        Limits::default().stream_deadline(Duration::from_millis(400)),
+    ) {
+        let err = native_stream_err(m.as_ref()).await?;
+        check(
+            matches!(err, Error::Timeout(d) if d == Duration::from_millis(400)),
+            format!("{name}: {err}"),
+        )?;
+    }
+    check(
+        t0.elapsed() < Duration::from_secs(4),
+        format!("took {:?}", t0.elapsed()),
+    )
 }
 
 // ---------------------------------------------------------------- time

@@ -341,3 +341,42 @@ fn from_env_without_a_key_says_what_to_do() {
     let err = Cerebras::from_env().unwrap_err().to_string();
     assert!(err.contains("CEREBRAS_API_KEY"), "{err}");
 }
+
+/// What chat completions cannot carry is refused before anything is sent:
+/// provider-side tools, citations, and media a model's table says it cannot
+/// take (PDF, audio and video on Cerebras).
+#[tokio::test]
+async fn what_chat_completions_cannot_carry_is_refused_first() {
+    use typecall::chat::{ContentPart, ServerTool};
+    let nowhere = "http://127.0.0.1:9"; // nothing listens: a sent request would fail otherwise
+    let compat = typecall::OpenAiCompat::new(nowhere).model("m");
+    let cerebras = typecall::Cerebras::new("k").base_url(nowhere).model("llama3.1-8b");
+    let search = ChatRequest::new(vec![Message::user("who?")])
+        .server_tool(ServerTool::WebSearch { max_uses: None });
+    let cite = ChatRequest::new(vec![Message::user_parts(vec![
+        ContentPart::document("The capital of Quackiland is Quack."),
+        ContentPart::text("What is the capital?"),
+    ])]);
+    let pdf = ChatRequest::new(vec![Message::user_parts(vec![
+        ContentPart::text("What is the word?"),
+        ContentPart::media_bytes("application/pdf", b"%PDF-1.5"),
+    ])]);
+    for (req, feature) in [
+        (&search, "provider-side tools"),
+        (&cite, "citations"),
+    ] {
+        match compat.chat(req).await {
+            Err(Error::Unsupported { feature: f, .. }) => assert!(f.contains(feature), "{f}"),
+            other => panic!("{feature}: {other:?}"),
+        }
+    }
+    for (req, feature) in [(&search, "web search"), (&cite, "citations"), (&pdf, "PDF")] {
+        match cerebras.chat(req).await {
+            Err(Error::Unsupported { feature: f, hint, .. }) => {
+                assert!(f.contains(feature), "{f}");
+                assert!(!hint.is_empty());
+            }
+            other => panic!("{feature}: {other:?}"),
+        }
+    }
+}
