@@ -31,7 +31,10 @@ fn live_models() -> Vec<(&'static str, Arc<dyn Model>)> {
     match Anthropic::from_env() {
         Ok(c) => out.push((
             "anthropic",
-            Arc::new(c.model(name("TYPECALL_ANTHROPIC_MODEL", "claude-haiku-4-5-20251001"))),
+            Arc::new(c.model(name(
+                "TYPECALL_ANTHROPIC_MODEL",
+                "claude-haiku-4-5-20251001",
+            ))),
         )),
         Err(_) => typecall_tests::skip("live Anthropic tests", "ANTHROPIC_API_KEY is not set"),
     }
@@ -56,8 +59,14 @@ fn live_models() -> Vec<(&'static str, Arc<dyn Model>)> {
 async fn live_native_models_answer_call_tools_and_extract() {
     for (provider, model) in live_models() {
         let req = ChatRequest::new(vec![Message::user("Say hello. Use only one word.")]);
-        let sync = model.chat(&req).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
-        assert!(!sync.text().is_empty() && sync.usage.total_tokens > 0, "{provider}");
+        let sync = model
+            .chat(&req)
+            .await
+            .unwrap_or_else(|e| panic!("{provider}: {e}"));
+        assert!(
+            !sync.text().is_empty() && sync.usage.total_tokens > 0,
+            "{provider}"
+        );
         let streamed = collect(model.stream(&req).await.unwrap())
             .await
             .unwrap_or_else(|e| panic!("{provider}: {e}"));
@@ -68,7 +77,12 @@ async fn live_native_models_answer_call_tools_and_extract() {
             .run("Use the square_root tool to calculate the square root of 132413 and reply with only the result.")
             .await
             .unwrap_or_else(|e| panic!("{provider}: {e}"));
-        assert!(run.tool_calls().iter().any(|c| c.result.as_deref() == Ok("363.89")), "{provider}");
+        assert!(
+            run.tool_calls()
+                .iter()
+                .any(|c| c.result.as_deref() == Ok("363.89")),
+            "{provider}"
+        );
         assert!(run.text().contains("363"), "{provider}: {}", run.text());
         let fruit = Extract::<Fruit>::new(&model)
             .run("Is a banana a fruit?")

@@ -350,7 +350,9 @@ async fn what_chat_completions_cannot_carry_is_refused_first() {
     use typecall::chat::{ContentPart, ServerTool};
     let nowhere = "http://127.0.0.1:9"; // nothing listens: a sent request would fail otherwise
     let compat = typecall::OpenAiCompat::new(nowhere).model("m");
-    let cerebras = typecall::Cerebras::new("k").base_url(nowhere).model("llama3.1-8b");
+    let cerebras = typecall::Cerebras::new("k")
+        .base_url(nowhere)
+        .model("llama3.1-8b");
     let search = ChatRequest::new(vec![Message::user("who?")])
         .server_tool(ServerTool::WebSearch { max_uses: None });
     let cite = ChatRequest::new(vec![Message::user_parts(vec![
@@ -361,10 +363,7 @@ async fn what_chat_completions_cannot_carry_is_refused_first() {
         ContentPart::text("What is the word?"),
         ContentPart::media_bytes("application/pdf", b"%PDF-1.5"),
     ])]);
-    for (req, feature) in [
-        (&search, "provider-side tools"),
-        (&cite, "citations"),
-    ] {
+    for (req, feature) in [(&search, "provider-side tools"), (&cite, "citations")] {
         match compat.chat(req).await {
             Err(Error::Unsupported { feature: f, .. }) => assert!(f.contains(feature), "{f}"),
             other => panic!("{feature}: {other:?}"),
@@ -372,7 +371,9 @@ async fn what_chat_completions_cannot_carry_is_refused_first() {
     }
     for (req, feature) in [(&search, "web search"), (&cite, "citations"), (&pdf, "PDF")] {
         match cerebras.chat(req).await {
-            Err(Error::Unsupported { feature: f, hint, .. }) => {
+            Err(Error::Unsupported {
+                feature: f, hint, ..
+            }) => {
                 assert!(f.contains(feature), "{f}");
                 assert!(!hint.is_empty());
             }
