@@ -109,7 +109,7 @@ impl Anthropic {
         self.inner.list_models(&url).await
     }
 
-    /// A model: thinking off, at most [`default_max_tokens`] tokens per
+    /// A model: thinking off, at most the model's own maximum tokens per
     /// answer unless a request says otherwise.
     pub fn model(&self, name: impl Into<String>) -> AnthropicModel {
         let name = name.into();
@@ -142,7 +142,7 @@ pub enum AnthropicThinking {
 /// in every request: the model's own maximum, as its model listing gives it
 /// (64 000 for Claude 4.5 and Sonnet 4, 32 000 for Opus 4 and 4.1, 8 192 for
 /// Claude 3.x, 128 000 for later models).
-pub fn default_max_tokens(model: &str) -> u32 {
+pub(crate) fn default_max_tokens(model: &str) -> u32 {
     let m = model.to_ascii_lowercase();
     if m.starts_with("claude-3") {
         8_192
@@ -167,7 +167,7 @@ pub fn default_max_tokens(model: &str) -> u32 {
 /// show: JSON only with a schema (free-form JSON mode is refused), no seed, no
 /// logprobs; images, PDFs, documents with citations, web search and fetch. A
 /// thinking model cannot be forced to call a tool.
-pub fn capabilities(_model: &str, thinking: AnthropicThinking) -> Capabilities {
+pub(crate) fn capabilities(_model: &str, thinking: AnthropicThinking) -> Capabilities {
     let thinks = thinking != AnthropicThinking::Disabled;
     let mut c = Capabilities::all();
     c.json_mode = Support::No;
@@ -206,7 +206,7 @@ impl AnthropicModel {
     }
 
     /// Sets the most tokens per answer when a request does not say (by
-    /// default [`default_max_tokens`] of the model).
+    /// default the most the model can write, e.g. 64 000 for Claude Haiku 4.5).
     pub fn max_tokens(mut self, n: u32) -> Self {
         self.max_tokens = n;
         self

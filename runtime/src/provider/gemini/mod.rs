@@ -124,7 +124,7 @@ impl Gemini {
 /// What the Gemini models take, as the recordings show: everything but
 /// logprobs (refused on every recorded model) and citations into supplied
 /// documents.
-pub fn capabilities() -> Capabilities {
+pub(crate) fn capabilities() -> Capabilities {
     let mut c = Capabilities::all();
     c.logprobs = Support::No;
     c.citations = Support::No;

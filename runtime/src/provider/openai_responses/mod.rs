@@ -127,7 +127,7 @@ impl OpenAiResponses {
 /// too), JSON mode and strict schemas, web search, images and PDFs; no seed,
 /// no stop sequences, no citations into supplied documents, and no logprobs
 /// on reasoning models (every `gpt-5*`, `o*` model).
-pub fn capabilities(model: &str) -> Capabilities {
+pub(crate) fn capabilities(model: &str) -> Capabilities {
     let reasoning = model.starts_with("gpt-5") || model.starts_with('o');
     let mut c = Capabilities::all();
     c.seed = Support::No;
