@@ -13,10 +13,13 @@
 //! OpenAI-compatible servers get the 2025 Cerebras format; the native
 //! providers the 2026 format, with the media, citation and web-search
 //! scenarios (inline media taken from the recordings when replaying) and
-//! `--samples N` tries of the forced tool call (💨 when they disagree).
+//! `--samples N` tries of the forced tool call (💨 when they disagree); Batch
+//! and File come from a batch and a file upload made through those APIs
+//! (`--batch-wait SECS` bounds the wait for a live batch, default 600).
 
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 use typecall::provider::{Capabilities, Model, RetryPolicy, Thinking};
 use typecall::scoreboard::{
@@ -25,7 +28,7 @@ use typecall::scoreboard::{
 };
 use typecall::testing::Replay;
 use typecall::{Cerebras, OpenAiCompat};
-use typecall_examples::native_model;
+use typecall_examples::{native_model, storage_cells};
 
 /// Makes a model client by name, thinking or not.
 type ModelFactory = Box<dyn Fn(&str, bool) -> Result<Arc<dyn Model>, String>>;
@@ -36,6 +39,7 @@ struct Args {
     models: Vec<String>,
     replay: Option<String>,
     samples: u32,
+    batch_wait: u64,
     json: bool,
 }
 
@@ -46,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
         models: Vec::new(),
         replay: None,
         samples: 1,
+        batch_wait: 600,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -60,6 +65,11 @@ fn parse_args() -> Result<Args, String> {
                 a.samples = value("--samples")?
                     .parse()
                     .map_err(|_| "--samples needs a number".to_owned())?
+            }
+            "--batch-wait" => {
+                a.batch_wait = value("--batch-wait")?
+                    .parse()
+                    .map_err(|_| "--batch-wait needs seconds".to_owned())?
             }
             "--json" => a.json = true,
             "-h" | "--help" => return Err(String::new()),
@@ -78,7 +88,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--json]";
+const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -208,7 +218,21 @@ async fn run() -> Result<(), String> {
                     p.scenario
                 );
             };
-            rows.push(probe_with(model.as_ref(), mode, &options, &mut progress).await);
+            let mut row = probe_with(model.as_ref(), mode, &options, &mut progress).await;
+            if native {
+                let base = replay.as_ref().map(Replay::url).or(args.base_url.clone());
+                let (poll, wait) = match replay {
+                    Some(_) => (Duration::ZERO, Duration::from_secs(60)),
+                    None => (
+                        Duration::from_secs(10),
+                        Duration::from_secs(args.batch_wait),
+                    ),
+                };
+                (row.batch, row.file) =
+                    storage_cells(&args.provider, base.as_deref(), name, *thinking, poll, wait)
+                        .await;
+            }
+            rows.push(row);
             done_rows += 1;
         }
     }

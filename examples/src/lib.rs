@@ -229,3 +229,80 @@ pub fn native_model(
         other => return Err(format!("unknown provider {other}")),
     })
 }
+
+/// The Batch and File cells of a native provider's scoreboard row, decided
+/// by using those APIs: a batch of one request whose result comes back
+/// (polled every `poll`, for at most `wait`), and a file uploaded, read and
+/// deleted. Providers whose batch or file APIs typecall does not speak get
+/// ❌ (OpenAI's Batch API; Gemini's batch mode).
+pub async fn storage_cells(
+    provider: &str,
+    base_url: Option<&str>,
+    name: &str,
+    thinking: bool,
+    poll: std::time::Duration,
+    wait: std::time::Duration,
+) -> (typecall::scoreboard::Cell, typecall::scoreboard::Cell) {
+    use typecall::chat::{ChatRequest, Message};
+    use typecall::provider::{AnthropicThinking, RetryPolicy};
+    use typecall::scoreboard::Cell;
+    use typecall::{Anthropic, Gemini};
+    let works = |ok: bool| if ok { Cell::Works } else { Cell::No };
+    let key = |var: &str| match base_url {
+        Some(_) => Some("replay".to_owned()),
+        None => std::env::var(var).ok(),
+    };
+    let hello = ChatRequest::new(vec![Message::user("Say hello. Use only one word.")]);
+    let text = b"Hello from a typecall scoreboard probe.";
+    match provider {
+        "anthropic" => {
+            let Some(k) = key("ANTHROPIC_API_KEY") else {
+                return (Cell::No, Cell::No);
+            };
+            let mut c = Anthropic::new(k);
+            if let Some(u) = base_url {
+                c = c.base_url(u).retry(RetryPolicy::none());
+            }
+            let mut model = c.model(name);
+            if thinking {
+                model = model.thinking(AnthropicThinking::Adaptive);
+            }
+            let batch = async {
+                let b = model.create_batch(&[("probe", &hello)]).await.ok()?;
+                let results = c.wait_for_batch_results(&b.id, poll, wait).await.ok()?;
+                results
+                    .first()
+                    .and_then(|r| r.outcome.as_ref().ok())
+                    .map(|a| !a.text().is_empty())
+            }
+            .await
+            .unwrap_or(false);
+            let file = async {
+                let f = c.upload_file("probe.txt", "text/plain", text).await.ok()?;
+                c.file(&f.id).await.ok()?;
+                c.delete_file(&f.id).await.ok()
+            }
+            .await
+            .is_some();
+            (works(batch), works(file))
+        }
+        "gemini" => {
+            let Some(k) = key("GEMINI_API_KEY") else {
+                return (Cell::No, Cell::No);
+            };
+            let mut c = Gemini::new(k);
+            if let Some(u) = base_url {
+                c = c.base_url(u).retry(RetryPolicy::none());
+            }
+            let file = async {
+                let f = c.upload_file("probe.txt", "text/plain", text).await.ok()?;
+                c.file(&f.id).await.ok()?;
+                c.delete_file(&f.id).await.ok()
+            }
+            .await
+            .is_some();
+            (Cell::No, works(file))
+        }
+        _ => (Cell::No, Cell::No),
+    }
+}

@@ -92,6 +92,46 @@ impl Endpoint {
             .collect())
     }
 
+    /// Sends one request (retried as the policy says) and reads the whole
+    /// answer: its headers (lower-case names) and body text.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&super::http::Body>,
+        extra_headers: &[(String, String)],
+    ) -> Result<(Vec<(String, String)>, String)> {
+        let http = self.http()?;
+        let mut headers = self.headers.clone();
+        headers.extend(extra_headers.iter().cloned());
+        let resp = http
+            .send(method.clone(), url, self.key.as_ref(), &headers, body, "")
+            .await?;
+        let seen = resp.owned_headers();
+        let text = http
+            .read_text(&method, url, body, resp, self.key.as_ref())
+            .await?;
+        Ok((seen, text))
+    }
+
+    /// As [`Endpoint::call`], the answer read as JSON.
+    pub async fn call_json(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&super::http::Body>,
+        extra_headers: &[(String, String)],
+    ) -> Result<Value> {
+        let (_, text) = self.call(method, url, body, extra_headers).await?;
+        if text.trim().is_empty() {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_str(&text).map_err(|_| Error::Protocol {
+            what: "a JSON answer".into(),
+            excerpt: crate::error::excerpt(&text, 200),
+        })
+    }
+
     /// Sends through the user's `reqwest` client.
     pub fn use_client(&mut self, client: reqwest::Client) {
         match &mut self.http {

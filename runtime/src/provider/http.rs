@@ -209,6 +209,11 @@ pub(crate) fn too_large(what: &str, limit: usize, setting: &'static str) -> Erro
 }
 
 fn random_unit() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A random number (for jitter and multipart boundaries, not for secrets).
+pub(crate) fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
         std::time::SystemTime::now()
@@ -216,7 +221,7 @@ fn random_unit() -> f64 {
             .map(|d| d.as_nanos())
             .unwrap_or(0),
     );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    h.finish()
 }
 
 /// One HTTP exchange as it happened, for recorders.
@@ -250,6 +255,23 @@ pub(crate) struct Body {
     pub bytes: bytes::Bytes,
     /// The same as JSON, kept only for an observer.
     pub json: Option<Value>,
+    /// Its `content-type`.
+    pub content_type: String,
+}
+
+impl Body {
+    /// Raw bytes of `content_type` (an upload); an observer sees them as a
+    /// JSON string when they are text.
+    pub fn raw(bytes: Vec<u8>, content_type: impl Into<String>) -> Self {
+        let json = std::str::from_utf8(&bytes)
+            .ok()
+            .map(|t| Value::String(t.to_owned()));
+        Self {
+            bytes: bytes::Bytes::from(bytes),
+            json,
+            content_type: content_type.into(),
+        }
+    }
 }
 
 /// A response whose status was a success. Its headers stay where reqwest
@@ -371,6 +393,7 @@ impl HttpClient {
         Ok(Body {
             bytes: bytes::Bytes::from(bytes),
             json,
+            content_type: "application/json".into(),
         })
     }
 
@@ -385,7 +408,7 @@ impl HttpClient {
         request: Option<&Body>,
         model: &str,
     ) -> Result<Response> {
-        let bytes = request.map(|b| b.bytes.clone());
+        let bytes = request.map(|b| (b.bytes.clone(), b.content_type.clone()));
         let body = request.and_then(|b| b.json.as_ref());
         let mut attempt = 0u32;
         loop {
@@ -396,9 +419,9 @@ impl HttpClient {
             for (k, v) in headers {
                 rb = rb.header(k, v);
             }
-            if let Some(b) = &bytes {
+            if let Some((b, content_type)) = &bytes {
                 rb = rb
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
                     .body(b.clone());
             }
             let outcome = tokio::time::timeout(self.timeout, rb.send()).await;

@@ -16,6 +16,7 @@ mod json;
 mod openai_compat;
 mod openai_responses;
 pub mod sse;
+mod storage;
 mod streaming;
 mod wire;
 
@@ -80,6 +81,9 @@ pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 pub use openai_responses::{
     OpenAiResponses, OpenAiResponsesModel, parse_response as parse_responses_response,
     parse_response_stream as parse_responses_stream,
+};
+pub use storage::{
+    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, CachedPrompt, StoredFile,
 };
 
 /// A boxed future, as [`Model`]'s methods return (defined in

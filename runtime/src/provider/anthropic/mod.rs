@@ -2,6 +2,7 @@
 //! streaming, with tools, thinking, structured output, documents with
 //! citations, image and PDF input, and Anthropic's own web tools.
 
+mod storage;
 mod wire;
 
 use std::fmt;

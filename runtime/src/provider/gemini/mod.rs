@@ -4,6 +4,7 @@
 //! structured output, inline and by-URI media (image, PDF, audio, video),
 //! Google Search and URL context grounding, safety blocks as typed errors.
 
+mod storage;
 mod wire;
 
 use std::fmt;
@@ -116,6 +117,7 @@ impl Gemini {
             client: self.clone(),
             capabilities: capabilities(),
             thinking_budget: None,
+            cached: None,
             name: name.into(),
         }
     }
@@ -140,6 +142,7 @@ pub struct GeminiModel {
     name: String,
     capabilities: Capabilities,
     thinking_budget: Option<u32>,
+    cached: Option<String>,
 }
 
 impl GeminiModel {
@@ -163,13 +166,21 @@ impl GeminiModel {
         self
     }
 
+    /// Answers after cached contents (`cachedContents/…`, see
+    /// [`GeminiModel::create_cached_prompt`]): requests send only what
+    /// follows them.
+    pub fn cached_prompt(mut self, name: impl Into<String>) -> Self {
+        self.cached = Some(name.into());
+        self
+    }
+
     /// The JSON body this model would send for `request`.
     ///
     /// # Errors
     /// [`Error::Schema`] when a tool's or the answer's schema cannot be
     /// written in Gemini's dialect (a recursive type).
     pub fn request_body(&self, request: &ChatRequest) -> Result<serde_json::Value> {
-        wire::request_body(request, self.thinking_budget)
+        wire::request_body(request, self.thinking_budget, self.cached.as_deref())
     }
 
     fn span(&self, stream: bool) -> tracing::Span {

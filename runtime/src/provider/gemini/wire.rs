@@ -46,19 +46,40 @@ pub(super) fn path_segment(name: &str) -> String {
     out
 }
 
-/// The request body for `req`.
-pub(super) fn request_body(req: &ChatRequest, thinking_budget: Option<u32>) -> Result<Value> {
+/// The system instruction and contents of `prefix`, as cached contents take
+/// them.
+pub(super) fn cache_body(prefix: &ChatRequest) -> Value {
     let mut body = Map::new();
-    let system: Vec<Value> = req
-        .messages
+    if let Some(system) = system_instruction(&prefix.messages) {
+        body.insert("systemInstruction".into(), system);
+    }
+    body.insert("contents".into(), contents(&prefix.messages).into());
+    Value::Object(body)
+}
+
+fn system_instruction(messages: &[Message]) -> Option<Value> {
+    let system: Vec<Value> = messages
         .iter()
         .filter_map(|m| match m {
             Message::System { content } => Some(json!({"text": content})),
             _ => None,
         })
         .collect();
-    if !system.is_empty() {
-        body.insert("systemInstruction".into(), json!({ "parts": system }));
+    (!system.is_empty()).then(|| json!({ "parts": system }))
+}
+
+/// The request body for `req`.
+pub(super) fn request_body(
+    req: &ChatRequest,
+    thinking_budget: Option<u32>,
+    cached: Option<&str>,
+) -> Result<Value> {
+    let mut body = Map::new();
+    if let Some(name) = cached {
+        body.insert("cachedContent".into(), name.into());
+    }
+    if let Some(system) = system_instruction(&req.messages) {
+        body.insert("systemInstruction".into(), system);
     }
     body.insert("contents".into(), contents(&req.messages).into());
     let mut tools = Vec::new();
@@ -732,7 +753,7 @@ mod tests {
             answer,
             Message::tool_error(&call, "boom"),
         ]);
-        let body = request_body(&req, None).unwrap();
+        let body = request_body(&req, None, None).unwrap();
         assert_eq!(body["contents"][1]["parts"], parts);
         assert_eq!(
             body["contents"][2]["parts"][0]["functionResponse"]["response"],

@@ -1,0 +1,128 @@
+//! What a provider keeps for you: uploaded files, cached prompt prefixes and
+//! batches of requests answered later. Provider-neutral records; the provider
+//! clients ([`Anthropic`](super::Anthropic), [`Gemini`](super::Gemini)) make
+//! and read them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::chat::ChatResponse;
+
+/// A file uploaded to a provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StoredFile {
+    /// The provider's id (`file_…`, `files/…`): what requests name it by.
+    pub id: String,
+    /// Its file name, as uploaded.
+    pub name: Option<String>,
+    /// Its media type.
+    pub mime_type: Option<String>,
+    /// Its size.
+    pub size_bytes: Option<u64>,
+    /// Where models read it (Gemini's `uri`, for a [`MediaSource::Url`](crate::chat::MediaSource::Url)).
+    pub uri: Option<String>,
+    /// When it was made (RFC 3339), if said.
+    pub created_at: Option<String>,
+    /// When the provider deletes it (RFC 3339), if it does.
+    pub expires_at: Option<String>,
+}
+
+/// A prompt prefix the provider keeps, so later requests pay less for it
+/// (Gemini's cached contents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CachedPrompt {
+    /// The provider's id (`cachedContents/…`).
+    pub id: String,
+    /// The model it was made for.
+    pub model: String,
+    /// Its display name.
+    pub name: Option<String>,
+    /// When the provider drops it (RFC 3339).
+    pub expires_at: Option<String>,
+    /// Its size in tokens.
+    pub tokens: Option<u64>,
+}
+
+/// A batch of requests the provider answers later, at a lower price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Batch {
+    /// The provider's id.
+    pub id: String,
+    /// Where it is.
+    pub status: BatchStatus,
+    /// How many requests are where.
+    pub counts: BatchCounts,
+    /// When it was made (RFC 3339).
+    pub created_at: Option<String>,
+    /// When it ended (RFC 3339), if it has.
+    pub ended_at: Option<String>,
+}
+
+/// Where a batch is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BatchStatus {
+    /// Its requests are being answered.
+    InProgress,
+    /// It is being cancelled.
+    Canceling,
+    /// Every request has a result.
+    Ended,
+    /// As the provider named it.
+    Other(String),
+}
+
+/// How many requests of a batch are where.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BatchCounts {
+    /// Not answered yet.
+    pub processing: u64,
+    /// Answered.
+    pub succeeded: u64,
+    /// Failed.
+    pub errored: u64,
+    /// Cancelled.
+    pub canceled: u64,
+    /// Not answered in time.
+    pub expired: u64,
+}
+
+/// The result of one request of a batch.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BatchResult {
+    /// The id the request was given.
+    pub custom_id: String,
+    /// Its answer, or why there is none.
+    pub outcome: Result<ChatResponse, BatchFailure>,
+}
+
+/// Why a request of a batch has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchFailure {
+    /// `errored`, `canceled` or `expired`.
+    pub kind: String,
+    /// The provider's message, if any.
+    pub message: Option<String>,
+}
+
+/// A string field of a JSON object.
+pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A count that may come as a number or a numeric string (Gemini's
+/// `sizeBytes`), read fallibly.
+pub(crate) fn count(v: &Value, key: &str) -> Option<u64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
