@@ -15,20 +15,14 @@ pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
             "system" => Message::system(m["content"].as_str().unwrap_or_default()),
             "user" => match &m["content"] {
                 Value::String(s) => Message::user(s.clone()),
-                Value::Array(parts) => Message::user_parts(
-                    parts
-                        .iter()
-                        .map(|p| match p["type"].as_str() {
-                            Some("image_url") => ContentPart::image_url(
-                                p["image_url"]["url"].as_str().unwrap_or_default(),
-                            ),
-                            _ => ContentPart::text(p["text"].as_str().unwrap_or_default()),
-                        })
-                        .collect(),
-                ),
+                Value::Array(parts) => Message::user_parts(parts.iter().map(vendor_part).collect()),
                 other => panic!("unexpected user content {other}"),
             },
             "assistant" => {
+                let reasoning = m["reasoning_content"]
+                    .as_str()
+                    .or_else(|| m["reasoning"].as_str())
+                    .map(str::to_owned);
                 let calls = m["tool_calls"]
                     .as_array()
                     .into_iter()
@@ -41,15 +35,26 @@ pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
                         )
                     })
                     .collect::<Vec<_>>();
-                match m["content"].as_str() {
+                let mut msg = match m["content"].as_str() {
                     Some(text) if calls.is_empty() => Message::assistant(text),
                     _ => Message::assistant_tool_calls(calls),
+                };
+                if let Message::Assistant { reasoning: r, .. } = &mut msg {
+                    *r = reasoning;
                 }
+                msg
             }
             "tool" => Message::Tool {
                 tool_call_id: m["tool_call_id"].as_str().unwrap_or_default().to_owned(),
                 name: m["name"].as_str().unwrap_or_default().to_owned(),
-                content: m["content"].as_str().unwrap_or_default().to_owned(),
+                content: match &m["content"] {
+                    Value::Array(parts) => parts
+                        .iter()
+                        .filter_map(|p| p["text"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(""),
+                    other => other.as_str().unwrap_or_default().to_owned(),
+                },
                 is_error: false,
             },
             other => panic!("unexpected role {other}"),
@@ -57,12 +62,25 @@ pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
         req = req.message(msg);
     }
     for t in body["tools"].as_array().into_iter().flatten() {
-        let f = &t["function"];
-        req = req.tool(ToolDef::new(
-            f["name"].as_str().unwrap_or_default(),
-            f["description"].as_str().unwrap_or_default(),
-            f["parameters"].clone(),
-        ));
+        match t["type"].as_str() {
+            Some("function") | None => {
+                let f = &t["function"];
+                req = req.tool(
+                    ToolDef::new(
+                        f["name"].as_str().unwrap_or_default(),
+                        f["description"].as_str().unwrap_or_default(),
+                        f["parameters"].clone(),
+                    )
+                    .strict(f["strict"] == true),
+                );
+            }
+            Some(kind) if kind.contains("fetch") || kind.contains("visit") => {
+                req = req.server_tool(typecall::chat::ServerTool::WebFetch { max_uses: None });
+            }
+            Some(_) => {
+                req = req.server_tool(typecall::chat::ServerTool::WebSearch { max_uses: None });
+            }
+        }
     }
     req.tool_choice = match &body["tool_choice"] {
         Value::String(s) if s == "auto" => Some(ToolChoice::Auto),
@@ -80,24 +98,113 @@ pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
     req.response_format = match body["response_format"]["type"].as_str() {
         Some("json_object") => ResponseFormat::JsonObject,
         Some("json_schema") => {
-            let j = &body["response_format"]["json_schema"];
+            let r = &body["response_format"];
+            let j = &r["json_schema"];
             ResponseFormat::JsonSchema {
                 name: j["name"].as_str().unwrap_or_default().to_owned(),
-                schema: j["schema"].clone(),
+                // Together puts the schema right in `response_format`.
+                schema: if j.is_null() {
+                    r["schema"].clone()
+                } else {
+                    j["schema"].clone()
+                },
                 strict: j["strict"].as_bool().unwrap_or(false),
             }
         }
         _ => ResponseFormat::Text,
     };
-    req.seed = body["seed"].as_i64();
-    req.max_tokens = body["max_completion_tokens"].as_u64().map(|n| n as u32);
+    req.seed = body["seed"]
+        .as_i64()
+        .or_else(|| body["random_seed"].as_i64());
+    req.max_tokens = body["max_completion_tokens"]
+        .as_u64()
+        .or_else(|| body["max_tokens"].as_u64())
+        .or_else(|| body["n_predict"].as_u64())
+        .map(|n| n as u32);
+    if let Some(e) = body["reasoning_effort"].as_str() {
+        use typecall::chat::ReasoningEffort as E;
+        req.reasoning_effort = [E::None, E::Minimal, E::Low, E::Medium, E::High]
+            .into_iter()
+            .find(|x| x.as_str() == e);
+    }
     if let Some(stop) = body["stop"].as_array() {
         req = req.stop(stop.iter().filter_map(Value::as_str));
     }
     if body["logprobs"].as_bool() == Some(true) {
         req = req.logprobs(body["top_logprobs"].as_u64().unwrap_or(0) as u8);
+    } else if let Some(n) = body["logprobs"].as_u64() {
+        // Together: the number of alternatives.
+        req = req.logprobs(n as u8);
     }
     (req, body["stream"].as_bool().unwrap_or(false))
+}
+
+/// A user message part in any vendor's media form.
+fn vendor_part(p: &Value) -> ContentPart {
+    let data_url = |u: &str| -> Option<ContentPart> {
+        let rest = u.strip_prefix("data:")?;
+        let (mt, b64) = rest.split_once(";base64,")?;
+        Some(ContentPart::Media(typecall::chat::Media {
+            media_type: mt.to_owned(),
+            source: typecall::chat::MediaSource::Base64(b64.to_owned()),
+        }))
+    };
+    match p["type"].as_str() {
+        Some("image_url") => {
+            ContentPart::image_url(p["image_url"]["url"].as_str().unwrap_or_default())
+        }
+        Some("document_url") => ContentPart::media_url(
+            "application/pdf",
+            p["document_url"].as_str().unwrap_or_default(),
+        ),
+        Some("file") => data_url(p["file"]["file_data"].as_str().unwrap_or_default())
+            .unwrap_or_else(|| ContentPart::text("")),
+        Some("video_url") => {
+            let u = p["video_url"]["url"].as_str().unwrap_or_default();
+            data_url(u).unwrap_or_else(|| ContentPart::media_url("video/mp4", u))
+        }
+        Some("input_audio") => {
+            let (data, format) = match &p["input_audio"] {
+                Value::String(s) => (s.clone(), "aac".to_owned()),
+                v => (
+                    v["data"].as_str().unwrap_or_default().to_owned(),
+                    v["format"].as_str().unwrap_or("wav").to_owned(),
+                ),
+            };
+            let mt = match format.as_str() {
+                "mp3" => "audio/mpeg".to_owned(),
+                f => format!("audio/{f}"),
+            };
+            ContentPart::Media(typecall::chat::Media {
+                media_type: mt,
+                source: typecall::chat::MediaSource::Base64(data),
+            })
+        }
+        _ => ContentPart::text(p["text"].as_str().unwrap_or_default()),
+    }
+}
+
+/// A request without what does not change its meaning: `$schema` keys, and
+/// a message's `content` given as one text part rather than a string (the
+/// same per the chat-completions spec).
+pub fn normalized_chat(v: &Value) -> Value {
+    let mut v = without_schema_keys(v);
+    for m in v["messages"].as_array_mut().into_iter().flatten() {
+        let text = match m["content"].as_array().map(Vec::as_slice) {
+            Some([one]) if one["type"] == "text" => one["text"].as_str().map(str::to_owned),
+            _ => None,
+        };
+        if let Some(t) = text {
+            m["content"] = Value::String(t);
+        }
+        // Some clients echo a stream's `index` on the calls they send back.
+        for c in m["tool_calls"].as_array_mut().into_iter().flatten() {
+            if let Some(o) = c.as_object_mut() {
+                o.remove("index");
+            }
+        }
+    }
+    v
 }
 
 /// Removes every `$schema` key, for comparing requests by meaning.
@@ -143,6 +250,7 @@ pub fn facts_of(body: &str, stream: bool) -> Facts {
             .to_owned();
         f.reasoning = c["message"]["reasoning"]
             .as_str()
+            .or_else(|| c["message"]["reasoning_content"].as_str())
             .unwrap_or_default()
             .to_owned();
         for t in c["message"]["tool_calls"].as_array().into_iter().flatten() {
@@ -180,8 +288,12 @@ pub fn facts_of(body: &str, stream: bool) -> Facts {
         let d = &c["delta"];
         f.content
             .push_str(d["content"].as_str().unwrap_or_default());
-        f.reasoning
-            .push_str(d["reasoning"].as_str().unwrap_or_default());
+        f.reasoning.push_str(
+            d["reasoning"]
+                .as_str()
+                .or_else(|| d["reasoning_content"].as_str())
+                .unwrap_or_default(),
+        );
         for t in d["tool_calls"].as_array().into_iter().flatten() {
             let i = t["index"].as_u64().unwrap_or(0) as usize;
             while f.tool_calls.len() <= i {

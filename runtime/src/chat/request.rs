@@ -329,12 +329,30 @@ impl ResponseFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReasoningEffort {
+    /// None at all (OpenAI's `none`, for a reasoning model asked to answer
+    /// at once).
+    None,
+    /// The least (OpenAI's `minimal`).
+    Minimal,
     /// Little.
     Low,
     /// Some.
     Medium,
     /// Much.
     High,
+}
+
+impl ReasoningEffort {
+    /// The wire value (`none`, `minimal`, `low`, `medium`, `high`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningEffort::None => "none",
+            ReasoningEffort::Minimal => "minimal",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ impl Cerebras {
             WireConfig {
                 stream_options: false,
                 reasoning_field: Some("reasoning"),
+                ..WireConfig::OPENAI
             },
             capabilities_for,
         )

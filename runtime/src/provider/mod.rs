@@ -18,6 +18,7 @@ mod openai_responses;
 pub mod sse;
 mod storage;
 mod streaming;
+mod vendors;
 mod wire;
 
 /// Crate-internal readers, for the fuzz targets.
@@ -85,6 +86,7 @@ pub use openai_responses::{
 pub use storage::{
     Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, CachedPrompt, StoredFile,
 };
+pub use vendors::Vendor;
 
 /// A boxed future, as [`Model`]'s methods return (defined in
 /// [`crate::future`], re-exported here where it always was).

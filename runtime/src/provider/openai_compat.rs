@@ -65,10 +65,7 @@ impl OpenAiCompat {
             "openai_compat",
             base_url.into(),
             None,
-            WireConfig {
-                stream_options: true,
-                reasoning_field: None,
-            },
+            WireConfig::OPENAI,
             |_| Capabilities::unknown(),
         )
     }
@@ -122,6 +119,7 @@ impl OpenAiCompat {
             client: self.clone(),
             name,
             capabilities,
+            extra: Vec::new(),
         }
     }
 
@@ -146,6 +144,7 @@ pub struct OpenAiCompatModel {
     client: OpenAiCompat,
     name: String,
     capabilities: Capabilities,
+    extra: Vec<(String, Value)>,
 }
 
 impl OpenAiCompatModel {
@@ -156,9 +155,27 @@ impl OpenAiCompatModel {
         self
     }
 
+    /// Adds a field to every request, as it is: a vendor's own option that
+    /// typecall has no setter for (`service_tier`, llama.cpp's
+    /// `cache_prompt`, DeepSeek's `thinking`, …). A later field of the same
+    /// name replaces an earlier one; typecall's own fields cannot be replaced
+    /// this way.
+    pub fn extra_field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        let name = name.into();
+        self.extra.retain(|(k, _)| *k != name);
+        self.extra.push((name, value.into()));
+        self
+    }
+
     /// The JSON body this model would send for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> Value {
-        wire::request_body(request, &self.name, stream, &self.client.inner.wire)
+        wire::request_body(
+            request,
+            &self.name,
+            stream,
+            &self.client.inner.wire,
+            &self.extra,
+        )
     }
 
     fn span(&self, stream: bool) -> tracing::Span {
@@ -184,7 +201,7 @@ impl OpenAiCompatModel {
         stream: bool,
     ) -> Result<(HttpClient, String, super::http::Body, super::http::Response)> {
         check_request(&self.name, &self.capabilities, request)?;
-        wire::check_expressible(&self.name, request)?;
+        wire::check_expressible(&self.name, request, &self.client.inner.wire)?;
         let inner = &self.client.inner;
         let http = self.client.http()?.clone();
         let body = http.body(&wire::WireRequest {
@@ -192,6 +209,7 @@ impl OpenAiCompatModel {
             model: &self.name,
             stream,
             wire: &inner.wire,
+            extra: &self.extra,
         })?;
         let url = format!("{}/chat/completions", inner.endpoint.base_url);
         let resp = http

@@ -11,8 +11,8 @@ use super::sse::{SseEvent, SseParser};
 use super::streaming::Decode;
 use crate::chat::{
     ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, MediaKind, MediaSource,
-    Message, MetaNeeded, RateLimits, ReasoningEffort, ResponseFormat, StreamAccumulator,
-    StreamEvent, TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage,
+    Message, MetaNeeded, RateLimits, ResponseFormat, ServerTool, StreamAccumulator, StreamEvent,
+    TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage,
     separate_reasoning,
 };
 use crate::error::{Error, Result, excerpt};
@@ -26,6 +26,44 @@ pub(crate) struct WireConfig {
     /// The field assistant reasoning is sent back in (`reasoning` for Cerebras),
     /// or `None` to not send it.
     pub reasoning_field: Option<&'static str>,
+    /// The field the token limit goes in: `max_completion_tokens` (OpenAI,
+    /// Cerebras, Groq), `max_tokens` (Mistral, DeepSeek, OpenRouter,
+    /// Together), `n_predict` (llama.cpp's own).
+    pub max_tokens_field: &'static str,
+    /// The field the seed goes in: `seed`, or Mistral's `random_seed`.
+    pub seed_field: &'static str,
+    /// Send `"stream": false` on blocking requests too.
+    pub explicit_stream: bool,
+    /// Send the model's name (a llama.cpp server serves one model and needs none).
+    pub send_model: bool,
+    /// Mistral's media parts: a PDF by URL as `document_url`, audio as a bare
+    /// base64 string.
+    pub mistral_media: bool,
+    /// The tool type of the vendor's own web search (Groq's
+    /// `browser_search`), if it has one in chat completions.
+    pub web_search_tool: Option<&'static str>,
+    /// Together's forms: the schema right in `response_format`
+    /// (`{"type": "json_schema", "schema": …}`), and `logprobs` as the
+    /// number of alternatives.
+    pub together_forms: bool,
+    /// llama.cpp's form: `json_schema` holds only the `schema`.
+    pub bare_json_schema: bool,
+}
+
+impl WireConfig {
+    /// OpenAI's chat completions.
+    pub(crate) const OPENAI: WireConfig = WireConfig {
+        stream_options: true,
+        reasoning_field: None,
+        max_tokens_field: "max_completion_tokens",
+        seed_field: "seed",
+        explicit_stream: false,
+        send_model: true,
+        mistral_media: false,
+        web_search_tool: None,
+        together_forms: false,
+        bare_json_schema: false,
+    };
 }
 
 /// A request as the wire format writes it: serialized straight from the
@@ -37,6 +75,8 @@ pub(crate) struct WireRequest<'a> {
     pub model: &'a str,
     pub stream: bool,
     pub wire: &'a WireConfig,
+    /// Fields the model adds as they are (a vendor's own options).
+    pub extra: &'a [(String, Value)],
 }
 
 /// The JSON body of a request, as a `Value`.
@@ -45,12 +85,14 @@ pub(crate) fn request_body(
     model: &str,
     stream: bool,
     wire: &WireConfig,
+    extra: &[(String, Value)],
 ) -> Value {
     serde_json::to_value(WireRequest {
         req,
         model,
         stream,
         wire,
+        extra,
     })
     .unwrap_or_default()
 }
@@ -59,7 +101,9 @@ impl Serialize for WireRequest<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let (req, wire) = (self.req, self.wire);
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("model", self.model)?;
+        if wire.send_model {
+            m.serialize_entry("model", self.model)?;
+        }
         m.serialize_entry(
             "messages",
             &Each(&req.messages, |msg| WireMessage(msg, wire)),
@@ -69,9 +113,22 @@ impl Serialize for WireRequest<'_> {
             if wire.stream_options {
                 m.serialize_entry("stream_options", &Fields([("include_usage", &true)]))?;
             }
+        } else if wire.explicit_stream {
+            m.serialize_entry("stream", &false)?;
         }
-        if !req.tools.is_empty() {
-            m.serialize_entry("tools", &Each(&req.tools, WireTool))?;
+        let search = wire.web_search_tool.filter(|_| {
+            req.server_tools
+                .iter()
+                .any(|t| matches!(t, ServerTool::WebSearch { .. }))
+        });
+        if !req.tools.is_empty() || search.is_some() {
+            m.serialize_entry(
+                "tools",
+                &WireTools {
+                    tools: &req.tools,
+                    search,
+                },
+            )?;
         }
         if let Some(choice) = &req.tool_choice {
             match choice {
@@ -89,6 +146,18 @@ impl Serialize for WireRequest<'_> {
             ResponseFormat::JsonObject => {
                 m.serialize_entry("response_format", &Fields([("type", &"json_object")]))?;
             }
+            ResponseFormat::JsonSchema { schema, .. } if wire.together_forms => m.serialize_entry(
+                "response_format",
+                &Fields([("type", &Value::from("json_schema")), ("schema", schema)]),
+            )?,
+            ResponseFormat::JsonSchema { schema, .. } if wire.bare_json_schema => m
+                .serialize_entry(
+                    "response_format",
+                    &Fields([
+                        ("type", &Value::from("json_schema")),
+                        ("json_schema", &serde_json::json!({ "schema": schema })),
+                    ]),
+                )?,
             ResponseFormat::JsonSchema {
                 name,
                 schema,
@@ -110,27 +179,47 @@ impl Serialize for WireRequest<'_> {
             m.serialize_entry("top_p", &f64::from(p))?;
         }
         if let Some(seed) = req.seed {
-            m.serialize_entry("seed", &seed)?;
+            m.serialize_entry(wire.seed_field, &seed)?;
         }
         if let Some(n) = req.max_tokens {
-            m.serialize_entry("max_completion_tokens", &n)?;
+            m.serialize_entry(wire.max_tokens_field, &n)?;
         }
         if !req.stop.is_empty() {
             m.serialize_entry("stop", &req.stop)?;
         }
-        if req.logprobs {
+        if req.logprobs && wire.together_forms {
+            m.serialize_entry("logprobs", &req.top_logprobs.unwrap_or(1))?;
+        } else if req.logprobs {
             m.serialize_entry("logprobs", &true)?;
             if let Some(n) = req.top_logprobs {
                 m.serialize_entry("top_logprobs", &n)?;
             }
         }
         if let Some(e) = req.reasoning_effort {
-            let e = match e {
-                ReasoningEffort::Low => "low",
-                ReasoningEffort::Medium => "medium",
-                ReasoningEffort::High => "high",
-            };
-            m.serialize_entry("reasoning_effort", e)?;
+            m.serialize_entry("reasoning_effort", e.as_str())?;
+        }
+        // Extra fields never repeat a field written above (a JSON object
+        // with a key twice means different things to different servers).
+        const OWN: [&str; 14] = [
+            "model",
+            "messages",
+            "stream",
+            "stream_options",
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "response_format",
+            "temperature",
+            "top_p",
+            "stop",
+            "logprobs",
+            "top_logprobs",
+            "reasoning_effort",
+        ];
+        for (k, v) in self.extra {
+            if !OWN.contains(&k.as_str()) && k != wire.seed_field && k != wire.max_tokens_field {
+                m.serialize_entry(k, v)?;
+            }
         }
         m.end()
     }
@@ -207,6 +296,25 @@ where
 /// A tool definition as the wire writes it; its schema by reference.
 struct WireTool<'a>(&'a crate::tool::ToolDef);
 
+/// The function tools, then the vendor's own web search.
+struct WireTools<'a> {
+    tools: &'a [crate::tool::ToolDef],
+    search: Option<&'static str>,
+}
+
+impl Serialize for WireTools<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for t in self.tools {
+            seq.serialize_element(&WireTool(t))?;
+        }
+        if let Some(kind) = self.search {
+            seq.serialize_element(&Fields([("type", kind)]))?;
+        }
+        seq.end()
+    }
+}
+
 impl Serialize for WireTool<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         struct Function<'a>(&'a crate::tool::ToolDef);
@@ -235,13 +343,16 @@ impl Serialize for WireTool<'_> {
 ///
 /// # Errors
 /// [`Error::Unsupported`], naming what to do instead.
-pub(crate) fn check_expressible(model: &str, req: &ChatRequest) -> Result<()> {
+pub(crate) fn check_expressible(model: &str, req: &ChatRequest, wire: &WireConfig) -> Result<()> {
     let unsupported = |feature: &str, hint: &str| Error::Unsupported {
         model: model.to_owned(),
         feature: feature.to_owned(),
         hint: hint.to_owned(),
     };
-    if !req.server_tools.is_empty() {
+    let carried = |t: &ServerTool| {
+        matches!(t, ServerTool::WebSearch { .. }) && wire.web_search_tool.is_some()
+    };
+    if !req.server_tools.iter().all(carried) {
         return Err(unsupported(
             "provider-side tools (web search, web fetch)",
             "give the model a #[tool] that searches or fetches, or use Anthropic, Gemini or \
@@ -278,7 +389,7 @@ impl Serialize for WireMessage<'_> {
                 m.serialize_entry("role", "user")?;
                 match content.as_slice() {
                     [ContentPart::Text(t)] => m.serialize_entry("content", t)?,
-                    parts => m.serialize_entry("content", &Each(parts, WirePart))?,
+                    parts => m.serialize_entry("content", &Each(parts, |p| WirePart(p, self.1)))?,
                 }
             }
             Message::Assistant {
@@ -307,15 +418,17 @@ impl Serialize for WireMessage<'_> {
                 m.serialize_entry("role", "tool")?;
                 m.serialize_entry("content", content)?;
                 m.serialize_entry("tool_call_id", tool_call_id)?;
-                m.serialize_entry("name", name)?;
+                if !name.is_empty() {
+                    m.serialize_entry("name", name)?;
+                }
             }
         }
         m.end()
     }
 }
 
-/// A part of a user message.
-struct WirePart<'a>(&'a ContentPart);
+/// A part of a user message, in this wire's media dialect.
+struct WirePart<'a>(&'a ContentPart, &'a WireConfig);
 
 impl Serialize for WirePart<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -334,13 +447,49 @@ impl Serialize for WirePart<'_> {
                     MediaSource::Url(u) => u.clone(),
                     MediaSource::Base64(b) => format!("data:{};base64,{b}", media.media_type),
                 };
-                if media.kind() == MediaKind::Image {
-                    m.serialize_entry("type", "image_url")?;
-                    m.serialize_entry("image_url", &Fields([("url", &url)]))?;
-                } else {
-                    // OpenAI's file part: a PDF (or other file) as a data URL.
-                    m.serialize_entry("type", "file")?;
-                    m.serialize_entry("file", &Fields([("file_data", &url)]))?;
+                let format = media.media_type.rsplit('/').next().unwrap_or_default();
+                let format = match format {
+                    "mpeg" => "mp3",
+                    "x-wav" | "wave" => "wav",
+                    other => other,
+                };
+                match (media.kind(), &media.source) {
+                    (MediaKind::Image, _) => {
+                        m.serialize_entry("type", "image_url")?;
+                        m.serialize_entry("image_url", &Fields([("url", &url)]))?;
+                    }
+                    (MediaKind::Pdf, MediaSource::Url(u)) if self.1.mistral_media => {
+                        m.serialize_entry("type", "document_url")?;
+                        m.serialize_entry("document_url", u)?;
+                    }
+                    (MediaKind::Audio, MediaSource::Base64(b)) => {
+                        m.serialize_entry("type", "input_audio")?;
+                        if self.1.mistral_media {
+                            m.serialize_entry("input_audio", b)?;
+                        } else {
+                            m.serialize_entry(
+                                "input_audio",
+                                &Fields([("data", b.as_str()), ("format", format)]),
+                            )?;
+                        }
+                    }
+                    (MediaKind::Video, _) => {
+                        m.serialize_entry("type", "video_url")?;
+                        m.serialize_entry("video_url", &Fields([("url", &url)]))?;
+                    }
+                    _ => {
+                        // OpenAI's file part: a PDF (or other file) as a data URL.
+                        let ext = match media.kind() {
+                            MediaKind::Pdf => "pdf",
+                            _ => format,
+                        };
+                        let name = format!("document.{ext}");
+                        m.serialize_entry("type", "file")?;
+                        m.serialize_entry(
+                            "file",
+                            &Fields([("filename", &name), ("file_data", &url)]),
+                        )?;
+                    }
                 }
             }
             ContentPart::Document(d) => {
@@ -389,6 +538,27 @@ pub(crate) fn parse_response(
 ) -> Result<ChatResponse> {
     let mut v: Value =
         serde_json::from_str(body).map_err(|_| protocol("a chat completion (not JSON)", body))?;
+    // An error in a successful answer (OpenRouter relays an upstream
+    // provider's refusal so): typed by the status it names.
+    if v.get("choices").is_none()
+        && let Some(error) = v.get("error").filter(|e| e.is_object())
+    {
+        let status = error
+            .get("code")
+            .or_else(|| error.get("status_code"))
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .filter(|c| (400..600).contains(c))
+            .unwrap_or(500);
+        return Err(status_error(
+            status,
+            body,
+            v.get("model").and_then(Value::as_str).unwrap_or_default(),
+            rate_limits,
+            None,
+            None,
+        ));
+    }
     // Strings are moved out of the parsed value, not copied.
     let mut choice = v
         .get_mut("choices")
@@ -497,7 +667,9 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
     if !is_null(error) {
         let status = whole(status_code)
             .or_else(|| whole(error.and_then(|e| fields_of(e, ["status_code"]))?[0]))
+            .or_else(|| whole(error.and_then(|e| fields_of(e, ["code"]))?[0]))
             .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (400..600).contains(s))
             .unwrap_or(if http_status >= 400 { http_status } else { 500 });
         return Ok(Chunk::Error(status, data.to_owned()));
     }

@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 use crate::chat::{
     ChatRequest, ChatResponse, Citation, CitationSource, ContentPart, FinishReason, MediaKind,
-    MediaSource, Message, ProviderState, RateLimits, ReasoningEffort, ResponseFormat, ServerTool,
-    ServerToolCall, StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
+    MediaSource, Message, ProviderState, RateLimits, ResponseFormat, ServerTool, ServerToolCall,
+    StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
 use crate::error::{Error, Result};
 use crate::provider::http::{ApiKey, Limits, status_error, too_large};
@@ -83,12 +83,7 @@ pub(super) fn request_body(model: &str, o: &Options, req: &ChatRequest, stream: 
     if o.reasoning_summary || req.reasoning_effort.is_some() {
         let mut r = Map::new();
         if let Some(e) = req.reasoning_effort {
-            let effort = match e {
-                ReasoningEffort::Low => "low",
-                ReasoningEffort::Medium => "medium",
-                ReasoningEffort::High => "high",
-            };
-            r.insert("effort".into(), effort.into());
+            r.insert("effort".into(), e.as_str().into());
         }
         if o.reasoning_summary {
             r.insert("summary".into(), "auto".into());
