@@ -79,7 +79,8 @@ fn parse_args() -> Result<Args, String> {
     if !matches!(
         a.provider.as_str(),
         "cerebras" | "openai-compat" | "anthropic" | "gemini" | "openai-responses"
-    ) {
+    ) && typecall::provider::Vendor::from_name(&a.provider).is_none()
+    {
         return Err(format!(
             "unknown provider {}: use cerebras, openai-compat, anthropic, gemini or openai-responses",
             a.provider
@@ -109,7 +110,7 @@ async fn run() -> Result<(), String> {
     let native = matches!(
         args.provider.as_str(),
         "anthropic" | "gemini" | "openai-responses"
-    );
+    ) || typecall::provider::Vendor::from_name(&args.provider).is_some();
     let mut options = if native {
         ProbeOptions::extended(args.samples)
     } else {

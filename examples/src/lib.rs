@@ -226,7 +226,37 @@ pub fn native_model(
             }
             Arc::new(c.model(name).reasoning_summary(thinking))
         }
-        other => return Err(format!("unknown provider {other}")),
+        other => {
+            let vendor = typecall::provider::Vendor::from_name(other)
+                .ok_or_else(|| format!("unknown provider {other}"))?;
+            let mut c = match base_url {
+                Some(u) => typecall::OpenAiCompat::vendor(vendor, Some("replay".into()))
+                    .base_url(u)
+                    .retry(RetryPolicy::none()),
+                None => {
+                    typecall::OpenAiCompat::vendor_from_env(vendor).map_err(|e| e.to_string())?
+                }
+            };
+            c = c.timeout(std::time::Duration::from_secs(300));
+            let mut m = c.model(name);
+            if vendor == typecall::provider::Vendor::LlamaCpp {
+                // llama.cpp's own switches: keep the prompt cache, and turn the
+                // chat template's thinking on or off (its reasoning then comes
+                // apart from the answer, DeepSeek-style).
+                m = m.extra_field("cache_prompt", true).extra_field(
+                    "chat_template_kwargs",
+                    serde_json::json!({ "enable_thinking": thinking }),
+                );
+                if thinking {
+                    m = m.extra_field("reasoning_format", "deepseek");
+                }
+            }
+            Arc::new(if thinking {
+                m.with_capabilities(vendor.thinking_capabilities(name))
+            } else {
+                m
+            })
+        }
     })
 }
 

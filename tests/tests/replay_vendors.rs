@@ -41,6 +41,7 @@ fn model_for(
     body: &Value,
     path: &Path,
     root: &Path,
+    log: std::sync::Arc<typecall_tests::RequestLog>,
 ) -> OpenAiCompatModel {
     let name = body["model"]
         .as_str()
@@ -60,6 +61,7 @@ fn model_for(
     let mut model = OpenAiCompat::vendor(vendor, Some(KEY.into()))
         .base_url(replay.url())
         .retry(RetryPolicy::none())
+        .observe(log)
         .model(&name);
     if thinking {
         model = model.with_capabilities(vendor.thinking_capabilities(&name));
@@ -93,7 +95,7 @@ async fn check_file(
     }
     let body = last.request.body.clone().ok_or("no request body")?;
     let (request, stream) = request_from_recorded(&body);
-    let model = model_for(vendor, &replay, &body, &path, &root);
+    let model = model_for(vendor, &replay, &body, &path, &root, Default::default());
     let refused = check_request(model.name(), &model.capabilities(), &request).is_err();
     let built = model.request_body(&request, stream);
     if !refused && normalized_chat(&built) != normalized_chat(&body) {
@@ -113,7 +115,8 @@ async fn check_file(
     // error event in a stream) is a typed error too.
     let relayed_error = last.response.body.lines().any(|l| {
         let data = l.strip_prefix("data:").unwrap_or(l).trim();
-        serde_json::from_str::<Value>(data).is_ok_and(|v| v.get("error").is_some_and(Value::is_object))
+        serde_json::from_str::<Value>(data)
+            .is_ok_and(|v| v.get("error").is_some_and(Value::is_object))
     });
     if status == 200 && relayed_error {
         return match &result {
@@ -228,4 +231,145 @@ async fn every_recorded_vendor_exchange_replays_through_its_preset() {
         failures.join("\n")
     );
     assert!(total >= 500, "only {total} files");
+}
+
+/// Calculates and return the square root of a number
+#[typecall::tool]
+fn square_root(number: f64) -> String {
+    format!("{:.2}", number.sqrt())
+}
+
+/// A request by meaning for the agent comparison: arguments as parsed JSON;
+/// without `parallel_tool_calls` and the tool results' `name` (the agent
+/// always asks for parallel calls and names each result; some recording
+/// clients left both out).
+fn by_meaning(v: &Value) -> Value {
+    let mut v = normalized_chat(v);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("parallel_tool_calls");
+    }
+    for m in v["messages"].as_array_mut().into_iter().flatten() {
+        if m["role"] == "tool"
+            && let Some(o) = m.as_object_mut()
+        {
+            o.remove("name");
+        }
+        for c in m["tool_calls"].as_array_mut().into_iter().flatten() {
+            let args: Value =
+                serde_json::from_str(c["function"]["arguments"].as_str().unwrap_or("{}"))
+                    .unwrap_or_default();
+            c["function"]["arguments"] = args;
+        }
+    }
+    v
+}
+
+#[tokio::test]
+async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
+    use std::sync::Arc;
+    use typecall::Agent;
+    use typecall::agent::ToolMode;
+    use typecall::chat::ToolChoice;
+    let Some(dir) = recordings_dir("vendor agent replay") else {
+        return;
+    };
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for folder in [
+        "openai",
+        "mistral",
+        "groq",
+        "deepseek",
+        "openrouter",
+        "togetherai",
+        "llamacpp",
+    ] {
+        let root = dir.join(folder);
+        let Some(vendor) = Vendor::from_name(folder) else {
+            continue;
+        };
+        for second in typecall_tests::json_files(&root) {
+            let file = second.file_name().unwrap().to_string_lossy().to_string();
+            let Some(mode) = file.strip_suffix("-Tools-SquareRoot-2.json") else {
+                continue;
+            };
+            let parent = second.parent().unwrap();
+            let (first, choice) = match (
+                parent.join(format!("{mode}-Tools-SquareRoot-1.json")),
+                parent.join(format!("{mode}-Tools-SquareRoot-1-any.json")),
+            ) {
+                (f, _) if f.exists() && interactions(&f).last().unwrap().response.status == 200 => {
+                    (f, ToolChoice::Required)
+                }
+                (_, f) if f.exists() => (f, ToolChoice::Auto),
+                _ => continue,
+            };
+            let mut all = interactions(&first);
+            let recorded_second = interactions(&second).last().unwrap().clone();
+            if recorded_second.response.status != 200 || all.last().unwrap().response.status != 200
+            {
+                continue;
+            }
+            // A first answer whose calls the recording client did not all send
+            // back (Together's DeepSeek once added a second call, cut short)
+            // is not the conversation the agent would have.
+            let first_calls = facts_of(
+                &all.last().unwrap().response.body,
+                first.to_string_lossy().contains("GenStream"),
+            )
+            .tool_calls
+            .len();
+            let sent_back = recorded_second.request.body.as_ref().unwrap()["messages"]
+                .as_array()
+                .and_then(|m| m.iter().find(|m| m["role"] == "assistant"))
+                .and_then(|m| m["tool_calls"].as_array())
+                .map_or(0, Vec::len);
+            if first_calls != sent_back {
+                skip(
+                    &format!("vendor agent replay {}", second.display()),
+                    "the recording client sent back fewer calls than the model made",
+                );
+                continue;
+            }
+            all.push(recorded_second.clone());
+            let replay = Replay::from_interactions(all.clone()).unwrap();
+            let first_body = all[all.len() - 2].request.body.clone().unwrap();
+            let log = Arc::new(typecall_tests::RequestLog::default());
+            let model = model_for(vendor, &replay, &first_body, &first, &root, log.clone());
+            let (first_req, _) = request_from_recorded(&first_body);
+            let mut agent = Agent::new(model)
+                .tool(SquareRoot)
+                .tool_mode(ToolMode::Native)
+                .strict_tools(first_body["tools"][0]["function"]["strict"] == true)
+                .first_tool_choice(choice)
+                .tool_choice_after_tools(ToolChoice::None)
+                .max_turns(3);
+            if let Some(e) = first_req.reasoning_effort {
+                agent = agent.reasoning_effort(e);
+            }
+            let prompt = first_req.messages.last().unwrap().text();
+            let label = format!("{folder}/{}", second.strip_prefix(&root).unwrap().display());
+            match typecall_tests::run_agent(agent, prompt, mode == "GenStream").await {
+                Ok(run) => {
+                    let sent = log.bodies();
+                    let recorded = recorded_second.request.body.clone().unwrap();
+                    if sent.len() != 2 || by_meaning(&sent[1]) != by_meaning(&recorded) {
+                        failures.push(format!(
+                            "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
+                            sent.get(1)
+                        ));
+                    } else if run.tool_calls().len() != 1
+                        || run.tool_calls()[0].result.as_deref() != Ok("363.89")
+                    {
+                        failures.push(format!("{label}: run {run:?}"));
+                    } else {
+                        checked += 1;
+                    }
+                }
+                Err(e) => failures.push(format!("{label}: {e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 10, "only {checked} conversations");
 }

@@ -8,16 +8,31 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use typecall::scoreboard::{
-    Mode, ProbeOptions, Table, media_in_recordings, models_in_recordings, probe_with,
-};
+use typecall::scoreboard::{Mode, ProbeOptions, Table, media_in_recordings, probe_with};
 use typecall::testing::Replay;
 use typecall_examples::{native_model, storage_cells};
 use typecall_tests::{recordings_dir, skip};
 
-/// The (provider, column) cells typecall does not earn yet, whatever the
-/// public table shows.
-const NOT_SPOKEN: [(&str, &str); 1] = [("openai-responses", "Batch")];
+/// The (provider, model, column) cells typecall does not earn yet, whatever
+/// the public table shows (an empty model is every model); the README says
+/// why for each.
+const NOT_SPOKEN: [(&str, &str, &str); 7] = [
+    // OpenAI's Batch and Files APIs: not spoken, nothing of them recorded.
+    ("openai-responses", "", "Batch"),
+    ("openai", "", "Batch"),
+    ("openai", "", "File"),
+    // Groq's browser_search is sent, but its `executed_tools` are not read
+    // back into server tool calls yet (no 🕸️).
+    ("groq", "gpt-oss", "Tool"),
+    // groq/compound-mini searches on its own (no tools); its answers'
+    // finish and stream usage are not read yet.
+    ("groq", "compound", "Tool"),
+    ("groq", "compound", "Finish"),
+    ("groq", "compound", "Usage"),
+];
+
+/// Together's streamed logprobs are not read yet.
+const NOT_SPOKEN_STREAM: [(&str, &str); 1] = [("together", "Probs")];
 
 async fn replayed(provider: &str, dir: &Path) -> Table {
     let replay = Replay::from_dir(dir).unwrap();
@@ -27,7 +42,7 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
         options = options.with_media(media_type, data);
     }
     let mut rows = Vec::new();
-    for (name, thinking) in models_in_recordings(dir).unwrap() {
+    for (name, thinking) in models_in_tree(dir) {
         let model = native_model(provider, Some(&url), &name, thinking).unwrap();
         for streaming in [false, true] {
             let mode = Mode {
@@ -48,6 +63,42 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
         }
     }
     Table { rows }
+}
+
+/// The model folders of a provider's recordings, however deep they nest
+/// (`groq/openai/gpt-oss-20b_thinking`): every folder holding `Gen*.json`
+/// files, outside `errors/` and `extras/`, as (model, thinking).
+fn models_in_tree(dir: &Path) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for f in typecall_tests::json_files(dir) {
+        let rel = f.strip_prefix(dir).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .to_string();
+        if first == "errors"
+            || first == "extras"
+            || rel.parent().is_none_or(|p| p.as_os_str().is_empty())
+        {
+            continue;
+        }
+        if !f.file_name().unwrap().to_string_lossy().starts_with("Gen") {
+            continue;
+        }
+        let folder = rel.parent().unwrap().display().to_string();
+        let entry = match folder.strip_suffix("_thinking") {
+            Some(m) => (m.to_owned(), true),
+            None => (folder, false),
+        };
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The public table's rows, each cell by column name; model names without
@@ -123,15 +174,20 @@ async fn check(provider: &str, folder: &str) -> Option<Table> {
         };
         compared += 1;
         for (column, theirs) in &public {
-            if matches!(column.as_str(), "Model" | "Mode" | "")
-                || NOT_SPOKEN.contains(&(provider, column.as_str()))
-            {
+            let excused = NOT_SPOKEN
+                .iter()
+                .any(|(p, m, c)| *p == provider && key.0.contains(m) && c == column)
+                || (key.1.starts_with("Stream")
+                    && NOT_SPOKEN_STREAM.contains(&(provider, column.as_str())));
+            if matches!(column.as_str(), "Model" | "Mode" | "") || excused {
                 continue;
             }
             let mine = &row[column.as_str()];
             for symbol in symbols(theirs) {
                 // ✅ free-form and schema JSON includes each alone.
+                // ✅ is better than 💨 (flaky) in any column.
                 let covered = mine.contains(&symbol)
+                    || (symbol == "💨" && mine.contains('✅'))
                     || (column == "JSON" && mine == "✅" && matches!(symbol.as_str(), "📐" | "☁️"));
                 if !covered {
                     failures.push(format!(
@@ -142,8 +198,12 @@ async fn check(provider: &str, folder: &str) -> Option<Table> {
             }
         }
     }
+    if std::env::var_os("SCOREBOARD_DIFF").is_some() {
+        println!("{provider}:\n{}", failures.join("\n"));
+        return Some(table);
+    }
     assert!(failures.is_empty(), "{provider}:\n{}", failures.join("\n"));
-    assert!(compared >= 4, "{provider}: only {compared} rows compared");
+    assert!(compared >= 2, "{provider}: only {compared} rows compared");
     Some(table)
 }
 
@@ -200,5 +260,22 @@ async fn the_replayed_gemini_scoreboard_is_at_least_the_public_one() {
 async fn the_replayed_openai_responses_scoreboard_is_at_least_the_public_one() {
     if let Some(table) = check("openai-responses", "openai-responses").await {
         snapshot("openai-responses", table);
+    }
+}
+
+#[tokio::test]
+async fn the_replayed_vendor_scoreboards_are_at_least_the_public_ones() {
+    for (provider, folder) in [
+        ("openai", "openai"),
+        ("mistral", "mistral"),
+        ("groq", "groq"),
+        ("deepseek", "deepseek"),
+        ("openrouter", "openrouter"),
+        ("together", "togetherai"),
+        ("llama-cpp", "llamacpp"),
+    ] {
+        if let Some(table) = check(provider, folder).await {
+            snapshot(provider, table);
+        }
     }
 }

@@ -534,7 +534,9 @@ impl Runner {
             self.state.messages.push(Message::Assistant {
                 content: resp.content.clone(),
                 tool_calls: calls.iter().cloned().map(with_json_arguments).collect(),
-                reasoning: None,
+                // Kept for providers that want it back (DeepSeek's thinking
+                // mode); the wire of those that do not leaves it out.
+                reasoning: resp.reasoning.clone(),
                 provider_state: resp.provider_state.clone(),
             });
             for r in records {

@@ -49,7 +49,9 @@ impl Cerebras {
             None,
             WireConfig {
                 stream_options: false,
-                reasoning_field: Some("reasoning"),
+                // Cerebras's recorded conversations do not send reasoning
+                // back, and it needs none.
+                reasoning_field: None,
                 ..WireConfig::OPENAI
             },
             capabilities_for,

@@ -647,6 +647,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
         time_info,
         error,
         status_code,
+        timings,
     ] = match fields(
         data,
         [
@@ -658,6 +659,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
             "time_info",
             "error",
             "status_code",
+            "timings",
         ],
     ) {
         Ok(Some(f)) => f,
@@ -690,6 +692,11 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
             .and_then(|t| serde_json::from_str::<Value>(t.get()).ok())
             .and_then(|t| parse_time(&t));
         d.usage = Some(usage);
+    } else if let Some(t) = timings.filter(|t| t.get() != "null")
+        && let Ok(t) = serde_json::from_str::<Value>(t.get())
+    {
+        // llama.cpp streams its counts as `timings` when no usage was asked.
+        d.usage = Some(usage_of_timings(&t));
     }
     if let Some(choice) = choices.and_then(first_item)
         && let Some([delta, finish_reason, logprobs]) =
@@ -984,6 +991,18 @@ fn malformed_stream(excerpt: String) -> Error {
     Error::Protocol {
         what: "an event stream".into(),
         excerpt,
+    }
+}
+
+/// llama.cpp's `timings` (`prompt_n`, `predicted_n`) as token counts.
+fn usage_of_timings(t: &Value) -> Usage {
+    let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let (prompt, completion) = (n("prompt_n").saturating_add(n("cache_n")), n("predicted_n"));
+    Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt.saturating_add(completion),
+        ..Usage::default()
     }
 }
 

@@ -31,6 +31,10 @@ pub struct RequestMeaning {
     pub logprobs: Option<u64>,
     /// The token limit.
     pub max_tokens: Option<u64>,
+    /// llama.cpp's `chat_template_kwargs` (its thinking switch), as JSON
+    /// text: a llama.cpp request names no model, so this tells its thinking
+    /// and plain runs apart.
+    pub template: Option<String>,
 }
 
 impl RequestMeaning {
@@ -110,6 +114,7 @@ impl RequestMeaning {
                 .or_else(|| b.get("max_output_tokens"))
                 .or_else(|| b.pointer("/generationConfig/maxOutputTokens"))
                 .and_then(Value::as_u64),
+            template: b.get("chat_template_kwargs").map(Value::to_string),
         }
     }
 }
