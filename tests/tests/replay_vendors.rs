@@ -373,3 +373,83 @@ async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 10, "only {checked} conversations");
 }
+
+/// The answer of the recorded JSON scenarios.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct Fruit {
+    is_fruit: bool,
+}
+
+#[tokio::test]
+async fn the_recorded_vendor_json_answers_decode_through_extract() {
+    use typecall::Extract;
+    use typecall::output::OutputMode;
+    let Some(dir) = recordings_dir("vendor extract replay") else {
+        return;
+    };
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for folder in [
+        "openai",
+        "mistral",
+        "groq",
+        "deepseek",
+        "openrouter",
+        "togetherai",
+        "llamacpp",
+    ] {
+        let root = dir.join(folder);
+        let Some(vendor) = Vendor::from_name(folder) else {
+            continue;
+        };
+        for path in typecall_tests::json_files(&root) {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let mode = match name.split_once('-') {
+                Some((_, "JSON.json")) => OutputMode::JsonMode,
+                Some((_, "JSONSchema.json")) => OutputMode::Native,
+                _ => continue,
+            };
+            let all = interactions(&path);
+            let last = all.last().unwrap().clone();
+            let body = last.request.body.clone().unwrap();
+            let answered = last.response.status == 200 && !last.response.body.contains("\"error\"");
+            let replay = Replay::from_interactions(all).unwrap();
+            let model = model_for(vendor, &replay, &body, &path, &root, Default::default());
+            let (request, _) = request_from_recorded(&body);
+            let prompt = request.messages.last().unwrap().text();
+            let stream = body["stream"] == true;
+            let extract = Extract::<Fruit>::new(&model).mode(mode);
+            let label = format!("{folder}/{}", path.strip_prefix(&root).unwrap().display());
+            let result = if stream {
+                match extract.stream(prompt).await {
+                    Ok(mut s) => {
+                        use futures_util::StreamExt;
+                        let mut out = None;
+                        while let Some(ev) = s.next().await {
+                            match ev {
+                                Ok(typecall::output::ExtractEvent::Done(x)) => {
+                                    out = Some(Ok(x.value))
+                                }
+                                Err(e) => out = Some(Err(e)),
+                                _ => {}
+                            }
+                        }
+                        out.unwrap_or_else(|| Err(Error::Connection("no end".into())))
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                extract.run(prompt).await.map(|x| x.value)
+            };
+            match (answered, result) {
+                (true, Ok(f)) if f.is_fruit => checked += 1,
+                // A mode the vendor refuses (recorded as an error) is an
+                // error here too, typed.
+                (false, Err(_)) => checked += 1,
+                (a, r) => failures.push(format!("{label}: answered {a}, got {r:?}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 20, "only {checked} files");
+}

@@ -237,3 +237,42 @@ async fn the_local_model_gets_a_row() {
     // the request being accepted and answered.
     assert_ne!(row.schema, Cell::No, "{:?}", row.notes);
 }
+
+/// The local llama.cpp server through the llama.cpp vendor preset (no model
+/// name, `n_predict`, its cache and template switches), probed with the 2026
+/// scenarios: a row in the public llama.cpp table's format.
+#[tokio::test]
+async fn the_local_llama_cpp_server_gets_a_2026_row_through_its_preset() {
+    use typecall::scoreboard::{ProbeOptions, probe_with};
+    let Ok(url) = std::env::var("TYPECALL_LOCAL_BASE_URL") else {
+        typecall_tests::skip(
+            "local llama.cpp 2026 row",
+            "TYPECALL_LOCAL_BASE_URL is not set (scripts/local-model start)",
+        );
+        return;
+    };
+    let name = std::env::var("TYPECALL_LOCAL_MODEL").unwrap_or_else(|_| "smollm2".into());
+    let model =
+        typecall_examples::native_model("llama-cpp", Some(url.trim()), &name, false).unwrap();
+    let row = probe_with(
+        model.as_ref(),
+        Mode::blocking(),
+        &ProbeOptions::extended(1),
+        &mut |_| {},
+    )
+    .await;
+    let table = Table {
+        rows: vec![row.clone()],
+    };
+    println!("{}", table.markdown_2026());
+    assert!(row.text_works, "{:?}", row.notes);
+    assert_eq!(row.usage, Cell::Works, "{:?}", row.notes);
+    assert!(
+        row.text.max_tokens,
+        "n_predict was honoured: {:?}",
+        row.notes
+    );
+    assert_eq!(row.probs, Cell::Works, "{:?}", row.notes);
+    // No network here: media by URL cannot be fetched; nothing may crash.
+    assert!(!row.web_search);
+}

@@ -16,23 +16,15 @@ use typecall_tests::{recordings_dir, skip};
 /// The (provider, model, column) cells typecall does not earn yet, whatever
 /// the public table shows (an empty model is every model); the README says
 /// why for each.
-const NOT_SPOKEN: [(&str, &str, &str); 7] = [
+const NOT_SPOKEN: [(&str, &str, &str); 4] = [
     // OpenAI's Batch and Files APIs: not spoken, nothing of them recorded.
     ("openai-responses", "", "Batch"),
     ("openai", "", "Batch"),
     ("openai", "", "File"),
-    // Groq's browser_search is sent, but its `executed_tools` are not read
-    // back into server tool calls yet (no 🕸️).
-    ("groq", "gpt-oss", "Tool"),
-    // groq/compound-mini searches on its own (no tools); its answers'
-    // finish and stream usage are not read yet.
+    // groq/compound-mini searches on its own, unasked; the web-search
+    // scenario sends a search tool, which it refuses (as recorded).
     ("groq", "compound", "Tool"),
-    ("groq", "compound", "Finish"),
-    ("groq", "compound", "Usage"),
 ];
-
-/// Together's streamed logprobs are not read yet.
-const NOT_SPOKEN_STREAM: [(&str, &str); 1] = [("together", "Probs")];
 
 async fn replayed(provider: &str, dir: &Path) -> Table {
     let replay = Replay::from_dir(dir).unwrap();
@@ -176,9 +168,7 @@ async fn check(provider: &str, folder: &str) -> Option<Table> {
         for (column, theirs) in &public {
             let excused = NOT_SPOKEN
                 .iter()
-                .any(|(p, m, c)| *p == provider && key.0.contains(m) && c == column)
-                || (key.1.starts_with("Stream")
-                    && NOT_SPOKEN_STREAM.contains(&(provider, column.as_str())));
+                .any(|(p, m, c)| *p == provider && key.0.contains(m) && c == column);
             if matches!(column.as_str(), "Model" | "Mode" | "") || excused {
                 continue;
             }

@@ -84,7 +84,7 @@ pub enum CitationSource {
 }
 
 /// A provider-side tool call (web search, web fetch) made while answering.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ServerToolCall {
     /// The provider's id for it.

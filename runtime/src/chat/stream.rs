@@ -66,6 +66,9 @@ pub struct ChunkDelta {
     pub usage: Option<Usage>,
     /// Log probabilities of this chunk's tokens.
     pub logprobs: Option<Vec<TokenLogprob>>,
+    /// Provider-side tool calls, by position (a later piece for a position
+    /// replaces the earlier one: it has the results).
+    pub server_tools: Vec<(usize, crate::chat::ServerToolCall)>,
 }
 
 /// A piece of a tool call, assembled by `index`.
@@ -129,6 +132,8 @@ pub struct StreamAccumulator {
     inference_id: Option<String>,
     /// Reused for the think splitter's output.
     pieces: Vec<Piece>,
+    /// Provider-side tool calls, by position.
+    server_tools: Vec<(usize, crate::chat::ServerToolCall)>,
 }
 
 impl StreamAccumulator {
@@ -194,6 +199,20 @@ impl StreamAccumulator {
         }
         if let Some(l) = d.logprobs {
             self.logprobs.get_or_insert_with(Vec::new).extend(l);
+        }
+        for (index, call) in d.server_tools {
+            let known = self.server_tools.len();
+            match self.server_tools.iter().position(|(i, _)| *i == index) {
+                Some(p) => {
+                    if let Some(slot) = self.server_tools.get_mut(p) {
+                        slot.1 = call;
+                    }
+                }
+                // Bounded like the tool calls: a server numbering past a
+                // thousand positions is not believed.
+                None if known < 1024 => self.server_tools.push((index, call)),
+                None => {}
+            }
         }
         if let Some(u) = d.usage {
             self.usage = Some(u);
@@ -301,6 +320,7 @@ impl StreamAccumulator {
             logprobs: self.logprobs,
             rate_limits: self.rate_limits,
             system_fingerprint: self.system_fingerprint,
+            server_tool_calls: self.server_tools.into_iter().map(|(_, c)| c).collect(),
             ..ChatResponse::default()
         };
         (events, response)

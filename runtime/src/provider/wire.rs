@@ -11,9 +11,9 @@ use super::sse::{SseEvent, SseParser};
 use super::streaming::Decode;
 use crate::chat::{
     ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, MediaKind, MediaSource,
-    Message, MetaNeeded, RateLimits, ResponseFormat, ServerTool, StreamAccumulator, StreamEvent,
-    TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage,
-    separate_reasoning,
+    Message, MetaNeeded, RateLimits, ResponseFormat, ServerTool, ServerToolCall, StreamAccumulator,
+    StreamEvent, TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage,
+    WebSource, separate_reasoning,
 };
 use crate::error::{Error, Result, excerpt};
 
@@ -571,6 +571,13 @@ pub(crate) fn parse_response(
         .filter(|m| m.is_object())
         .map(Value::take)
         .ok_or_else(|| protocol("a chat completion (no `message` object)", body))?;
+    let server_tool_calls: Vec<ServerToolCall> = msg
+        .get("executed_tools")
+        .map(executed_tools)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
     let content = take_str(&mut msg, "content");
     let reasoning =
         take_str(&mut msg, "reasoning").or_else(|| take_str(&mut msg, "reasoning_content"));
@@ -609,6 +616,7 @@ pub(crate) fn parse_response(
         logprobs: choice.get("logprobs").and_then(parse_logprobs),
         rate_limits,
         system_fingerprint: take_str(&mut v, "system_fingerprint"),
+        server_tool_calls,
         ..ChatResponse::default()
     })
 }
@@ -648,6 +656,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
         error,
         status_code,
         timings,
+        x_groq,
     ] = match fields(
         data,
         [
@@ -660,6 +669,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
             "error",
             "status_code",
             "timings",
+            "x_groq",
         ],
     ) {
         Ok(Some(f)) => f,
@@ -692,6 +702,13 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
             .and_then(|t| serde_json::from_str::<Value>(t.get()).ok())
             .and_then(|t| parse_time(&t));
         d.usage = Some(usage);
+    } else if let Some(u) = x_groq
+        .filter(|x| x.get() != "null")
+        .and_then(|x| serde_json::from_str::<Value>(x.get()).ok())
+        .and_then(|x| x.get("usage").filter(|u| u.is_object()).map(parse_usage))
+    {
+        // Groq's compound models put the stream's usage under `x_groq`.
+        d.usage = Some(u);
     } else if let Some(t) = timings.filter(|t| t.get() != "null")
         && let Ok(t) = serde_json::from_str::<Value>(t.get())
     {
@@ -702,12 +719,25 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
         && let Some([delta, finish_reason, logprobs]) =
             fields_of(choice, ["delta", "finish_reason", "logprobs"])
     {
-        if let Some([content, reasoning, reasoning_content, tool_calls]) = delta.and_then(|d| {
-            fields_of(
-                d,
-                ["content", "reasoning", "reasoning_content", "tool_calls"],
-            )
-        }) {
+        if let Some([content, reasoning, reasoning_content, tool_calls, executed]) =
+            delta.and_then(|d| {
+                fields_of(
+                    d,
+                    [
+                        "content",
+                        "reasoning",
+                        "reasoning_content",
+                        "tool_calls",
+                        "executed_tools",
+                    ],
+                )
+            })
+        {
+            if let Some(e) = executed.filter(|e| e.get() != "null")
+                && let Ok(e) = serde_json::from_str::<Value>(e.get())
+            {
+                d.server_tools = executed_tools(&e);
+            }
             d.content = string(content);
             d.reasoning = string(reasoning).or_else(|| string(reasoning_content));
             for c in tool_calls.map(items).unwrap_or_default() {
@@ -739,6 +769,51 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
             .and_then(|l| parse_logprobs(&l));
     }
     Ok(Chunk::Delta(d, wire_indices))
+}
+
+/// Groq's `executed_tools` (its browser search and page visits, run on its
+/// side) as server tool calls, each with its position.
+pub(crate) fn executed_tools(v: &Value) -> Vec<(usize, ServerToolCall)> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, t)| {
+            let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or_default();
+            let index = t
+                .get("index")
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(i);
+            let kind = format!("{} {}", s("name"), s("type"));
+            let name = if kind.contains("search") {
+                "web_search"
+            } else if kind.contains("open") || kind.contains("visit") {
+                "web_fetch"
+            } else {
+                s("name")
+            };
+            let sources = t
+                .pointer("/search_results/results")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| {
+                    Some(WebSource {
+                        url: r.get("url")?.as_str()?.to_owned(),
+                        title: r.get("title").and_then(Value::as_str).map(str::to_owned),
+                    })
+                })
+                .collect();
+            let call = ServerToolCall {
+                id: index.to_string(),
+                name: name.to_owned(),
+                arguments: s("arguments").to_owned(),
+                sources,
+            };
+            (index, call)
+        })
+        .collect()
 }
 
 /// Which call of the answer a streamed tool-call piece belongs to, whatever the
@@ -1032,6 +1107,38 @@ fn parse_time(t: &Value) -> Option<TimeInfo> {
     })
 }
 
+/// The completions-style form (Together): parallel `tokens`,
+/// `token_logprobs` and `top_logprobs` lists.
+fn completions_logprobs(
+    l: &Value,
+    scored: &dyn Fn(&Value) -> TopLogprob,
+) -> Option<Vec<TokenLogprob>> {
+    let tokens = l.get("tokens")?.as_array()?;
+    let logprobs = l.get("token_logprobs").and_then(Value::as_array);
+    let tops = l.get("top_logprobs").and_then(Value::as_array);
+    Some(
+        tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TokenLogprob {
+                token: t.as_str().unwrap_or_default().to_owned(),
+                logprob: logprobs
+                    .and_then(|p| p.get(i))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NEG_INFINITY),
+                bytes: None,
+                top_logprobs: tops
+                    .and_then(|t| t.get(i))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(scored)
+                    .collect(),
+            })
+            .collect(),
+    )
+}
+
 fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
     // A token and each of its alternatives have the same three fields.
     let scored = |v: &Value| TopLogprob {
@@ -1046,7 +1153,9 @@ fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
                 .collect()
         }),
     };
-    let content = l.get("content")?.as_array()?;
+    let Some(content) = l.get("content").and_then(Value::as_array) else {
+        return completions_logprobs(l, &scored);
+    };
     Some(
         content
             .iter()

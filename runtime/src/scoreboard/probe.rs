@@ -428,9 +428,17 @@ async fn run_probe<M: Model + ?Sized>(
         }
     };
     let text_works = text.as_ref().is_some_and(|r| !r.text().trim().is_empty());
+    // A model that ignored the token limit (wrote more than 16 tokens) says
+    // truthfully that it stopped on its own.
+    let max_tokens_finish = match &max_tokens {
+        Some(r) if r.finish_reason == FinishReason::Stop && r.usage.completion_tokens > 16 => {
+            FinishReason::Stop
+        }
+        _ => FinishReason::Length,
+    };
     let finish_checks = [
         (&text, FinishReason::Stop),
-        (&max_tokens, FinishReason::Length),
+        (&max_tokens, max_tokens_finish),
         (&first, FinishReason::ToolCalls),
     ];
     let finish_ok = finish_checks
