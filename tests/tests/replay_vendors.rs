@@ -381,6 +381,7 @@ struct Fruit {
 }
 
 #[tokio::test]
+#[allow(clippy::result_large_err)] // typecall's own error type
 async fn the_recorded_vendor_json_answers_decode_through_extract() {
     use typecall::Extract;
     use typecall::output::OutputMode;
