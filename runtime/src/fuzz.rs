@@ -520,8 +520,16 @@ fn fuzz_recorded_bodies() {
                 _ => bytes.insert(at, byte),
             }
         }
+        let text = String::from_utf8_lossy(&bytes);
+        // Every provider's readers, blocking and streamed, on every body.
         let _ = crate::provider::parse_chat_stream(&bytes);
-        let _ = crate::provider::parse_chat_response(&String::from_utf8_lossy(&bytes));
+        let _ = crate::provider::parse_chat_response(&text);
+        let _ = crate::provider::parse_anthropic_stream(&bytes);
+        let _ = crate::provider::parse_anthropic_message(&text);
+        let _ = crate::provider::parse_gemini_stream(&bytes);
+        let _ = crate::provider::parse_gemini_response(&text);
+        let _ = crate::provider::parse_responses_stream(&bytes);
+        let _ = crate::provider::parse_responses_response(&text);
         Ok(())
     });
 }

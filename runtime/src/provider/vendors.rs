@@ -223,11 +223,13 @@ impl Vendor {
         c
     }
 
-    /// What a thinking model of this vendor cannot be asked (DeepSeek
-    /// refuses a forced tool while thinking).
+    /// What a thinking model of this vendor cannot be asked (DeepSeek, and
+    /// OpenRouter's qwen3.5-122b, refuse a forced tool while thinking).
     pub fn thinking_capabilities(self, model: &str) -> Capabilities {
         let mut c = self.capabilities(model);
-        if self == Vendor::DeepSeek {
+        if self == Vendor::DeepSeek
+            || (self == Vendor::OpenRouter && model.contains("qwen3.5-122b"))
+        {
             c.tool_choice_required = Support::No;
         }
         c.thinking = Thinking::Always;
