@@ -175,8 +175,9 @@ async fn every_recorded_gemini_exchange_replays_into_the_recorded_facts() {
         skip("gemini replay", "no gemini/ recordings");
         return;
     }
-    // Context caching, file and file-search-store CRUD, video generation,
-    // image generation and the recording CLI's document runs are not chat.
+    // Context caching and file CRUD are replayed step by step in
+    // replay_storage; file-search stores, video and image generation and the
+    // recording CLI's document runs are not chat.
     let skipped = [
         "extras/Cache",
         "extras/Caching",
@@ -187,8 +188,8 @@ async fn every_recorded_gemini_exchange_replays_into_the_recorded_facts() {
         "errors/bad_apiKey_image",
     ];
     skip(
-        "gemini replay of caching, files, video and image generation",
-        "not spoken yet (see the README's provider table)",
+        "gemini replay of file-search stores, video and image generation",
+        "not spoken (caching and files: replay_storage; see the README's provider table)",
     );
     let (checked, failures, answers) = replay_tree(&root, &skipped, check_file).await;
     assert!(

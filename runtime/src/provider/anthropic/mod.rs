@@ -167,11 +167,15 @@ pub(crate) fn default_max_tokens(model: &str) -> u32 {
 /// What Claude models take, as the recordings and Anthropic's model listing
 /// show: JSON only with a schema (free-form JSON mode is refused), no seed, no
 /// logprobs; images, PDFs, documents with citations, web search and fetch. A
-/// thinking model cannot be forced to call a tool.
-pub(crate) fn capabilities(_model: &str, thinking: AnthropicThinking) -> Capabilities {
+/// thinking model cannot be forced to call a tool. Claude 3 models have no
+/// structured output: an extraction falls back to a forced tool.
+pub(crate) fn capabilities(model: &str, thinking: AnthropicThinking) -> Capabilities {
     let thinks = thinking != AnthropicThinking::Disabled;
     let mut c = Capabilities::all();
     c.json_mode = Support::No;
+    if model.to_ascii_lowercase().starts_with("claude-3") {
+        c.json_schema = Support::No;
+    }
     c.seed = Support::No;
     c.logprobs = Support::No;
     c.audio = Support::No;
@@ -336,4 +340,26 @@ pub fn parse_message_stream(body: &[u8]) -> Result<ChatResponse> {
         &super::Limits::default(),
     );
     streaming::decode_whole(decoder, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::OutputMode;
+
+    #[test]
+    fn extraction_on_a_claude_without_structured_output_uses_a_forced_tool() {
+        let old = capabilities("claude-3-5-haiku-latest", AnthropicThinking::Disabled);
+        assert_eq!(
+            OutputMode::candidates(&old, false).first(),
+            Some(&OutputMode::Tool)
+        );
+        let new = capabilities("claude-haiku-4-5-20251001", AnthropicThinking::Disabled);
+        assert_eq!(
+            OutputMode::candidates(&new, false).first(),
+            Some(&OutputMode::Native)
+        );
+        assert_eq!(default_max_tokens("claude-3-5-haiku-latest"), 8_192);
+        assert_eq!(default_max_tokens("claude-opus-5"), 128_000);
+    }
 }
