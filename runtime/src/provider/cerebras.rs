@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::capabilities::{Capabilities, Support, Thinking};
+use super::endpoint::Endpoint;
 use super::http::{ExchangeObserver, Limits, RetryPolicy};
 use super::openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 use super::wire::WireConfig;
@@ -54,7 +55,7 @@ impl Cerebras {
                 reasoning_field: None,
                 ..WireConfig::OPENAI
             },
-            capabilities_for,
+            std::sync::Arc::new(capabilities_for),
         )
         .api_key(api_key)
         .header("X-Cerebras-Version-Patch", "2");
@@ -67,20 +68,12 @@ impl Cerebras {
     /// # Errors
     /// [`Error::Config`] when the key is not set.
     pub fn from_env() -> Result<Self> {
-        let key = std::env::var("CEREBRAS_API_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
-                Error::Config(
-                    "CEREBRAS_API_KEY is not set: create a key at cloud.cerebras.ai and export it"
-                        .into(),
-                )
-            })?;
-        let mut c = Self::new(key.trim());
-        if let Ok(url) = std::env::var("CEREBRAS_BASE_URL")
-            && !url.trim().is_empty()
-        {
-            c = c.base_url(url.trim());
+        let mut c = Self::new(Endpoint::key_from_env(
+            "CEREBRAS_API_KEY",
+            "create a key at cloud.cerebras.ai and export it",
+        )?);
+        if let Some(url) = Endpoint::url_from_env("CEREBRAS_BASE_URL") {
+            c = c.base_url(url);
         }
         Ok(c)
     }

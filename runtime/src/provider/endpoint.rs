@@ -4,9 +4,51 @@
 
 use serde_json::Value;
 
-use super::ModelInfo;
-use super::http::{ApiKey, HttpClient};
+use super::http::{ApiKey, Body, HttpClient, Response};
+use super::{ChatStream, ModelInfo, streaming};
+use crate::chat::ChatResponse;
 use crate::error::{Error, Result};
+
+/// A chat request sent and answered with a success status, its body unread:
+/// read it whole ([`Sent::text`]) or as a stream ([`Sent::stream`]).
+pub(crate) struct Sent<'a> {
+    pub http: HttpClient,
+    pub url: String,
+    pub body: Body,
+    pub resp: Response,
+    /// The key, to redact from what is read (cloned only for a stream).
+    pub key: Option<&'a ApiKey>,
+}
+
+impl Sent<'_> {
+    /// The whole answer's text, within the client's timeout and limits (the
+    /// observer sees the exchange).
+    pub async fn text(self) -> Result<String> {
+        self.http
+            .read_text(
+                &reqwest::Method::POST,
+                &self.url,
+                Some(&self.body),
+                self.resp,
+                self.key,
+            )
+            .await
+    }
+
+    /// The answer's events, read by `decoder`; `on_done` sees the final
+    /// answer (for the span's usage fields).
+    pub fn stream(self, decoder: impl streaming::Decode, on_done: fn(&ChatResponse)) -> ChatStream {
+        streaming::event_stream(
+            &self.http,
+            self.url,
+            self.body,
+            self.resp,
+            decoder,
+            self.key.cloned(),
+            on_done,
+        )
+    }
+}
 
 /// A provider's base URL, key, extra headers and HTTP client.
 #[derive(Clone)]
@@ -37,6 +79,53 @@ impl Endpoint {
             http,
             http_error,
         }
+    }
+
+    /// The key in environment variable `var` (trimmed), or a configuration
+    /// error that says where to get one (`how`).
+    pub fn key_from_env(var: &str, how: &str) -> Result<String> {
+        std::env::var(var)
+            .ok()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| Error::Config(format!("{var} is not set: {how}")))
+    }
+
+    /// The base URL in environment variable `var`, if set and not blank.
+    pub fn url_from_env(var: &str) -> Option<String> {
+        std::env::var(var)
+            .ok()
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Sends a chat request's JSON `body` to `url` (retried as the policy
+    /// says) for `model`.
+    pub async fn post(
+        &self,
+        url: String,
+        body: &impl serde::Serialize,
+        model: &str,
+    ) -> Result<Sent<'_>> {
+        let http = self.http()?.clone();
+        let body = http.body(body)?;
+        let resp = http
+            .send(
+                reqwest::Method::POST,
+                &url,
+                self.key.as_ref(),
+                &self.headers,
+                Some(&body),
+                model,
+            )
+            .await?;
+        Ok(Sent {
+            http,
+            url,
+            body,
+            resp,
+            key: self.key.as_ref(),
+        })
     }
 
     /// The HTTP client, or the configuration error that kept it from being built.

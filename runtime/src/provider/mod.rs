@@ -137,6 +137,23 @@ impl<M: Model + ?Sized> Model for &M {
     }
 }
 
+/// The span of one chat call (OpenTelemetry's `gen_ai` fields; the answer's
+/// are filled in by [`record_usage`]).
+pub(crate) fn chat_span(system: &'static str, model: &str, stream: bool) -> tracing::Span {
+    tracing::info_span!(
+        "chat",
+        otel.name = %format!("chat {model}"),
+        gen_ai.operation.name = "chat",
+        gen_ai.system = system,
+        gen_ai.request.model = %model,
+        gen_ai.request.stream = stream,
+        gen_ai.response.id = tracing::field::Empty,
+        gen_ai.response.finish_reasons = tracing::field::Empty,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+    )
+}
+
 /// Records an answer's id, finish reason and usage on the current span.
 pub(crate) fn record_usage(r: &ChatResponse) {
     let span = tracing::Span::current();

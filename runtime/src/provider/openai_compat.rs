@@ -8,9 +8,8 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::capabilities::Capabilities;
-use super::endpoint::{Endpoint, endpoint_builders};
-use super::http::{ApiKey, HttpClient};
-use super::streaming;
+use super::endpoint::{Endpoint, Sent, endpoint_builders};
+use super::http::ApiKey;
 use super::wire::{self, StreamDecoder, WireConfig};
 use super::{BoxFuture, ChatStream, Model, check_request};
 use crate::chat::{ChatRequest, ChatResponse, StreamAccumulator};
@@ -31,11 +30,14 @@ pub struct OpenAiCompat {
     inner: Arc<Inner>,
 }
 
+/// What a model of this server supports, by model name.
+pub(crate) type CapabilityTable = Arc<dyn Fn(&str) -> Capabilities + Send + Sync>;
+
 #[derive(Clone)]
 struct Inner {
     endpoint: Endpoint,
     wire: WireConfig,
-    capabilities: fn(&str) -> Capabilities,
+    capabilities: CapabilityTable,
 }
 
 impl fmt::Debug for OpenAiCompat {
@@ -66,7 +68,7 @@ impl OpenAiCompat {
             base_url.into(),
             None,
             WireConfig::OPENAI,
-            |_| Capabilities::unknown(),
+            Arc::new(|_| Capabilities::unknown()),
         )
     }
 
@@ -75,7 +77,7 @@ impl OpenAiCompat {
         base_url: String,
         key: Option<ApiKey>,
         wire: WireConfig,
-        capabilities: fn(&str) -> Capabilities,
+        capabilities: CapabilityTable,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -121,10 +123,6 @@ impl OpenAiCompat {
             capabilities,
             extra: Vec::new(),
         }
-    }
-
-    fn http(&self) -> Result<&HttpClient> {
-        self.inner.endpoint.http()
     }
 
     /// The models the server lists (`GET /models`).
@@ -178,95 +176,46 @@ impl OpenAiCompatModel {
         )
     }
 
-    fn span(&self, stream: bool) -> tracing::Span {
-        tracing::info_span!(
-            "chat",
-            otel.name = %format!("chat {}", self.name),
-            gen_ai.operation.name = "chat",
-            gen_ai.system = self.client.inner.endpoint.provider,
-            gen_ai.request.model = %self.name,
-            gen_ai.request.stream = stream,
-            gen_ai.response.id = tracing::field::Empty,
-            gen_ai.response.finish_reasons = tracing::field::Empty,
-            gen_ai.usage.input_tokens = tracing::field::Empty,
-            gen_ai.usage.output_tokens = tracing::field::Empty,
-        )
-    }
-
-    /// Checks and sends a chat request; returns the client, URL, body and the
-    /// (successful) response with its body unread.
-    async fn post_chat(
-        &self,
-        request: &ChatRequest,
-        stream: bool,
-    ) -> Result<(HttpClient, String, super::http::Body, super::http::Response)> {
+    /// Checks and sends a chat request.
+    async fn post_chat(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
         check_request(&self.name, &self.capabilities, request)?;
-        wire::check_expressible(&self.name, request, &self.client.inner.wire)?;
         let inner = &self.client.inner;
-        let http = self.client.http()?.clone();
-        let body = http.body(&wire::WireRequest {
+        wire::check_expressible(&self.name, request, &inner.wire)?;
+        let body = wire::WireRequest {
             req: request,
             model: &self.name,
             stream,
             wire: &inner.wire,
             extra: &self.extra,
-        })?;
+        };
         let url = format!("{}/chat/completions", inner.endpoint.base_url);
-        let resp = http
-            .send(
-                reqwest::Method::POST,
-                &url,
-                inner.endpoint.key.as_ref(),
-                &inner.endpoint.headers,
-                Some(&body),
-                &self.name,
-            )
-            .await?;
-        Ok((http, url, body, resp))
+        inner.endpoint.post(url, &body, &self.name).await
     }
 
     pub(crate) async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
-        let inner = &self.client.inner;
-        let (http, url, body, resp) = self.post_chat(request, false).await?;
-        let rate_limits = resp.rate_limits();
-        let inference_id = resp.header("inference-id").map(str::to_owned);
-        let text = http
-            .read_text(
-                &reqwest::Method::POST,
-                &url,
-                Some(&body),
-                resp,
-                inner.endpoint.key.as_ref(),
-            )
-            .await?;
+        let sent = self.post_chat(request, false).await?;
+        let rate_limits = sent.resp.rate_limits();
+        let inference_id = sent.resp.header("inference-id").map(str::to_owned);
+        let text = sent.text().await?;
         let response = wire::parse_response(&text, rate_limits, inference_id)?;
         super::record_usage(&response);
         Ok(response)
     }
 
     pub(crate) async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
-        let inner = &self.client.inner;
-        let (http, url, body, resp) = self.post_chat(request, true).await?;
+        let sent = self.post_chat(request, true).await?;
         let accumulator = StreamAccumulator::new(
-            resp.rate_limits(),
-            resp.header("inference-id").map(str::to_owned),
+            sent.resp.rate_limits(),
+            sent.resp.header("inference-id").map(str::to_owned),
         );
         let decoder = StreamDecoder::new(
             accumulator,
-            resp.status,
+            sent.resp.status,
             self.name.clone(),
-            inner.endpoint.key.clone(),
-            &http.limits,
+            sent.key.cloned(),
+            &sent.http.limits,
         );
-        Ok(streaming::event_stream(
-            &http,
-            url,
-            body,
-            resp,
-            decoder,
-            inner.endpoint.key.clone(),
-            super::record_usage,
-        ))
+        Ok(sent.stream(decoder, super::record_usage))
     }
 }
 
@@ -278,11 +227,11 @@ impl Model for OpenAiCompatModel {
         self.capabilities.clone()
     }
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
-        let span = self.span(false);
+        let span = super::chat_span(self.client.inner.endpoint.provider, &self.name, false);
         Box::pin(self.chat_inner(request).instrument(span))
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        let span = self.span(true);
+        let span = super::chat_span(self.client.inner.endpoint.provider, &self.name, true);
         Box::pin(self.stream_inner(request).instrument(span))
     }
 }

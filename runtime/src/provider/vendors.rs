@@ -4,11 +4,14 @@
 //! `stream_options`), and a capability table read from what its recordings
 //! show it accepts or refuses.
 
+use std::sync::Arc;
+
 use super::capabilities::{Capabilities, Support, Thinking};
+use super::endpoint::Endpoint;
 use super::http::ApiKey;
 use super::openai_compat::OpenAiCompat;
 use super::wire::WireConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// An OpenAI-compatible vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,15 +244,6 @@ impl OpenAiCompat {
     /// A client for `vendor` with this key (ignored for llama.cpp), at the
     /// vendor's base URL (change it with [`OpenAiCompat::base_url`]).
     pub fn vendor(vendor: Vendor, api_key: Option<String>) -> Self {
-        let capabilities: fn(&str) -> Capabilities = match vendor {
-            Vendor::OpenAi => |m| Vendor::OpenAi.capabilities(m),
-            Vendor::Mistral => |m| Vendor::Mistral.capabilities(m),
-            Vendor::Groq => |m| Vendor::Groq.capabilities(m),
-            Vendor::DeepSeek => |m| Vendor::DeepSeek.capabilities(m),
-            Vendor::OpenRouter => |m| Vendor::OpenRouter.capabilities(m),
-            Vendor::Together => |m| Vendor::Together.capabilities(m),
-            Vendor::LlamaCpp => |m| Vendor::LlamaCpp.capabilities(m),
-        };
         OpenAiCompat::with_parts(
             vendor.name(),
             vendor.base_url().to_owned(),
@@ -257,7 +251,7 @@ impl OpenAiCompat {
                 .filter(|_| vendor != Vendor::LlamaCpp)
                 .map(ApiKey::new),
             vendor.wire(),
-            capabilities,
+            Arc::new(move |m| vendor.capabilities(m)),
         )
     }
 
@@ -265,22 +259,15 @@ impl OpenAiCompat {
     /// ([`Vendor::key_variable`]).
     ///
     /// # Errors
-    /// [`Error::Config`] when the key is not set.
+    /// [`Error::Config`](crate::Error::Config) when the key is not set.
     pub fn vendor_from_env(vendor: Vendor) -> Result<Self> {
         let key = match vendor.key_variable() {
             None => None,
-            Some(var) => Some(
-                std::env::var(var)
-                    .ok()
-                    .filter(|k| !k.trim().is_empty())
-                    .ok_or_else(|| {
-                        Error::Config(format!(
-                            "{var} is not set: export the {} key",
-                            vendor.name()
-                        ))
-                    })?,
-            ),
+            Some(var) => Some(Endpoint::key_from_env(
+                var,
+                &format!("export the {} key", vendor.name()),
+            )?),
         };
-        Ok(Self::vendor(vendor, key.map(|k| k.trim().to_owned())))
+        Ok(Self::vendor(vendor, key))
     }
 }

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::endpoint::{Endpoint, endpoint_builders};
-use super::http::{ApiKey, Body, HttpClient, Response};
+use super::endpoint::{Endpoint, Sent, endpoint_builders};
+use super::http::ApiKey;
 use super::streaming;
 use super::{BoxFuture, ChatStream, Model, check_request};
 use crate::chat::{ChatRequest, ChatResponse};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub use wire::parse_response;
 #[cfg(test)]
@@ -65,22 +65,14 @@ impl Gemini {
     /// `GEMINI_BASE_URL`, if set).
     ///
     /// # Errors
-    /// [`Error::Config`] when the key is not set.
+    /// [`Error::Config`](crate::Error::Config) when the key is not set.
     pub fn from_env() -> Result<Self> {
-        let key = std::env::var("GEMINI_API_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
-                Error::Config(
-                    "GEMINI_API_KEY is not set: create a key at aistudio.google.com and export it"
-                        .into(),
-                )
-            })?;
-        let mut c = Self::new(key.trim());
-        if let Ok(url) = std::env::var("GEMINI_BASE_URL")
-            && !url.trim().is_empty()
-        {
-            c = c.base_url(url.trim());
+        let mut c = Self::new(Endpoint::key_from_env(
+            "GEMINI_API_KEY",
+            "create a key at aistudio.google.com and export it",
+        )?);
+        if let Some(url) = Endpoint::url_from_env("GEMINI_BASE_URL") {
+            c = c.base_url(url);
         }
         Ok(c)
     }
@@ -100,8 +92,8 @@ impl Gemini {
     /// The models the key may use (`GET /models`).
     ///
     /// # Errors
-    /// The provider's error ([`Error::Auth`] for a bad key), or
-    /// [`Error::Protocol`] for an answer that is not a model list.
+    /// The provider's error ([`Error::Auth`](crate::Error::Auth) for a bad key), or
+    /// [`Error::Protocol`](crate::Error::Protocol) for an answer that is not a model list.
     pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
         let url = format!("{}/models?pageSize=1000", self.inner.base_url);
         self.inner
@@ -177,36 +169,15 @@ impl GeminiModel {
     /// The JSON body this model would send for `request`.
     ///
     /// # Errors
-    /// [`Error::Schema`] when a tool's or the answer's schema cannot be
+    /// [`Error::Schema`](crate::Error::Schema) when a tool's or the answer's schema cannot be
     /// written in Gemini's dialect (a recursive type).
     pub fn request_body(&self, request: &ChatRequest) -> Result<serde_json::Value> {
         wire::request_body(request, self.thinking_budget, self.cached.as_deref())
     }
 
-    fn span(&self, stream: bool) -> tracing::Span {
-        tracing::info_span!(
-            "chat",
-            otel.name = %format!("chat {}", self.name),
-            gen_ai.operation.name = "chat",
-            gen_ai.system = "gemini",
-            gen_ai.request.model = %self.name,
-            gen_ai.request.stream = stream,
-            gen_ai.response.id = tracing::field::Empty,
-            gen_ai.response.finish_reasons = tracing::field::Empty,
-            gen_ai.usage.input_tokens = tracing::field::Empty,
-            gen_ai.usage.output_tokens = tracing::field::Empty,
-        )
-    }
-
-    async fn post(
-        &self,
-        request: &ChatRequest,
-        stream: bool,
-    ) -> Result<(HttpClient, String, Body, Response)> {
+    async fn post(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
         check_request(&self.name, &self.capabilities, request)?;
         let endpoint = &self.client.inner;
-        let http = endpoint.http()?.clone();
-        let body = http.body(&self.request_body(request)?)?;
         let name = wire::path_segment(&self.name);
         let url = if stream {
             format!(
@@ -216,44 +187,25 @@ impl GeminiModel {
         } else {
             format!("{}/models/{name}:generateContent", endpoint.base_url)
         };
-        let resp = http
-            .send(
-                reqwest::Method::POST,
-                &url,
-                endpoint.key.as_ref(),
-                &endpoint.headers,
-                Some(&body),
-                &self.name,
-            )
+        endpoint
+            .post(url, &self.request_body(request)?, &self.name)
             .await
-            .map_err(|e| wire::typed_error(e, &self.name))?;
-        Ok((http, url, body, resp))
+            .map_err(|e| wire::typed_error(e, &self.name))
     }
 
     async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
-        let (http, url, body, resp) = self.post(request, false).await?;
-        let key = self.client.inner.key.as_ref();
-        let text = http
-            .read_text(&reqwest::Method::POST, &url, Some(&body), resp, key)
-            .await?;
-        let response = wire::parse_response_within(&text, &self.name, &http.limits)?;
+        let sent = self.post(request, false).await?;
+        let limits = sent.http.limits.clone();
+        let text = sent.text().await?;
+        let response = wire::parse_response_within(&text, &self.name, &limits)?;
         super::record_usage(&response);
         Ok(response)
     }
 
     async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
-        let (http, url, body, resp) = self.post(request, true).await?;
-        let key = self.client.inner.key.clone();
-        let decoder = wire::stream_decoder(self.name.clone(), key.clone(), &http.limits);
-        Ok(streaming::event_stream(
-            &http,
-            url,
-            body,
-            resp,
-            decoder,
-            key,
-            super::record_usage,
-        ))
+        let sent = self.post(request, true).await?;
+        let decoder = wire::stream_decoder(self.name.clone(), sent.key.cloned(), &sent.http.limits);
+        Ok(sent.stream(decoder, super::record_usage))
     }
 }
 
@@ -265,11 +217,11 @@ impl Model for GeminiModel {
         self.capabilities.clone()
     }
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
-        let span = self.span(false);
+        let span = super::chat_span("gemini", &self.name, false);
         Box::pin(self.chat_inner(request).instrument(span))
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        let span = self.span(true);
+        let span = super::chat_span("gemini", &self.name, true);
         Box::pin(self.stream_inner(request).instrument(span))
     }
 }
@@ -278,9 +230,9 @@ impl Model for GeminiModel {
 /// [`ChatResponse`] a blocking call would give.
 ///
 /// # Errors
-/// [`Error::Protocol`] for a malformed stream, the provider's error for an
-/// error chunk, [`Error::Blocked`] for a blocked prompt,
-/// [`Error::Connection`] for a stream that ends before the model said why
+/// [`Error::Protocol`](crate::Error::Protocol) for a malformed stream, the provider's error for an
+/// error chunk, [`Error::Blocked`](crate::Error::Blocked) for a blocked prompt,
+/// [`Error::Connection`](crate::Error::Connection) for a stream that ends before the model said why
 /// it stopped.
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
     let decoder = wire::stream_decoder(String::new(), None, &super::Limits::default());

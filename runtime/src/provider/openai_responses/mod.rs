@@ -12,12 +12,12 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::endpoint::{Endpoint, endpoint_builders};
-use super::http::{ApiKey, Body, HttpClient, Response};
+use super::endpoint::{Endpoint, Sent, endpoint_builders};
+use super::http::ApiKey;
 use super::streaming;
 use super::{BoxFuture, ChatStream, Model, check_request};
 use crate::chat::{ChatRequest, ChatResponse};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub use wire::parse_response;
 #[cfg(test)]
@@ -64,22 +64,14 @@ impl OpenAiResponses {
     /// `OPENAI_BASE_URL`, if set).
     ///
     /// # Errors
-    /// [`Error::Config`] when the key is not set.
+    /// [`Error::Config`](crate::Error::Config) when the key is not set.
     pub fn from_env() -> Result<Self> {
-        let key = std::env::var("OPENAI_API_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
-                Error::Config(
-                    "OPENAI_API_KEY is not set: create a key at platform.openai.com and export it"
-                        .into(),
-                )
-            })?;
-        let mut c = Self::new(key.trim());
-        if let Ok(url) = std::env::var("OPENAI_BASE_URL")
-            && !url.trim().is_empty()
-        {
-            c = c.base_url(url.trim());
+        let mut c = Self::new(Endpoint::key_from_env(
+            "OPENAI_API_KEY",
+            "create a key at platform.openai.com and export it",
+        )?);
+        if let Some(url) = Endpoint::url_from_env("OPENAI_BASE_URL") {
+            c = c.base_url(url);
         }
         Ok(c)
     }
@@ -99,8 +91,8 @@ impl OpenAiResponses {
     /// The models the key may use (`GET /models`).
     ///
     /// # Errors
-    /// The provider's error ([`Error::Auth`] for a bad key), or
-    /// [`Error::Protocol`] for an answer that is not a model list.
+    /// The provider's error ([`Error::Auth`](crate::Error::Auth) for a bad key), or
+    /// [`Error::Protocol`](crate::Error::Protocol) for an answer that is not a model list.
     pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
         let url = format!("{}/models", self.inner.base_url);
         self.inner.list_models(&url).await
@@ -189,75 +181,35 @@ impl OpenAiResponsesModel {
         wire::request_body(&self.name, &self.options, request, stream)
     }
 
-    fn span(&self, stream: bool) -> tracing::Span {
-        tracing::info_span!(
-            "chat",
-            otel.name = %format!("chat {}", self.name),
-            gen_ai.operation.name = "chat",
-            gen_ai.system = "openai",
-            gen_ai.request.model = %self.name,
-            gen_ai.request.stream = stream,
-            gen_ai.response.id = tracing::field::Empty,
-            gen_ai.response.finish_reasons = tracing::field::Empty,
-            gen_ai.usage.input_tokens = tracing::field::Empty,
-            gen_ai.usage.output_tokens = tracing::field::Empty,
-        )
-    }
-
-    async fn post(
-        &self,
-        request: &ChatRequest,
-        stream: bool,
-    ) -> Result<(HttpClient, String, Body, Response)> {
+    async fn post(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
         check_request(&self.name, &self.capabilities, request)?;
         let endpoint = &self.client.inner;
-        let http = endpoint.http()?.clone();
-        let body = http.body(&self.request_body(request, stream))?;
         let url = format!("{}/responses", endpoint.base_url);
-        let resp = http
-            .send(
-                reqwest::Method::POST,
-                &url,
-                endpoint.key.as_ref(),
-                &endpoint.headers,
-                Some(&body),
-                &self.name,
-            )
-            .await?;
-        Ok((http, url, body, resp))
+        endpoint
+            .post(url, &self.request_body(request, stream), &self.name)
+            .await
     }
 
     async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
-        let (http, url, body, resp) = self.post(request, false).await?;
-        let rate_limits = resp.rate_limits();
-        let key = self.client.inner.key.as_ref();
-        let text = http
-            .read_text(&reqwest::Method::POST, &url, Some(&body), resp, key)
-            .await?;
-        let mut response = wire::parse_response_within(&text, &http.limits)?;
+        let sent = self.post(request, false).await?;
+        let rate_limits = sent.resp.rate_limits();
+        let limits = sent.http.limits.clone();
+        let text = sent.text().await?;
+        let mut response = wire::parse_response_within(&text, &limits)?;
         response.rate_limits = rate_limits;
         super::record_usage(&response);
         Ok(response)
     }
 
     async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
-        let (http, url, body, resp) = self.post(request, true).await?;
-        let key = self.client.inner.key.clone();
+        let sent = self.post(request, true).await?;
         let decoder = wire::stream_decoder(
-            resp.rate_limits(),
+            sent.resp.rate_limits(),
             self.name.clone(),
-            key.clone(),
-            &http.limits,
+            sent.key.cloned(),
+            &sent.http.limits,
         );
-        Ok(streaming::event_stream(
-            &http,
-            url,
-            body,
-            resp,
-            decoder,
-            key,
-            super::record_usage,
-        ))
+        Ok(sent.stream(decoder, super::record_usage))
     }
 }
 
@@ -269,11 +221,11 @@ impl Model for OpenAiResponsesModel {
         self.capabilities.clone()
     }
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
-        let span = self.span(false);
+        let span = super::chat_span("openai", &self.name, false);
         Box::pin(self.chat_inner(request).instrument(span))
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        let span = self.span(true);
+        let span = super::chat_span("openai", &self.name, true);
         Box::pin(self.stream_inner(request).instrument(span))
     }
 }
@@ -282,8 +234,8 @@ impl Model for OpenAiResponsesModel {
 /// [`ChatResponse`] a blocking call would give.
 ///
 /// # Errors
-/// [`Error::Protocol`] for a malformed stream, the provider's error for a
-/// failed response or an `error` event, [`Error::Connection`] for a stream
+/// [`Error::Protocol`](crate::Error::Protocol) for a malformed stream, the provider's error for a
+/// failed response or an `error` event, [`Error::Connection`](crate::Error::Connection) for a stream
 /// that ends early.
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
     let decoder = wire::stream_decoder(
