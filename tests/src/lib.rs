@@ -190,3 +190,92 @@ impl typecall::provider::ExchangeObserver for RequestLog {
         }
     }
 }
+
+/// The interactions of a recording file.
+pub fn interactions(path: &Path) -> Vec<typecall::testing::Interaction> {
+    serde_json::from_value(read_json(path)["interactions"].clone())
+        .unwrap_or_else(|e| panic!("{} is not a recording: {e}", path.display()))
+}
+
+/// Calculates and return the square root of a number
+#[typecall::tool]
+pub fn square_root(number: f64) -> String {
+    format!("{:.2}", number.sqrt())
+}
+
+/// For a recorded `<Mode>-Tools-SquareRoot-2.json`: its mode (`GenSync` or
+/// `GenStream`), the first turn's file and the `tool_choice` it was sent
+/// with — `-1.json` (required) when it was answered, else `-1-any.json`
+/// (auto, the recording client's retry). `None` for other files.
+pub fn square_root_turns(second: &Path) -> Option<(String, PathBuf, typecall::chat::ToolChoice)> {
+    use typecall::chat::ToolChoice;
+    let file = second.file_name()?.to_string_lossy().to_string();
+    let mode = file.strip_suffix("-Tools-SquareRoot-2.json")?.to_owned();
+    let dir = second.parent()?;
+    let required = dir.join(format!("{mode}-Tools-SquareRoot-1.json"));
+    let auto = dir.join(format!("{mode}-Tools-SquareRoot-1-any.json"));
+    let answered = |p: &Path| {
+        p.exists()
+            && interactions(p)
+                .last()
+                .is_some_and(|i| i.response.status == 200)
+    };
+    if answered(&required) {
+        Some((mode, required, ToolChoice::Required))
+    } else if auto.exists() {
+        Some((mode, auto, ToolChoice::Auto))
+    } else {
+        None
+    }
+}
+
+/// Checks an agent run over a recorded SquareRoot conversation: two
+/// requests were sent, the second means the recorded one (`same`), the one
+/// tool call gave 363.89, and (when given) the answer is `text`.
+pub fn check_square_root_run(
+    result: typecall::Result<typecall::agent::Run>,
+    sent: &[serde_json::Value],
+    recorded: &serde_json::Value,
+    same: impl Fn(&serde_json::Value, &serde_json::Value) -> bool,
+    text: Option<&str>,
+) -> Result<(), String> {
+    let run = result.map_err(|e| e.to_string())?;
+    if sent.len() != 2 || !same(&sent[1], recorded) {
+        return Err(format!(
+            "second request differs\n  sent:     {:?}\n  recorded: {recorded}",
+            sent.get(1)
+        ));
+    }
+    if text.is_some_and(|t| run.text() != t)
+        || run.tool_calls().len() != 1
+        || run.tool_calls()[0].result.as_deref() != Ok("363.89")
+    {
+        return Err(format!("run {run:?}"));
+    }
+    Ok(())
+}
+
+/// Runs an extraction to its value, blocking or through its event stream.
+#[allow(clippy::result_large_err)] // typecall's own error type
+pub async fn extract_value<T>(
+    extract: typecall::Extract<'_, T>,
+    prompt: String,
+    stream: bool,
+) -> typecall::Result<T>
+where
+    T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
+{
+    use futures_util::StreamExt;
+    if !stream {
+        return extract.run(prompt).await.map(|x| x.value);
+    }
+    let mut s = extract.stream(prompt).await?;
+    while let Some(ev) = s.next().await {
+        if let typecall::output::ExtractEvent::Done(x) = ev? {
+            return Ok(x.value);
+        }
+    }
+    Err(typecall::Error::Connection(
+        "the extraction's stream ended without its value".into(),
+    ))
+}

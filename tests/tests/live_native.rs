@@ -11,13 +11,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use typecall::chat::{ChatRequest, Message};
 use typecall::provider::{Model, collect};
-use typecall::{Agent, Anthropic, Extract, Gemini, OpenAiResponses, tool};
-
-/// Calculates and return the square root of a number
-#[tool]
-fn square_root(number: f64) -> String {
-    format!("{:.2}", number.sqrt())
-}
+use typecall::{Agent, Anthropic, Extract, Gemini, OpenAiResponses};
+use typecall_tests::SquareRoot;
 
 /// Whether a fruit is one.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -7,24 +7,22 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, RateLimitResource, RateLimitWindow, ToolChoice};
-use typecall::output::{ExtractEvent, OutputMode};
+use typecall::output::OutputMode;
 use typecall::provider::{AnthropicModel, Model, RetryPolicy, check_request, collect};
-use typecall::testing::{Interaction, Replay};
-use typecall::{Agent, Anthropic, Error, Extract, tool};
+use typecall::testing::Replay;
+use typecall::{Agent, Anthropic, Error, Extract};
 use typecall_tests::anthropic::{Facts, facts_of, normalized, request_from_recorded, thinking_of};
-use typecall_tests::{RequestLog, json_files, read_json, recordings_dir, run_agent, skip};
+use typecall_tests::{
+    RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
+    recordings_dir, run_agent, skip, square_root_turns,
+};
 
 const KEY: &str = "sk-ant-test-key-never-sent-anywhere";
-
-fn interactions(path: &Path) -> Vec<Interaction> {
-    serde_json::from_value(read_json(path)["interactions"].clone()).unwrap()
-}
 
 fn model_for(replay: &Replay, body: &Value) -> AnthropicModel {
     observed_model_for(replay, body, Arc::new(RequestLog::default()))
@@ -300,12 +298,6 @@ async fn every_recorded_anthropic_exchange_replays_into_the_recorded_facts() {
     assert!(pairs >= 20, "only {pairs} sync/stream pairs agreed");
 }
 
-/// Calculates and return the square root of a number
-#[tool]
-fn square_root(number: f64) -> String {
-    format!("{:.2}", number.sqrt())
-}
-
 #[tokio::test]
 async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
     let Some(dir) = recordings_dir("anthropic agent replay") else {
@@ -315,18 +307,8 @@ async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for second in json_files(&root) {
-        let file = second.file_name().unwrap().to_string_lossy().to_string();
-        let Some(mode) = file.strip_suffix("-Tools-SquareRoot-2.json") else {
+        let Some((mode, first, first_choice)) = square_root_turns(&second) else {
             continue;
-        };
-        let dir = second.parent().unwrap();
-        let (first, first_choice) = match (
-            dir.join(format!("{mode}-Tools-SquareRoot-1.json")),
-            dir.join(format!("{mode}-Tools-SquareRoot-1-any.json")),
-        ) {
-            (f, _) if f.exists() => (f, ToolChoice::Required),
-            (_, f) if f.exists() => (f, ToolChoice::Auto),
-            _ => continue,
         };
         let mut all = interactions(&first);
         let recorded_second = interactions(&second).last().unwrap().clone();
@@ -351,29 +333,15 @@ async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
             .as_str()
             .unwrap()
             .to_owned();
-        let result = run_agent(agent, prompt, mode == "GenStream").await;
+        let stream = mode == "GenStream";
+        // The replay server answers only a request that means the same as
+        // the recorded second turn.
+        let result = run_agent(agent, prompt, stream).await;
+        let facts = facts_of(&recorded_second.response.body, stream);
+        let same = |a: &Value, b: &Value| normalized(a) == normalized(b);
         let label = second.strip_prefix(&root).unwrap().display().to_string();
-        match result {
-            Ok(run) => {
-                let facts = facts_of(&recorded_second.response.body, mode == "GenStream");
-                let sent = log.bodies();
-                let recorded = recorded_second.request.body.clone().unwrap();
-                if sent.len() != 2 || normalized(&sent[1]) != normalized(&recorded) {
-                    failures.push(format!(
-                        "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
-                        sent.get(1)
-                    ));
-                } else if Some(run.text()) != facts.text.as_deref()
-                    || run.tool_calls().len() != 1
-                    || run.tool_calls()[0].result.as_deref() != Ok("363.89")
-                {
-                    failures.push(format!("{label}: run {run:?}"));
-                } else {
-                    checked += 1;
-                }
-            }
-            // The replay server answers only a request that means the same as
-            // the recorded second turn.
+        match check_square_root_run(result, &log.bodies(), &body, same, facts.text.as_deref()) {
+            Ok(()) => checked += 1,
             Err(e) => failures.push(format!("{label}: {e}")),
         }
     }
@@ -410,22 +378,9 @@ async fn the_recorded_anthropic_schema_answers_decode_through_extract() {
         let model = model_for(&replay, &body);
         let extract = Extract::<Fruit>::new(&model).mode(OutputMode::Auto);
         let label = path.strip_prefix(&root).unwrap().display().to_string();
-        let fruit = if body["stream"] == true {
-            let mut s = extract.stream(prompt).await.unwrap();
-            let mut value = None;
-            while let Some(ev) = s.next().await {
-                if let ExtractEvent::Done(x) = ev.unwrap_or_else(|e| panic!("{label}: {e}")) {
-                    value = Some(x.value);
-                }
-            }
-            value.unwrap_or_else(|| panic!("{label}: no value"))
-        } else {
-            extract
-                .run(prompt)
-                .await
-                .unwrap_or_else(|e| panic!("{label}: {e}"))
-                .value
-        };
+        let fruit = extract_value(extract, prompt, body["stream"] == true)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
         assert!(fruit.is_fruit, "{label}");
         checked += 1;
     }

@@ -5,30 +5,25 @@
 //! conversations run through `Agent` (thought signatures sent back as
 //! recorded), and the JSON scenarios through `Extract`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, ToolChoice};
-use typecall::output::{ExtractEvent, OutputMode};
+use typecall::output::OutputMode;
 use typecall::provider::{GeminiModel, Model, RetryPolicy, check_request, collect};
-use typecall::testing::{Interaction, Replay};
-use typecall::{Agent, Error, Extract, Gemini, tool};
+use typecall::testing::Replay;
+use typecall::{Agent, Error, Extract, Gemini};
 use typecall_tests::gemini::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    RequestLog, json_files, read_json, recordings_dir, replay_tree, run_agent, skip,
-    sync_stream_pairs,
+    RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
+    recordings_dir, replay_tree, run_agent, skip, square_root_turns, sync_stream_pairs,
 };
 
 const KEY: &str = "AIza-test-key-never-sent-anywhere";
-
-fn interactions(path: &Path) -> Vec<Interaction> {
-    serde_json::from_value(read_json(path)["interactions"].clone()).unwrap()
-}
 
 /// The model named in a recorded URL (`…/models/NAME:generateContent`).
 fn model_name(url: &str) -> String {
@@ -206,12 +201,6 @@ async fn every_recorded_gemini_exchange_replays_into_the_recorded_facts() {
     assert!(pairs >= 10, "only {pairs} sync/stream pairs agreed");
 }
 
-/// Calculates and return the square root of a number
-#[tool]
-fn square_root(number: f64) -> String {
-    format!("{:.2}", number.sqrt())
-}
-
 #[tokio::test]
 async fn the_recorded_gemini_tool_conversations_run_through_the_agent() {
     let Some(dir) = recordings_dir("gemini agent replay") else {
@@ -221,17 +210,9 @@ async fn the_recorded_gemini_tool_conversations_run_through_the_agent() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for second in json_files(&root) {
-        let file = second.file_name().unwrap().to_string_lossy().to_string();
-        let Some(mode) = file.strip_suffix("-Tools-SquareRoot-2.json") else {
+        let Some((mode, first, first_choice)) = square_root_turns(&second) else {
             continue;
         };
-        let first = second
-            .parent()
-            .unwrap()
-            .join(format!("{mode}-Tools-SquareRoot-1.json"));
-        if !first.exists() {
-            continue;
-        }
         let mut all = interactions(&first);
         let recorded_first = all.last().unwrap().clone();
         let recorded_second = interactions(&second).last().unwrap().clone();
@@ -247,33 +228,28 @@ async fn the_recorded_gemini_tool_conversations_run_through_the_agent() {
         ))
         .tool(SquareRoot)
         .tool_mode(ToolMode::Native)
-        .first_tool_choice(ToolChoice::Required)
+        .first_tool_choice(first_choice)
         .tool_choice_after_tools(ToolChoice::None)
         .max_turns(3);
         let prompt = body["contents"][0]["parts"][0]["text"]
             .as_str()
             .unwrap()
             .to_owned();
+        let stream = mode == "GenStream";
+        let result = run_agent(agent, prompt, stream).await;
+        let facts = facts_of(&recorded_second.response.body, stream);
+        // Byte for byte: thought signatures go back as they came.
+        let recorded = recorded_second.request.body.clone().unwrap();
+        let same = |a: &Value, b: &Value| a == b;
         let label = second.strip_prefix(&root).unwrap().display().to_string();
-        match run_agent(agent, prompt, mode == "GenStream").await {
-            Ok(run) => {
-                let sent = log.bodies();
-                let recorded = recorded_second.request.body.clone().unwrap();
-                let facts = facts_of(&recorded_second.response.body, mode == "GenStream");
-                if sent.len() != 2 || sent[1] != recorded {
-                    failures.push(format!(
-                        "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
-                        sent.get(1)
-                    ));
-                } else if Some(run.text()) != facts.text.as_deref()
-                    || run.tool_calls().len() != 1
-                    || run.tool_calls()[0].result.as_deref() != Ok("363.89")
-                {
-                    failures.push(format!("{label}: run {run:?}"));
-                } else {
-                    checked += 1;
-                }
-            }
+        match check_square_root_run(
+            result,
+            &log.bodies(),
+            &recorded,
+            same,
+            facts.text.as_deref(),
+        ) {
+            Ok(()) => checked += 1,
             Err(e) => failures.push(format!("{label}: {e}")),
         }
     }
@@ -317,22 +293,9 @@ async fn the_recorded_gemini_json_answers_decode_through_extract() {
         );
         let extract = Extract::<Fruit>::new(&model).mode(mode);
         let label = path.strip_prefix(&root).unwrap().display().to_string();
-        let fruit = if last.request.url.contains(":stream") {
-            let mut s = extract.stream(prompt).await.unwrap();
-            let mut value = None;
-            while let Some(ev) = s.next().await {
-                if let ExtractEvent::Done(x) = ev.unwrap_or_else(|e| panic!("{label}: {e}")) {
-                    value = Some(x.value);
-                }
-            }
-            value.unwrap_or_else(|| panic!("{label}: no value"))
-        } else {
-            extract
-                .run(prompt)
-                .await
-                .unwrap_or_else(|e| panic!("{label}: {e}"))
-                .value
-        };
+        let fruit = extract_value(extract, prompt, last.request.url.contains(":stream"))
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
         assert!(fruit.is_fruit, "{label}");
         checked += 1;
     }

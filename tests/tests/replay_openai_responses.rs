@@ -4,10 +4,9 @@
 //! conversations run through `Agent` (the second turn names the first
 //! response, as recorded), and the JSON scenarios through `Extract`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,22 +14,18 @@ use typecall::agent::ToolMode;
 use typecall::chat::{
     ChatResponse, FinishReason, RateLimitResource, RateLimitWindow, ResponseFormat, ToolChoice,
 };
-use typecall::output::{ExtractEvent, OutputMode};
+use typecall::output::OutputMode;
 use typecall::provider::{Model, OpenAiResponsesModel, RetryPolicy, check_request, collect};
-use typecall::testing::{Interaction, Replay};
-use typecall::{Agent, Error, Extract, OpenAiResponses, tool};
+use typecall::testing::Replay;
+use typecall::{Agent, Error, Extract, OpenAiResponses};
 use typecall_tests::replay::without_schema_keys;
 use typecall_tests::responses::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    RequestLog, json_files, read_json, recordings_dir, replay_tree, run_agent, skip,
-    sync_stream_pairs,
+    RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
+    recordings_dir, replay_tree, run_agent, skip, square_root_turns, sync_stream_pairs,
 };
 
 const KEY: &str = "sk-proj-test-key-never-sent-anywhere";
-
-fn interactions(path: &Path) -> Vec<Interaction> {
-    serde_json::from_value(read_json(path)["interactions"].clone()).unwrap()
-}
 
 fn model_for(replay: &Replay, body: &Value) -> OpenAiResponsesModel {
     observed_model_for(replay, body, Arc::new(RequestLog::default()))
@@ -237,12 +232,6 @@ async fn every_recorded_responses_exchange_replays_into_the_recorded_facts() {
     assert!(pairs >= 15, "only {pairs} sync/stream pairs agreed");
 }
 
-/// Calculates and return the square root of a number
-#[tool]
-fn square_root(number: f64) -> String {
-    format!("{:.2}", number.sqrt())
-}
-
 #[tokio::test]
 async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
     let Some(dir) = recordings_dir("openai-responses agent replay") else {
@@ -252,25 +241,11 @@ async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for second in json_files(&root) {
-        let file = second.file_name().unwrap().to_string_lossy().to_string();
-        let Some(mode) = file.strip_suffix("-Tools-SquareRoot-2.json") else {
+        let Some((mode, first, first_choice)) = square_root_turns(&second) else {
             continue;
         };
-        let first = second
-            .parent()
-            .unwrap()
-            .join(format!("{mode}-Tools-SquareRoot-1.json"));
-        if !first.exists() {
-            continue;
-        }
-        let first_body = interactions(&first)
-            .last()
-            .unwrap()
-            .request
-            .body
-            .clone()
-            .unwrap();
         let mut all = interactions(&first);
+        let first_body = all.last().unwrap().request.body.clone().unwrap();
         let recorded_second = interactions(&second).last().unwrap().clone();
         all.push(recorded_second.clone());
         let replay = Replay::from_interactions(all).unwrap();
@@ -280,7 +255,7 @@ async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
             .tool(SquareRoot)
             .tool_mode(ToolMode::Native)
             .strict_tools(false)
-            .first_tool_choice(ToolChoice::Required)
+            .first_tool_choice(first_choice)
             .tool_choice_after_tools(ToolChoice::None)
             .max_turns(3);
         let agent = match first_request.reasoning_effort {
@@ -291,28 +266,20 @@ async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
             .as_str()
             .unwrap()
             .to_owned();
+        let stream = mode == "GenStream";
+        let result = run_agent(agent, prompt, stream).await;
+        let facts = facts_of(&recorded_second.response.body, stream);
+        let recorded = recorded_second.request.body.clone().unwrap();
+        let same = |a: &Value, b: &Value| without_schema_keys(a) == without_schema_keys(b);
         let label = second.strip_prefix(&root).unwrap().display().to_string();
-        match run_agent(agent, prompt, mode == "GenStream").await {
-            Ok(run) => {
-                let facts = facts_of(&recorded_second.response.body, mode == "GenStream");
-                let sent = log.bodies();
-                let recorded = recorded_second.request.body.clone().unwrap();
-                if sent.len() != 2
-                    || without_schema_keys(&sent[1]) != without_schema_keys(&recorded)
-                {
-                    failures.push(format!(
-                        "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
-                        sent.get(1)
-                    ));
-                } else if Some(run.text()) != facts.text.as_deref()
-                    || run.tool_calls().len() != 1
-                    || run.tool_calls()[0].result.as_deref() != Ok("363.89")
-                {
-                    failures.push(format!("{label}: run {run:?}"));
-                } else {
-                    checked += 1;
-                }
-            }
+        match check_square_root_run(
+            result,
+            &log.bodies(),
+            &recorded,
+            same,
+            facts.text.as_deref(),
+        ) {
+            Ok(()) => checked += 1,
             Err(e) => failures.push(format!("{label}: {e}")),
         }
     }
@@ -352,22 +319,9 @@ async fn the_recorded_responses_json_answers_decode_through_extract() {
         let model = model_for(&replay, &body);
         let extract = Extract::<Fruit>::new(&model).mode(mode);
         let label = path.strip_prefix(&root).unwrap().display().to_string();
-        let fruit = if body["stream"] == true {
-            let mut s = extract.stream(prompt).await.unwrap();
-            let mut value = None;
-            while let Some(ev) = s.next().await {
-                if let ExtractEvent::Done(x) = ev.unwrap_or_else(|e| panic!("{label}: {e}")) {
-                    value = Some(x.value);
-                }
-            }
-            value.unwrap_or_else(|| panic!("{label}: no value"))
-        } else {
-            extract
-                .run(prompt)
-                .await
-                .unwrap_or_else(|e| panic!("{label}: {e}"))
-                .value
-        };
+        let fruit = extract_value(extract, prompt, body["stream"] == true)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
         assert!(fruit.is_fruit, "{label}");
         checked += 1;
     }

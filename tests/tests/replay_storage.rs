@@ -4,7 +4,6 @@
 //! typecall sends mean what the recorded ones say, and each answer reads into
 //! the recorded facts.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +11,7 @@ use serde_json::Value;
 use typecall::provider::{BatchStatus, RetryPolicy};
 use typecall::testing::{Interaction, Replay};
 use typecall::{Anthropic, Error, Gemini};
-use typecall_tests::{RequestLog, read_json, recordings_dir, skip};
-
-fn interactions(path: &Path) -> Vec<Interaction> {
-    serde_json::from_value(read_json(path)["interactions"].clone()).unwrap()
-}
+use typecall_tests::{RequestLog, interactions, recordings_dir, skip};
 
 fn body_of(i: &Interaction) -> Value {
     serde_json::from_str(&i.response.body).unwrap_or(Value::Null)

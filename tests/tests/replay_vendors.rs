@@ -10,12 +10,25 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use typecall::chat::{ChatResponse, FinishReason, split_think};
 use typecall::provider::{Model, OpenAiCompatModel, RetryPolicy, Vendor, check_request, collect};
-use typecall::testing::{Interaction, Replay};
+use typecall::testing::Replay;
 use typecall::{Error, OpenAiCompat};
 use typecall_tests::replay::{facts_of, normalized_chat, request_from_recorded};
-use typecall_tests::{read_json, recordings_dir, replay_tree, skip, sync_stream_pairs};
+use typecall_tests::{
+    SquareRoot, interactions, recordings_dir, replay_tree, skip, sync_stream_pairs,
+};
 
 const KEY: &str = "vendor-test-key-never-sent-anywhere";
+
+/// The vendors' recordings folders.
+const VENDOR_FOLDERS: [&str; 7] = [
+    "openai",
+    "mistral",
+    "groq",
+    "deepseek",
+    "openrouter",
+    "togetherai",
+    "llamacpp",
+];
 
 /// The vendor options typecall has no typed setter for: sent as extra fields.
 const VENDOR_OPTIONS: [&str; 8] = [
@@ -28,10 +41,6 @@ const VENDOR_OPTIONS: [&str; 8] = [
     "search_settings",
     "moderation",
 ];
-
-fn interactions(path: &Path) -> Vec<Interaction> {
-    serde_json::from_value(read_json(path)["interactions"].clone()).unwrap()
-}
 
 /// The model a recording was made with: the body's, or (llama.cpp sends
 /// none) the folder's.
@@ -197,15 +206,7 @@ async fn every_recorded_vendor_exchange_replays_through_its_preset() {
     };
     let mut total = 0;
     let mut failures = Vec::new();
-    for folder in [
-        "openai",
-        "mistral",
-        "groq",
-        "deepseek",
-        "openrouter",
-        "togetherai",
-        "llamacpp",
-    ] {
+    for folder in VENDOR_FOLDERS {
         let root = dir.join(folder);
         if !root.is_dir() {
             skip("vendor replay", &format!("no {folder}/ recordings"));
@@ -231,12 +232,6 @@ async fn every_recorded_vendor_exchange_replays_through_its_preset() {
         failures.join("\n")
     );
     assert!(total >= 500, "only {total} files");
-}
-
-/// Calculates and return the square root of a number
-#[typecall::tool]
-fn square_root(number: f64) -> String {
-    format!("{:.2}", number.sqrt())
 }
 
 /// A request by meaning for the agent comparison: arguments as parsed JSON;
@@ -275,34 +270,14 @@ async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
     };
     let mut checked = 0;
     let mut failures = Vec::new();
-    for folder in [
-        "openai",
-        "mistral",
-        "groq",
-        "deepseek",
-        "openrouter",
-        "togetherai",
-        "llamacpp",
-    ] {
+    for folder in VENDOR_FOLDERS {
         let root = dir.join(folder);
         let Some(vendor) = Vendor::from_name(folder) else {
             continue;
         };
         for second in typecall_tests::json_files(&root) {
-            let file = second.file_name().unwrap().to_string_lossy().to_string();
-            let Some(mode) = file.strip_suffix("-Tools-SquareRoot-2.json") else {
+            let Some((mode, first, choice)) = typecall_tests::square_root_turns(&second) else {
                 continue;
-            };
-            let parent = second.parent().unwrap();
-            let (first, choice) = match (
-                parent.join(format!("{mode}-Tools-SquareRoot-1.json")),
-                parent.join(format!("{mode}-Tools-SquareRoot-1-any.json")),
-            ) {
-                (f, _) if f.exists() && interactions(&f).last().unwrap().response.status == 200 => {
-                    (f, ToolChoice::Required)
-                }
-                (_, f) if f.exists() => (f, ToolChoice::Auto),
-                _ => continue,
             };
             let mut all = interactions(&first);
             let recorded_second = interactions(&second).last().unwrap().clone();
@@ -349,23 +324,17 @@ async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
             }
             let prompt = first_req.messages.last().unwrap().text();
             let label = format!("{folder}/{}", second.strip_prefix(&root).unwrap().display());
-            match typecall_tests::run_agent(agent, prompt, mode == "GenStream").await {
-                Ok(run) => {
-                    let sent = log.bodies();
-                    let recorded = recorded_second.request.body.clone().unwrap();
-                    if sent.len() != 2 || by_meaning(&sent[1]) != by_meaning(&recorded) {
-                        failures.push(format!(
-                            "{label}: second request differs\n  sent:     {:?}\n  recorded: {recorded}",
-                            sent.get(1)
-                        ));
-                    } else if run.tool_calls().len() != 1
-                        || run.tool_calls()[0].result.as_deref() != Ok("363.89")
-                    {
-                        failures.push(format!("{label}: run {run:?}"));
-                    } else {
-                        checked += 1;
-                    }
-                }
+            let result = typecall_tests::run_agent(agent, prompt, mode == "GenStream").await;
+            let recorded = recorded_second.request.body.clone().unwrap();
+            let same = |a: &Value, b: &Value| by_meaning(a) == by_meaning(b);
+            match typecall_tests::check_square_root_run(
+                result,
+                &log.bodies(),
+                &recorded,
+                same,
+                None,
+            ) {
+                Ok(()) => checked += 1,
                 Err(e) => failures.push(format!("{label}: {e}")),
             }
         }
@@ -381,7 +350,6 @@ struct Fruit {
 }
 
 #[tokio::test]
-#[allow(clippy::result_large_err)] // typecall's own error type
 async fn the_recorded_vendor_json_answers_decode_through_extract() {
     use typecall::Extract;
     use typecall::output::OutputMode;
@@ -390,15 +358,7 @@ async fn the_recorded_vendor_json_answers_decode_through_extract() {
     };
     let mut checked = 0;
     let mut failures = Vec::new();
-    for folder in [
-        "openai",
-        "mistral",
-        "groq",
-        "deepseek",
-        "openrouter",
-        "togetherai",
-        "llamacpp",
-    ] {
+    for folder in VENDOR_FOLDERS {
         let root = dir.join(folder);
         let Some(vendor) = Vendor::from_name(folder) else {
             continue;
@@ -421,27 +381,7 @@ async fn the_recorded_vendor_json_answers_decode_through_extract() {
             let stream = body["stream"] == true;
             let extract = Extract::<Fruit>::new(&model).mode(mode);
             let label = format!("{folder}/{}", path.strip_prefix(&root).unwrap().display());
-            let result = if stream {
-                match extract.stream(prompt).await {
-                    Ok(mut s) => {
-                        use futures_util::StreamExt;
-                        let mut out = None;
-                        while let Some(ev) = s.next().await {
-                            match ev {
-                                Ok(typecall::output::ExtractEvent::Done(x)) => {
-                                    out = Some(Ok(x.value))
-                                }
-                                Err(e) => out = Some(Err(e)),
-                                _ => {}
-                            }
-                        }
-                        out.unwrap_or_else(|| Err(Error::Connection("no end".into())))
-                    }
-                    Err(e) => Err(e),
-                }
-            } else {
-                extract.run(prompt).await.map(|x| x.value)
-            };
+            let result = typecall_tests::extract_value(extract, prompt, stream).await;
             match (answered, result) {
                 (true, Ok(f)) if f.is_fruit => checked += 1,
                 // A mode the vendor refuses (recorded as an error) is an
