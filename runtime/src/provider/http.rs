@@ -200,6 +200,11 @@ impl Limits {
 }
 
 /// The error for a response that went past a limit.
+/// An answer with more tool calls than `max` (`Limits::max_tool_calls`).
+pub(crate) fn too_many_tool_calls(max: usize) -> Error {
+    too_large("the tool calls of one answer", max, "max_tool_calls")
+}
+
 pub(crate) fn too_large(what: &str, limit: usize, setting: &'static str) -> Error {
     Error::LimitExceeded {
         what: what.to_owned(),

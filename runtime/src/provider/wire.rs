@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use super::http::{ApiKey, Limits, status_error, too_large};
+use super::http::{ApiKey, Limits, status_error, too_large, too_many_tool_calls};
 use super::sse::{SseEvent, SseParser};
 use super::streaming::Decode;
 use crate::chat::{
@@ -1031,14 +1031,7 @@ impl StreamDecoder {
                             Some(p) => tc.index = p,
                             None => {
                                 let max = self.slots.max;
-                                return self.fail(
-                                    too_large(
-                                        "the tool calls of one answer",
-                                        max,
-                                        "max_tool_calls",
-                                    ),
-                                    out,
-                                );
+                                return self.fail(too_many_tool_calls(max), out);
                             }
                         }
                     }

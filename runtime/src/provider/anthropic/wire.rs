@@ -14,7 +14,7 @@ use crate::chat::{
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
 use crate::error::{Error, Result, excerpt};
-use crate::provider::http::{ApiKey, Limits, status_error, too_large};
+use crate::provider::http::{ApiKey, Limits, status_error, too_large, too_many_tool_calls};
 use crate::provider::json;
 use crate::provider::streaming::{JsonEvents, SseJson};
 
@@ -354,11 +354,7 @@ fn read_message(
             }
             "tool_use" => {
                 if tool_calls.len() >= max_tool_calls {
-                    return Err(too_large(
-                        "the tool calls of one answer",
-                        max_tool_calls,
-                        "max_tool_calls",
-                    ));
+                    return Err(too_many_tool_calls(max_tool_calls));
                 }
                 tool_calls.push(ToolCall::new(
                     str_of(block, "id").unwrap_or_default(),
@@ -610,11 +606,7 @@ impl MessageEvents {
                 };
                 if b.block.get("type").and_then(Value::as_str) == Some("tool_use") {
                     if self.calls >= self.max_tool_calls {
-                        return Err(too_large(
-                            "the tool calls of one answer",
-                            self.max_tool_calls,
-                            "max_tool_calls",
-                        ));
+                        return Err(too_many_tool_calls(self.max_tool_calls));
                     }
                     let s = |k: &str| {
                         b.block

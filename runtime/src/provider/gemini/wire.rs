@@ -13,7 +13,7 @@ use crate::chat::{
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
 use crate::error::{Error, Result};
-use crate::provider::http::{ApiKey, Limits, status_error, too_large};
+use crate::provider::http::{ApiKey, Limits, status_error, too_many_tool_calls};
 use crate::provider::json;
 use crate::provider::streaming::{JsonEvents, SseJson, malformed};
 use crate::schema::to_gemini;
@@ -386,21 +386,7 @@ fn read_response(
     for p in &parts {
         keep |= p.get("thoughtSignature").is_some() || p.get("thought").is_some();
         if let Some(call) = p.get("functionCall") {
-            if tool_calls.len() >= max_tool_calls {
-                return Err(too_large(
-                    "the tool calls of one answer",
-                    max_tool_calls,
-                    "max_tool_calls",
-                ));
-            }
-            let s = |k: &str| {
-                call.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
-            tool_calls.push(ToolCall::new(s("id"), s("name"), args.to_string()));
+            tool_calls.push(call_of(call, tool_calls.len(), max_tool_calls)?);
         } else if let Some(t) = p
             .get("text")
             .and_then(Value::as_str)
@@ -446,6 +432,22 @@ fn read_response(
         }),
         ..ChatResponse::default()
     })
+}
+
+/// A `functionCall` part as the answer's call number `count` (from 0),
+/// refused past `max` calls.
+fn call_of(call: &Value, count: usize, max: usize) -> Result<ToolCall> {
+    if count >= max {
+        return Err(too_many_tool_calls(max));
+    }
+    let s = |k: &str| {
+        call.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
+    Ok(ToolCall::new(s("id"), s("name"), args.to_string()))
 }
 
 /// What Google Search or URL context grounding found: citations of the web
@@ -587,39 +589,19 @@ impl ChunkEvents {
     /// answer (or both thought) and the earlier one is not yet signed.
     fn add_part(&mut self, p: Value, out: &mut VecDeque<Result<StreamEvent>>) -> Result<()> {
         if let Some(call) = p.get("functionCall") {
-            if self.calls >= self.max_tool_calls {
-                return Err(too_large(
-                    "the tool calls of one answer",
-                    self.max_tool_calls,
-                    "max_tool_calls",
-                ));
-            }
-            let s = |k: &str| {
-                call.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let arguments = call
-                .get("args")
-                .cloned()
-                .unwrap_or_else(|| json!({}))
-                .to_string();
+            let call = call_of(call, self.calls, self.max_tool_calls)?;
             let index = self.calls;
             self.calls += 1;
             out.push_back(Ok(StreamEvent::ToolCallStarted {
                 index,
-                id: s("id"),
-                name: s("name"),
+                id: call.id.clone(),
+                name: call.name.clone(),
             }));
             out.push_back(Ok(StreamEvent::ToolCallArgumentsDelta {
                 index,
-                delta: arguments.clone(),
+                delta: call.arguments.clone(),
             }));
-            out.push_back(Ok(StreamEvent::ToolCallReady {
-                index,
-                call: ToolCall::new(s("id"), s("name"), arguments),
-            }));
+            out.push_back(Ok(StreamEvent::ToolCallReady { index, call }));
             self.parts.push(p);
             return Ok(());
         }

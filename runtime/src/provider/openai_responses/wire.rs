@@ -13,7 +13,7 @@ use crate::chat::{
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
 use crate::error::{Error, Result};
-use crate::provider::http::{ApiKey, Limits, status_error, too_large};
+use crate::provider::http::{ApiKey, Limits, status_error, too_many_tool_calls};
 use crate::provider::json;
 use crate::provider::streaming::{JsonEvents, SseJson, malformed};
 
@@ -345,11 +345,7 @@ fn read_response(v: &Value, key: Option<&ApiKey>, max_tool_calls: usize) -> Resu
             }
             "function_call" => {
                 if tool_calls.len() >= max_tool_calls {
-                    return Err(too_large(
-                        "the tool calls of one answer",
-                        max_tool_calls,
-                        "max_tool_calls",
-                    ));
+                    return Err(too_many_tool_calls(max_tool_calls));
                 }
                 tool_calls.push(ToolCall::new(
                     str_of(item, "call_id").unwrap_or_default(),
@@ -500,11 +496,7 @@ impl JsonEvents for ResponseEvents {
                     && self.position(o).is_none()
                 {
                     if self.calls.len() >= self.max_tool_calls {
-                        return Err(too_large(
-                            "the tool calls of one answer",
-                            self.max_tool_calls,
-                            "max_tool_calls",
-                        ));
+                        return Err(too_many_tool_calls(self.max_tool_calls));
                     }
                     let index = self.calls.len();
                     self.calls.push((o, index, false));
