@@ -255,12 +255,7 @@ impl<H: JsonEvents> SseJson<H> {
                 continue;
             }
             if data.len() > self.max_event_bytes {
-                let err = too_large(
-                    "a server-sent event",
-                    self.max_event_bytes,
-                    "max_event_bytes",
-                );
-                self.fail(err, out);
+                self.fail(oversized_event(self.max_event_bytes), out);
                 break;
             }
             let parsed: Value = match serde_json::from_str(data) {
@@ -283,6 +278,28 @@ impl<H: JsonEvents> SseJson<H> {
     }
 }
 
+/// A stream the SSE parser could not read (its message says where).
+pub(crate) fn malformed_stream(parser_error: String) -> Error {
+    Error::Protocol {
+        what: "an event stream".into(),
+        excerpt: parser_error,
+    }
+}
+
+/// A whole server-sent event past `max` bytes.
+pub(crate) fn oversized_event(max: usize) -> Error {
+    too_large("a server-sent event", max, "max_event_bytes")
+}
+
+/// An event still arriving (or one line of it) past `max` bytes.
+pub(crate) fn oversized_line(max: usize) -> Error {
+    too_large(
+        "a server-sent event (or a line of one)",
+        max,
+        "max_event_bytes",
+    )
+}
+
 /// A malformed stream, quoting what was read.
 pub(crate) fn malformed(what: &str, text: &str) -> Error {
     Error::Protocol {
@@ -299,16 +316,11 @@ impl<H: JsonEvents> Decode for SseJson<H> {
         let pushed = self.parser.push(bytes, &mut self.events);
         if let Err(e) = pushed {
             self.events.clear();
-            return self.fail(malformed("an event stream", &e), out);
+            return self.fail(malformed_stream(e), out);
         }
         self.handle(out);
         if !self.done && self.parser.buffered() > self.max_event_bytes {
-            let err = too_large(
-                "a server-sent event (or a line of one)",
-                self.max_event_bytes,
-                "max_event_bytes",
-            );
-            self.fail(err, out);
+            self.fail(oversized_line(self.max_event_bytes), out);
         }
     }
 
@@ -318,7 +330,7 @@ impl<H: JsonEvents> Decode for SseJson<H> {
         }
         if let Err(e) = self.parser.finish(&mut self.events) {
             self.events.clear();
-            return self.fail(malformed("an event stream", &e), out);
+            return self.fail(malformed_stream(e), out);
         }
         self.handle(out);
         if self.done {

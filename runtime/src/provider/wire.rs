@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use super::http::{ApiKey, Limits, status_error, too_large, too_many_tool_calls};
+use super::http::{ApiKey, Limits, status_error, too_many_tool_calls};
 use super::sse::{SseEvent, SseParser};
-use super::streaming::Decode;
+use super::streaming::{Decode, malformed_stream, oversized_event, oversized_line};
 use crate::chat::{
     ChatRequest, ChatResponse, ChunkDelta, ContentPart, FinishReason, MediaKind, MediaSource,
     Message, MetaNeeded, RateLimits, ResponseFormat, ServerTool, ServerToolCall, StreamAccumulator,
@@ -955,12 +955,7 @@ impl super::streaming::Decode for StreamDecoder {
         events.clear();
         self.sse_events = events;
         if !self.is_done() && self.parser.buffered() > self.max_event_bytes {
-            let err = too_large(
-                "a server-sent event (or a line of one)",
-                self.max_event_bytes,
-                "max_event_bytes",
-            );
-            self.fail(err, out);
+            self.fail(oversized_line(self.max_event_bytes), out);
         }
     }
 
@@ -1013,12 +1008,7 @@ impl StreamDecoder {
                 return;
             };
             if data.len() > self.max_event_bytes {
-                let err = too_large(
-                    "a server-sent event",
-                    self.max_event_bytes,
-                    "max_event_bytes",
-                );
-                return self.fail(err, out);
+                return self.fail(oversized_event(self.max_event_bytes), out);
             }
             match parse_chunk(data, self.http_status, acc.needs_meta()) {
                 Ok(Chunk::Delta(mut d, wire_indices)) => {
@@ -1052,13 +1042,6 @@ impl StreamDecoder {
                 Err(e) => return self.fail(e, out),
             }
         }
-    }
-}
-
-fn malformed_stream(excerpt: String) -> Error {
-    Error::Protocol {
-        what: "an event stream".into(),
-        excerpt,
     }
 }
 
