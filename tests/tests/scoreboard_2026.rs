@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use typecall::scoreboard::{Mode, ProbeOptions, Table, media_in_recordings, probe_with};
+use typecall::scoreboard::{
+    Mode, ProbeOptions, Table, media_in_recordings, models_in_recordings, probe_with,
+};
 use typecall::testing::Replay;
 use typecall_examples::{native_model, storage_cells};
 use typecall_tests::{recordings_dir, skip};
@@ -34,7 +36,7 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
         options = options.with_media(media_type, data);
     }
     let mut rows = Vec::new();
-    for (name, thinking) in models_in_tree(dir) {
+    for (name, thinking) in models_in_recordings(dir).unwrap() {
         let model = native_model(provider, Some(&url), &name, thinking).unwrap();
         for streaming in [false, true] {
             let mode = Mode {
@@ -55,42 +57,6 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
         }
     }
     Table { rows }
-}
-
-/// The model folders of a provider's recordings, however deep they nest
-/// (`groq/openai/gpt-oss-20b_thinking`): every folder holding `Gen*.json`
-/// files, outside `errors/` and `extras/`, as (model, thinking).
-fn models_in_tree(dir: &Path) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    for f in typecall_tests::json_files(dir) {
-        let rel = f.strip_prefix(dir).unwrap();
-        let first = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy()
-            .to_string();
-        if first == "errors"
-            || first == "extras"
-            || rel.parent().is_none_or(|p| p.as_os_str().is_empty())
-        {
-            continue;
-        }
-        if !f.file_name().unwrap().to_string_lossy().starts_with("Gen") {
-            continue;
-        }
-        let folder = rel.parent().unwrap().display().to_string();
-        let entry = match folder.strip_suffix("_thinking") {
-            Some(m) => (m.to_owned(), true),
-            None => (folder, false),
-        };
-        if !out.contains(&entry) {
-            out.push(entry);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The public table's rows, each cell by column name; model names without

@@ -445,28 +445,63 @@ impl Table {
     }
 }
 
+/// Every `*.json` file below `dir`, sorted.
+fn json_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "json") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// The models of a recordings tree (the layout of typecall's recordings:
-/// `<dir>/<model>[_thinking]/<Mode>-<Scenario>.json`), as (model, thinking),
-/// sorted. `errors/` is left out.
+/// `<dir>/<model>[_thinking]/<Mode>-<Scenario>.json`, where a model's folder
+/// may nest, as `groq/openai/gpt-oss-20b_thinking`), as (model, thinking),
+/// sorted: every folder holding `Gen*.json` recordings, named by its path
+/// below `dir`. `errors/` and `extras/` are left out.
 ///
 /// # Errors
 /// When `dir` cannot be read.
 pub fn models_in_recordings(dir: &std::path::Path) -> std::io::Result<Vec<(String, bool)>> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if !path.is_dir() {
-            continue;
-        }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+    for file in json_files(dir)? {
+        let Ok(rel) = file.strip_prefix(dir) else {
             continue;
         };
-        if name == "errors" || name == "extras" {
+        let first = rel.components().next().map(|c| c.as_os_str());
+        if first.is_some_and(|c| c == "errors" || c == "extras") {
             continue;
         }
-        match name.strip_suffix("_thinking") {
-            Some(model) => out.push((model.to_owned(), true)),
-            None => out.push((name.to_owned(), false)),
+        let is_recording = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("Gen"));
+        let Some(folder) = rel.parent().filter(|p| !p.as_os_str().is_empty()) else {
+            continue;
+        };
+        if !is_recording {
+            continue;
+        }
+        let folder = folder
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let entry = match folder.strip_suffix("_thinking") {
+            Some(model) => (model.to_owned(), true),
+            None => (folder, false),
+        };
+        if !out.contains(&entry) {
+            out.push(entry);
         }
     }
     out.sort();
@@ -506,29 +541,24 @@ pub fn media_in_recordings(
         }
     }
     let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains("MultiModal"))
+    for path in json_files(dir)? {
+        let multimodal = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains("MultiModal"));
+        if !multimodal {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            for i in v
+                .get("interactions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
             {
-                let text = std::fs::read_to_string(&path)?;
-                if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                    for i in v
-                        .get("interactions")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        if let Some(b) = i.pointer("/request/body") {
-                            walk(b, &mut out, 0);
-                        }
-                    }
+                if let Some(b) = i.pointer("/request/body") {
+                    walk(b, &mut out, 0);
                 }
             }
         }
