@@ -144,25 +144,16 @@ impl Endpoint {
 
     /// The models listed at `url` (`{"data": [{"id": …}, …]}`).
     pub async fn list_models(&self, url: &str) -> Result<Vec<ModelInfo>> {
-        let http = self.http()?;
-        let get = reqwest::Method::GET;
-        let resp = http
-            .send(get.clone(), url, self.key.as_ref(), &self.headers, None, "")
+        let v = self
+            .call_json(reqwest::Method::GET, url, None, &[], "a model list")
             .await?;
-        let text = http
-            .read_text(&get, url, None, resp, self.key.as_ref())
-            .await?;
-        let v: Value = serde_json::from_str(&text).map_err(|_| Error::Protocol {
-            what: "a model list".into(),
-            excerpt: crate::error::excerpt(&text, 200),
-        })?;
         let list = v
             .get("data")
             .or_else(|| v.get("models"))
             .and_then(Value::as_array)
             .ok_or_else(|| Error::Protocol {
                 what: "a model list (no `data`)".into(),
-                excerpt: crate::error::excerpt(&text, 200),
+                excerpt: crate::error::excerpt(&v.to_string(), 200),
             })?;
         Ok(list
             .iter()
@@ -203,20 +194,22 @@ impl Endpoint {
         Ok((seen, text))
     }
 
-    /// As [`Endpoint::call`], the answer read as JSON.
+    /// As [`Endpoint::call`], the answer read as JSON (an empty answer is an
+    /// empty object); `what` names what was expected, for the error.
     pub async fn call_json(
         &self,
         method: reqwest::Method,
         url: &str,
         body: Option<&super::http::Body>,
         extra_headers: &[(String, String)],
+        what: &str,
     ) -> Result<Value> {
         let (_, text) = self.call(method, url, body, extra_headers).await?;
         if text.trim().is_empty() {
             return Ok(Value::Object(Default::default()));
         }
         serde_json::from_str(&text).map_err(|_| Error::Protocol {
-            what: "a JSON answer".into(),
+            what: what.to_owned(),
             excerpt: crate::error::excerpt(&text, 200),
         })
     }

@@ -86,7 +86,7 @@ impl Anthropic {
         let url = format!("{}/messages/batches/{}", self.inner.base_url, segment(id)?);
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &[])
+            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
         batch_of(&v)
     }
@@ -99,7 +99,7 @@ impl Anthropic {
         let url = format!("{}/messages/batches?limit=1000", self.inner.base_url);
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &[])
+            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
         v.get("data")
             .and_then(Value::as_array)
@@ -122,7 +122,7 @@ impl Anthropic {
         );
         let v = self
             .inner
-            .call_json(reqwest::Method::POST, &url, None, &[])
+            .call_json(reqwest::Method::POST, &url, None, &[], "a JSON answer")
             .await?;
         batch_of(&v)
     }
@@ -134,7 +134,7 @@ impl Anthropic {
     pub async fn delete_batch(&self, id: &str) -> Result<()> {
         let url = format!("{}/messages/batches/{}", self.inner.base_url, segment(id)?);
         self.inner
-            .call_json(reqwest::Method::DELETE, &url, None, &[])
+            .call_json(reqwest::Method::DELETE, &url, None, &[], "a JSON answer")
             .await
             .map(drop)
     }
@@ -240,6 +240,7 @@ impl Anthropic {
                 &url,
                 Some(&body),
                 &Self::files_headers(),
+                "a JSON answer",
             )
             .await?;
         file_of(&v)
@@ -253,7 +254,13 @@ impl Anthropic {
         let url = format!("{}/files/{}?beta=true", self.inner.base_url, segment(id)?);
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &Self::files_headers())
+            .call_json(
+                reqwest::Method::GET,
+                &url,
+                None,
+                &Self::files_headers(),
+                "a JSON answer",
+            )
             .await?;
         file_of(&v)
     }
@@ -266,7 +273,13 @@ impl Anthropic {
         let url = format!("{}/files?beta=true&limit=1000", self.inner.base_url);
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &Self::files_headers())
+            .call_json(
+                reqwest::Method::GET,
+                &url,
+                None,
+                &Self::files_headers(),
+                "a JSON answer",
+            )
             .await?;
         v.get("data")
             .and_then(Value::as_array)
@@ -283,7 +296,13 @@ impl Anthropic {
     pub async fn delete_file(&self, id: &str) -> Result<()> {
         let url = format!("{}/files/{}?beta=true", self.inner.base_url, segment(id)?);
         self.inner
-            .call_json(reqwest::Method::DELETE, &url, None, &Self::files_headers())
+            .call_json(
+                reqwest::Method::DELETE,
+                &url,
+                None,
+                &Self::files_headers(),
+                "a JSON answer",
+            )
             .await
             .map(drop)
     }
@@ -312,7 +331,13 @@ impl AnthropicModel {
         let v = self
             .client
             .inner
-            .call_json(reqwest::Method::POST, &url, Some(&body), &[])
+            .call_json(
+                reqwest::Method::POST,
+                &url,
+                Some(&body),
+                &[],
+                "a JSON answer",
+            )
             .await?;
         batch_of(&v)
     }
@@ -335,7 +360,13 @@ impl AnthropicModel {
         let v = self
             .client
             .inner
-            .call_json(reqwest::Method::POST, &url, Some(&body), &[])
+            .call_json(
+                reqwest::Method::POST,
+                &url,
+                Some(&body),
+                &[],
+                "a JSON answer",
+            )
             .await?;
         count(&v, "input_tokens").ok_or_else(|| Error::Protocol {
             what: "a token count".into(),

@@ -141,7 +141,13 @@ impl Gemini {
         ];
         let v = self
             .inner
-            .call_json(reqwest::Method::PUT, &upload_url, Some(&body), &headers)
+            .call_json(
+                reqwest::Method::PUT,
+                &upload_url,
+                Some(&body),
+                &headers,
+                "a JSON answer",
+            )
             .await?;
         file_of(v.get("file").unwrap_or(&v))
     }
@@ -158,7 +164,7 @@ impl Gemini {
         );
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &[])
+            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
         file_of(&v)
     }
@@ -171,7 +177,7 @@ impl Gemini {
         let url = format!("{}/files?pageSize=100", self.inner.base_url);
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &[])
+            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
         v.get("files")
             .and_then(Value::as_array)
@@ -192,7 +198,7 @@ impl Gemini {
             id_segment(name, "files")?
         );
         self.inner
-            .call_json(reqwest::Method::DELETE, &url, None, &[])
+            .call_json(reqwest::Method::DELETE, &url, None, &[], "a JSON answer")
             .await
             .map(drop)
     }
@@ -210,7 +216,7 @@ impl Gemini {
         );
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &[])
+            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
         cache_of(&v)
     }
@@ -223,7 +229,7 @@ impl Gemini {
         let url = format!("{}/cachedContents?pageSize=100", self.inner.base_url);
         let v = self
             .inner
-            .call_json(reqwest::Method::GET, &url, None, &[])
+            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
         v.get("cachedContents")
             .and_then(Value::as_array)
@@ -244,7 +250,7 @@ impl Gemini {
             id_segment(name, "cachedContents")?
         );
         self.inner
-            .call_json(reqwest::Method::DELETE, &url, None, &[])
+            .call_json(reqwest::Method::DELETE, &url, None, &[], "a JSON answer")
             .await
             .map(drop)
     }
@@ -274,7 +280,13 @@ impl GeminiModel {
         let body = endpoint.http()?.body(&body)?;
         let url = format!("{}/cachedContents", endpoint.base_url);
         let v = endpoint
-            .call_json(reqwest::Method::POST, &url, Some(&body), &[])
+            .call_json(
+                reqwest::Method::POST,
+                &url,
+                Some(&body),
+                &[],
+                "a JSON answer",
+            )
             .await?;
         cache_of(&v)
     }
@@ -299,7 +311,13 @@ impl GeminiModel {
             id_segment(name, "cachedContents")?
         );
         let v = endpoint
-            .call_json(reqwest::Method::PATCH, &url, Some(&body), &[])
+            .call_json(
+                reqwest::Method::PATCH,
+                &url,
+                Some(&body),
+                &[],
+                "a JSON answer",
+            )
             .await?;
         cache_of(&v)
     }
