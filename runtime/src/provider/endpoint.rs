@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::http::{ApiKey, Body, HttpClient, Response};
-use super::{ChatStream, ModelInfo, streaming};
+use super::{ChatStream, Limits, ModelInfo, streaming};
 use crate::chat::ChatResponse;
 use crate::error::{Error, Result};
 
@@ -33,6 +33,22 @@ impl Sent<'_> {
                 self.key,
             )
             .await
+    }
+
+    /// The whole answer, read by `parse` (given its text and the client's
+    /// limits), with the rate limits its headers gave; the span's usage
+    /// fields record it.
+    pub async fn read(
+        self,
+        parse: impl FnOnce(&str, &Limits) -> Result<ChatResponse>,
+    ) -> Result<ChatResponse> {
+        let rate_limits = self.resp.rate_limits();
+        let limits = self.http.limits.clone();
+        let text = self.text().await?;
+        let mut response = parse(&text, &limits)?;
+        response.rate_limits = rate_limits;
+        super::record_usage(&response);
+        Ok(response)
     }
 
     /// The answer's events, read by `decoder`; `on_done` sees the final

@@ -112,6 +112,21 @@ pub struct BatchFailure {
     pub message: Option<String>,
 }
 
+/// The records of a list answer: each element of the array `key` (none when
+/// absent), read by `record`; the first that is not a record fails the list.
+pub(crate) fn records<T>(
+    v: &Value,
+    key: &str,
+    record: impl Fn(&Value) -> crate::Result<T>,
+) -> crate::Result<Vec<T>> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(record)
+        .collect()
+}
+
 /// A string field of a JSON object.
 pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)

@@ -240,13 +240,7 @@ impl AnthropicModel {
 
     async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
         let sent = self.post(request, false).await?;
-        let rate_limits = sent.resp.rate_limits();
-        let limits = sent.http.limits.clone();
-        let text = sent.text().await?;
-        let mut response = wire::parse_message_within(&text, &limits)?;
-        response.rate_limits = rate_limits;
-        super::record_usage(&response);
-        Ok(response)
+        sent.read(wire::parse_message_within).await
     }
 
     async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {

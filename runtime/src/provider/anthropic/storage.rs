@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::provider::check_request;
 use crate::provider::http::Body;
 use crate::provider::storage::{
-    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, StoredFile, count, text,
+    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, StoredFile, count, records, text,
 };
 
 /// The beta the Files API needs.
@@ -101,12 +101,7 @@ impl Anthropic {
             .inner
             .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
-        v.get("data")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(batch_of)
-            .collect()
+        records(&v, "data", batch_of)
     }
 
     /// Asks the provider to stop a batch; its answered requests keep their
@@ -281,12 +276,7 @@ impl Anthropic {
                 "a JSON answer",
             )
             .await?;
-        v.get("data")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(file_of)
-            .collect()
+        records(&v, "data", file_of)
     }
 
     /// Deletes an uploaded file.

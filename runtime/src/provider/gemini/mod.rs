@@ -195,11 +195,8 @@ impl GeminiModel {
 
     async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
         let sent = self.post(request, false).await?;
-        let limits = sent.http.limits.clone();
-        let text = sent.text().await?;
-        let response = wire::parse_response_within(&text, &self.name, &limits)?;
-        super::record_usage(&response);
-        Ok(response)
+        sent.read(|text, limits| wire::parse_response_within(text, &self.name, limits))
+            .await
     }
 
     async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {

@@ -8,7 +8,7 @@ use super::{Gemini, GeminiModel, wire};
 use crate::chat::ChatRequest;
 use crate::error::{Error, Result};
 use crate::provider::http::Body;
-use crate::provider::storage::{CachedPrompt, StoredFile, count, text};
+use crate::provider::storage::{CachedPrompt, StoredFile, count, records, text};
 
 fn file_of(v: &Value) -> Result<StoredFile> {
     let id = text(v, "name").ok_or_else(|| Error::Protocol {
@@ -179,12 +179,7 @@ impl Gemini {
             .inner
             .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
-        v.get("files")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(file_of)
-            .collect()
+        records(&v, "files", file_of)
     }
 
     /// Deletes an uploaded file.
@@ -231,12 +226,7 @@ impl Gemini {
             .inner
             .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
             .await?;
-        v.get("cachedContents")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(cache_of)
-            .collect()
+        records(&v, "cachedContents", cache_of)
     }
 
     /// Deletes cached contents.
