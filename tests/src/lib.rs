@@ -279,3 +279,25 @@ where
         "the extraction's stream ended without its value".into(),
     ))
 }
+
+/// The answer of the recorded JSON scenarios (`{"is_fruit": …}`).
+#[derive(Debug, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+pub struct Fruit {
+    /// Whether the thing asked about is a fruit.
+    pub is_fruit: bool,
+}
+
+/// How a recorded JSON scenario asked for its answer, from its file name:
+/// `…-JSON.json` is JSON mode, `…-JSONSchema.json` a schema; `None` for
+/// every other scenario.
+pub fn json_scenario_mode(path: &Path) -> Option<typecall::output::OutputMode> {
+    use typecall::output::OutputMode;
+    let name = path.file_name()?.to_str()?;
+    if name.ends_with("-JSONSchema.json") {
+        Some(OutputMode::Native)
+    } else if name.ends_with("-JSON.json") {
+        Some(OutputMode::JsonMode)
+    } else {
+        None
+    }
+}

@@ -51,16 +51,11 @@ async fn live_model_name(cerebras: &Cerebras) -> String {
         .unwrap_or_else(|| models[0].id.clone())
 }
 
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-struct Fruit {
-    is_fruit: bool,
-}
-
 #[tokio::test]
 async fn live_extraction_decodes_a_typed_value() {
     let Some(cerebras) = live() else { return };
     let model = cerebras.model(live_model_name(&cerebras).await);
-    let fruit: Fruit = typecall::extract(&model, "Is a banana a fruit?")
+    let fruit: typecall_tests::Fruit = typecall::extract(&model, "Is a banana a fruit?")
         .await
         .expect("extraction");
     assert!(fruit.is_fruit);

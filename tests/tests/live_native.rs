@@ -7,18 +7,10 @@
 
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::Deserialize;
 use typecall::chat::{ChatRequest, Message};
 use typecall::provider::{Model, collect};
 use typecall::{Agent, Anthropic, Extract, Gemini, OpenAiResponses};
-use typecall_tests::SquareRoot;
-
-/// Whether a fruit is one.
-#[derive(Debug, Deserialize, JsonSchema)]
-struct Fruit {
-    is_fruit: bool,
-}
+use typecall_tests::{Fruit, SquareRoot};
 
 fn live_models() -> Vec<(&'static str, Arc<dyn Model>)> {
     let name = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.into());

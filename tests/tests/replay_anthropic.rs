@@ -7,8 +7,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, RateLimitResource, RateLimitWindow, ToolChoice};
@@ -18,7 +16,7 @@ use typecall::testing::Replay;
 use typecall::{Agent, Anthropic, Error, Extract};
 use typecall_tests::anthropic::{Facts, facts_of, normalized, request_from_recorded, thinking_of};
 use typecall_tests::{
-    RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
+    Fruit, RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
     recordings_dir, run_agent, skip, square_root_turns,
 };
 
@@ -347,12 +345,6 @@ async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 8, "only {checked} conversations");
-}
-
-/// The answer of the recorded JSON scenarios.
-#[derive(Debug, Deserialize, JsonSchema)]
-struct Fruit {
-    is_fruit: bool,
 }
 
 #[tokio::test]

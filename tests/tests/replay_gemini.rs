@@ -8,19 +8,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, ToolChoice};
-use typecall::output::OutputMode;
 use typecall::provider::{GeminiModel, Model, RetryPolicy, check_request, collect};
 use typecall::testing::Replay;
 use typecall::{Agent, Error, Extract, Gemini};
 use typecall_tests::gemini::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
-    recordings_dir, replay_tree, run_agent, skip, square_root_turns, sync_stream_pairs,
+    Fruit, RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
+    json_scenario_mode, recordings_dir, replay_tree, run_agent, skip, square_root_turns,
+    sync_stream_pairs,
 };
 
 const KEY: &str = "AIza-test-key-never-sent-anywhere";
@@ -257,12 +255,6 @@ async fn the_recorded_gemini_tool_conversations_run_through_the_agent() {
     assert!(checked >= 4, "only {checked} conversations");
 }
 
-/// The answer of the recorded JSON scenarios.
-#[derive(Debug, Deserialize, JsonSchema)]
-struct Fruit {
-    is_fruit: bool,
-}
-
 #[tokio::test]
 async fn the_recorded_gemini_json_answers_decode_through_extract() {
     let Some(dir) = recordings_dir("gemini extract replay") else {
@@ -271,11 +263,8 @@ async fn the_recorded_gemini_json_answers_decode_through_extract() {
     let root = dir.join("gemini");
     let mut checked = 0;
     for path in json_files(&root) {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let mode = match name.split_once('-') {
-            Some((_, "JSON.json")) => OutputMode::JsonMode,
-            Some((_, "JSONSchema.json")) => OutputMode::Native,
-            _ => continue,
+        let Some(mode) = json_scenario_mode(&path) else {
+            continue;
         };
         let all = interactions(&path);
         let last = all.last().unwrap().clone();

@@ -7,22 +7,20 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{
     ChatResponse, FinishReason, RateLimitResource, RateLimitWindow, ResponseFormat, ToolChoice,
 };
-use typecall::output::OutputMode;
 use typecall::provider::{Model, OpenAiResponsesModel, RetryPolicy, check_request, collect};
 use typecall::testing::Replay;
 use typecall::{Agent, Error, Extract, OpenAiResponses};
 use typecall_tests::replay::without_schema_keys;
 use typecall_tests::responses::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
-    recordings_dir, replay_tree, run_agent, skip, square_root_turns, sync_stream_pairs,
+    Fruit, RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
+    json_scenario_mode, recordings_dir, replay_tree, run_agent, skip, square_root_turns,
+    sync_stream_pairs,
 };
 
 const KEY: &str = "sk-proj-test-key-never-sent-anywhere";
@@ -287,12 +285,6 @@ async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
     assert!(checked >= 4, "only {checked} conversations");
 }
 
-/// The answer of the recorded JSON scenarios.
-#[derive(Debug, Deserialize, JsonSchema)]
-struct Fruit {
-    is_fruit: bool,
-}
-
 #[tokio::test]
 async fn the_recorded_responses_json_answers_decode_through_extract() {
     let Some(dir) = recordings_dir("openai-responses extract replay") else {
@@ -301,11 +293,8 @@ async fn the_recorded_responses_json_answers_decode_through_extract() {
     let root = dir.join("openai-responses");
     let mut checked = 0;
     for path in json_files(&root) {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let mode = match name.split_once('-') {
-            Some((_, "JSON.json")) => OutputMode::JsonMode,
-            Some((_, "JSONSchema.json")) => OutputMode::Native,
-            _ => continue,
+        let Some(mode) = json_scenario_mode(&path) else {
+            continue;
         };
         let all = interactions(&path);
         let body = all.last().unwrap().request.body.clone().unwrap();

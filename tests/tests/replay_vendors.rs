@@ -14,7 +14,8 @@ use typecall::testing::Replay;
 use typecall::{Error, OpenAiCompat};
 use typecall_tests::replay::{facts_of, normalized_chat, request_from_recorded};
 use typecall_tests::{
-    SquareRoot, interactions, recordings_dir, replay_tree, skip, sync_stream_pairs,
+    Fruit, SquareRoot, interactions, json_scenario_mode, recordings_dir, replay_tree, skip,
+    sync_stream_pairs,
 };
 
 const KEY: &str = "vendor-test-key-never-sent-anywhere";
@@ -343,16 +344,10 @@ async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
     assert!(checked >= 10, "only {checked} conversations");
 }
 
-/// The answer of the recorded JSON scenarios.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-struct Fruit {
-    is_fruit: bool,
-}
-
 #[tokio::test]
 async fn the_recorded_vendor_json_answers_decode_through_extract() {
     use typecall::Extract;
-    use typecall::output::OutputMode;
+
     let Some(dir) = recordings_dir("vendor extract replay") else {
         return;
     };
@@ -364,11 +359,8 @@ async fn the_recorded_vendor_json_answers_decode_through_extract() {
             continue;
         };
         for path in typecall_tests::json_files(&root) {
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
-            let mode = match name.split_once('-') {
-                Some((_, "JSON.json")) => OutputMode::JsonMode,
-                Some((_, "JSONSchema.json")) => OutputMode::Native,
-                _ => continue,
+            let Some(mode) = json_scenario_mode(&path) else {
+                continue;
             };
             let all = interactions(&path);
             let last = all.last().unwrap().clone();

@@ -11,12 +11,7 @@ use typecall::provider::RetryPolicy;
 use typecall::testing::{Interaction, Replay};
 use typecall::{Cerebras, Error, Extract, OpenAiCompat, OutputMode};
 use typecall_tests::scripted::{ScriptedServer, Step};
-use typecall_tests::{json_files, read_json, recordings_dir};
-
-#[derive(Debug, Deserialize, JsonSchema, PartialEq)]
-struct Fruit {
-    is_fruit: bool,
-}
+use typecall_tests::{Fruit, json_files, json_scenario_mode, read_json, recordings_dir};
 
 #[tokio::test]
 async fn every_recorded_json_answer_decodes_into_a_typed_value() {
@@ -26,14 +21,10 @@ async fn every_recorded_json_answer_decodes_into_a_typed_value() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for path in json_files(&dir.join("cerebras")) {
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let mode = if file.ends_with("-JSONSchema.json") {
-            OutputMode::Native
-        } else if file.ends_with("-JSON.json") {
-            OutputMode::JsonMode
-        } else {
+        let Some(mode) = json_scenario_mode(&path) else {
             continue;
         };
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
         let rec = read_json(&path);
         let interactions: Vec<Interaction> =
             serde_json::from_value(rec["interactions"].clone()).unwrap();
