@@ -16,7 +16,7 @@ pub struct ToolSpec<'a> {
     pub tool_type: TokenStream,
     /// The hidden argument struct.
     pub args_ident: &'a Ident,
-    /// Fetches context values into `__ctx_<param>` variables.
+    /// Fetches context values into `__ctx<position>` variables.
     pub context_fetches: TokenStream,
     /// Sets up anything the call needs (e.g. a clone of `self`), before it.
     pub prelude: TokenStream,
@@ -90,7 +90,9 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
             #[doc(hidden)]
             fn __typecall_built() -> &'static ::typecall::tool::__private::BuiltDef {
                 static CELL: ::typecall::tool::__private::DefCell = ::typecall::tool::__private::DefCell::new();
-                CELL.get_or_init(|| ::typecall::tool::__private::build_def::<#args_ident>(#name, #description, #strict))
+                #[allow(unused_imports)]
+                use ::typecall::tool::__private::{ArgsOf as _, ArgsUnchecked as _};
+                CELL.get_or_init(|| (&::typecall::tool::__private::Args::<#args_ident>::NEW).build_def(#name, #description, #strict))
             }
         }
 
@@ -110,10 +112,10 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
                 __ctx: &'__a ::typecall::tool::ToolContext,
             ) -> ::typecall::future::BoxFuture<'__a, ::typecall::tool::ToolResult> {
                 #[allow(unused_imports)]
-                use ::typecall::tool::__private::{FutureKind as _, ValueKind as _};
+                use ::typecall::tool::__private::{ArgsOf as _, ArgsUnchecked as _, FutureKind as _, ValueKind as _};
                 ::std::boxed::Box::pin(async move {
                     #[allow(unused_variables)]
-                    let __args: #args_ident = ::typecall::tool::__private::decode_args(#name, Self::__typecall_built(), __json)?;
+                    let __args: #args_ident = (&::typecall::tool::__private::Args::<#args_ident>::NEW).decode(#name, Self::__typecall_built(), __json)?;
                     #context_fetches
                     #prelude
                     #body

@@ -127,13 +127,34 @@ fn classify(ty: &Type) -> syn::Result<ParamKind> {
 /// The `rename = "…"` of a `#[serde(...)]` attribute, if any.
 fn rename_of(attrs: &[Attribute]) -> syn::Result<Option<String>> {
     let mut found = None;
-    for a in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+    for_each_key_value(attrs, &["serde"], |key, value| {
+        if key.is_ident("rename")
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = value
+        {
+            found = Some(s.value());
+        }
+    });
+    Ok(found)
+}
+
+/// Calls `f` with each `key = value` inside the `#[name(...)]` attributes
+/// (`name` among `names`); nested lists are skipped.
+fn for_each_key_value(
+    attrs: &[Attribute],
+    names: &[&str],
+    mut f: impl FnMut(&syn::Path, &syn::Expr),
+) {
+    for a in attrs
+        .iter()
+        .filter(|a| names.iter().any(|n| a.path().is_ident(n)))
+    {
         let _ = a.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                let s: syn::LitStr = meta.value()?.parse()?;
-                found = Some(s.value());
-            } else if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
+            if meta.input.peek(syn::Token![=]) {
+                let value: syn::Expr = meta.value()?.parse()?;
+                f(&meta.path, &value);
             } else if meta.input.peek(syn::token::Paren) {
                 let _content;
                 syn::parenthesized!(_content in meta.input);
@@ -141,42 +162,65 @@ fn rename_of(attrs: &[Attribute]) -> syn::Result<Option<String>> {
             Ok(())
         });
     }
-    Ok(found)
 }
 
 /// The hidden argument struct: one field per argument parameter, after a
 /// check of each parameter's type that names it in typecall's own message.
+///
+/// Each field's type is a type parameter of the struct defaulting to the
+/// parameter's type, so the derives put their bounds on the impls instead of
+/// failing inside them: a parameter type without `Deserialize + JsonSchema`
+/// gets the check's message alone. A parameter that brings its own codec
+/// (`#[serde(with …)]`, `#[schemars(with …)]`, …) keeps its written type and is
+/// not checked: its type need not implement either trait.
 pub fn args_struct(ident: &Ident, params: &[Param]) -> TokenStream {
-    let fields = params
+    let args: Vec<&Param> = params
         .iter()
         .filter(|p| matches!(p.kind, ParamKind::Arg))
-        .map(|p| {
-            let (ident, ty, attrs) = (&p.ident, &p.ty, &p.field_attrs);
-            quote! { #(#attrs)* #ident: #ty, }
-        });
-    let checks = params
-        .iter()
-        .filter(|p| matches!(p.kind, ParamKind::Arg))
-        .map(|p| {
-            let ty = &p.ty;
-            quote_spanned! { ty.span()=> const _: () = <#ty as ::typecall::tool::ToolArgument>::IT_IS; }
-        });
+        .collect();
+    let mut generics = Vec::new();
+    let mut checks = Vec::new();
+    let fields = args.iter().enumerate().map(|(i, p)| {
+        let (ident, ty, attrs) = (&p.ident, &p.ty, &p.field_attrs);
+        if own_codec(attrs) {
+            return quote! { #(#attrs)* #ident: #ty, };
+        }
+        let param = format_ident!("__T{}", i);
+        generics.push(quote! { #param = #ty });
+        checks.push(quote_spanned! { ty.span()=> const _: () = <#ty as ::typecall::tool::ToolArgument>::IT_IS; });
+        quote! { #(#attrs)* #ident: #param, }
+    });
+    let fields: Vec<TokenStream> = fields.collect();
+    let schema_name = ident.to_string();
     quote! {
         #(#checks)*
 
         #[doc(hidden)]
         #[derive(::typecall::__private::serde::Deserialize, ::typecall::__private::schemars::JsonSchema)]
         #[serde(crate = "::typecall::__private::serde")]
-        #[schemars(crate = "::typecall::__private::schemars")]
+        #[schemars(crate = "::typecall::__private::schemars", rename = #schema_name)]
         #[allow(non_camel_case_types, dead_code)]
-        struct #ident { #(#fields)* }
+        struct #ident<#(#generics),*> { #(#fields)* }
     }
+}
+
+/// Whether a parameter's attributes give it its own (de)serializer or schema
+/// (`with`, `deserialize_with`, `default = "…"`, `schema_with`), which is
+/// written for its exact type.
+fn own_codec(attrs: &[Attribute]) -> bool {
+    let mut found = false;
+    for_each_key_value(attrs, &["serde", "schemars"], |key, _| {
+        found |= ["with", "deserialize_with", "schema_with", "default"]
+            .iter()
+            .any(|k| key.is_ident(k));
+    });
+    found
 }
 
 /// Statements that fetch the context parameters from `__ctx`.
 pub fn context_fetches(params: &[Param], name: &str) -> TokenStream {
-    let fetches = params.iter().filter_map(|p| {
-        let var = format_ident!("__ctx_{}", p.ident);
+    let fetches = params.iter().enumerate().filter_map(|(i, p)| {
+        let var = ctx_var(i);
         match &p.kind {
             ParamKind::Arg => None,
             ParamKind::Ctx(s) | ParamKind::RefCtx(s) => Some(quote! {
@@ -187,13 +231,20 @@ pub fn context_fetches(params: &[Param], name: &str) -> TokenStream {
     quote! { #(#fetches)* }
 }
 
+/// The variable holding the context value of parameter `i` (named by position:
+/// a parameter named `_db` would make `__ctx__db`, which rustc warns about).
+fn ctx_var(i: usize) -> Ident {
+    format_ident!("__ctx{}", i)
+}
+
 /// The arguments of the call to the user's function, in order.
 pub fn call_args(params: &[Param]) -> Vec<TokenStream> {
     params
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let ident = &p.ident;
-            let var = format_ident!("__ctx_{}", p.ident);
+            let var = ctx_var(i);
             match &p.kind {
                 ParamKind::Arg => quote! { __args.#ident },
                 ParamKind::Ctx(_) => quote! { #var },

@@ -744,3 +744,43 @@ async fn a_bad_enum_argument_is_told_the_allowed_values() {
         "{e}"
     );
 }
+
+/// A point in time the caller's own code reads; neither `Deserialize` nor
+/// `JsonSchema`.
+#[derive(Debug)]
+pub struct Stamp(u64);
+
+/// Reads a stamp from its decimal text.
+fn stamp_from_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Stamp, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map(Stamp).map_err(serde::de::Error::custom)
+}
+
+/// Says how long ago a stamp was; `limit` is optional.
+#[tool(strict = false)]
+fn age(
+    #[serde(deserialize_with = "stamp_from_text")]
+    #[schemars(with = "String")]
+    stamp: Stamp,
+    limit: Option<u32>,
+) -> u64 {
+    1_000u64.saturating_sub(stamp.0) + u64::from(limit.unwrap_or(0))
+}
+
+#[tokio::test]
+async fn a_parameter_with_its_own_codec_keeps_its_type_and_options_stay_optional() {
+    let tools = Toolbox::new().with(Age).unwrap();
+    let def = &tools.defs()[0];
+    assert_eq!(def.parameters["properties"]["stamp"]["type"], "string");
+    // The `Option` is still seen through the struct's type parameter: not required.
+    assert_eq!(def.parameters["required"], json!(["stamp"]));
+    assert_eq!(
+        tools.call("age", r#"{"stamp": "990"}"#).await.unwrap(),
+        ToolValue::Json(json!(10))
+    );
+    let err = tools
+        .call("age", r#"{"stamp": "soon", "limit": 1}"#)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::InvalidArguments { .. }), "{err:?}");
+}

@@ -373,6 +373,67 @@ pub mod __private {
             .map_err(|e| ToolError::invalid_arguments(tool, e))
     }
 
+    /// A `#[tool]`'s argument struct, for the autoref dispatch of
+    /// [`ArgsOf`] / [`ArgsUnchecked`]: the generated code calls
+    /// `(&Args::<A>::NEW).build_def(…)`, which is [`build_def`] when `A` is
+    /// `DeserializeOwned + JsonSchema`. When it is not, a parameter type lacks
+    /// them and the macro's `ToolArgument` check has already stopped the build
+    /// with typecall's message; the fallback only keeps rustc from adding its
+    /// own errors about the hidden struct.
+    #[derive(Debug)]
+    pub struct Args<A>(std::marker::PhantomData<fn() -> A>);
+    impl<A> Args<A> {
+        /// The probe.
+        pub const NEW: Self = Self(std::marker::PhantomData);
+    }
+    /// The argument struct is `DeserializeOwned + JsonSchema`.
+    pub trait ArgsOf<A> {
+        /// [`build_def`].
+        fn build_def(&self, name: &str, description: &str, strict: bool) -> BuiltDef;
+        /// [`decode_args`].
+        ///
+        /// # Errors
+        /// As [`decode_args`].
+        fn decode(&self, tool: &str, built: &BuiltDef, args: Value) -> Result<A, ToolError>;
+    }
+    impl<A: DeserializeOwned + schemars::JsonSchema> ArgsOf<A> for Args<A> {
+        fn build_def(&self, name: &str, description: &str, strict: bool) -> BuiltDef {
+            build_def::<A>(name, description, strict)
+        }
+        fn decode(&self, tool: &str, built: &BuiltDef, args: Value) -> Result<A, ToolError> {
+            decode_args(tool, built, args)
+        }
+    }
+    /// The argument struct is not: never part of a program that compiles.
+    pub trait ArgsUnchecked<A> {
+        /// A definition that says why it has no schema.
+        fn build_def(&self, name: &str, description: &str, _strict: bool) -> BuiltDef {
+            BuiltDef {
+                def: ToolDef::new(name, description, serde_json::json!({"type": "object"})),
+                schema: None,
+                error: Some(SchemaError::Invalid {
+                    type_name: name.to_owned(),
+                    message: "a parameter type is not `Deserialize + JsonSchema`".to_owned(),
+                }),
+            }
+        }
+        /// Refuses every call.
+        ///
+        /// # Errors
+        /// Always [`ToolError::Failed`].
+        fn decode(&self, tool: &str, built: &BuiltDef, _args: Value) -> Result<A, ToolError> {
+            Err(ToolError::Failed {
+                tool: tool.to_owned(),
+                message: built
+                    .error
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            })
+        }
+    }
+    impl<A> ArgsUnchecked<A> for &Args<A> {}
+
     /// Runs a sync tool body on the blocking pool.
     ///
     /// # Errors

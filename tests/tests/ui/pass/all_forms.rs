@@ -1,3 +1,5 @@
+#![deny(warnings)]
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use typecall::tool::Toolbox;
