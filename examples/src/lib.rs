@@ -336,3 +336,105 @@ pub async fn storage_cells(
         _ => (Cell::No, Cell::No),
     }
 }
+
+/// The tools `examples/mcp_server.rs` serves over MCP (and the MCP tests
+/// use): a calculator, a typed result, and a destructive tool.
+pub mod mcp_tools {
+    use schemars::JsonSchema;
+    use serde::Serialize;
+    use typecall::tool;
+    use typecall::tool::Toolbox;
+
+    /// The square root of a number, rounded to 2 decimals.
+    #[tool(title = "Square root", read_only, idempotent)]
+    pub fn square_root(
+        /// The number (not negative).
+        number: f64,
+    ) -> Result<f64, String> {
+        if number < 0.0 {
+            return Err(format!("{number} is negative: it has no real square root"));
+        }
+        Ok((number.sqrt() * 100.0).round() / 100.0)
+    }
+
+    /// Adds two whole numbers.
+    #[tool(title = "Add", read_only, idempotent)]
+    pub fn add(a: i64, b: i64) -> Result<i64, String> {
+        a.checked_add(b)
+            .ok_or_else(|| format!("{a} + {b} does not fit in 64 bits"))
+    }
+
+    /// Counts of a text.
+    #[derive(Debug, Serialize, JsonSchema)]
+    pub struct TextStats {
+        /// Words, split on whitespace.
+        pub words: usize,
+        /// Characters (Unicode scalar values).
+        pub characters: usize,
+    }
+
+    /// Counts the words and characters of a text.
+    #[tool(
+        title = "Text statistics",
+        read_only,
+        idempotent,
+        type_name = "TextStatsTool"
+    )]
+    pub fn text_stats(text: String) -> TextStats {
+        TextStats {
+            words: text.split_whitespace().count(),
+            characters: text.chars().count(),
+        }
+    }
+
+    /// Deletes a note by its id (notes 1 to 3 exist). Cannot be undone.
+    #[tool(title = "Delete a note", destructive)]
+    pub fn delete_note(id: u32) -> Result<String, String> {
+        if (1..=3).contains(&id) {
+            Ok(format!("note {id} deleted"))
+        } else {
+            Err(format!("there is no note {id}; the notes are 1, 2 and 3"))
+        }
+    }
+
+    /// An agent over the tools of an MCP server: one tool call required
+    /// first, then an answer; greedy and seeded like the demo's agent.
+    /// Destructive tools (as their hints say) go through the approval hook,
+    /// which here refuses them: nobody is there to ask.
+    pub fn agent(
+        model: std::sync::Arc<dyn typecall::provider::Model>,
+        tools: typecall::mcp::McpTools,
+    ) -> typecall::Agent {
+        typecall::Agent::from_arc(model)
+            .system("You answer questions with the tools. After a tool answers, reply with one short sentence that states its result.")
+            .tools(tools)
+            .first_tool_choice(typecall::chat::ToolChoice::Required)
+            .tool_choice_after_tools(typecall::chat::ToolChoice::None)
+            .max_parallel_tools(1)
+            .max_turns(4)
+            .max_tokens(256)
+            .temperature(0.0)
+            .seed(1)
+            .approve_only_destructive()
+            .before_tool_call(|call| {
+                typecall::agent::HookDecision::Deny(format!(
+                    "`{}` may destroy data and needs a person's approval",
+                    call.name
+                ))
+            })
+    }
+
+    /// All four, in one toolbox.
+    pub fn toolbox() -> Toolbox {
+        let mut tools = Toolbox::new();
+        for added in [
+            tools.add(SquareRoot).map(|_| ()),
+            tools.add(Add).map(|_| ()),
+            tools.add(TextStatsTool).map(|_| ()),
+            tools.add(DeleteNote).map(|_| ()),
+        ] {
+            added.expect("the example tools have distinct names and strict schemas");
+        }
+        tools
+    }
+}

@@ -24,6 +24,8 @@ pub struct ToolSpec<'a> {
     pub call: TokenStream,
     /// The user's return type, for error spans.
     pub output: &'a ReturnType,
+    /// An expression building the tool's `ToolAnnotations`.
+    pub annotations: TokenStream,
 }
 
 /// Whether the written return type is a `Result` (by its last path segment:
@@ -40,6 +42,34 @@ fn returns_result(output: &ReturnType) -> bool {
     })
 }
 
+/// The type a successful call gives back: `T` of a written `Result<T, …>`,
+/// else the return type. `None` for `()` and for types the generated code
+/// cannot name (`impl Trait`, `Self`).
+fn success_type(output: &ReturnType) -> Option<syn::Type> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let text = quote!(#ty).to_string();
+    if text.contains("impl ")
+        || text
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|w| w == "Self")
+    {
+        return None;
+    }
+    if returns_result(output)
+        && let syn::Type::Path(p) = &**ty
+        && let Some(seg) = p.path.segments.last()
+        && let syn::PathArguments::AngleBracketed(args) = &seg.arguments
+    {
+        return args.args.iter().find_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t.clone()),
+            _ => None,
+        });
+    }
+    Some((**ty).clone())
+}
+
 pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
     let ToolSpec {
         name,
@@ -53,6 +83,17 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
         call,
         ..
     } = spec;
+    let annotations = &spec.annotations;
+    let output_schema = success_type(spec.output).map(|ty| {
+        quote! {
+            fn output_schema(&self) -> ::core::option::Option<&::typecall::__private::serde_json::Value> {
+                #[allow(unused_imports)]
+                use ::typecall::tool::__private::{OutputOf as _, OutputUnknown as _};
+                static CELL: ::std::sync::OnceLock<::core::option::Option<::typecall::__private::serde_json::Value>> = ::std::sync::OnceLock::new();
+                CELL.get_or_init(|| (&::typecall::tool::__private::Output::<#ty>::NEW).output_schema()).as_ref()
+            }
+        }
+    });
     let ret_span = match spec.output {
         ReturnType::Default => proc_macro2::Span::call_site(),
         ReturnType::Type(_, ty) => ty.span(),
@@ -106,6 +147,10 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
             fn schema_error(&self) -> ::core::option::Option<&::typecall::schema::SchemaError> {
                 Self::__typecall_built().error.as_ref()
             }
+            fn annotations(&self) -> ::typecall::tool::ToolAnnotations {
+                #annotations
+            }
+            #output_schema
             fn call<'__a>(
                 &'__a self,
                 __json: ::typecall::__private::serde_json::Value,

@@ -16,6 +16,11 @@ const ALLOWED: &[&str] = &[
     "type_name",
     "blocking",
     "sequential",
+    "title",
+    "read_only",
+    "destructive",
+    "idempotent",
+    "open_world",
 ];
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -71,6 +76,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         prelude: quote! {},
         call: quote! { #fn_ident(#(#args),*) },
         output: &func.sig.output,
+        annotations: options.annotations(),
     });
     let args_def = args_struct(&args_ident, &params);
     let fn_plain = fn_ident.unraw();

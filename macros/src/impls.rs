@@ -19,6 +19,11 @@ const ALLOWED: &[&str] = &[
     "blocking",
     "sequential",
     "skip",
+    "title",
+    "read_only",
+    "destructive",
+    "idempotent",
+    "open_world",
 ];
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -147,6 +152,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             prelude,
             call,
             output: &method.sig.output,
+            annotations: options.annotations(),
         });
         let args_def = args_struct(&args_ident, &params);
         generated.push(quote! {

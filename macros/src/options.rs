@@ -14,9 +14,14 @@ pub struct ToolOptions {
     pub sequential: bool,
     pub skip: bool,
     pub context: Option<Type>,
+    pub title: Option<LitStr>,
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
 }
 
-const KNOWN: &str = "name, description, strict, type_name, blocking, sequential, skip, context";
+const KNOWN: &str = "name, description, strict, type_name, blocking, sequential, skip, context, title, read_only, destructive, idempotent, open_world";
 
 impl ToolOptions {
     /// Parses the tokens inside `#[tool(...)]`.
@@ -60,6 +65,11 @@ impl ToolOptions {
                 "blocking" => o.blocking = true,
                 "sequential" => o.sequential = true,
                 "skip" => o.skip = true,
+                "title" => o.title = Some(meta.value()?.parse()?),
+                "read_only" => o.read_only = true,
+                "destructive" => o.destructive = true,
+                "idempotent" => o.idempotent = true,
+                "open_world" => o.open_world = true,
                 _ => {}
             }
             Ok(())
@@ -100,8 +110,32 @@ impl ToolOptions {
             o.blocking |= more.blocking;
             o.sequential |= more.sequential;
             o.skip |= more.skip;
+            o.title = more.title.or(o.title);
+            o.read_only |= more.read_only;
+            o.destructive |= more.destructive;
+            o.idempotent |= more.idempotent;
+            o.open_world |= more.open_world;
         }
         Ok(o)
+    }
+
+    /// An expression building the tool's `ToolAnnotations`.
+    pub fn annotations(&self) -> proc_macro2::TokenStream {
+        let title = self.title.iter();
+        let flag = |on: bool, method: &str| {
+            let m = syn::Ident::new(method, Span::call_site());
+            on.then(|| quote::quote! { .#m(true) })
+        };
+        let flags = [
+            flag(self.read_only, "read_only"),
+            flag(self.destructive, "destructive"),
+            flag(self.idempotent, "idempotent"),
+            flag(self.open_world, "open_world"),
+        ];
+        let flags = flags.iter().flatten();
+        quote::quote! {
+            ::typecall::tool::ToolAnnotations::new() #(.title(#title))* #(#flags)*
+        }
     }
 }
 

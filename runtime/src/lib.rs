@@ -42,6 +42,8 @@ pub mod future;
 pub mod guide {}
 #[cfg(test)]
 mod fuzz;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod output;
 pub mod prelude;
 pub mod provider;

@@ -207,7 +207,7 @@ impl Shop {
     }
 
     /// Cancel an order. Irreversible.
-    #[tool(name = "cancel_order")]
+    #[tool(name = "cancel_order", title = "Cancel an order", destructive)]
     pub fn cancel(&self, id: u64, reason: String) -> Result<(), String> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if reason.is_empty() || id == 0 {
@@ -783,4 +783,31 @@ async fn a_parameter_with_its_own_codec_keeps_its_type_and_options_stay_optional
         .await
         .unwrap_err();
     assert!(matches!(err, ToolError::InvalidArguments { .. }), "{err:?}");
+}
+
+#[test]
+fn hints_come_from_the_attribute_and_output_schemas_from_the_return_type() {
+    use typecall::tool::{ToolAnnotations, WRAPPED_RESULT};
+    let tools = std::sync::Arc::new(Shop::new()).into_tools();
+    let find = |name: &str| tools.iter().find(|t| t.def().name == name).unwrap();
+    let cancel = find("cancel_order");
+    assert_eq!(
+        cancel.annotations(),
+        ToolAnnotations::new()
+            .title("Cancel an order")
+            .destructive(true)
+    );
+    assert!(cancel.annotations().may_destroy());
+    // `Result<(), String>`: nothing structured to describe.
+    assert!(cancel.output_schema().is_none());
+    // `Order` is `Serialize` but not `JsonSchema`: no schema, no error.
+    assert!(find("order").output_schema().is_none());
+    assert_eq!(find("order").annotations(), ToolAnnotations::default());
+    // A scalar is wrapped as {"result": …}, saying so.
+    let age = Age.output_schema().unwrap().clone();
+    assert_eq!(age["properties"]["result"]["type"], "integer", "{age}");
+    assert_eq!(age[WRAPPED_RESULT], true);
+    let text = SquareRoot.output_schema().unwrap().clone();
+    assert_eq!(text["properties"]["result"]["type"], "string", "{text}");
+    assert!(Remember.output_schema().is_none());
 }

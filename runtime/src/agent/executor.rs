@@ -90,6 +90,8 @@ pub(crate) struct Executor {
     tools: Tools,
     permits: Arc<Semaphore>,
     hook: Option<BeforeHook>,
+    /// The hook sees only calls of tools that may destroy.
+    hook_only_destructive: bool,
     sink: Option<Sink>,
     /// Every call started, by position: the call and when it started.
     started: BTreeMap<usize, (ToolCall, Instant)>,
@@ -104,6 +106,7 @@ impl Executor {
             tools,
             permits: Arc::new(Semaphore::new(cfg.max_parallel_tools)),
             hook: cfg.before_tool_call.clone(),
+            hook_only_destructive: cfg.hook_only_destructive,
             sink,
             started: BTreeMap::new(),
             done: BTreeMap::new(),
@@ -126,7 +129,15 @@ impl Executor {
         self.started
             .insert(position, (call.clone(), Instant::now()));
         let raw_arguments = call.arguments.clone();
-        let (call, decided, wait_for) = match &self.hook {
+        let hook = self.hook.as_ref().filter(|_| {
+            !self.hook_only_destructive
+                || self
+                    .tools
+                    .toolbox
+                    .get(&call.name)
+                    .is_none_or(|t| t.annotations().may_destroy())
+        });
+        let (call, decided, wait_for) = match hook {
             Some(BeforeHook::Sync(h)) => {
                 let decision = h(&call);
                 let (call, denied) = apply(call, decision);

@@ -88,6 +88,8 @@ pub(crate) struct Config {
     pub reasoning_effort: Option<crate::chat::ReasoningEffort>,
     pub temperature: Option<f32>,
     pub before_tool_call: Option<BeforeHook>,
+    /// `before_tool_call` sees only calls of tools that may destroy.
+    pub hook_only_destructive: bool,
     pub after_turn: Option<AfterHook>,
 }
 
@@ -198,6 +200,7 @@ impl Agent {
                 reasoning_effort: None,
                 temperature: None,
                 before_tool_call: None,
+                hook_only_destructive: false,
                 after_turn: None,
             },
         }
@@ -360,6 +363,23 @@ impl Agent {
         self.cfg.before_tool_call = Some(BeforeHook::Async(Arc::new(move |call: ToolCall| {
             Box::pin(f(call)) as BoxFuture<'static, HookDecision>
         })));
+        self
+    }
+    /// Routes only the calls of tools that may destroy through the
+    /// `before_tool_call` hook (sync or async); the others run without asking.
+    /// A tool may destroy unless its [`annotations`](crate::tool::Tool::annotations)
+    /// say read-only or not destructive (MCP's reading of the hints, so a
+    /// remote tool without hints asks; `#[tool(read_only)]` does not).
+    ///
+    /// ```
+    /// use typecall::agent::HookDecision;
+    /// # fn agent(a: typecall::Agent) -> typecall::Agent {
+    /// a.approve_only_destructive()
+    ///     .before_tool_call(|call| HookDecision::Deny(format!("`{}` needs a person's approval", call.name)))
+    /// # }
+    /// ```
+    pub fn approve_only_destructive(mut self) -> Self {
+        self.cfg.hook_only_destructive = true;
         self
     }
     /// Sees each turn once it is done.

@@ -2,6 +2,7 @@
 //! `#[tool]`, `#[tools]` and `#[derive(Tool)]` implement, its [`ToolDef`], the
 //! [`Toolbox`] that dispatches calls, and the errors a model gets back.
 
+mod annotations;
 mod context;
 mod error;
 mod toolbox;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::future::BoxFuture;
 use crate::schema::{Dialect, Schema, SchemaError, schema_for};
 
+pub use annotations::{ToolAnnotations, WRAPPED_RESULT, output_schema_for};
 pub use context::{Ctx, ToolContext};
 pub use error::ToolError;
 pub use toolbox::Toolbox;
@@ -117,6 +119,17 @@ pub trait Tool: Send + Sync + 'static {
     fn schema_error(&self) -> Option<&SchemaError> {
         None
     }
+    /// Hints about the tool's behaviour (`#[tool(read_only)]`, …); none by
+    /// default.
+    fn annotations(&self) -> ToolAnnotations {
+        ToolAnnotations::default()
+    }
+    /// The JSON Schema of a successful result, an object (see
+    /// [`output_schema_for`]); `#[tool]` gives it when the return type is
+    /// `JsonSchema`. MCP clients get it as the tool's `outputSchema`.
+    fn output_schema(&self) -> Option<&Value> {
+        None
+    }
 }
 
 impl<T: Tool + ?Sized> Tool for Arc<T> {
@@ -131,6 +144,12 @@ impl<T: Tool + ?Sized> Tool for Arc<T> {
     }
     fn schema_error(&self) -> Option<&SchemaError> {
         (**self).schema_error()
+    }
+    fn annotations(&self) -> ToolAnnotations {
+        (**self).annotations()
+    }
+    fn output_schema(&self) -> Option<&Value> {
+        (**self).output_schema()
     }
 }
 
@@ -344,6 +363,18 @@ pub mod __private {
         }
     }
 
+    /// Why a tool whose schema could not be built cannot be called.
+    fn unbuilt(tool: &str, built: &BuiltDef) -> ToolError {
+        ToolError::Failed {
+            tool: tool.to_owned(),
+            message: built
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        }
+    }
+
     /// Decodes arguments: undo lowering, validate against the full schema, deserialize.
     ///
     /// # Errors
@@ -354,14 +385,7 @@ pub mod __private {
         args: Value,
     ) -> Result<A, ToolError> {
         let Some(schema) = &built.schema else {
-            return Err(ToolError::Failed {
-                tool: tool.to_owned(),
-                message: built
-                    .error
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-            });
+            return Err(unbuilt(tool, built));
         };
         let args = if args.is_null() {
             Value::Object(Default::default())
@@ -422,17 +446,39 @@ pub mod __private {
         /// # Errors
         /// Always [`ToolError::Failed`].
         fn decode(&self, tool: &str, built: &BuiltDef, _args: Value) -> Result<A, ToolError> {
-            Err(ToolError::Failed {
-                tool: tool.to_owned(),
-                message: built
-                    .error
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-            })
+            Err(unbuilt(tool, built))
         }
     }
     impl<A> ArgsUnchecked<A> for &Args<A> {}
+
+    /// A tool's success type, for the autoref dispatch of [`OutputOf`] /
+    /// [`OutputUnknown`]: `(&Output::<T>::NEW).output_schema()` is
+    /// [`output_schema_for`](super::output_schema_for) when `T` is
+    /// `JsonSchema`, and `None` otherwise.
+    #[derive(Debug)]
+    pub struct Output<T: ?Sized>(std::marker::PhantomData<fn() -> Box<T>>);
+    impl<T: ?Sized> Output<T> {
+        /// The probe.
+        pub const NEW: Self = Self(std::marker::PhantomData);
+    }
+    /// The success type has a schema.
+    pub trait OutputOf {
+        /// Its output schema.
+        fn output_schema(&self) -> Option<Value>;
+    }
+    impl<T: schemars::JsonSchema + ?Sized> OutputOf for Output<T> {
+        fn output_schema(&self) -> Option<Value> {
+            super::output_schema_for::<T>()
+        }
+    }
+    /// It has none.
+    pub trait OutputUnknown {
+        /// No output schema.
+        fn output_schema(&self) -> Option<Value> {
+            None
+        }
+    }
+    impl<T: ?Sized> OutputUnknown for &Output<T> {}
 
     /// Runs a sync tool body on the blocking pool.
     ///

@@ -27,7 +27,7 @@ pub async fn get_weather(
 }
 
 /// Square root.
-#[tool(name = "sqrt", strict = false, blocking, sequential)]
+#[tool(name = "sqrt", strict = false, blocking, sequential, title = "Square root", read_only, idempotent, open_world)]
 fn square_root(number: f64, _db: &Db) -> f64 {
     number.sqrt()
 }
@@ -45,7 +45,7 @@ impl Shop {
         Ok(id)
     }
     /// Cancel an order.
-    #[tool(name = "cancel_order", blocking)]
+    #[tool(name = "cancel_order", blocking, destructive)]
     pub fn cancel(&self, id: u64) -> &'static str {
         let _ = id;
         "cancelled"

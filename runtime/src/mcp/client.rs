@@ -1,0 +1,601 @@
+//! The tools of an MCP server as a [`ToolSet`] an agent takes.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ContentBlock,
+    Implementation, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject,
+};
+use rmcp::service::{NotificationContext, RunningService, ServiceError};
+use rmcp::transport::TokioChildProcess;
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClientTransport, StreamableHttpClientTransportConfig,
+};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::Value;
+
+use super::McpError;
+use crate::future::BoxFuture;
+use crate::schema::{Dialect, Schema, SchemaError};
+use crate::tool::{
+    Tool, ToolAnnotations, ToolContext, ToolDef, ToolError, ToolResult, ToolSet, ToolValue,
+    WRAPPED_RESULT,
+};
+
+/// How long a call or a list may take before it is a
+/// [`ToolError::TimedOut`] (default; see [`McpClient::call_timeout`]).
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A connection to an MCP server: a child process speaking on its stdin and
+/// stdout ([`spawn`](Self::spawn)) or a streamable-HTTP endpoint
+/// ([`connect_http`](Self::connect_http)). [`tools`](Self::tools) hands its
+/// tools to an agent. Cloning shares the connection; it closes when the last
+/// clone and the last of its tools are dropped (a child process is killed).
+#[derive(Clone)]
+pub struct McpClient {
+    connection: Arc<Connection>,
+}
+
+struct Connection {
+    service: RunningService<RoleClient, Notices>,
+    label: String,
+    changed: Arc<AtomicBool>,
+    progress: Arc<AtomicU64>,
+    calls: AtomicU64,
+    call_timeout: Duration,
+}
+
+impl std::fmt::Debug for McpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpClient")
+            .field("server", &self.connection.label)
+            .field("call_timeout", &self.connection.call_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the client hears from the server besides answers.
+#[derive(Clone)]
+struct Notices {
+    changed: Arc<AtomicBool>,
+    progress: Arc<AtomicU64>,
+}
+
+impl ClientHandler for Notices {
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.changed.store(true, Ordering::Release);
+    }
+
+    async fn on_progress(
+        &self,
+        notice: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            progress = notice.progress,
+            total = notice.total,
+            message = notice.message.as_deref().unwrap_or_default(),
+            "MCP tool progress"
+        );
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
+        )
+    }
+}
+
+/// How [`McpClient::connect_http_with`] reaches a server.
+///
+/// The client sends only what is set here: never a model provider's API key
+/// (those live in the providers' own clients).
+#[derive(Clone, Default)]
+pub struct McpHttpClientOptions {
+    bearer_token: Option<String>,
+}
+
+impl std::fmt::Debug for McpHttpClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpHttpClientOptions")
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl McpHttpClientOptions {
+    /// No credentials.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sends `Authorization: Bearer <token>` to this server.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+}
+
+impl McpClient {
+    /// Starts `command` as an MCP server on its stdin/stdout (its stderr is
+    /// discarded; see [`spawn_with_stderr`](Self::spawn_with_stderr)) and
+    /// completes the handshake. The process is killed when the client goes.
+    ///
+    /// # Errors
+    /// [`McpError::Io`] when it cannot start, [`McpError::Handshake`] when it
+    /// does not answer as an MCP server.
+    pub async fn spawn(command: tokio::process::Command) -> Result<Self, McpError> {
+        Self::spawn_with_stderr(command, Stdio::null()).await
+    }
+
+    /// [`spawn`](Self::spawn), with the server's stderr going to `stderr`
+    /// (`Stdio::inherit()` to see its logs).
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    pub async fn spawn_with_stderr(
+        command: tokio::process::Command,
+        stderr: impl Into<Stdio>,
+    ) -> Result<Self, McpError> {
+        let label = format!("{:?}", command.as_std().get_program());
+        let (transport, _) = TokioChildProcess::builder(command)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|source| McpError::Io {
+                what: format!("starting the MCP server {label}"),
+                source,
+            })?;
+        Self::handshake(transport, label).await
+    }
+
+    /// Connects to a streamable-HTTP MCP endpoint (`http://host:port/mcp`).
+    ///
+    /// # Errors
+    /// [`McpError::Handshake`] when nothing answers there as an MCP server.
+    pub async fn connect_http(url: &str) -> Result<Self, McpError> {
+        Self::connect_http_with(url, McpHttpClientOptions::new()).await
+    }
+
+    /// [`connect_http`](Self::connect_http) with credentials.
+    ///
+    /// # Errors
+    /// As [`connect_http`](Self::connect_http); [`McpError::Setting`] when no
+    /// HTTP client can be built.
+    pub async fn connect_http_with(
+        url: &str,
+        options: McpHttpClientOptions,
+    ) -> Result<Self, McpError> {
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| McpError::Setting(format!("TLS: {e}")))?;
+        let tls = rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier(tls)
+            .map_err(|e| McpError::Setting(format!("TLS certificates: {e}")))?
+            .with_no_client_auth();
+        let http = reqwest_mcp::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .map_err(|e| McpError::Setting(format!("HTTP client: {e}")))?;
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+        if let Some(token) = options.bearer_token {
+            config = config.auth_header(token);
+        }
+        let transport = StreamableHttpClientTransport::with_client(http, config);
+        Self::handshake(transport, url.to_owned()).await
+    }
+
+    async fn handshake<T, E, A>(transport: T, label: String) -> Result<Self, McpError>
+    where
+        T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let changed = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(AtomicU64::new(0));
+        let notices = Notices {
+            changed: Arc::clone(&changed),
+            progress: Arc::clone(&progress),
+        };
+        let service = notices
+            .serve(transport)
+            .await
+            .map_err(|e| McpError::Handshake {
+                peer: label.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            connection: Arc::new(Connection {
+                service,
+                label,
+                changed,
+                progress,
+                calls: AtomicU64::new(0),
+                call_timeout: DEFAULT_CALL_TIMEOUT,
+            }),
+        })
+    }
+
+    /// How long one call (or the tool list) may take (default 120 s); beyond
+    /// it the call is a [`ToolError::TimedOut`] and is cancelled on the server.
+    /// Applies to the tools listed after it is set.
+    pub fn call_timeout(mut self, limit: Duration) -> Self {
+        if let Some(connection) = Arc::get_mut(&mut self.connection) {
+            connection.call_timeout = limit;
+        } else {
+            tracing::warn!("McpClient::call_timeout: the client is shared; set it before cloning");
+        }
+        self
+    }
+
+    /// The server's name and version, as it introduced itself.
+    pub fn server_name(&self) -> Option<(String, String)> {
+        self.connection.service.peer_info().and_then(|info| {
+            info.server_info
+                .as_ref()
+                .map(|s| (s.name.clone(), s.version.clone()))
+        })
+    }
+
+    /// How many progress notifications the server has sent about this
+    /// client's calls (each call asks for them with a progress token; each is
+    /// also a `tracing` debug event).
+    pub fn progress_updates(&self) -> u64 {
+        self.connection.progress.load(Ordering::Relaxed)
+    }
+
+    /// Whether the server said its tool list changed since the last
+    /// [`tools`](Self::tools).
+    pub fn tools_changed(&self) -> bool {
+        self.connection.changed.load(Ordering::Acquire)
+    }
+
+    /// The server's tools, listed now: each remote input schema checked and
+    /// lowered as a Rust type's would be (strict where it can be, plain JSON
+    /// Schema where it cannot), ready for [`Agent::tools`](crate::Agent::tools).
+    /// Tools whose schema cannot be used at all are left out and named in
+    /// [`McpTools::refused`]. Call it again after [`tools_changed`](Self::tools_changed).
+    ///
+    /// # Errors
+    /// [`McpError::Request`] when the server does not answer the list.
+    pub async fn tools(&self) -> Result<McpTools, McpError> {
+        let connection = &self.connection;
+        connection.changed.store(false, Ordering::Release);
+        let listed = tokio::time::timeout(
+            connection.call_timeout,
+            connection.service.peer().list_all_tools(),
+        )
+        .await
+        .map_err(|_| McpError::Request {
+            request: "tools/list".to_owned(),
+            message: format!("no answer within {:?}", connection.call_timeout),
+        })?
+        .map_err(|e| McpError::Request {
+            request: "tools/list".to_owned(),
+            message: describe(&e, &connection.label),
+        })?;
+        let mut tools = McpTools::default();
+        for remote in listed {
+            match RemoteTool::new(Arc::clone(connection), remote) {
+                Ok(tool) => tools.tools.push(Arc::new(tool)),
+                Err(refused) => tools.refused.push(refused),
+            }
+        }
+        Ok(tools)
+    }
+
+    /// Calls a tool by name with JSON arguments, without checking them first
+    /// (the tools from [`tools`](Self::tools) check them).
+    pub async fn call(&self, name: &str, arguments: Value) -> ToolResult {
+        call_remote(&self.connection, name, arguments, None).await
+    }
+}
+
+/// The tools of an MCP server, for [`Agent::tools`](crate::Agent::tools) or
+/// [`Toolbox::with_set`](crate::tool::Toolbox::with_set).
+#[derive(Default, Clone)]
+pub struct McpTools {
+    tools: Vec<Arc<dyn Tool>>,
+    refused: Vec<RefusedTool>,
+}
+
+impl std::fmt::Debug for McpTools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpTools")
+            .field("tools", &self.names())
+            .field("refused", &self.refused)
+            .finish()
+    }
+}
+
+impl McpTools {
+    /// The tools' names.
+    pub fn names(&self) -> Vec<&str> {
+        self.tools.iter().map(|t| t.def().name.as_str()).collect()
+    }
+    /// The tools, by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
+        self.tools.iter().find(|t| t.def().name == name)
+    }
+    /// The tools left out, and why.
+    pub fn refused(&self) -> &[RefusedTool] {
+        &self.refused
+    }
+    /// Keeps only the tools `keep` accepts.
+    pub fn filter(mut self, keep: impl Fn(&dyn Tool) -> bool) -> Self {
+        self.tools.retain(|t| keep(t.as_ref()));
+        self
+    }
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+}
+
+impl ToolSet for McpTools {
+    fn into_tools(self) -> Vec<Arc<dyn Tool>> {
+        self.tools
+    }
+}
+
+/// A remote tool left out of [`McpTools`]: its input schema could not be
+/// used (the error names the keyword or the problem).
+#[derive(Debug, Clone)]
+pub struct RefusedTool {
+    /// The tool's name.
+    pub name: String,
+    /// Why.
+    pub error: SchemaError,
+}
+
+struct RemoteTool {
+    connection: Arc<Connection>,
+    def: ToolDef,
+    input: Schema,
+    output: Option<(Value, Schema)>,
+    annotations: ToolAnnotations,
+}
+
+impl RemoteTool {
+    fn new(connection: Arc<Connection>, remote: rmcp::model::Tool) -> Result<Self, RefusedTool> {
+        let name = remote.name.to_string();
+        let input = input_schema(&name, &remote.input_schema).map_err(|error| RefusedTool {
+            name: name.clone(),
+            error,
+        })?;
+        let description = remote
+            .description
+            .as_deref()
+            .or(remote.title.as_deref())
+            .unwrap_or_default();
+        let def = ToolDef::from_schema(&name, description, &input);
+        let output = remote.output_schema.as_ref().and_then(|raw| {
+            let raw = Value::Object((**raw).clone());
+            Schema::from_json(&name, raw.clone(), Dialect::JsonSchema)
+                .ok()
+                .map(|schema| (raw, schema))
+        });
+        let annotations = remote
+            .annotations
+            .as_ref()
+            .map_or_else(ToolAnnotations::new, |a| {
+                let mut hints = ToolAnnotations::new();
+                hints.title = a.title.clone().or(remote.title.clone());
+                hints.read_only = a.read_only_hint;
+                hints.destructive = a.destructive_hint;
+                hints.idempotent = a.idempotent_hint;
+                hints.open_world = a.open_world_hint;
+                hints
+            });
+        Ok(Self {
+            connection,
+            def,
+            input,
+            output,
+            annotations,
+        })
+    }
+}
+
+/// A remote input schema, lowered as a Rust type's would be: strict when the
+/// strict dialect can express it, else plain JSON Schema (the provider then
+/// does not enforce it; typecall still validates every call against it).
+fn input_schema(name: &str, raw: &serde_json::Map<String, Value>) -> Result<Schema, SchemaError> {
+    let mut schema = raw.clone();
+    // Which draft it was written in is the validator's business, not the
+    // model's (and some providers refuse the keyword).
+    schema.remove("$schema");
+    let schema = Value::Object(schema);
+    Schema::from_json(name, schema.clone(), Dialect::Strict)
+        .or_else(|_| Schema::from_json(name, schema, Dialect::JsonSchema))
+}
+
+impl Tool for RemoteTool {
+    fn def(&self) -> &ToolDef {
+        &self.def
+    }
+
+    fn call<'a>(&'a self, args: Value, _ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult> {
+        Box::pin(async move {
+            let name = &self.def.name;
+            let args = if args.is_null() {
+                Value::Object(serde_json::Map::new())
+            } else {
+                self.input.from_wire(args)
+            };
+            if let Err(errors) = self.input.validate(&args) {
+                return Err(ToolError::InvalidArguments {
+                    tool: name.clone(),
+                    issues: errors.issues().to_vec(),
+                });
+            }
+            call_remote(
+                &self.connection,
+                name,
+                args,
+                self.output.as_ref().map(|(_, s)| s),
+            )
+            .await
+        })
+    }
+
+    fn annotations(&self) -> ToolAnnotations {
+        self.annotations.clone()
+    }
+
+    fn output_schema(&self) -> Option<&Value> {
+        self.output.as_ref().map(|(raw, _)| raw)
+    }
+}
+
+async fn call_remote(
+    connection: &Connection,
+    name: &str,
+    args: Value,
+    output: Option<&Schema>,
+) -> ToolResult {
+    let Value::Object(arguments) = args else {
+        return Err(ToolError::InvalidArguments {
+            tool: name.to_owned(),
+            issues: vec![crate::schema::ValidationIssue {
+                pointer: String::new(),
+                message: "the arguments must be a JSON object".to_owned(),
+            }],
+        });
+    };
+    let mut request = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
+    let n = connection.calls.fetch_add(1, Ordering::Relaxed);
+    request.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(
+        NumberOrString::String(format!("typecall-{n}").into()),
+    )));
+    let answer = tokio::time::timeout(
+        connection.call_timeout,
+        connection.service.peer().call_tool(request),
+    )
+    .await
+    .map_err(|_| ToolError::TimedOut {
+        tool: name.to_owned(),
+        after: connection.call_timeout,
+    })?
+    .map_err(|e| ToolError::Failed {
+        tool: name.to_owned(),
+        message: describe(&e, &connection.label),
+    })?;
+    read_result(name, answer, output)
+}
+
+/// A result as the model reads it: the error text of an `isError` result,
+/// the checked structured value, or the text content.
+fn read_result(name: &str, result: CallToolResult, output: Option<&Schema>) -> ToolResult {
+    let text = result
+        .content
+        .iter()
+        .map(|block| match block {
+            ContentBlock::Text(t) => t.text.clone(),
+            ContentBlock::Image(i) => format!("[{} image]", i.mime_type),
+            ContentBlock::Audio(a) => format!("[{} audio]", a.mime_type),
+            ContentBlock::Resource(_) => "[embedded resource]".to_owned(),
+            ContentBlock::ResourceLink(r) => format!("[resource {}]", r.uri),
+            _ => "[content]".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if result.is_error == Some(true) {
+        return Err(ToolError::Failed {
+            tool: name.to_owned(),
+            message: if text.is_empty() {
+                "the server reported an error without a message".to_owned()
+            } else {
+                text
+            },
+        });
+    }
+    match result.structured_content {
+        Some(value) => {
+            if let Some(schema) = output
+                && let Err(errors) = schema.validate(&value)
+            {
+                return Err(ToolError::Failed {
+                    tool: name.to_owned(),
+                    message: format!(
+                        "the server's result does not match the tool's outputSchema: {errors}"
+                    ),
+                });
+            }
+            let wrapped =
+                output.is_some_and(|s| s.full().get(WRAPPED_RESULT) == Some(&Value::Bool(true)));
+            Ok(ToolValue::Json(match value {
+                Value::Object(mut o) if wrapped && o.len() == 1 && o.contains_key("result") => {
+                    o.shift_remove("result").unwrap_or(Value::Null)
+                }
+                other => other,
+            }))
+        }
+        None => Ok(ToolValue::Text(text)),
+    }
+}
+
+/// A protocol failure in words the model (and a person) can act on.
+fn describe(error: &ServiceError, server: &str) -> String {
+    match error {
+        ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
+            format!("the MCP server {server} is not reachable any more (its connection closed)")
+        }
+        ServiceError::McpError(e) => {
+            format!("the MCP server {server} refused the request: {}", e.message)
+        }
+        ServiceError::Timeout { timeout } => {
+            format!("the MCP server {server} did not answer within {timeout:?}")
+        }
+        other => format!("the MCP server {server}: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(v: Value) -> serde_json::Map<String, Value> {
+        match v {
+            Value::Object(o) => o,
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn remote_schemas_are_lowered_strictly_when_they_can_be() {
+        // As server-everything writes them (draft-07, optional as nullable).
+        let s = input_schema(
+            "get-sum",
+            &object(json!({"$schema": "http://json-schema.org/draft-07/schema#",
+                "type": "object", "required": ["a"],
+                "properties": {"a": {"type": "number"}, "b": {"type": "number"}}})),
+        )
+        .unwrap();
+        assert!(s.dialect().is_strict());
+        assert!(s.as_json().get("$schema").is_none());
+        assert_eq!(s.as_json()["additionalProperties"], false);
+        // A recursive schema cannot be strict: plain JSON Schema, still validated.
+        let tree = json!({"type": "object", "$defs": {"node": {"type": "object",
+            "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}},
+            "properties": {"root": {"$ref": "#/$defs/node"}}});
+        let s = input_schema("tree", &object(tree)).unwrap();
+        assert!(!s.dialect().is_strict());
+        assert!(s.validate(&json!({"root": {"children": 5}})).is_err());
+        // Not a schema at all: refused, saying why.
+        let err = input_schema("broken", &object(json!({"type": 5}))).unwrap_err();
+        assert!(err.to_string().contains("broken"), "{err}");
+    }
+}

@@ -1,0 +1,348 @@
+//! Serving MCP over streamable HTTP, safe by default.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::McpError;
+use super::server::ToolHandler;
+
+/// How [`McpServer::serve_http`](super::McpServer::serve_http) listens.
+///
+/// The defaults are the safe ones the MCP specification asks for: bound to
+/// `127.0.0.1:8000` only, requests whose `Origin` is not a loopback page
+/// refused (DNS-rebinding protection), `Host` checked, request bodies capped
+/// at 1 MiB and open sessions at 64. A bearer token can be required.
+///
+/// ```
+/// use typecall::mcp::HttpOptions;
+/// let options = HttpOptions::new()
+///     .addr("127.0.0.1:0".parse().unwrap())
+///     .bearer_token("s3cret")
+///     .max_body_bytes(256 * 1024);
+/// # let _ = options;
+/// ```
+#[derive(Clone)]
+pub struct HttpOptions {
+    addr: SocketAddr,
+    path: String,
+    bearer_token: Option<String>,
+    max_body_bytes: usize,
+    max_sessions: usize,
+    allowed_origins: Vec<String>,
+    allowed_hosts: Vec<String>,
+    beyond_loopback: bool,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("addr", &self.addr)
+            .field("path", &self.path)
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_sessions", &self.max_sessions)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("beyond_loopback", &self.beyond_loopback)
+            .finish()
+    }
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpOptions {
+    /// The safe defaults (see the type's docs).
+    pub fn new() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            path: "/mcp".to_owned(),
+            bearer_token: None,
+            max_body_bytes: 1024 * 1024,
+            max_sessions: 64,
+            allowed_origins: vec![
+                "http://localhost:*".to_owned(),
+                "http://127.0.0.1:*".to_owned(),
+                "http://[::1]:*".to_owned(),
+            ],
+            allowed_hosts: vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "::1".to_owned(),
+            ],
+            beyond_loopback: false,
+        }
+    }
+    /// The address to listen on (port 0: any free port, see
+    /// [`HttpServer::local_addr`]). An address that is not loopback is refused
+    /// unless [`beyond_loopback`](Self::beyond_loopback) is set.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+    /// The path of the MCP endpoint (default `/mcp`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+    /// Requires `Authorization: Bearer <token>` on every request (401 without).
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+    /// The largest request body accepted (413 beyond; default 1 MiB).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+    /// The most sessions open at once (503 for a new one beyond; default 64).
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.max_sessions = sessions.max(1);
+        self
+    }
+    /// The browser origins allowed besides none at all (a request without
+    /// `Origin` is not from a browser page and passes); entries like
+    /// `https://app.example.com:443` or `http://localhost:*`. Replaces the
+    /// loopback defaults.
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+    /// The `Host` values accepted (host or `host:port`). Replaces the loopback
+    /// defaults; needed when serving beyond loopback.
+    pub fn allowed_hosts(mut self, hosts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.allowed_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Allows an address that is not loopback. Set a bearer token and the
+    /// allowed hosts too: anyone who reaches the port can call the tools.
+    pub fn beyond_loopback(mut self, yes: bool) -> Self {
+        self.beyond_loopback = yes;
+        self
+    }
+}
+
+/// A running streamable-HTTP MCP server. Dropping it stops it.
+#[derive(Debug)]
+pub struct HttpServer {
+    addr: SocketAddr,
+    path: String,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// The endpoint's URL (`http://127.0.0.1:PORT/mcp`).
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.addr, self.path)
+    }
+    /// Serves until the server stops: forever, unless its task fails. (To stop
+    /// it later, keep the `HttpServer` and call [`shutdown`](Self::shutdown)
+    /// instead.)
+    pub async fn run(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+    /// Stops accepting connections and ends the open sessions.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn refuse(status: StatusCode, message: &str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(message.to_owned())).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+/// Compares without stopping at the first difference.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+struct Gate {
+    service: StreamableHttpService<ToolHandler, LocalSessionManager>,
+    sessions: Arc<LocalSessionManager>,
+    path: String,
+    bearer: Option<String>,
+    max_body_bytes: usize,
+    max_sessions: usize,
+}
+
+impl Gate {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        if request.uri().path() != self.path {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "not found: the MCP endpoint is elsewhere",
+            );
+        }
+        if let Some(token) = &self.bearer {
+            let given = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if !given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+                return refuse(StatusCode::UNAUTHORIZED, "a bearer token is required");
+            }
+        }
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes as u64) {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            );
+        }
+        let new_session = request.method() == http::Method::POST
+            && !request.headers().contains_key("mcp-session-id");
+        if new_session && self.sessions.sessions.read().await.len() >= self.max_sessions {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many open MCP sessions; close one and retry",
+            );
+        }
+        self.service.handle(request).await
+    }
+}
+
+fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+pub(super) async fn serve(
+    handler: ToolHandler,
+    options: HttpOptions,
+) -> Result<HttpServer, McpError> {
+    if !is_loopback(&options.addr) && !options.beyond_loopback {
+        return Err(McpError::Setting(format!(
+            "{} is not a loopback address: set HttpOptions::beyond_loopback(true) (with a bearer token and allowed hosts) to serve beyond this machine",
+            options.addr
+        )));
+    }
+    if !options.path.starts_with('/') {
+        return Err(McpError::Setting(format!(
+            "the path `{}` must start with `/`",
+            options.path
+        )));
+    }
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| McpError::Io {
+            what: format!("binding {}", options.addr),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| McpError::Io {
+        what: "reading the bound address".to_owned(),
+        source,
+    })?;
+    let stop = CancellationToken::new();
+    let mut hosts = options.allowed_hosts.clone();
+    if is_loopback(&addr) {
+        hosts.extend([
+            format!("127.0.0.1:{}", addr.port()),
+            format!("localhost:{}", addr.port()),
+        ]);
+    }
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(options.allowed_origins.clone())
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(options.max_body_bytes)
+        .with_cancellation_token(stop.child_token());
+    let sessions = Arc::new(LocalSessionManager::default());
+    let service =
+        StreamableHttpService::new(move || Ok(handler.clone()), Arc::clone(&sessions), config);
+    let gate = Arc::new(Gate {
+        service,
+        sessions,
+        path: options.path.clone(),
+        bearer: options.bearer_token.clone(),
+        max_body_bytes: options.max_body_bytes,
+        max_sessions: options.max_sessions,
+    });
+    let stopping = stop.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                () = stopping.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "MCP HTTP server: accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let gate = Arc::clone(&gate);
+            let stopping = stopping.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let gate = Arc::clone(&gate);
+                    async move { Ok::<_, Infallible>(gate.handle(request).await) }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    () = stopping.cancelled() => connection.as_mut().graceful_shutdown(),
+                }
+            });
+        }
+    });
+    Ok(HttpServer {
+        addr,
+        path: options.path,
+        stop,
+        task: Some(task),
+    })
+}

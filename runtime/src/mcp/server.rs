@@ -1,0 +1,226 @@
+//! A [`Toolbox`] as an MCP server: `tools/list` and `tools/call`.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
+    Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, ServiceExt};
+use serde_json::Value;
+
+use super::McpError;
+use super::http::{HttpOptions, HttpServer};
+use crate::tool::{Tool, ToolError, ToolValue, Toolbox, WRAPPED_RESULT};
+
+/// Serves the tools of a [`Toolbox`] to MCP clients, over stdio
+/// ([`serve_stdio`](Self::serve_stdio)) or streamable HTTP
+/// ([`serve_http`](Self::serve_http)).
+///
+/// Every tool is listed with its name, description, input schema, title and
+/// behaviour hints ([`ToolAnnotations`](crate::tool::ToolAnnotations)); a
+/// tool whose return type has a schema also gets an `outputSchema`, and its
+/// results carry `structuredContent` (a non-object result as `{"result": …}`).
+/// A failed call (bad arguments, the tool's own error, a panic, a timeout) is
+/// an `isError` result whose text tells the client's model what went wrong; only
+/// an unknown tool name is a protocol error. A client's cancellation drops the
+/// running call (a `blocking` tool's thread runs to its end). The toolbox's
+/// context values and timeout apply as in an agent run.
+#[derive(Debug, Clone)]
+pub struct McpServer {
+    handler: ToolHandler,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct ToolHandler {
+    tools: Arc<Toolbox>,
+    info: Implementation,
+    instructions: Option<String>,
+}
+
+impl McpServer {
+    /// A server for these tools, introducing itself as `typecall` with
+    /// typecall's version (see [`name`](Self::name)).
+    pub fn new(tools: Toolbox) -> Self {
+        Self {
+            handler: ToolHandler {
+                tools: Arc::new(tools),
+                info: Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
+                instructions: None,
+            },
+        }
+    }
+
+    /// The name and version the server gives clients.
+    pub fn name(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.handler.info = Implementation::new(name, version);
+        self
+    }
+
+    /// Instructions for the client's model, sent at initialization.
+    pub fn instructions(mut self, text: impl Into<String>) -> Self {
+        self.handler.instructions = Some(text.into());
+        self
+    }
+
+    /// The tools served.
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.handler.tools
+    }
+
+    /// Serves one client on this process's stdin and stdout until it hangs up.
+    /// Nothing else may write to stdout meanwhile (log to stderr).
+    ///
+    /// # Errors
+    /// [`McpError::Handshake`] when the client does not initialize.
+    pub async fn serve_stdio(self) -> Result<(), McpError> {
+        self.serve_on(rmcp::transport::stdio()).await
+    }
+
+    /// Serves one client over a byte stream pair (a pipe, a socket), until it
+    /// hangs up.
+    ///
+    /// # Errors
+    /// [`McpError::Handshake`] when the client does not initialize.
+    pub async fn serve_on<R, W>(self, (read, write): (R, W)) -> Result<(), McpError>
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+        W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        let running = self
+            .handler
+            .serve((read, write))
+            .await
+            .map_err(|e| McpError::Handshake {
+                peer: "the client".to_owned(),
+                message: e.to_string(),
+            })?;
+        let _ = running.waiting().await;
+        Ok(())
+    }
+
+    /// Serves over streamable HTTP at `options`' address and path (by default
+    /// `127.0.0.1:8000`, `/mcp`), safe by default: loopback only, `Origin`
+    /// and `Host` checked, request size and sessions capped, an optional
+    /// bearer token. Returns once listening; the server runs until
+    /// [`HttpServer::shutdown`] or until it is dropped.
+    ///
+    /// # Errors
+    /// [`McpError::Io`] when the address cannot be bound,
+    /// [`McpError::Setting`] when `options` would expose the server beyond
+    /// loopback without saying so.
+    pub async fn serve_http(self, options: HttpOptions) -> Result<HttpServer, McpError> {
+        super::http::serve(self.handler, options).await
+    }
+}
+
+impl ToolHandler {
+    fn describe(tool: &Arc<dyn Tool>) -> rmcp::model::Tool {
+        let def = tool.def();
+        let mut listed = rmcp::model::Tool::new(
+            def.name.clone(),
+            def.description.clone(),
+            as_object(&def.parameters),
+        );
+        let hints = tool.annotations();
+        if let Some(title) = &hints.title {
+            listed = listed.with_title(title.clone());
+        }
+        if hints != crate::tool::ToolAnnotations::default() {
+            listed = listed.with_annotations(rmcp::model::ToolAnnotations::from_raw(
+                hints.title.clone(),
+                hints.read_only,
+                hints.destructive,
+                hints.idempotent,
+                hints.open_world,
+            ));
+        }
+        if let Some(schema) = tool.output_schema() {
+            listed = listed.with_raw_output_schema(Arc::new(as_object(schema)));
+        }
+        listed
+    }
+
+    async fn call(&self, name: &str, args: Value) -> Result<CallToolResult, ErrorData> {
+        let result = self.tools.call_json(name, args).await;
+        let output_schema = self.tools.get(name).and_then(|t| t.output_schema());
+        match result {
+            Ok(value) => Ok(success(value, output_schema)),
+            Err(e @ ToolError::UnknownTool { .. }) => {
+                Err(ErrorData::invalid_params(e.to_string(), None))
+            }
+            Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(
+                e.to_string(),
+            )])),
+        }
+    }
+}
+
+/// A successful result: the text for every client, and the structured value
+/// when the tool declared an output schema.
+fn success(value: ToolValue, output_schema: Option<&Value>) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(value.to_content())]);
+    if let Some(schema) = output_schema {
+        let value = match value {
+            ToolValue::Json(v) => v,
+            ToolValue::Text(t) => Value::String(t),
+        };
+        let wrapped = schema.get(WRAPPED_RESULT) == Some(&Value::Bool(true));
+        result.structured_content = Some(if wrapped {
+            serde_json::json!({ "result": value })
+        } else {
+            value
+        });
+    }
+    result
+}
+
+fn as_object(v: &Value) -> JsonObject {
+    match v {
+        Value::Object(o) => o.clone(),
+        _ => JsonObject::new(),
+    }
+}
+
+impl ServerHandler for ToolHandler {
+    fn get_info(&self) -> ServerConfig {
+        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(self.info.clone());
+        if let Some(text) = &self.instructions {
+            config = config.with_instructions(text.clone());
+        }
+        config
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = self
+            .tools
+            .names()
+            .iter()
+            .filter_map(|name| self.tools.get(name))
+            .map(Self::describe)
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let args = request.arguments.map_or(Value::Null, Value::Object);
+        tokio::select! {
+            result = self.call(&request.name, args) => result.map(CallToolResponse::from),
+            () = context.ct.cancelled() => Err(ErrorData::internal_error(
+                format!("the call to `{}` was cancelled by the client", request.name),
+                None,
+            )),
+        }
+    }
+}

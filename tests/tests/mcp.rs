@@ -1,0 +1,579 @@
+//! MCP both ways, against implementations nobody here wrote: typecall's
+//! server driven by the official Python SDK's client (PyPI `mcp`), typecall's
+//! client against the reference server `@modelcontextprotocol/server-everything`
+//! (npm), both installed by `scripts/mcp-peers`; a typecall ↔ typecall round
+//! trip; the HTTP server's safety checks; an agent using a tool it only knows
+//! through MCP, scripted and on the real local model.
+//!
+//! The peers are found through `TYPECALL_MCP_PYTHON` / `TYPECALL_MCP_EVERYTHING`
+//! (what `scripts/mcp-peers install` prints; `scripts/test` exports them);
+//! tests that need one skip, saying so, without it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use typecall::Agent;
+use typecall::agent::HookDecision;
+use typecall::mcp::{HttpOptions, McpClient, McpError, McpHttpClientOptions, McpServer};
+use typecall::testing::ScriptedModel;
+use typecall::tool::{ToolContext, ToolError, ToolValue};
+use typecall_examples::mcp_tools;
+
+fn peer(var: &str, what: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!(
+                "SKIPPED: {what} is not installed ({var} unset); scripts/mcp-peers install sets it up"
+            );
+            None
+        }
+    }
+}
+
+/// The example MCP server binary (`examples/mcp_server.rs`), built if needed.
+fn example_server() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = profile_dir.join("examples/mcp_server");
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "typecall-examples",
+                "--example",
+                "mcp_server",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the mcp_server example failed");
+    }
+    path
+}
+
+fn everything_command(everything: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(everything).arg("stdio");
+    cmd
+}
+
+async fn local_http_server(options: HttpOptions) -> typecall::mcp::HttpServer {
+    McpServer::new(mcp_tools::toolbox())
+        .serve_http(options.addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// typecall's server, driven by the official Python SDK.
+
+fn run_python_client(python: &Path, args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mcp/sdk_client.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Python SDK client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn assert_what_the_python_client_saw(seen: &Value) {
+    let tools = &seen["tools"];
+    let root = &tools["square_root"];
+    assert_eq!(root["title"], "Square root", "{root}");
+    assert_eq!(
+        root["description"],
+        "The square root of a number, rounded to 2 decimals."
+    );
+    assert_eq!(
+        root["inputSchema"]["properties"]["number"]["type"], "number",
+        "{root}"
+    );
+    assert_eq!(root["annotations"]["readOnlyHint"], true, "{root}");
+    assert_eq!(root["annotations"]["idempotentHint"], true, "{root}");
+    assert_eq!(tools["delete_note"]["annotations"]["destructiveHint"], true);
+    // A typed result: an object schema, and a scalar one wrapped as {"result": …}.
+    let stats = &tools["text_stats"]["outputSchema"];
+    assert_eq!(stats["properties"]["words"]["type"], "integer", "{stats}");
+    assert_eq!(
+        root["outputSchema"]["properties"]["result"]["type"],
+        "number"
+    );
+
+    let calls = &seen["calls"];
+    assert_eq!(calls["good"]["isError"], false, "{calls}");
+    assert_eq!(calls["good"]["text"], "1.41");
+    assert_eq!(calls["good"]["structuredContent"], json!({"result": 1.41}));
+    // Bad arguments: a result the client's model can read, not a protocol error.
+    assert_eq!(calls["bad"]["isError"], true, "{calls}");
+    let bad = calls["bad"]["text"].as_str().unwrap();
+    assert!(
+        bad.contains("invalid arguments for `square_root`") && bad.contains("/number"),
+        "{bad}"
+    );
+    assert_eq!(calls["tool_error"]["isError"], true);
+    assert!(
+        calls["tool_error"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("-4 is negative"),
+        "{calls}"
+    );
+    assert_eq!(
+        calls["typed"]["structuredContent"],
+        json!({"words": 3, "characters": 13})
+    );
+}
+
+#[test]
+fn the_python_sdk_drives_typecall_over_stdio() {
+    let Some(python) = peer("TYPECALL_MCP_PYTHON", "the MCP Python SDK") else {
+        return;
+    };
+    let server = example_server();
+    let seen = run_python_client(&python, &["stdio", server.to_str().unwrap()]);
+    assert_what_the_python_client_saw(&seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_drives_typecall_over_streamable_http() {
+    let Some(python) = peer("TYPECALL_MCP_PYTHON", "the MCP Python SDK") else {
+        return;
+    };
+    let server = local_http_server(HttpOptions::new()).await;
+    let url = server.url();
+    let seen = tokio::task::spawn_blocking(move || run_python_client(&python, &["http", &url]))
+        .await
+        .unwrap();
+    assert_what_the_python_client_saw(&seen);
+    server.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// typecall's client, against the reference server.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typecall_uses_the_reference_servers_tools() {
+    let Some(everything) = peer("TYPECALL_MCP_EVERYTHING", "server-everything") else {
+        return;
+    };
+    let client = McpClient::spawn(everything_command(&everything))
+        .await
+        .unwrap();
+    let (name, _) = client.server_name().unwrap();
+    assert!(name.contains("everything"), "{name}");
+    let tools = client.tools().await.unwrap();
+    for expected in [
+        "echo",
+        "get-sum",
+        "get-structured-content",
+        "trigger-long-running-operation",
+    ] {
+        assert!(tools.names().contains(&expected), "{:?}", tools.names());
+    }
+    assert!(tools.refused().is_empty(), "{:?}", tools.refused());
+    let ctx = ToolContext::new();
+    // Its schemas lowered like a Rust type's: strict, every property required.
+    let sum = tools.get("get-sum").unwrap();
+    assert!(sum.def().strict, "{:?}", sum.def());
+    assert!(sum.def().parameters.get("$schema").is_none());
+
+    // Its notifications (simulated log messages every few seconds) do not
+    // disturb the calls that follow.
+    let logging = tools.get("toggle-simulated-logging").unwrap();
+    logging.call(json!({}), &ctx).await.unwrap();
+
+    let echo = tools.get("echo").unwrap();
+    let out = echo
+        .call(json!({"message": "hi from typecall"}), &ctx)
+        .await
+        .unwrap();
+    assert!(out.to_content().contains("hi from typecall"), "{out:?}");
+    let out = sum.call(json!({"a": 2, "b": 3.5}), &ctx).await.unwrap();
+    assert!(out.to_content().contains("5.5"), "{out:?}");
+
+    // Checked before sending: the server never sees bad arguments.
+    let err = echo.call(json!({"message": 5}), &ctx).await.unwrap_err();
+    assert!(matches!(err, ToolError::InvalidArguments { .. }), "{err:?}");
+    assert!(err.to_string().contains("/message"), "{err}");
+
+    // Structured content, checked against the server's outputSchema.
+    let weather = tools.get("get-structured-content").unwrap();
+    assert!(weather.output_schema().is_some());
+    match weather
+        .call(json!({"location": "Chicago"}), &ctx)
+        .await
+        .unwrap()
+    {
+        ToolValue::Json(v) => assert!(v.get("temperature").is_some(), "{v}"),
+        other => panic!("expected structured content, got {other:?}"),
+    }
+
+    // A long-running tool (reporting progress as it goes) completes; with
+    // less time than it needs, it is a timeout the model is told about.
+    let long = tools.get("trigger-long-running-operation").unwrap();
+    let out = long
+        .call(json!({"duration": 1, "steps": 2}), &ctx)
+        .await
+        .unwrap();
+    assert!(
+        out.to_content().to_lowercase().contains("completed"),
+        "{out:?}"
+    );
+    let impatient = McpClient::spawn(everything_command(&everything))
+        .await
+        .unwrap()
+        .call_timeout(Duration::from_millis(300));
+    let tools_short = impatient.tools().await.unwrap();
+    let err = tools_short
+        .get("trigger-long-running-operation")
+        .unwrap()
+        .call(json!({"duration": 3, "steps": 3}), &ctx)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::TimedOut { .. }), "{err:?}");
+
+    // An agent, with a scripted model, calls one of its tools.
+    let model = ScriptedModel::new()
+        .tool_call("get-sum", json!({"a": 20, "b": 22}))
+        .text("42");
+    let run = Agent::new(model)
+        .tools(tools)
+        .run("20 + 22?")
+        .await
+        .unwrap();
+    assert_eq!(run.text(), "42");
+    let call = run.tool_calls()[0];
+    assert_eq!(call.call.name, "get-sum");
+    assert!(
+        call.result.as_deref().unwrap().contains("42"),
+        "{:?}",
+        call.result
+    );
+}
+
+// ---------------------------------------------------------------------------
+// typecall ↔ typecall.
+
+async fn round_trip(client: &McpClient) {
+    let ctx = ToolContext::new();
+    let tools = client.tools().await.unwrap();
+    assert_eq!(
+        tools.names(),
+        ["square_root", "add", "text_stats", "delete_note"]
+    );
+    let root = tools.get("square_root").unwrap();
+    assert!(root.def().strict);
+    assert_eq!(root.annotations().title.as_deref(), Some("Square root"));
+    assert_eq!(root.annotations().read_only, Some(true));
+    assert!(
+        tools
+            .get("delete_note")
+            .unwrap()
+            .annotations()
+            .may_destroy()
+    );
+    assert_eq!(
+        root.call(json!({"number": 2}), &ctx).await.unwrap(),
+        ToolValue::Json(json!(1.41))
+    );
+    let stats = tools.get("text_stats").unwrap();
+    assert_eq!(
+        stats.call(json!({"text": "a b"}), &ctx).await.unwrap(),
+        ToolValue::Json(json!({"words": 2, "characters": 3}))
+    );
+    // Caught on this side: never sent.
+    let err = root.call(json!({"number": "two"}), &ctx).await.unwrap_err();
+    assert!(matches!(err, ToolError::InvalidArguments { .. }), "{err:?}");
+    // The tool's own error, through `isError`.
+    let err = root.call(json!({"number": -1}), &ctx).await.unwrap_err();
+    assert!(
+        matches!(&err, ToolError::Failed { message, .. } if message.contains("-1 is negative")),
+        "{err:?}"
+    );
+    // Bad arguments the client did not check reach the server's validation.
+    let err = client.call("add", json!({"a": 1})).await.unwrap_err();
+    assert!(
+        err.to_string().contains("invalid arguments for `add`"),
+        "{err}"
+    );
+    // An unknown tool: a protocol error, as a tool failure.
+    let err = client.call("nope", json!({})).await.unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typecall_server_and_client_round_trip_over_stdio() {
+    let client = McpClient::spawn(tokio::process::Command::new(example_server()))
+        .await
+        .unwrap();
+    assert_eq!(client.server_name().unwrap().0, "typecall-example");
+    round_trip(&client).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typecall_server_and_client_round_trip_over_http_and_a_dead_server_is_a_tool_error() {
+    let server = local_http_server(HttpOptions::new()).await;
+    let client = McpClient::connect_http(&server.url()).await.unwrap();
+    round_trip(&client).await;
+    let tools = client.tools().await.unwrap();
+    server.shutdown().await;
+    let err = tools
+        .get("add")
+        .unwrap()
+        .call(json!({"a": 1, "b": 2}), &ToolContext::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ToolError::Failed { .. } | ToolError::TimedOut { .. }),
+        "{err:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Safe by default over HTTP.
+
+fn initialize_body() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}})
+}
+
+async fn post(url: &str, headers: &[(&str, &str)], body: String) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    request.body(body).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_server_refuses_foreign_origins_missing_tokens_big_bodies_and_too_many_sessions() {
+    let server = local_http_server(
+        HttpOptions::new()
+            .bearer_token("s3cret")
+            .max_body_bytes(64 * 1024)
+            .max_sessions(1),
+    )
+    .await;
+    let url = server.url();
+    let auth = ("authorization", "Bearer s3cret");
+    let body = initialize_body().to_string();
+
+    let r = post(&url, &[], body.clone()).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let r = post(&url, &[("authorization", "Bearer wrong")], body.clone()).await;
+    assert_eq!(r.status(), 401);
+    let r = post(
+        &url,
+        &[auth, ("origin", "http://evil.example")],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), 403, "{:?}", r.text().await);
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(100 * 1024));
+    let r = post(&url, &[auth], big).await;
+    assert_eq!(r.status(), 413);
+
+    // A loopback page and a plain client pass; one session is the cap.
+    let r = post(
+        &url,
+        &[auth, ("origin", "http://localhost:3000")],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let r = post(&url, &[auth], body.clone()).await;
+    assert_eq!(r.status(), 503);
+    server.shutdown().await;
+
+    // typecall's own client: with the token it works, without it the
+    // handshake fails.
+    let server = local_http_server(HttpOptions::new().bearer_token("s3cret")).await;
+    assert!(McpClient::connect_http(&server.url()).await.is_err());
+    let client = McpClient::connect_http_with(
+        &server.url(),
+        McpHttpClientOptions::new().bearer_token("s3cret"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.tools().await.unwrap().len(), 4);
+
+    // Beyond loopback only when asked.
+    let err = McpServer::new(mcp_tools::toolbox())
+        .serve_http(HttpOptions::new().addr("0.0.0.0:0".parse().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, McpError::Setting(_)), "{err}");
+    assert!(!format!("{:?}", HttpOptions::new().bearer_token("s3cret")).contains("s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destructive_tool_waits_for_approval_and_the_others_do_not() {
+    let server = local_http_server(HttpOptions::new()).await;
+    let client = McpClient::connect_http(&server.url()).await.unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let model = ScriptedModel::new()
+        .tool_calls([
+            ("square_root", json!({"number": 9})),
+            ("delete_note", json!({"id": 2})),
+        ])
+        .text("done");
+    let run = Agent::new(model)
+        .tools(client.tools().await.unwrap())
+        .approve_only_destructive()
+        .before_tool_call_async(move |call| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await; // a person thinking
+                HookDecision::Deny(format!("nobody approved `{}`", call.name))
+            }
+        })
+        .run("clean up")
+        .await
+        .unwrap();
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        1,
+        "only the destructive call asks"
+    );
+    let calls = run.tool_calls();
+    assert_eq!(calls[0].result.as_deref(), Ok("3.0"));
+    let denied = calls[1].result.as_ref().unwrap_err();
+    assert!(matches!(denied, ToolError::Denied { .. }), "{denied:?}");
+}
+
+// ---------------------------------------------------------------------------
+// The real local model, with a tool it only knows through MCP.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_model_uses_a_tool_it_only_knows_through_mcp() {
+    let Ok(url) = std::env::var("TYPECALL_QWEN_BASE_URL") else {
+        eprintln!(
+            "SKIPPED: no local Qwen server (TYPECALL_QWEN_BASE_URL unset; scripts/test starts it)"
+        );
+        return;
+    };
+    let client = McpClient::spawn(tokio::process::Command::new(example_server()))
+        .await
+        .unwrap();
+    let tools = client.tools().await.unwrap();
+    let model = typecall::OpenAiCompat::new(url.trim())
+        .timeout(Duration::from_secs(300))
+        .model("qwen")
+        .with_capabilities(typecall::provider::Capabilities::llama_cpp());
+    let run = mcp_tools::agent(Arc::new(model), tools)
+        .run("What is the square root of 2? Use the tool.")
+        .await
+        .unwrap();
+    let calls = run.tool_calls();
+    assert_eq!(calls[0].call.name, "square_root", "{run:#?}");
+    let args: Value = serde_json::from_str(&calls[0].call.arguments).unwrap();
+    assert_eq!(args["number"].as_f64(), Some(2.0), "{run:#?}");
+    assert_eq!(calls[0].result.as_deref(), Ok("1.41"));
+    assert!(run.text().contains("1.41"), "{}", run.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_list_change_from_a_python_sdk_server_is_seen_and_refreshes_the_list() {
+    let Some(python) = peer("TYPECALL_MCP_PYTHON", "the MCP Python SDK") else {
+        return;
+    };
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mcp/sdk_server.py"));
+    let client = McpClient::spawn(cmd).await.unwrap();
+    let tools = client.tools().await.unwrap();
+    assert_eq!(tools.names(), ["unlock"]);
+    assert!(!client.tools_changed());
+    let out = tools
+        .get("unlock")
+        .unwrap()
+        .call(json!({}), &ToolContext::new())
+        .await
+        .unwrap();
+    assert!(out.to_content().contains("unlocked"), "{out:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !client.tools_changed() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no tools/list_changed seen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let tools = client.tools().await.unwrap();
+    assert_eq!(tools.names(), ["unlock", "triple"]);
+    assert!(!client.tools_changed());
+    let out = tools
+        .get("triple")
+        .unwrap()
+        .call(json!({"x": 14}), &ToolContext::new())
+        .await
+        .unwrap();
+    assert!(out.to_content().contains("42"), "{out:?}");
+}
+
+static SLOW_TOOL_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks the slow tool's call as dropped (cancelled) unless it finished.
+struct DropFlag(bool);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        if !self.0 {
+            SLOW_TOOL_DROPPED.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Waits ten seconds.
+#[typecall::tool]
+async fn slow() -> String {
+    let mut flag = DropFlag(false);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    flag.0 = true;
+    "finished".to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_the_client_gives_up_on_is_cancelled_on_the_server() {
+    let server = McpServer::new(typecall::tool::Toolbox::new().with(Slow).unwrap())
+        .serve_http(HttpOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let client = McpClient::connect_http(&server.url())
+        .await
+        .unwrap()
+        .call_timeout(Duration::from_millis(300));
+    let tools = client.tools().await.unwrap();
+    let err = tools
+        .get("slow")
+        .unwrap()
+        .call(json!({}), &ToolContext::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::TimedOut { .. }), "{err:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !SLOW_TOOL_DROPPED.load(Ordering::SeqCst) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server kept running the call"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
