@@ -577,3 +577,57 @@ async fn a_call_the_client_gives_up_on_is_cancelled_on_the_server() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Reads the head of the first request made to a loopback port, then hangs up.
+async fn first_request_head(listener: tokio::net::TcpListener) -> String {
+    use tokio::io::AsyncReadExt;
+    let (mut stream, _) = listener.accept().await.unwrap();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
+        }
+    }
+    String::from_utf8_lossy(&head).to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_client_sends_only_the_credentials_it_was_given() {
+    for token in [None, Some("mcp-token")] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let head = tokio::spawn(first_request_head(listener));
+        let options = match token {
+            Some(t) => McpHttpClientOptions::new().bearer_token(t),
+            None => McpHttpClientOptions::new(),
+        };
+        // The fake server hangs up: the handshake fails, typed.
+        let connecting = tokio::time::timeout(
+            Duration::from_secs(20),
+            McpClient::connect_http_with(&url, options),
+        );
+        assert!(matches!(
+            connecting.await,
+            Ok(Err(McpError::Handshake { .. }))
+        ));
+        let head = head.await.unwrap();
+        let auth: Vec<&str> = head
+            .lines()
+            .filter(|l| l.starts_with("authorization:"))
+            .collect();
+        match token {
+            None => assert!(auth.is_empty(), "{head}"),
+            Some(t) => assert_eq!(
+                auth,
+                [format!("authorization: bearer {t}").as_str()],
+                "{head}"
+            ),
+        }
+        assert!(
+            !head.contains("x-api-key") && !head.contains("api-key"),
+            "{head}"
+        );
+    }
+}
