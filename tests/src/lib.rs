@@ -255,6 +255,110 @@ pub fn check_square_root_run(
     Ok(())
 }
 
+/// One recorded SquareRoot conversation (`…-Tools-SquareRoot-2.json` and
+/// the first turn it continues), ready to run through an agent.
+#[derive(Debug)]
+pub struct SquareRootConversation {
+    /// Serves the first turn's exchanges, then the recorded second one.
+    pub replay: typecall::testing::Replay,
+    /// The first turn's recording file.
+    pub first_path: PathBuf,
+    /// The first turn's recorded exchange.
+    pub first: typecall::testing::Interaction,
+    /// The second turn's recording file.
+    pub second_path: PathBuf,
+    /// The recorded second turn.
+    pub second: typecall::testing::Interaction,
+    /// The `tool_choice` the first turn was sent with.
+    pub first_choice: typecall::chat::ToolChoice,
+    /// Whether it was streamed (`GenStream`).
+    pub stream: bool,
+}
+
+/// Walks `root` for recorded SquareRoot conversations and runs each through
+/// the agent `build` makes (with the prompt to give it; its model must log
+/// what it sends into the given [`RequestLog`]; `None` leaves the
+/// conversation out, `build` saying why). Each run must pass
+/// [`check_square_root_run`] against the recorded second request (`same`)
+/// and the recorded answer text (`answer_text` of the second turn's body,
+/// streamed or not). Panics listing every failure; returns how many ran.
+pub async fn replay_square_root_conversations(
+    root: &Path,
+    build: impl Fn(
+        &SquareRootConversation,
+        std::sync::Arc<RequestLog>,
+    ) -> Option<(typecall::Agent, String)>,
+    same: impl Fn(&serde_json::Value, &serde_json::Value) -> bool + Copy,
+    answer_text: impl Fn(&str, bool) -> Option<String>,
+) -> usize {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for path in json_files(root) {
+        let Some((mode, first_path, first_choice)) = square_root_turns(&path) else {
+            continue;
+        };
+        let mut all = interactions(&first_path);
+        let first = all.last().unwrap().clone();
+        let second = interactions(&path).last().unwrap().clone();
+        all.push(second.clone());
+        let conversation = SquareRootConversation {
+            replay: typecall::testing::Replay::from_interactions(all).unwrap(),
+            first_path,
+            first,
+            second_path: path.clone(),
+            second,
+            first_choice,
+            stream: mode == "GenStream",
+        };
+        let log = std::sync::Arc::new(RequestLog::default());
+        let Some((agent, prompt)) = build(&conversation, log.clone()) else {
+            continue;
+        };
+        let result = run_agent(agent, prompt, conversation.stream).await;
+        let text = answer_text(&conversation.second.response.body, conversation.stream);
+        let recorded = conversation.second.request.body.clone().unwrap();
+        let label = path
+            .strip_prefix(root.parent().unwrap_or(root))
+            .unwrap()
+            .display()
+            .to_string();
+        match check_square_root_run(result, &log.bodies(), &recorded, same, text.as_deref()) {
+            Ok(()) => checked += 1,
+            Err(e) => failures.push(format!("{label}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    checked
+}
+
+/// Compares what every provider's answer has — text, reasoning, tool calls
+/// (name and parsed arguments) — with what was recorded.
+pub fn compare_answer(
+    resp: &typecall::chat::ChatResponse,
+    text: &Option<String>,
+    reasoning: &Option<String>,
+    tool_calls: &[(String, serde_json::Value)],
+) -> Result<(), String> {
+    if resp.content != *text {
+        return Err(format!("text {:?}, recorded {text:?}", resp.content));
+    }
+    if resp.reasoning != *reasoning {
+        return Err(format!(
+            "reasoning {:?}, recorded {reasoning:?}",
+            resp.reasoning
+        ));
+    }
+    let calls: Vec<(String, serde_json::Value)> = resp
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.clone(), c.parsed_arguments().unwrap_or_default()))
+        .collect();
+    if calls != tool_calls {
+        return Err(format!("tool calls {calls:?}, recorded {tool_calls:?}"));
+    }
+    Ok(())
+}
+
 /// Runs an extraction to its value, blocking or through its event stream.
 #[allow(clippy::result_large_err)] // typecall's own error type
 pub async fn extract_value<T>(

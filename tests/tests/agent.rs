@@ -118,20 +118,7 @@ async fn the_recorded_two_turn_conversations_replay_through_the_agent() {
                 .first_tool_choice(ToolChoice::Required)
                 .tool_choice_after_tools(ToolChoice::None)
                 .max_turns(3);
-            let result = if mode == "GenStream" {
-                let mut s = agent.run_stream(prompt).await.unwrap();
-                let mut out = None;
-                while let Some(ev) = s.next().await {
-                    match ev {
-                        Ok(AgentEvent::Done(run)) => out = Some(Ok(*run)),
-                        Err(e) => out = Some(Err(e)),
-                        _ => {}
-                    }
-                }
-                out.unwrap()
-            } else {
-                agent.run(prompt).await
-            };
+            let result = typecall_tests::run_agent(agent, prompt, mode == "GenStream").await;
             let label = format!("{folder}/{mode}");
             if first_status != 200 {
                 // qwen-3-coder-480b refused tool_choice "required" with a 400.

@@ -16,8 +16,8 @@ use typecall::testing::Replay;
 use typecall::{Agent, Anthropic, Error, Extract};
 use typecall_tests::anthropic::{Facts, facts_of, normalized, request_from_recorded, thinking_of};
 use typecall_tests::{
-    Fruit, RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
-    recordings_dir, run_agent, skip, square_root_turns,
+    Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
+    interactions, json_files, recordings_dir, replay_square_root_conversations, skip,
 };
 
 const KEY: &str = "sk-ant-test-key-never-sent-anywhere";
@@ -143,29 +143,7 @@ async fn check_file(path: &Path) -> Result<Option<ChatResponse>, String> {
 }
 
 fn compare(resp: &ChatResponse, facts: &Facts) -> Result<(), String> {
-    if resp.content != facts.text {
-        return Err(format!(
-            "text {:?}, recorded {:?}",
-            resp.content, facts.text
-        ));
-    }
-    if resp.reasoning != facts.thinking {
-        return Err(format!(
-            "thinking {:?}, recorded {:?}",
-            resp.reasoning, facts.thinking
-        ));
-    }
-    let calls: Vec<(String, Value)> = resp
-        .tool_calls
-        .iter()
-        .map(|c| (c.name.clone(), c.parsed_arguments().unwrap_or_default()))
-        .collect();
-    if calls != facts.tool_calls {
-        return Err(format!(
-            "tool calls {calls:?}, recorded {:?}",
-            facts.tool_calls
-        ));
-    }
+    compare_answer(resp, &facts.text, &facts.thinking, &facts.tool_calls)?;
     if resp.tool_calls.iter().any(|c| c.id.is_empty()) {
         return Err("a tool call has no id".into());
     }
@@ -302,24 +280,16 @@ async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
         return;
     };
     let root = dir.join("anthropic");
-    let mut checked = 0;
-    let mut failures = Vec::new();
-    for second in json_files(&root) {
-        let Some((mode, first, first_choice)) = square_root_turns(&second) else {
-            continue;
-        };
-        let mut all = interactions(&first);
-        let recorded_second = interactions(&second).last().unwrap().clone();
-        all.push(recorded_second.clone());
-        let replay = Replay::from_interactions(all).unwrap();
-        let body = recorded_second.request.body.clone().unwrap();
+    let build = |c: &SquareRootConversation, log: Arc<RequestLog>| {
+        // Configured like the recorded second turn, which the replay server
+        // answers only when what typecall sends means the same.
+        let body = c.second.request.body.clone().unwrap();
         let (request, _) = request_from_recorded(&body);
-        let log = Arc::new(RequestLog::default());
-        let mut agent = Agent::new(observed_model_for(&replay, &body, log.clone()))
+        let mut agent = Agent::new(observed_model_for(&c.replay, &body, log))
             .tool(SquareRoot)
             .tool_mode(ToolMode::Native)
             .strict_tools(false)
-            .first_tool_choice(first_choice)
+            .first_tool_choice(c.first_choice.clone())
             .tool_choice_after_tools(ToolChoice::None)
             .max_turns(3);
         for m in &request.messages {
@@ -331,19 +301,11 @@ async fn the_recorded_anthropic_tool_conversations_run_through_the_agent() {
             .as_str()
             .unwrap()
             .to_owned();
-        let stream = mode == "GenStream";
-        // The replay server answers only a request that means the same as
-        // the recorded second turn.
-        let result = run_agent(agent, prompt, stream).await;
-        let facts = facts_of(&recorded_second.response.body, stream);
-        let same = |a: &Value, b: &Value| normalized(a) == normalized(b);
-        let label = second.strip_prefix(&root).unwrap().display().to_string();
-        match check_square_root_run(result, &log.bodies(), &body, same, facts.text.as_deref()) {
-            Ok(()) => checked += 1,
-            Err(e) => failures.push(format!("{label}: {e}")),
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+        Some((agent, prompt))
+    };
+    let same = |a: &Value, b: &Value| normalized(a) == normalized(b);
+    let answer = |body: &str, stream: bool| facts_of(body, stream).text;
+    let checked = replay_square_root_conversations(&root, build, same, answer).await;
     assert!(checked >= 8, "only {checked} conversations");
 }
 

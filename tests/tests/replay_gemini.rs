@@ -16,9 +16,9 @@ use typecall::testing::Replay;
 use typecall::{Agent, Error, Extract, Gemini};
 use typecall_tests::gemini::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    Fruit, RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
-    json_scenario_mode, recordings_dir, replay_tree, run_agent, skip, square_root_turns,
-    sync_stream_pairs,
+    Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
+    interactions, json_files, json_scenario_mode, recordings_dir, replay_square_root_conversations,
+    replay_tree, skip, sync_stream_pairs,
 };
 
 const KEY: &str = "AIza-test-key-never-sent-anywhere";
@@ -102,29 +102,7 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
 }
 
 fn compare(resp: &ChatResponse, facts: &Facts) -> Result<(), String> {
-    if resp.content != facts.text {
-        return Err(format!(
-            "text {:?}, recorded {:?}",
-            resp.content, facts.text
-        ));
-    }
-    if resp.reasoning != facts.thoughts {
-        return Err(format!(
-            "thoughts {:?}, recorded {:?}",
-            resp.reasoning, facts.thoughts
-        ));
-    }
-    let calls: Vec<(String, Value)> = resp
-        .tool_calls
-        .iter()
-        .map(|c| (c.name.clone(), c.parsed_arguments().unwrap_or_default()))
-        .collect();
-    if calls != facts.tool_calls {
-        return Err(format!(
-            "tool calls {calls:?}, recorded {:?}",
-            facts.tool_calls
-        ));
-    }
+    compare_answer(resp, &facts.text, &facts.thoughts, &facts.tool_calls)?;
     if facts.grounded && resp.server_tool_calls.is_empty() {
         return Err("the grounding (search or URL context) was not surfaced".into());
     }
@@ -205,53 +183,24 @@ async fn the_recorded_gemini_tool_conversations_run_through_the_agent() {
         return;
     };
     let root = dir.join("gemini");
-    let mut checked = 0;
-    let mut failures = Vec::new();
-    for second in json_files(&root) {
-        let Some((mode, first, first_choice)) = square_root_turns(&second) else {
-            continue;
-        };
-        let mut all = interactions(&first);
-        let recorded_first = all.last().unwrap().clone();
-        let recorded_second = interactions(&second).last().unwrap().clone();
-        all.push(recorded_second.clone());
-        let replay = Replay::from_interactions(all).unwrap();
-        let body = recorded_first.request.body.clone().unwrap();
-        let log = Arc::new(RequestLog::default());
-        let agent = Agent::new(model_for(
-            &replay,
-            &recorded_first.request.url,
-            &body,
-            log.clone(),
-        ))
-        .tool(SquareRoot)
-        .tool_mode(ToolMode::Native)
-        .first_tool_choice(first_choice)
-        .tool_choice_after_tools(ToolChoice::None)
-        .max_turns(3);
+    let build = |c: &SquareRootConversation, log: Arc<RequestLog>| {
+        let body = c.first.request.body.clone().unwrap();
+        let agent = Agent::new(model_for(&c.replay, &c.first.request.url, &body, log))
+            .tool(SquareRoot)
+            .tool_mode(ToolMode::Native)
+            .first_tool_choice(c.first_choice.clone())
+            .tool_choice_after_tools(ToolChoice::None)
+            .max_turns(3);
         let prompt = body["contents"][0]["parts"][0]["text"]
             .as_str()
             .unwrap()
             .to_owned();
-        let stream = mode == "GenStream";
-        let result = run_agent(agent, prompt, stream).await;
-        let facts = facts_of(&recorded_second.response.body, stream);
-        // Byte for byte: thought signatures go back as they came.
-        let recorded = recorded_second.request.body.clone().unwrap();
-        let same = |a: &Value, b: &Value| a == b;
-        let label = second.strip_prefix(&root).unwrap().display().to_string();
-        match check_square_root_run(
-            result,
-            &log.bodies(),
-            &recorded,
-            same,
-            facts.text.as_deref(),
-        ) {
-            Ok(()) => checked += 1,
-            Err(e) => failures.push(format!("{label}: {e}")),
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+        Some((agent, prompt))
+    };
+    // Byte for byte: thought signatures go back as they came.
+    let same = |a: &Value, b: &Value| a == b;
+    let answer = |body: &str, stream: bool| facts_of(body, stream).text;
+    let checked = replay_square_root_conversations(&root, build, same, answer).await;
     assert!(checked >= 4, "only {checked} conversations");
 }
 

@@ -18,9 +18,9 @@ use typecall::{Agent, Error, Extract, OpenAiResponses};
 use typecall_tests::replay::without_schema_keys;
 use typecall_tests::responses::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    Fruit, RequestLog, SquareRoot, check_square_root_run, extract_value, interactions, json_files,
-    json_scenario_mode, recordings_dir, replay_tree, run_agent, skip, square_root_turns,
-    sync_stream_pairs,
+    Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
+    interactions, json_files, json_scenario_mode, recordings_dir, replay_square_root_conversations,
+    replay_tree, skip, sync_stream_pairs,
 };
 
 const KEY: &str = "sk-proj-test-key-never-sent-anywhere";
@@ -122,28 +122,9 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
 }
 
 fn compare(resp: &ChatResponse, facts: &Facts) -> Result<(), String> {
-    if resp.content != facts.text {
-        return Err(format!(
-            "text {:?}, recorded {:?}",
-            resp.content, facts.text
-        ));
-    }
-    if resp.reasoning != facts.reasoning {
-        return Err(format!(
-            "reasoning {:?}, recorded {:?}",
-            resp.reasoning, facts.reasoning
-        ));
-    }
-    let calls: Vec<(String, Value)> = resp
-        .tool_calls
-        .iter()
-        .map(|c| (c.name.clone(), c.parsed_arguments().unwrap_or_default()))
-        .collect();
-    if calls != facts.tool_calls || resp.tool_calls.iter().any(|c| c.id.is_empty()) {
-        return Err(format!(
-            "tool calls {:?}, recorded {:?}",
-            resp.tool_calls, facts.tool_calls
-        ));
+    compare_answer(resp, &facts.text, &facts.reasoning, &facts.tool_calls)?;
+    if resp.tool_calls.iter().any(|c| c.id.is_empty()) {
+        return Err(format!("a tool call has no id: {:?}", resp.tool_calls));
     }
     let searches: Vec<Value> = resp
         .server_tool_calls
@@ -236,24 +217,14 @@ async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
         return;
     };
     let root = dir.join("openai-responses");
-    let mut checked = 0;
-    let mut failures = Vec::new();
-    for second in json_files(&root) {
-        let Some((mode, first, first_choice)) = square_root_turns(&second) else {
-            continue;
-        };
-        let mut all = interactions(&first);
-        let first_body = all.last().unwrap().request.body.clone().unwrap();
-        let recorded_second = interactions(&second).last().unwrap().clone();
-        all.push(recorded_second.clone());
-        let replay = Replay::from_interactions(all).unwrap();
+    let build = |c: &SquareRootConversation, log: Arc<RequestLog>| {
+        let first_body = c.first.request.body.clone().unwrap();
         let (first_request, _) = request_from_recorded(&first_body);
-        let log = Arc::new(RequestLog::default());
-        let agent = Agent::new(observed_model_for(&replay, &first_body, log.clone()))
+        let agent = Agent::new(observed_model_for(&c.replay, &first_body, log))
             .tool(SquareRoot)
             .tool_mode(ToolMode::Native)
             .strict_tools(false)
-            .first_tool_choice(first_choice)
+            .first_tool_choice(c.first_choice.clone())
             .tool_choice_after_tools(ToolChoice::None)
             .max_turns(3);
         let agent = match first_request.reasoning_effort {
@@ -264,24 +235,11 @@ async fn the_recorded_responses_tool_conversations_run_through_the_agent() {
             .as_str()
             .unwrap()
             .to_owned();
-        let stream = mode == "GenStream";
-        let result = run_agent(agent, prompt, stream).await;
-        let facts = facts_of(&recorded_second.response.body, stream);
-        let recorded = recorded_second.request.body.clone().unwrap();
-        let same = |a: &Value, b: &Value| without_schema_keys(a) == without_schema_keys(b);
-        let label = second.strip_prefix(&root).unwrap().display().to_string();
-        match check_square_root_run(
-            result,
-            &log.bodies(),
-            &recorded,
-            same,
-            facts.text.as_deref(),
-        ) {
-            Ok(()) => checked += 1,
-            Err(e) => failures.push(format!("{label}: {e}")),
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+        Some((agent, prompt))
+    };
+    let same = |a: &Value, b: &Value| without_schema_keys(a) == without_schema_keys(b);
+    let answer = |body: &str, stream: bool| facts_of(body, stream).text;
+    let checked = replay_square_root_conversations(&root, build, same, answer).await;
     assert!(checked >= 4, "only {checked} conversations");
 }
 

@@ -266,81 +266,58 @@ async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
     use typecall::Agent;
     use typecall::agent::ToolMode;
     use typecall::chat::ToolChoice;
+    use typecall_tests::SquareRootConversation;
     let Some(dir) = recordings_dir("vendor agent replay") else {
         return;
     };
     let mut checked = 0;
-    let mut failures = Vec::new();
     for folder in VENDOR_FOLDERS {
         let root = dir.join(folder);
         let Some(vendor) = Vendor::from_name(folder) else {
             continue;
         };
-        for second in typecall_tests::json_files(&root) {
-            let Some((mode, first, choice)) = typecall_tests::square_root_turns(&second) else {
-                continue;
-            };
-            let mut all = interactions(&first);
-            let recorded_second = interactions(&second).last().unwrap().clone();
-            if recorded_second.response.status != 200 || all.last().unwrap().response.status != 200
-            {
-                continue;
+        let build = |c: &SquareRootConversation, log: Arc<typecall_tests::RequestLog>| {
+            if c.second.response.status != 200 || c.first.response.status != 200 {
+                return None;
             }
             // A first answer whose calls the recording client did not all send
             // back (Together's DeepSeek once added a second call, cut short)
             // is not the conversation the agent would have.
-            let first_calls = facts_of(
-                &all.last().unwrap().response.body,
-                first.to_string_lossy().contains("GenStream"),
-            )
-            .tool_calls
-            .len();
-            let sent_back = recorded_second.request.body.as_ref().unwrap()["messages"]
+            let first_calls = facts_of(&c.first.response.body, c.stream).tool_calls.len();
+            let sent_back = c.second.request.body.as_ref().unwrap()["messages"]
                 .as_array()
                 .and_then(|m| m.iter().find(|m| m["role"] == "assistant"))
                 .and_then(|m| m["tool_calls"].as_array())
                 .map_or(0, Vec::len);
             if first_calls != sent_back {
                 skip(
-                    &format!("vendor agent replay {}", second.display()),
+                    &format!("vendor agent replay {}", c.second_path.display()),
                     "the recording client sent back fewer calls than the model made",
                 );
-                continue;
+                return None;
             }
-            all.push(recorded_second.clone());
-            let replay = Replay::from_interactions(all.clone()).unwrap();
-            let first_body = all[all.len() - 2].request.body.clone().unwrap();
-            let log = Arc::new(typecall_tests::RequestLog::default());
-            let model = model_for(vendor, &replay, &first_body, &first, &root, log.clone());
+            let first_body = c.first.request.body.clone().unwrap();
+            let model = model_for(vendor, &c.replay, &first_body, &c.first_path, &root, log);
             let (first_req, _) = request_from_recorded(&first_body);
             let mut agent = Agent::new(model)
                 .tool(SquareRoot)
                 .tool_mode(ToolMode::Native)
                 .strict_tools(first_body["tools"][0]["function"]["strict"] == true)
-                .first_tool_choice(choice)
+                .first_tool_choice(c.first_choice.clone())
                 .tool_choice_after_tools(ToolChoice::None)
                 .max_turns(3);
             if let Some(e) = first_req.reasoning_effort {
                 agent = agent.reasoning_effort(e);
             }
             let prompt = first_req.messages.last().unwrap().text();
-            let label = format!("{folder}/{}", second.strip_prefix(&root).unwrap().display());
-            let result = typecall_tests::run_agent(agent, prompt, mode == "GenStream").await;
-            let recorded = recorded_second.request.body.clone().unwrap();
-            let same = |a: &Value, b: &Value| by_meaning(a) == by_meaning(b);
-            match typecall_tests::check_square_root_run(
-                result,
-                &log.bodies(),
-                &recorded,
-                same,
-                None,
-            ) {
-                Ok(()) => checked += 1,
-                Err(e) => failures.push(format!("{label}: {e}")),
-            }
-        }
+            Some((agent, prompt))
+        };
+        let same = |a: &Value, b: &Value| by_meaning(a) == by_meaning(b);
+        let no_answer_text = |_: &str, _: bool| None;
+        checked +=
+            typecall_tests::replay_square_root_conversations(&root, build, same, no_answer_text)
+                .await;
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 10, "only {checked} conversations");
 }
 
