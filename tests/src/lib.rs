@@ -405,3 +405,21 @@ pub fn json_scenario_mode(path: &Path) -> Option<typecall::output::OutputMode> {
         None
     }
 }
+
+/// The rows of the first Markdown table in `text`, each cell by its column's
+/// header (cells trimmed). Panics when there is no table.
+pub fn markdown_table_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = text.lines().filter(|l| l.starts_with('|'));
+    let header = lines.next().expect("the text has no Markdown table");
+    let header: Vec<String> = header.split('|').map(|c| c.trim().to_owned()).collect();
+    lines
+        .skip(1)
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split('|').map(|c| c.trim().to_owned()))
+                .collect()
+        })
+        .collect()
+}

@@ -7,7 +7,7 @@ use typecall::Cerebras;
 use typecall::provider::{Model, RetryPolicy, Support};
 use typecall::scoreboard::{Cell, Mode, Row, Table, models_in_recordings, probe};
 use typecall::testing::Replay;
-use typecall_tests::{local_model, recordings_dir};
+use typecall_tests::{local_model, markdown_table_rows, recordings_dir};
 
 async fn replayed_table() -> Option<Table> {
     let dir = recordings_dir("scoreboard replay")?.join("cerebras");
@@ -41,23 +41,7 @@ fn public_rows() -> Vec<BTreeMap<String, String>> {
         "/fixtures/public-scoreboard.md"
     ))
     .unwrap();
-    let mut lines = text.lines().filter(|l| l.starts_with('|'));
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split('|')
-        .map(|c| c.trim().to_owned())
-        .collect();
-    lines
-        .skip(1)
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split('|').map(|c| c.trim().to_owned()))
-                .collect()
-        })
-        .collect()
+    markdown_table_rows(&text)
 }
 
 fn cell(row: &Row, column: &str) -> Cell {

@@ -13,7 +13,7 @@ use typecall::scoreboard::{
 };
 use typecall::testing::Replay;
 use typecall_examples::{native_model, storage_cells};
-use typecall_tests::{recordings_dir, skip};
+use typecall_tests::{markdown_table_rows, recordings_dir, skip};
 
 /// The (provider, model, column) cells typecall does not earn yet, whatever
 /// the public table shows (an empty model is every model); the README says
@@ -63,31 +63,13 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
 /// the ranking medals.
 fn public_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines().filter(|l| l.starts_with('|'));
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split('|')
-        .map(|c| c.trim().to_owned())
-        .collect();
-    lines
-        .skip(1)
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split('|').map(|c| c.trim().to_owned()))
-                .map(|(k, v)| {
-                    let v = if k == "Model" {
-                        v.trim_end_matches(['🥇', '🥈', '🥉']).to_owned()
-                    } else {
-                        v
-                    };
-                    (k, v)
-                })
-                .collect()
-        })
-        .collect()
+    let mut rows = markdown_table_rows(&text);
+    for row in &mut rows {
+        if let Some(model) = row.get_mut("Model") {
+            *model = model.trim_end_matches(['🥇', '🥈', '🥉']).to_owned();
+        }
+    }
+    rows
 }
 
 /// A cell's symbols (an emoji with its variation selector is one symbol).
