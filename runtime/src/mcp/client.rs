@@ -37,6 +37,7 @@ const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct McpClient {
     connection: Arc<Connection>,
+    call_timeout: Duration,
 }
 
 struct Connection {
@@ -45,14 +46,13 @@ struct Connection {
     changed: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
     calls: AtomicU64,
-    call_timeout: Duration,
 }
 
 impl std::fmt::Debug for McpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("McpClient")
             .field("server", &self.connection.label)
-            .field("call_timeout", &self.connection.call_timeout)
+            .field("call_timeout", &self.call_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -217,8 +217,8 @@ impl McpClient {
                 changed,
                 progress,
                 calls: AtomicU64::new(0),
-                call_timeout: DEFAULT_CALL_TIMEOUT,
             }),
+            call_timeout: DEFAULT_CALL_TIMEOUT,
         })
     }
 
@@ -226,11 +226,7 @@ impl McpClient {
     /// it the call is a [`ToolError::TimedOut`] and is cancelled on the server.
     /// Applies to the tools listed after it is set.
     pub fn call_timeout(mut self, limit: Duration) -> Self {
-        if let Some(connection) = Arc::get_mut(&mut self.connection) {
-            connection.call_timeout = limit;
-        } else {
-            tracing::warn!("McpClient::call_timeout: the client is shared; set it before cloning");
-        }
+        self.call_timeout = limit;
         self
     }
 
@@ -268,13 +264,13 @@ impl McpClient {
         let connection = &self.connection;
         connection.changed.store(false, Ordering::Release);
         let listed = tokio::time::timeout(
-            connection.call_timeout,
+            self.call_timeout,
             connection.service.peer().list_all_tools(),
         )
         .await
         .map_err(|_| McpError::Request {
             request: "tools/list".to_owned(),
-            message: format!("no answer within {:?}", connection.call_timeout),
+            message: format!("no answer within {:?}", self.call_timeout),
         })?
         .map_err(|e| McpError::Request {
             request: "tools/list".to_owned(),
@@ -282,7 +278,7 @@ impl McpClient {
         })?;
         let mut tools = McpTools::default();
         for remote in listed {
-            match RemoteTool::new(Arc::clone(connection), remote) {
+            match RemoteTool::new(Arc::clone(connection), self.call_timeout, remote) {
                 Ok(tool) => tools.tools.push(Arc::new(tool)),
                 Err(refused) => tools.refused.push(refused),
             }
@@ -293,7 +289,7 @@ impl McpClient {
     /// Calls a tool by name with JSON arguments, without checking them first
     /// (the tools from [`tools`](Self::tools) check them).
     pub async fn call(&self, name: &str, arguments: Value) -> ToolResult {
-        call_remote(&self.connection, name, arguments, None).await
+        call_remote(&self.connection, self.call_timeout, name, arguments, None).await
     }
 }
 
@@ -360,6 +356,7 @@ pub struct RefusedTool {
 
 struct RemoteTool {
     connection: Arc<Connection>,
+    call_timeout: Duration,
     def: ToolDef,
     input: Schema,
     output: Option<(Value, Schema)>,
@@ -367,7 +364,11 @@ struct RemoteTool {
 }
 
 impl RemoteTool {
-    fn new(connection: Arc<Connection>, remote: rmcp::model::Tool) -> Result<Self, RefusedTool> {
+    fn new(
+        connection: Arc<Connection>,
+        call_timeout: Duration,
+        remote: rmcp::model::Tool,
+    ) -> Result<Self, RefusedTool> {
         let name = remote.name.to_string();
         let input = input_schema(&name, &remote.input_schema).map_err(|error| RefusedTool {
             name: name.clone(),
@@ -399,6 +400,7 @@ impl RemoteTool {
             });
         Ok(Self {
             connection,
+            call_timeout,
             def,
             input,
             output,
@@ -441,6 +443,7 @@ impl Tool for RemoteTool {
             }
             call_remote(
                 &self.connection,
+                self.call_timeout,
                 name,
                 args,
                 self.output.as_ref().map(|(_, s)| s),
@@ -460,6 +463,7 @@ impl Tool for RemoteTool {
 
 async fn call_remote(
     connection: &Connection,
+    timeout: Duration,
     name: &str,
     args: Value,
     output: Option<&Schema>,
@@ -478,19 +482,16 @@ async fn call_remote(
     request.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(
         NumberOrString::String(format!("typecall-{n}").into()),
     )));
-    let answer = tokio::time::timeout(
-        connection.call_timeout,
-        connection.service.peer().call_tool(request),
-    )
-    .await
-    .map_err(|_| ToolError::TimedOut {
-        tool: name.to_owned(),
-        after: connection.call_timeout,
-    })?
-    .map_err(|e| ToolError::Failed {
-        tool: name.to_owned(),
-        message: describe(&e, &connection.label),
-    })?;
+    let answer = tokio::time::timeout(timeout, connection.service.peer().call_tool(request))
+        .await
+        .map_err(|_| ToolError::TimedOut {
+            tool: name.to_owned(),
+            after: timeout,
+        })?
+        .map_err(|e| ToolError::Failed {
+            tool: name.to_owned(),
+            message: describe(&e, &connection.label),
+        })?;
     read_result(name, answer, output)
 }
 

@@ -253,15 +253,11 @@ impl Gate {
     }
 }
 
-fn is_loopback(addr: &SocketAddr) -> bool {
-    addr.ip().is_loopback()
-}
-
 pub(super) async fn serve(
     handler: ToolHandler,
     options: HttpOptions,
 ) -> Result<HttpServer, McpError> {
-    if !is_loopback(&options.addr) && !options.beyond_loopback {
+    if !options.addr.ip().is_loopback() && !options.beyond_loopback {
         return Err(McpError::Setting(format!(
             "{} is not a loopback address: set HttpOptions::beyond_loopback(true) (with a bearer token and allowed hosts) to serve beyond this machine",
             options.addr
@@ -284,15 +280,9 @@ pub(super) async fn serve(
         source,
     })?;
     let stop = CancellationToken::new();
-    let mut hosts = options.allowed_hosts.clone();
-    if is_loopback(&addr) {
-        hosts.extend([
-            format!("127.0.0.1:{}", addr.port()),
-            format!("localhost:{}", addr.port()),
-        ]);
-    }
     let config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(hosts)
+        // A host without a port is allowed on any port.
+        .with_allowed_hosts(options.allowed_hosts.clone())
         .with_allowed_origins(options.allowed_origins.clone())
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.max_body_bytes)
