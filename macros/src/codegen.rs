@@ -28,18 +28,20 @@ pub struct ToolSpec<'a> {
     pub annotations: TokenStream,
 }
 
-/// Whether the written return type is a `Result` (by its last path segment:
-/// `Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`).
-fn returns_result(output: &ReturnType) -> bool {
+/// The generic arguments of a written `Result` return type (by its last path
+/// segment: `Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`), if it is one.
+fn result_arguments(output: &ReturnType) -> Option<&syn::AngleBracketedGenericArguments> {
     let ReturnType::Type(_, ty) = output else {
-        return false;
+        return None;
     };
     let syn::Type::Path(p) = &**ty else {
-        return false;
+        return None;
     };
-    p.path.segments.last().is_some_and(|s| {
-        s.ident == "Result" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
-    })
+    let last = p.path.segments.last().filter(|s| s.ident == "Result")?;
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => Some(args),
+        _ => None,
+    }
 }
 
 /// The type a successful call gives back: `T` of a written `Result<T, …>`,
@@ -57,17 +59,13 @@ fn success_type(output: &ReturnType) -> Option<syn::Type> {
     {
         return None;
     }
-    if returns_result(output)
-        && let syn::Type::Path(p) = &**ty
-        && let Some(seg) = p.path.segments.last()
-        && let syn::PathArguments::AngleBracketed(args) = &seg.arguments
-    {
-        return args.args.iter().find_map(|a| match a {
+    match result_arguments(output) {
+        Some(args) => args.args.iter().find_map(|a| match a {
             syn::GenericArgument::Type(t) => Some(t.clone()),
             _ => None,
-        });
+        }),
+        None => Some((**ty).clone()),
     }
-    Some((**ty).clone())
 }
 
 pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
@@ -114,7 +112,7 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
     // Anything else is sent as JSON (a `Result` behind an alias included: its
     // `Err` still goes back as an error). Trait-method calls, so a wrong type
     // gets typecall's message alone.
-    let convert = if returns_result(spec.output) {
+    let convert = if result_arguments(spec.output).is_some() {
         quote_spanned! {ret_span=>
             match __out {
                 ::core::result::Result::Ok(__v) => ::typecall::tool::ToolOutput::into_tool_value(__v, #name),

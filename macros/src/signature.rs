@@ -174,23 +174,21 @@ fn for_each_key_value(
 /// (`#[serde(with …)]`, `#[schemars(with …)]`, …) keeps its written type and is
 /// not checked: its type need not implement either trait.
 pub fn args_struct(ident: &Ident, params: &[Param]) -> TokenStream {
-    let args: Vec<&Param> = params
-        .iter()
-        .filter(|p| matches!(p.kind, ParamKind::Arg))
-        .collect();
     let mut generics = Vec::new();
     let mut checks = Vec::new();
-    let fields = args.iter().enumerate().map(|(i, p)| {
+    let mut fields = Vec::new();
+    let args = params.iter().filter(|p| matches!(p.kind, ParamKind::Arg));
+    for (i, p) in args.enumerate() {
         let (ident, ty, attrs) = (&p.ident, &p.ty, &p.field_attrs);
         if own_codec(attrs) {
-            return quote! { #(#attrs)* #ident: #ty, };
+            fields.push(quote! { #(#attrs)* #ident: #ty, });
+            continue;
         }
         let param = format_ident!("__T{}", i);
         generics.push(quote! { #param = #ty });
         checks.push(quote_spanned! { ty.span()=> const _: () = <#ty as ::typecall::tool::ToolArgument>::IT_IS; });
-        quote! { #(#attrs)* #ident: #param, }
-    });
-    let fields: Vec<TokenStream> = fields.collect();
+        fields.push(quote! { #(#attrs)* #ident: #param, });
+    }
     let schema_name = ident.to_string();
     quote! {
         #(#checks)*
