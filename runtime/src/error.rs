@@ -247,6 +247,24 @@ pub enum AgentStop {
         /// How often.
         times: u32,
     },
+    /// The same successful call was made again and again.
+    #[error(
+        "`{tool}` was called with the same arguments {times} times ({arguments}); the model is looping (raise `max_repeated_calls` if that is meant)"
+    )]
+    RepeatedCall {
+        /// The tool.
+        tool: String,
+        /// The arguments, as JSON.
+        arguments: String,
+        /// How often.
+        times: u32,
+    },
+    /// A tool call was required (`tool_choice` `Required` or one tool) and the
+    /// model answered without one.
+    #[error(
+        "a tool call was required and the model answered without one (try `ToolMode::Constrained`, which can hold a model to calling)"
+    )]
+    NoToolCall,
     /// The model (or its provider) failed. The provider's error is the
     /// [`source`](std::error::Error::source).
     #[error("the model failed: {0}")]

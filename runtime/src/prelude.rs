@@ -14,7 +14,8 @@
 //! ```
 //!
 //! It brings the builders ([`Agent`], [`Extract`]), the providers
-//! ([`Cerebras`], [`OpenAiCompat`]), the macros and traits for tools, the
+//! ([`Cerebras`], [`OpenAiCompat`], [`Anthropic`], [`Gemini`],
+//! [`OpenAiResponses`], the [`Vendor`] presets), the macros and traits for tools, the
 //! events of streamed runs and extractions, and [`StreamExt`] to read those
 //! streams with `.next().await`.
 
@@ -22,7 +23,9 @@ pub use crate::agent::{Agent, AgentEvent, AgentStop, HookDecision, ToolMode};
 pub use crate::chat::{ChatRequest, Message, ToolChoice};
 pub use crate::error::{Error, Result};
 pub use crate::output::{Extract, ExtractEvent, OutputMode, Partial, extract, extract_many};
-pub use crate::provider::{Cerebras, Model, OpenAiCompat};
+pub use crate::provider::{
+    Anthropic, Cerebras, Gemini, Model, OpenAiCompat, OpenAiResponses, Vendor,
+};
 pub use crate::schema::{Dialect, schema_for};
 pub use crate::tool::{Ctx, ToolSet, Toolbox};
 pub use crate::{Partial, Tool, tool, tools};

@@ -1,72 +1,93 @@
-//! `ToolMode::Constrained`: tool calls asked for as a JSON object that the
-//! server enforces while decoding, for models whose native tool calling is
-//! unreliable.
+//! `ToolMode::Constrained`: tool calls asked for as JSON that the server
+//! enforces while decoding, for models whose native tool calling is
+//! unreliable (small models on a local server).
+//!
+//! A turn has two steps. The *decision*: the model sees the tools as text, in
+//! the form small models are trained on (a `<tools>` list of function
+//! signatures in the system prompt), and answers with a JSON list of calls
+//! `[{"name": …, "arguments": …}]` that a grammar holds to the tools' schemas
+//! and to at most `max_parallel_tools` calls; an empty list means no tool fits.
+//! Then, when no tool is called, the *answer*: a plain request (or one held to
+//! the typed answer's schema) without the tool list, whose text is the
+//! answer. Tool results go back as `<tool_response>` blocks.
 
 use serde_json::{Map, Value, json};
 
-use super::Config;
 use crate::chat::ToolCall;
-use crate::schema::{Dialect, is_data_keyword};
+use crate::record::ToolCallRecord;
+use crate::schema::{Dialect, Schema, SchemaError, is_data_keyword};
 use crate::tool::ToolDef;
 
-/// The name the final answer goes by in a constrained step.
-pub(crate) const FINAL: &str = "final";
+/// What the model is told, before the tool list.
+const INTRO: &str = "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n\
+You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n";
 
-/// The schema of one step: `{"next": anyOf[...]}` with one branch per tool
-/// (`{"tool": name, "arguments": …}`), or a list of them when calls may run in
-/// parallel, and the final answer (`{"final": text or T}`).
-pub(crate) fn step_schema(
-    defs: &[ToolDef],
-    final_schema: Option<&Value>,
-    parallel: bool,
-    allow_final: bool,
-) -> Value {
+/// What the model is told after the tool list: call only what fits, how to
+/// write calls, and that an empty list means none fits.
+const FORMAT: &str = "\n</tools>\n\n";
+
+/// The system prompt of a decision: the agent's own, then the tools.
+pub(crate) fn decision_system(system: Option<&str>, defs: &[ToolDef], max_calls: usize) -> String {
+    let mut out = String::new();
+    if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
+        out.push_str(s.trim_end());
+        out.push_str("\n\n");
+    }
+    out.push_str(INTRO);
+    for d in defs {
+        let signature = json!({
+            "type": "function",
+            "function": {"name": d.name, "description": d.description, "parameters": d.parameters}
+        });
+        out.push_str(&signature.to_string());
+        out.push('\n');
+    }
+    if out.ends_with('\n') {
+        out.pop();
+    }
+    out.push_str(FORMAT);
+    out.push_str(&instructions(max_calls));
+    out
+}
+
+fn instructions(max_calls: usize) -> String {
+    let many = if max_calls > 1 {
+        format!(" (at most {max_calls})")
+    } else {
+        " (one at most)".to_owned()
+    };
+    format!(
+        "Call only functions that do what the user asks. For function calls, return a JSON list \
+         of calls{many}: [{{\"name\": <function-name>, \"arguments\": <args-json-object>}}]. If \
+         none of the functions can be used, return an empty list []."
+    )
+}
+
+/// The schema of a decision: a list of `{"name", "arguments"}` calls, one
+/// branch per tool, at most `max_calls`, at least one when `must_call`.
+pub(crate) fn decision_schema(defs: &[ToolDef], max_calls: usize, must_call: bool) -> Value {
     let mut hoisted = Map::new();
-    let mut branches: Vec<Value> = defs
+    let branches: Vec<Value> = defs
         .iter()
         .map(|d| {
             let args = hoist(&d.parameters, &d.name, &mut hoisted);
             json!({
                 "type": "object",
-                "description": d.description,
-                "properties": {"tool": {"type": "string", "enum": [d.name]}, "arguments": args},
-                "required": ["tool", "arguments"],
+                "properties": {"name": {"type": "string", "enum": [d.name]}, "arguments": args},
+                "required": ["name", "arguments"],
                 "additionalProperties": false
             })
         })
         .collect();
-    if parallel && !branches.is_empty() {
-        let items = if branches.len() == 1 {
-            branches.remove(0)
-        } else {
-            json!({"anyOf": branches})
-        };
-        branches = vec![json!({
-            "type": "object",
-            "description": "Call these tools (they run at once).",
-            "properties": {"calls": {"type": "array", "items": items}},
-            "required": ["calls"],
-            "additionalProperties": false
-        })];
-    }
-    let final_value = match final_schema {
-        Some(s) => hoist(s, "final", &mut hoisted),
-        None => json!({"type": "string", "description": "The answer to the user."}),
+    let items = match <[Value; 1]>::try_from(branches) {
+        Ok([one]) => one,
+        Err(many) => json!({"anyOf": many}),
     };
-    if allow_final || branches.is_empty() {
-        branches.push(json!({
-            "type": "object",
-            "description": "The final answer, when no more tools are needed.",
-            "properties": {FINAL: final_value},
-            "required": [FINAL],
-            "additionalProperties": false
-        }));
-    }
     let mut root = json!({
-        "type": "object",
-        "properties": {"next": {"anyOf": branches}},
-        "required": ["next"],
-        "additionalProperties": false
+        "type": "array",
+        "items": items,
+        "minItems": u32::from(must_call),
+        "maxItems": max_calls.max(1),
     });
     if !hoisted.is_empty()
         && let Some(o) = root.as_object_mut()
@@ -76,9 +97,24 @@ pub(crate) fn step_schema(
     root
 }
 
+/// The decision's schema, lowered for a server: any JSON Schema where the
+/// server compiles it into a grammar, else the strict subset.
+pub(crate) fn decision(
+    defs: &[ToolDef],
+    max_calls: usize,
+    must_call: bool,
+    dialect: Dialect,
+) -> Result<Schema, SchemaError> {
+    Schema::from_json(
+        "agent_step",
+        decision_schema(defs, max_calls, must_call),
+        dialect,
+    )
+}
+
 /// Moves a schema's `$defs` into `out` under `prefix__`, rewriting its `$ref`s,
 /// and returns the schema without its root keywords.
-fn hoist(schema: &Value, prefix: &str, out: &mut Map<String, Value>) -> Value {
+pub(crate) fn hoist(schema: &Value, prefix: &str, out: &mut Map<String, Value>) -> Value {
     let mut s = schema.clone();
     if let Some(o) = s.as_object_mut() {
         o.shift_remove("$schema");
@@ -114,45 +150,117 @@ fn rename_refs(v: &mut Value, prefix: &str) {
     }
 }
 
-/// Whether the constrained step for this agent's tools is accepted by strict
-/// providers (Cerebras: at most 5 `anyOf` branches, 5,000 characters, …).
-pub(crate) fn fits(cfg: &Config) -> bool {
-    let schema = step_schema(&cfg.toolbox.defs(), None, cfg.max_parallel_tools > 1, true);
-    Dialect::Strict.check(&schema).is_ok()
-}
-
-/// What a constrained step asked for.
-pub(crate) enum Step {
-    Calls(Vec<ToolCall>),
-    Final(Value),
-}
-
-/// Reads a validated step.
-pub(crate) fn read_step(value: &Value, turn: u32) -> Option<Step> {
-    let next = value.get("next")?;
-    if let Some(f) = next.get(FINAL) {
-        return Some(Step::Final(f.clone()));
-    }
-    let one = |i: usize, c: &Value| -> Option<ToolCall> {
-        let name = c.get("tool")?.as_str()?;
+/// The calls of a validated decision, with the ids `call_{turn}_{i}`.
+/// Identical calls (the same tool with the same arguments) count once.
+pub(crate) fn read_decision(value: &Value, turn: u32) -> Vec<ToolCall> {
+    let mut calls: Vec<ToolCall> = Vec::new();
+    for c in value.as_array().into_iter().flatten() {
+        let Some(name) = c.get("name").and_then(Value::as_str) else {
+            continue;
+        };
         let args = c
             .get("arguments")
             .cloned()
-            .unwrap_or(Value::Object(Map::new()));
-        Some(ToolCall::new(
-            format!("call_{turn}_{i}"),
-            name,
-            args.to_string(),
-        ))
-    };
-    if let Some(Value::Array(calls)) = next.get("calls") {
-        return Some(Step::Calls(
-            calls
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| one(i, c))
-                .collect(),
-        ));
+            .unwrap_or(Value::Object(Map::new()))
+            .to_string();
+        if calls.iter().any(|k| k.name == name && k.arguments == args) {
+            continue;
+        }
+        let id = format!("call_{turn}_{}", calls.len());
+        calls.push(ToolCall::new(id, name, args));
     }
-    one(0, next).map(|c| Step::Calls(vec![c]))
+    calls
+}
+
+/// The decision as the model would have written it, for the transcript.
+pub(crate) fn written(calls: &[ToolCall]) -> String {
+    let list: Vec<Value> = calls
+        .iter()
+        .map(|c| json!({"name": c.name, "arguments": c.parsed_arguments().unwrap_or(Value::Null)}))
+        .collect();
+    Value::Array(list).to_string()
+}
+
+/// Tool results as the user message that follows a decision.
+pub(crate) fn results(records: &[ToolCallRecord]) -> String {
+    let mut text = String::new();
+    for r in records {
+        let content = match &r.result {
+            Ok(s) => s.clone(),
+            Err(e) => format!("error: {e}"),
+        };
+        let block = json!({"name": r.call.name, "content": content});
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str("<tool_response>\n");
+        text.push_str(&block.to_string());
+        text.push_str("\n</tool_response>");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(name: &str) -> ToolDef {
+        ToolDef::new(
+            name,
+            format!("The {name} tool."),
+            json!({"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}),
+        )
+    }
+
+    #[test]
+    fn the_decision_bounds_the_calls_and_names_each_tool() {
+        let s = decision_schema(&[def("a"), def("b.c")], 3, false);
+        assert_eq!(s["maxItems"], 3);
+        assert_eq!(s["minItems"], 0);
+        assert_eq!(
+            s["items"]["anyOf"][1]["properties"]["name"]["enum"][0],
+            "b.c"
+        );
+        let schema = decision(&[def("a")], 1, true, Dialect::JsonSchema).unwrap();
+        assert!(
+            schema
+                .validate(&json!([{"name": "a", "arguments": {"x": 1}}]))
+                .is_ok()
+        );
+        assert!(schema.validate(&json!([])).is_err(), "a call is required");
+        assert!(
+            schema
+                .validate(&json!([{"name": "a", "arguments": {"x": 1}}, {"name": "a", "arguments": {"x": 2}}]))
+                .is_err(),
+            "one call at most"
+        );
+    }
+
+    #[test]
+    fn the_model_reads_the_tools_and_how_to_call_them() {
+        let text = decision_system(Some("Be brief."), &[def("a")], 4);
+        assert!(text.starts_with("Be brief.\n\n# Tools"), "{text}");
+        assert!(text.contains(r#""name":"a""#), "{text}");
+        assert!(text.contains("The a tool."), "{text}");
+        assert!(text.contains("(at most 4)"), "{text}");
+        assert!(text.contains("empty list []"), "{text}");
+    }
+
+    #[test]
+    fn identical_calls_in_one_decision_count_once() {
+        let calls = read_decision(
+            &json!([
+                {"name": "a", "arguments": {"x": 1}},
+                {"name": "a", "arguments": {"x": 1}},
+                {"name": "a", "arguments": {"x": 2}}
+            ]),
+            3,
+        );
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1].id, "call_3_1");
+        assert_eq!(
+            written(&calls),
+            r#"[{"name":"a","arguments":{"x":1}},{"name":"a","arguments":{"x":2}}]"#
+        );
+    }
 }

@@ -21,7 +21,9 @@ mod events;
 mod executor;
 mod nested;
 mod run;
+mod text_calls;
 mod typed;
+mod wire_names;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -78,6 +80,7 @@ pub(crate) struct Config {
     pub token_budget: Option<u64>,
     pub deadline: Option<Duration>,
     pub max_tool_retries: u32,
+    pub max_repeated_calls: u32,
     pub tool_mode: ToolMode,
     pub first_tool_choice: Option<ToolChoice>,
     pub tool_choice_after_tools: Option<ToolChoice>,
@@ -94,14 +97,18 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// [`ToolMode::Auto`] resolved for this model.
+    /// [`ToolMode::Auto`] resolved for this model: constrained where native
+    /// tool calling is not known to work and the server can hold the answer to
+    /// the tools' schemas (any schema through a grammar, or the strict subset
+    /// when the decision fits it); native elsewhere.
     pub(crate) fn effective_tool_mode(&self) -> ToolMode {
         match self.tool_mode {
             ToolMode::Auto => {
                 let caps = self.model.capabilities();
-                let native_unreliable = matches!(caps.tools, Support::Flaky | Support::No);
-                let schema_works = caps.json_schema == Support::Yes;
-                if native_unreliable && schema_works && constrained::fits(self) {
+                let native_reliable = caps.tools == Support::Yes;
+                let can_constrain = caps.grammar == Support::Yes
+                    || (caps.json_schema == Support::Yes && self.decision_is_strict());
+                if !native_reliable && can_constrain && !self.toolbox.is_empty() {
                     ToolMode::Constrained
                 } else {
                     ToolMode::Native
@@ -109,6 +116,14 @@ impl Config {
             }
             m => m,
         }
+    }
+
+    /// Whether this agent's decision schema is in the strict subset
+    /// (Cerebras: at most 5 `anyOf` branches, 5,000 characters, …).
+    fn decision_is_strict(&self) -> bool {
+        let schema =
+            constrained::decision_schema(&self.toolbox.defs(), self.max_parallel_tools, false);
+        crate::schema::Dialect::Strict.check(&schema).is_ok()
     }
 }
 
@@ -191,6 +206,7 @@ impl Agent {
                 token_budget: None,
                 deadline: None,
                 max_tool_retries: 3,
+                max_repeated_calls: 3,
                 tool_mode: ToolMode::Auto,
                 first_tool_choice: None,
                 tool_choice_after_tools: None,
@@ -280,6 +296,14 @@ impl Agent {
     /// (default 3).
     pub fn max_tool_retries(mut self, n: u32) -> Self {
         self.cfg.max_tool_retries = n.max(1);
+        self
+    }
+    /// How often the same successful call (one tool, the same arguments) may
+    /// be made in a run before the run ends with [`AgentStop::RepeatedCall`]
+    /// (default 3): a model that asks again for what it already has is
+    /// looping.
+    pub fn max_repeated_calls(mut self, n: u32) -> Self {
+        self.cfg.max_repeated_calls = n.max(1);
         self
     }
     /// How tool calls are asked for.
@@ -394,7 +418,10 @@ impl Agent {
     }
 
     fn check(&self) -> Result<()> {
-        match &self.cfg.build_error {
+        match self.cfg.build_error.as_deref() {
+            Some(Error::Config(why)) => Err(Error::Config(format!(
+                "the agent could not be built: {why}"
+            ))),
             Some(e) => Err(Error::Config(format!("the agent could not be built: {e}"))),
             None => Ok(()),
         }
@@ -426,6 +453,64 @@ impl Agent {
         self.check()?;
         let state = run::resume(transcript, input.into());
         run::drive(self.cfg.clone(), state, None, None, false).await
+    }
+
+    /// One model turn on a user message: the tool calls the model makes, read
+    /// and mapped back to the tools' names as a run would (from the
+    /// provider's calls, a constrained decision, or calls written as text),
+    /// but not run. What an evaluation needs; the answer text when the model
+    /// called nothing (in [`ToolMode::Constrained`] only the decision is
+    /// asked for, so the text is then `None`).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use serde_json::json;
+    /// use typecall::{Agent, ToolMode, testing::ScriptedModel, tool::FnTool};
+    ///
+    /// let factorial = FnTool::new(
+    ///     "math.factorial",
+    ///     "The factorial of a number.",
+    ///     json!({"type": "object", "properties": {"number": {"type": "integer"}}, "required": ["number"]}),
+    ///     |_| async { Ok::<_, String>(json!(120)) },
+    /// ).unwrap();
+    /// // A small model that writes its call as text instead of making it.
+    /// let model = ScriptedModel::new()
+    ///     .text("```json\n{\"name\": \"math.factorial\", \"arguments\": {\"number\": 5}}\n```");
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let agent = Agent::new(model).tool(factorial).tool_mode(ToolMode::Native);
+    /// let decision = agent.decide("5!?").await.unwrap();
+    /// assert_eq!(decision.calls[0].name, "math.factorial");
+    /// assert_eq!(decision.calls[0].arguments, r#"{"number":5}"#);
+    /// # });
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Agent::run`] for the model's own failure; a turn that ends the run
+    /// otherwise (a required call not made) is a [`Decision`] with its
+    /// `problem`.
+    pub async fn decide(&self, input: impl Into<String>) -> Result<Decision> {
+        self.check()?;
+        run::decide(self.cfg.clone(), run::start(&self.cfg, input.into()), None).await
+    }
+
+    /// As [`Agent::decide`], after a stored conversation (its system prompt
+    /// included).
+    ///
+    /// # Errors
+    /// As [`Agent::decide`].
+    pub async fn decide_after(
+        &self,
+        transcript: Vec<Message>,
+        input: impl Into<String>,
+    ) -> Result<Decision> {
+        self.check()?;
+        run::decide(
+            self.cfg.clone(),
+            run::resume(transcript, input.into()),
+            None,
+        )
+        .await
     }
 
     /// Runs the agent, streaming what happens. A tool call starts as soon as its
@@ -497,6 +582,23 @@ impl Agent {
     pub fn as_tool(&self, name: impl Into<String>, description: impl Into<String>) -> AgentTool {
         AgentTool::new(self.clone(), name.into(), description.into())
     }
+}
+
+/// What a model decided in one turn ([`Agent::decide`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Decision {
+    /// The calls it made, under the tools' own names (not run).
+    pub calls: Vec<ToolCall>,
+    /// Its answer text, when it called nothing.
+    pub text: Option<String>,
+    /// The turn's record (tokens, finish reason, text).
+    pub turn: Option<TurnRecord>,
+    /// The tool mode the turn was asked in.
+    pub mode: ToolMode,
+    /// Why the answer could not be read or was refused, if so (a malformed
+    /// decision, a required call not made).
+    pub problem: Option<String>,
 }
 
 /// An agent whose final answer is a `T`.

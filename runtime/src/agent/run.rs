@@ -10,15 +10,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use serde_json::Value;
 use tracing::Instrument;
 
 use super::call_ids::CallIds;
-use super::constrained::{self, Step};
+use super::constrained;
 use super::events::AgentEvent;
 use super::executor::{Executor, Sink, Tools, emit, with_json_arguments};
 use super::nested::{NestedRuns, collector};
+use super::text_calls::{self, TextCalls};
 use super::typed::{FINAL_TOOL, Typed};
+use super::wire_names::WireNames;
 use super::{AgentStream, Config, ToolMode};
 use crate::chat::{
     ChatRequest, ChatResponse, Message, ResponseFormat, StreamEvent, ToolCall, ToolChoice,
@@ -27,7 +28,7 @@ use crate::error::AgentStop;
 use crate::error::{Error, Result};
 use crate::output::decode::{self, AnswerError};
 use crate::record::{Run, ToolCallRecord, TurnRecord};
-use crate::schema::{Dialect, Schema};
+use crate::schema::Schema;
 use crate::tool::ToolDef;
 
 /// How many events a streamed run may have waiting for its reader.
@@ -92,28 +93,31 @@ struct Answer {
 enum TurnForm {
     /// The provider's tool calling (or no tools at all).
     Native,
-    /// A constrained step: call tools or answer.
+    /// The provider's tool calling, and a call is required.
+    NativeMustCall,
+    /// A constrained decision: a list of calls, empty when none fits.
     Step,
-    /// A constrained step that must call a tool.
+    /// A constrained decision that must call a tool.
     MustCall,
-    /// A constrained step that must answer.
+    /// The answer, without tools (constrained mode).
     FinalOnly,
 }
 
-/// The constrained-mode step schemas.
-struct StepSchemas {
+/// What constrained mode asks with: the decision's system prompt and
+/// schemas.
+struct Decisions {
+    /// The agent's system prompt and the tools as text.
+    system: String,
     step: Schema,
     must_call: Option<Schema>,
-    final_only: Schema,
 }
 
-impl StepSchemas {
+impl Decisions {
     fn of(&self, form: TurnForm) -> Option<&Schema> {
         match form {
-            TurnForm::Native => None,
             TurnForm::Step => Some(&self.step),
             TurnForm::MustCall => Some(self.must_call.as_ref().unwrap_or(&self.step)),
-            TurnForm::FinalOnly => Some(&self.final_only),
+            _ => None,
         }
     }
 }
@@ -129,8 +133,14 @@ struct Runner {
     nested: Arc<NestedRuns>,
     tools: Tools,
     defs: Vec<ToolDef>,
-    steps: Option<StepSchemas>,
+    /// Tool names as the provider accepts them (native mode).
+    wire: WireNames,
+    steps: Option<Decisions>,
     failures: HashMap<(String, String), u32>,
+    /// How often each successful call (tool and arguments) was made.
+    repeats: HashMap<(String, String), u32>,
+    /// One decision only: no answer request after a decision without calls.
+    decide_only: bool,
     after_tools: bool,
     ids: CallIds,
     deadline: Option<tokio::time::Instant>,
@@ -153,6 +163,7 @@ pub(crate) async fn drive(
         gen_ai.usage.output_tokens = tracing::field::Empty,
     );
     async move {
+        cfg.model.discover().await;
         let mut runner = Runner::new(cfg, state, sink, typed, streaming)?;
         let mut phase = Phase::Ask { turn: 0 };
         loop {
@@ -166,6 +177,66 @@ pub(crate) async fn drive(
     }
     .instrument(span)
     .await
+}
+
+/// One model turn, its calls read (from the provider, a constrained
+/// decision, or text) but not run.
+pub(crate) async fn decide(
+    cfg: Config,
+    state: RunState,
+    typed: Option<Typed>,
+) -> Result<super::Decision> {
+    cfg.model.discover().await;
+    let mut runner = Runner::new(cfg, state, None, typed, false)?;
+    runner.decide_only = true;
+    let mode = runner.mode;
+    let phase = match runner.ask(0).await {
+        Phase::Settle(answer) => runner.settle(answer).await,
+        other => other,
+    };
+    let (calls, problem, run) = match phase {
+        Phase::RunTools { answer, calls } => {
+            let calls = runner.ids.assign(calls);
+            runner.record_turn(answer.record);
+            (calls, None, runner.take_run())
+        }
+        Phase::Over(Ok(run)) => (Vec::new(), None, run),
+        Phase::Over(Err(e)) => match e {
+            Error::Agent {
+                stop: AgentStop::Model(e),
+                ..
+            } => return Err(*e),
+            Error::Agent { stop, run } => {
+                let turn = run.turns.into_iter().next();
+                return Ok(super::Decision {
+                    calls: Vec::new(),
+                    text: turn.as_ref().and_then(|t| t.text.clone()),
+                    turn,
+                    mode,
+                    problem: Some(stop.to_string()),
+                });
+            }
+            e => return Err(e),
+        },
+        // A repair was asked for: the answer could not be read.
+        Phase::Ask { .. } | Phase::Settle(_) => {
+            let why = runner
+                .state
+                .messages
+                .last()
+                .map(Message::text)
+                .unwrap_or_default();
+            (Vec::new(), Some(why), runner.take_run())
+        }
+    };
+    let turn = run.turns.into_iter().next();
+    Ok(super::Decision {
+        calls,
+        text: turn.as_ref().and_then(|t| t.text.clone()),
+        turn,
+        mode,
+        problem,
+    })
 }
 
 /// `future`, unless `deadline` passes first (`None` then).
@@ -188,6 +259,13 @@ impl Runner {
         streaming: bool,
     ) -> Result<Self> {
         let mode = cfg.effective_tool_mode();
+        tracing::info!(
+            target: "typecall::agent",
+            tool_mode = ?mode,
+            asked = ?cfg.tool_mode,
+            model = %cfg.model.name(),
+            "tool mode chosen"
+        );
         let nested = collector();
         let mut ctx = cfg.toolbox.tool_context().clone();
         ctx.insert_arc(nested.clone());
@@ -201,9 +279,10 @@ impl Runner {
             .map(|d| if cfg.strict_tools { d } else { d.strict(false) })
             .collect();
         let steps = match mode {
-            ToolMode::Constrained => Some(step_schemas(&cfg, &defs, typed.as_ref())?),
+            ToolMode::Constrained => Some(decisions(&cfg, &defs)?),
             _ => None,
         };
+        let wire = WireNames::of(&defs);
         let deadline = cfg
             .deadline
             .and_then(|d| state.started.checked_add(d))
@@ -219,8 +298,11 @@ impl Runner {
             nested,
             tools: Tools::new(toolbox, ctx),
             defs,
+            wire,
             steps,
             failures: HashMap::new(),
+            repeats: HashMap::new(),
+            decide_only: false,
             after_tools: false,
             ids,
             deadline,
@@ -242,18 +324,8 @@ impl Runner {
         let mut exec = Executor::new(&self.cfg, self.tools.clone(), self.sink.clone());
         // Agents used as tools may start while the answer streams.
         self.share_budget();
-        let answer = if self.streaming {
-            let early = (self.mode == ToolMode::Native).then_some(&mut exec);
-            let turn_stream = stream_turn(&self.cfg, &req, &self.sink, early, &mut self.ids);
-            within(self.deadline, turn_stream).await
-        } else {
-            let chat = self
-                .cfg
-                .model
-                .chat(&req)
-                .instrument(tracing::info_span!("chat", gen_ai.operation.name = "chat"));
-            within(self.deadline, chat).await
-        };
+        let early = (self.mode == ToolMode::Native).then_some(&mut exec);
+        let answer = self.send(&req, form, early).await;
         let response = match answer {
             None => {
                 // Tools a stream started are stopped with the model call.
@@ -269,7 +341,12 @@ impl Runner {
             usage: response.usage.clone(),
             finish_reason: response.finish_reason.clone(),
             rate_limits: response.rate_limits.clone(),
-            text: response.content.clone(),
+            // A decision's text is its JSON, not an answer.
+            text: if matches!(form, TurnForm::Step | TurnForm::MustCall) {
+                None
+            } else {
+                response.content.clone()
+            },
             reasoning: response.reasoning.clone(),
             tool_calls: Vec::new(),
         };
@@ -282,6 +359,43 @@ impl Runner {
         })
     }
 
+    /// Sends a request (within the deadline), streamed or not. Only an
+    /// answer's text is forwarded as text deltas, never a decision's JSON.
+    async fn send(
+        &mut self,
+        req: &ChatRequest,
+        form: TurnForm,
+        early: Option<&mut Executor>,
+    ) -> Option<Result<ChatResponse>> {
+        if self.streaming {
+            let text_sink = match form {
+                TurnForm::Step | TurnForm::MustCall => None,
+                _ => self.sink.clone(),
+            };
+            let turn_stream =
+                stream_turn(&self.cfg, req, &self.sink, &text_sink, early, &mut self.ids);
+            within(self.deadline, turn_stream).await
+        } else {
+            let chat = self
+                .cfg
+                .model
+                .chat(req)
+                .instrument(tracing::info_span!("chat", gen_ai.operation.name = "chat"));
+            within(self.deadline, chat).await
+        }
+    }
+
+    /// The tool choice of turn `turn`.
+    fn choice(&self, turn: u32) -> Option<ToolChoice> {
+        if turn == 0 {
+            self.cfg.first_tool_choice.clone()
+        } else if self.after_tools {
+            self.cfg.tool_choice_after_tools.clone()
+        } else {
+            None
+        }
+    }
+
     /// The request of turn `turn`, and how it asks for tools.
     fn request(&self, turn: u32) -> (ChatRequest, TurnForm) {
         let cfg = &self.cfg;
@@ -291,40 +405,78 @@ impl Runner {
         req.seed = cfg.seed;
         req.reasoning_effort = cfg.reasoning_effort;
         req.temperature = cfg.temperature;
-        let choice = if turn == 0 {
-            cfg.first_tool_choice.clone()
-        } else if self.after_tools {
-            cfg.tool_choice_after_tools.clone()
-        } else {
-            None
+        let choice = self.choice(turn);
+        let must_call = matches!(choice, Some(ToolChoice::Required | ToolChoice::Tool(_)));
+        let Some(steps) = &self.steps else {
+            if self.defs.is_empty() {
+                return (req, TurnForm::Native);
+            }
+            req.tools = self.wire.defs(&self.defs);
+            req.parallel_tool_calls = Some(cfg.max_parallel_tools > 1);
+            let forced_final = self.typed.is_some() && last_turn;
+            req.tool_choice = match choice {
+                _ if forced_final => Some(ToolChoice::Tool(FINAL_TOOL.into())),
+                Some(ToolChoice::Tool(name)) => Some(ToolChoice::Tool(
+                    self.wire.to_wire(ToolCall::new("", name, "")).name,
+                )),
+                c => c,
+            };
+            let form = if must_call && !forced_final {
+                TurnForm::NativeMustCall
+            } else {
+                TurnForm::Native
+            };
+            return (req, form);
         };
-        let form = match (&self.steps, &choice) {
-            (None, _) => TurnForm::Native,
-            (Some(_), Some(ToolChoice::Required | ToolChoice::Tool(_))) => TurnForm::MustCall,
-            (Some(_), Some(ToolChoice::None)) => TurnForm::FinalOnly,
-            (Some(_), _) => TurnForm::Step,
+        let form = match choice {
+            _ if self.typed.is_some() && last_turn => TurnForm::FinalOnly,
+            Some(ToolChoice::None) => TurnForm::FinalOnly,
+            _ if must_call => TurnForm::MustCall,
+            _ => TurnForm::Step,
         };
-        match self.steps.as_ref().and_then(|s| s.of(form)) {
+        match steps.of(form) {
             Some(schema) => {
+                with_system(&mut req.messages, &steps.system);
                 req.response_format = ResponseFormat::JsonSchema {
                     name: "agent_step".into(),
                     schema: schema.as_json().clone(),
                     strict: true,
                 };
             }
-            None => {
-                if !self.defs.is_empty() {
-                    req.tools = self.defs.clone();
-                    req.parallel_tool_calls = Some(cfg.max_parallel_tools > 1);
-                    req.tool_choice = if self.typed.is_some() && last_turn {
-                        Some(ToolChoice::Tool(FINAL_TOOL.into()))
-                    } else {
-                        choice
-                    };
-                }
-            }
+            None => self.answer_format(&mut req),
         }
         (req, form)
+    }
+
+    /// Holds a constrained answer to the typed answer's schema.
+    fn answer_format(&self, req: &mut ChatRequest) {
+        if let Some(t) = &self.typed {
+            req.response_format = ResponseFormat::JsonSchema {
+                name: "final_answer".into(),
+                schema: t.schema.as_json().clone(),
+                strict: true,
+            };
+        }
+    }
+
+    /// The answer after a constrained decision called no tool: the same
+    /// conversation, without the tools, its text the answer.
+    async fn ask_answer(&mut self, answer: &mut Answer) -> Option<Result<ChatResponse>> {
+        let mut req = ChatRequest::new(self.state.messages.clone());
+        req.max_tokens = self.cfg.max_tokens;
+        req.seed = self.cfg.seed;
+        req.reasoning_effort = self.cfg.reasoning_effort;
+        req.temperature = self.cfg.temperature;
+        self.answer_format(&mut req);
+        let resp = self.send(&req, TurnForm::FinalOnly, None).await?;
+        if let Ok(r) = &resp {
+            self.state.run.usage.add(&r.usage);
+            answer.record.usage.add(&r.usage);
+            answer.record.finish_reason = r.finish_reason.clone();
+            answer.record.text = r.content.clone();
+            answer.record.reasoning = r.reasoning.clone();
+        }
+        Some(resp)
     }
 
     /// Step 2: what the answer asks for: a final answer (the run is over), a
@@ -346,18 +498,17 @@ impl Runner {
             turn: answer.turn + 1,
         };
         let schema = self.steps.as_ref().and_then(|s| s.of(answer.form));
-        let (calls, final_value): (Vec<ToolCall>, Option<Value>) = match schema {
+        let calls: Vec<ToolCall> = match schema {
+            // A model that answers with native calls anyway (a scripted one).
+            Some(_) if !resp.tool_calls.is_empty() => resp.tool_calls.clone(),
             Some(schema) => match decode::extract_json(resp.text()).and_then(|v| {
+                let v = schema.from_wire(v);
                 schema.validate(&v)?;
                 Ok(v)
             }) {
-                Ok(v) => match constrained::read_step(&v, answer.turn) {
-                    Some(Step::Calls(c)) => (c, None),
-                    Some(Step::Final(f)) => (Vec::new(), Some(f)),
-                    None => (Vec::new(), None),
-                },
+                Ok(v) => constrained::read_decision(&v, answer.turn),
                 Err(err) => {
-                    // Not a valid step: say what is wrong and go on.
+                    // Not a valid decision: say what is wrong and go on.
                     ask_to_repair(&mut self.state.messages, resp.text(), &err);
                     let text = err.to_string();
                     self.record_turn(answer.record);
@@ -367,11 +518,63 @@ impl Runner {
                     };
                 }
             },
-            None => (resp.tool_calls.clone(), None),
+            None => resp
+                .tool_calls
+                .iter()
+                .cloned()
+                .map(|c| self.wire.from_wire(c))
+                .collect(),
+        };
+        let mut answer = answer;
+        let calls = if calls.is_empty() && self.offered_tools(answer.form) {
+            // The model may write a tool's own name or the one it was sent as.
+            let offered = |n: &str| {
+                let own = self.wire.from_wire(ToolCall::new("", n, "")).name;
+                self.cfg.toolbox.get(&own).is_some()
+            };
+            match text_calls::find(answer.response.text(), &offered) {
+                TextCalls::Calls(c) => {
+                    // The call was the text: it is not also an answer.
+                    answer.response.content = None;
+                    answer.record.text = None;
+                    c.into_iter().map(|c| self.wire.from_wire(c)).collect()
+                }
+                TextCalls::Malformed(why) => {
+                    let text = answer.response.text().to_owned();
+                    self.state.messages.push(Message::assistant(text));
+                    self.state.messages.push(Message::user(format!(
+                        "Your tool call could not be read: {why}. Call the tool again, its \
+                         arguments one JSON object."
+                    )));
+                    self.record_turn(answer.record);
+                    return match self.count_failure("(call written as text)", &why) {
+                        Some(stop) => self.stop(stop),
+                        None => next,
+                    };
+                }
+                TextCalls::None => calls,
+            }
+        } else {
+            calls
         };
         if calls.is_empty() {
-            return self.settle_final(answer, final_value).await;
+            if answer.form == TurnForm::NativeMustCall {
+                self.record_turn(answer.record);
+                return self.stop(AgentStop::NoToolCall);
+            }
+            if answer.form == TurnForm::Step && !self.decide_only {
+                // No tool fits: ask for the answer itself.
+                let response = match self.ask_answer(&mut answer).await {
+                    None => return self.stop(self.deadline_stop()),
+                    Some(Err(e)) => return self.stop(AgentStop::Model(Box::new(e))),
+                    Some(Ok(r)) => r,
+                };
+                answer.response = response;
+                answer.form = TurnForm::FinalOnly;
+            }
+            return self.settle_final(answer).await;
         }
+        let resp = &answer.response;
         if let Some(t) = &self.typed
             && let Some(fc) = calls.iter().find(|c| c.name == FINAL_TOOL)
         {
@@ -422,22 +625,27 @@ impl Runner {
         Phase::RunTools { answer, calls }
     }
 
+    /// Whether the turn of this form offered the tools to the model.
+    fn offered_tools(&self, form: TurnForm) -> bool {
+        matches!(form, TurnForm::Native | TurnForm::NativeMustCall) && !self.defs.is_empty()
+    }
+
     /// Step 2, when no tool was called: the final answer, or a request for one.
-    async fn settle_final(&mut self, answer: Answer, final_value: Option<Value>) -> Phase {
+    async fn settle_final(&mut self, answer: Answer) -> Phase {
         let resp = &answer.response;
-        let done = match (&self.typed, final_value) {
-            (Some(t), Some(v)) => match (t.check)(v.clone()) {
-                Ok(full) => Some((Some(v.to_string()), Some(full))),
-                Err(err) => {
+        let constrained = self.steps.is_some();
+        let done = match &self.typed {
+            Some(t) => match decode::extract_json(resp.text()).and_then(|v| (t.check)(v)) {
+                Ok(full) => Some((resp.content.clone(), Some(full))),
+                Err(err) if constrained => {
+                    let text = err.to_string();
                     ask_to_repair(&mut self.state.messages, resp.text(), &err);
+                    if let Some(stop) = self.count_failure(FINAL_TOOL, &text) {
+                        self.record_turn(answer.record);
+                        return self.stop(stop);
+                    }
                     None
                 }
-            },
-            (Some(t), None) => match decode::extract_json(resp.text())
-                .map_err(|e| e.to_string())
-                .and_then(|v| (t.check)(v).map_err(|e| e.to_string()))
-            {
-                Ok(full) => Some((resp.content.clone(), Some(full))),
                 Err(_) => {
                     self.state.messages.push(resp.to_message());
                     self.state.messages.push(Message::user(format!(
@@ -446,9 +654,7 @@ impl Runner {
                     None
                 }
             },
-            (None, Some(Value::String(s))) => Some((Some(s), None)),
-            (None, Some(v)) => Some((Some(v.to_string()), None)),
-            (None, None) => Some((resp.content.clone(), None)),
+            None => Some((resp.content.clone(), None)),
         };
         let Some((text, output)) = done else {
             self.record_turn(answer.record);
@@ -456,7 +662,7 @@ impl Runner {
                 turn: answer.turn + 1,
             };
         };
-        if self.steps.is_some() {
+        if constrained {
             self.state
                 .messages
                 .push(Message::assistant(text.clone().unwrap_or_default()));
@@ -494,9 +700,9 @@ impl Runner {
             exec.cut("the run's deadline passed")
         };
         self.feed_back(&resp, &calls, &records);
-        let looping = records.iter().find_map(|r| {
-            let e = r.result.as_ref().err()?;
-            self.count_failure(&r.call.name, &format!("{} {e}", r.raw_arguments))
+        let looping = records.iter().find_map(|r| match &r.result {
+            Err(e) => self.count_failure(&r.call.name, &format!("{} {e}", r.raw_arguments)),
+            Ok(_) => self.count_repeat(&r.call),
         });
         record.tool_calls = records;
         self.record_turn(record);
@@ -516,33 +722,25 @@ impl Runner {
         if self.steps.is_some() {
             self.state
                 .messages
-                .push(Message::assistant(resp.text().to_owned()));
-            let mut text = String::from("Tool results:");
-            for r in records {
-                let out = match &r.result {
-                    Ok(s) => s.clone(),
-                    Err(e) => format!("error: {e}"),
-                };
-                text.push_str(&format!(
-                    "\n- {} ({}): {out}",
-                    r.call.name, r.call.arguments
-                ));
-            }
-            text.push_str("\nContinue: call more tools, or give the final answer.");
-            self.state.messages.push(Message::user(text));
+                .push(Message::assistant(constrained::written(calls)));
+            self.state
+                .messages
+                .push(Message::user(constrained::results(records)));
         } else {
+            let wire = |c: &ToolCall| self.wire.to_wire(c.clone());
             self.state.messages.push(Message::Assistant {
                 content: resp.content.clone(),
-                tool_calls: calls.iter().cloned().map(with_json_arguments).collect(),
+                tool_calls: calls.iter().map(|c| with_json_arguments(wire(c))).collect(),
                 // Kept for providers that want it back (DeepSeek's thinking
                 // mode); the wire of those that do not leaves it out.
                 reasoning: resp.reasoning.clone(),
                 provider_state: resp.provider_state.clone(),
             });
             for r in records {
+                let call = wire(&r.call);
                 self.state.messages.push(match &r.result {
-                    Ok(s) => Message::tool_result(&r.call, s.clone()),
-                    Err(e) => Message::tool_error(&r.call, e.to_string()),
+                    Ok(s) => Message::tool_result(&call, s.clone()),
+                    Err(e) => Message::tool_error(&call, e.to_string()),
                 });
             }
         }
@@ -583,6 +781,25 @@ impl Runner {
         (*n >= self.cfg.max_tool_retries).then(|| AgentStop::ToolLoop {
             tool: tool.to_owned(),
             error: error.to_owned(),
+            times: *n,
+        })
+    }
+
+    /// Counts a successful call; the same call (tool and arguments) made
+    /// `max_repeated_calls` times is a loop.
+    fn count_repeat(&mut self, call: &ToolCall) -> Option<AgentStop> {
+        let arguments = call
+            .parsed_arguments()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|_| call.arguments.clone());
+        let n = self
+            .repeats
+            .entry((call.name.clone(), arguments.clone()))
+            .or_insert(0);
+        *n += 1;
+        (*n >= self.cfg.max_repeated_calls).then(|| AgentStop::RepeatedCall {
+            tool: call.name.clone(),
+            arguments,
             times: *n,
         })
     }
@@ -631,32 +848,43 @@ impl Runner {
     }
 }
 
-/// The constrained-mode schemas: the step, and its variants for a turn that
-/// must call a tool (no final branch) or must not (only the final branch).
-fn step_schemas(cfg: &Config, defs: &[ToolDef], typed: Option<&Typed>) -> Result<StepSchemas> {
+/// The constrained-mode decisions for these tools (the typed answer's tool
+/// left out: that answer comes from the answer request).
+fn decisions(cfg: &Config, defs: &[ToolDef]) -> Result<Decisions> {
     let user_defs: Vec<ToolDef> = defs
         .iter()
         .filter(|d| d.name != FINAL_TOOL)
         .cloned()
         .collect();
-    let final_schema = typed.map(|t| t.schema.as_json());
-    let parallel = cfg.max_parallel_tools > 1;
-    let build = |tools: &[ToolDef], allow_final: bool| {
-        Schema::from_json(
-            "agent_step",
-            constrained::step_schema(tools, final_schema, parallel, allow_final),
-            Dialect::JsonSchema,
-        )
-    };
-    Ok(StepSchemas {
-        step: build(&user_defs, true)?,
+    let max_calls = cfg.max_parallel_tools;
+    let dialect = constrained_dialect(cfg);
+    Ok(Decisions {
+        system: constrained::decision_system(cfg.system.as_deref(), &user_defs, max_calls),
+        step: constrained::decision(&user_defs, max_calls, false, dialect)?,
         must_call: if user_defs.is_empty() {
             None
         } else {
-            Some(build(&user_defs, false)?)
+            Some(constrained::decision(&user_defs, max_calls, true, dialect)?)
         },
-        final_only: build(&[], true)?,
     })
+}
+
+/// The dialect decisions are sent in: any JSON Schema where the server turns
+/// it into a grammar, else the strict subset.
+pub(crate) fn constrained_dialect(cfg: &Config) -> crate::schema::Dialect {
+    if cfg.model.capabilities().grammar.is_usable() {
+        crate::schema::Dialect::JsonSchema
+    } else {
+        crate::schema::Dialect::Strict
+    }
+}
+
+/// The conversation with `system` as its system prompt.
+fn with_system(messages: &mut Vec<Message>, system: &str) {
+    if matches!(messages.first(), Some(Message::System { .. })) {
+        messages.remove(0);
+    }
+    messages.insert(0, Message::system(system.to_owned()));
 }
 
 /// Puts a failed answer and the request to fix it into the conversation.
@@ -671,13 +899,14 @@ async fn stream_turn(
     cfg: &Config,
     req: &ChatRequest,
     sink: &Option<Sink>,
+    text_sink: &Option<Sink>,
     mut exec: Option<&mut Executor>,
     ids: &mut CallIds,
 ) -> Result<ChatResponse> {
     let mut stream = cfg.model.stream(req).await?;
     while let Some(ev) = stream.next().await {
         match ev? {
-            StreamEvent::TextDelta(t) => emit(sink, AgentEvent::TextDelta(t)).await,
+            StreamEvent::TextDelta(t) => emit(text_sink, AgentEvent::TextDelta(t)).await,
             StreamEvent::ReasoningDelta(r) => emit(sink, AgentEvent::ReasoningDelta(r)).await,
             StreamEvent::ToolCallReady { index, call } => {
                 if let Some(e) = exec.as_deref_mut()

@@ -53,6 +53,10 @@ pub struct Capabilities {
     pub json_mode: Support,
     /// `response_format: json_schema` with `strict: true`.
     pub json_schema: Support,
+    /// `response_format: json_schema` with any JSON Schema, not only the
+    /// strict subset: the server compiles it into a grammar that holds the
+    /// answer to it while decoding (llama.cpp, vLLM, Ollama).
+    pub grammar: Support,
     /// Native tool calling.
     pub tools: Support,
     /// `tool_choice: "required"` is honoured.
@@ -95,6 +99,7 @@ impl Capabilities {
         Self {
             json_mode: Support::Unknown,
             json_schema: Support::Unknown,
+            grammar: Support::Unknown,
             tools: Support::Unknown,
             tool_choice_required: Support::Unknown,
             structured_streaming: Support::Unknown,
@@ -120,6 +125,7 @@ impl Capabilities {
         Self {
             json_mode: Support::Yes,
             json_schema: Support::Yes,
+            grammar: Support::Yes,
             tools: Support::Yes,
             tool_choice_required: Support::Yes,
             structured_streaming: Support::Yes,
@@ -150,6 +156,7 @@ impl Capabilities {
         Self {
             json_mode: Support::Flaky,
             json_schema: Support::Yes,
+            grammar: Support::Yes,
             tools: Support::Flaky,
             tool_choice_required: Support::Flaky,
             structured_streaming: Support::Yes,

@@ -249,6 +249,7 @@ pub(crate) fn capabilities_for(model: &str) -> Capabilities {
         web_search: Support::No,
         web_fetch: Support::No,
         tools_with_response_format: Support::No,
+        grammar: Support::No,
         ..Capabilities::all()
     };
     match model {
@@ -291,10 +292,12 @@ pub(crate) fn capabilities_for(model: &str) -> Capabilities {
             web_search: Support::No,
             web_fetch: Support::No,
             tools_with_response_format: Support::Unknown,
+            grammar: Support::No,
             ..Capabilities::all()
         },
         "zai-glm-4.7" => Capabilities {
             thinking: Thinking::Always,
+            grammar: Support::No,
             ..Capabilities::unknown()
         },
         _ => Capabilities::unknown(),

@@ -627,6 +627,17 @@ pub(crate) fn connection_error(e: &reqwest::Error, key: Option<&ApiKey>) -> Erro
     let text = key.map(|k| k.redact(&text)).unwrap_or(text);
     if e.is_timeout() {
         Error::Connection(format!("timed out: {text}"))
+    } else if e.is_connect() {
+        let url = e
+            .url()
+            .map(|u| {
+                key.map(|k| k.redact(u.as_str()))
+                    .unwrap_or_else(|| u.to_string())
+            })
+            .unwrap_or_else(|| "the server".into());
+        Error::Connection(format!(
+            "could not connect to {url}: is the server running and is the URL right? ({text})"
+        ))
     } else {
         Error::Connection(text)
     }

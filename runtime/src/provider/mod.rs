@@ -9,6 +9,7 @@ mod anthropic;
 mod borrowed_json;
 mod capabilities;
 mod cerebras;
+mod discovery;
 mod endpoint;
 mod gemini;
 mod http;
@@ -73,6 +74,7 @@ pub use anthropic::{
 };
 pub use capabilities::{Capabilities, Support, Thinking};
 pub use cerebras::{Cerebras, CerebrasModel};
+pub use discovery::ServerKind;
 pub use gemini::{
     Gemini, GeminiModel, parse_response as parse_gemini_response,
     parse_response_stream as parse_gemini_stream,
@@ -105,6 +107,13 @@ pub trait Model: Send + Sync {
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>>;
     /// Answers a request as a stream of events. Dropping the stream stops it.
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>>;
+    /// Asks the server what it is and supports, where it can say (once; an
+    /// [`OpenAiCompat`] model asks llama.cpp, vLLM, Ollama or LM Studio), so
+    /// that [`Model::capabilities`] tells what the server said. Agents call
+    /// it before a run; a model that has nothing to ask does nothing.
+    fn discover(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 impl<M: Model + ?Sized> Model for Arc<M> {
@@ -120,6 +129,9 @@ impl<M: Model + ?Sized> Model for Arc<M> {
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
         (**self).stream(request)
     }
+    fn discover(&self) -> BoxFuture<'_, ()> {
+        (**self).discover()
+    }
 }
 
 impl<M: Model + ?Sized> Model for &M {
@@ -134,6 +146,9 @@ impl<M: Model + ?Sized> Model for &M {
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
         (**self).stream(request)
+    }
+    fn discover(&self) -> BoxFuture<'_, ()> {
+        (**self).discover()
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::capabilities::Capabilities;
+use super::discovery::{self, Discovered, ServerKind};
 use super::endpoint::{Endpoint, Sent, endpoint_builders};
 use super::http::ApiKey;
 use super::wire::{self, StreamDecoder, WireConfig};
@@ -38,6 +39,12 @@ struct Inner {
     endpoint: Endpoint,
     wire: WireConfig,
     capabilities: CapabilityTable,
+    /// Whether to ask the server what it is (a server typecall has no table
+    /// for: `OpenAiCompat::new`, llama.cpp).
+    discover: bool,
+    /// What the server said, once asked; shared by the client's clones and
+    /// its models.
+    found: Arc<tokio::sync::OnceCell<Option<Discovered>>>,
 }
 
 impl fmt::Debug for OpenAiCompat {
@@ -62,14 +69,41 @@ pub struct ModelInfo {
 impl OpenAiCompat {
     /// A client for the server at `base_url` (the part before
     /// `/chat/completions`, e.g. `http://127.0.0.1:8080/v1`), without an API key.
+    ///
+    /// Before its first request, a model of this client asks the server what
+    /// it is (`GET /models`, and llama.cpp's `/props`: a few milliseconds,
+    /// once per client) and takes that kind of server's capabilities, unless
+    /// [`OpenAiCompatModel::with_capabilities`] set them: on llama.cpp, tool
+    /// calls are then held to the tools' schemas by a grammar
+    /// ([`ToolMode::Constrained`](crate::ToolMode::Constrained)).
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self::with_parts(
+        let mut client = Self::with_parts(
             "openai_compat",
             base_url.into(),
             None,
             WireConfig::OPENAI,
             Arc::new(|_| Capabilities::unknown()),
-        )
+        );
+        Arc::make_mut(&mut client.inner).discover = true;
+        client
+    }
+
+    /// What kind of server this is, asking it once (see
+    /// [`OpenAiCompat::new`]); `None` when it does not say.
+    pub async fn server_kind(&self) -> Option<ServerKind> {
+        self.discovered().await.map(|d| d.kind)
+    }
+
+    async fn discovered(&self) -> Option<&Discovered> {
+        let inner = &self.inner;
+        if !inner.discover {
+            return None;
+        }
+        inner
+            .found
+            .get_or_init(|| discovery::discover(&inner.endpoint))
+            .await
+            .as_ref()
     }
 
     pub(crate) fn with_parts(
@@ -84,12 +118,22 @@ impl OpenAiCompat {
                 endpoint: Endpoint::new(provider, &base_url, key),
                 wire,
                 capabilities,
+                discover: false,
+                found: Arc::default(),
             }),
         }
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Endpoint)) -> Self {
-        f(&mut Arc::make_mut(&mut self.inner).endpoint);
+        let inner = Arc::make_mut(&mut self.inner);
+        f(&mut inner.endpoint);
+        // Another URL may be another server.
+        inner.found = Arc::default();
+        self
+    }
+
+    pub(crate) fn discovering(mut self) -> Self {
+        Arc::make_mut(&mut self.inner).discover = true;
         self
     }
 
@@ -121,6 +165,7 @@ impl OpenAiCompat {
             client: self.clone(),
             name,
             capabilities,
+            declared: false,
             extra: Vec::new(),
         }
     }
@@ -142,6 +187,8 @@ pub struct OpenAiCompatModel {
     client: OpenAiCompat,
     name: String,
     capabilities: Capabilities,
+    /// Set by the user: not replaced by what the server says.
+    declared: bool,
     extra: Vec<(String, Value)>,
 }
 
@@ -150,7 +197,36 @@ impl OpenAiCompatModel {
     /// says, or unknown).
     pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
         self.capabilities = caps;
+        self.declared = true;
         self
+    }
+
+    /// What the model supports: what the user declared, else what the server
+    /// said of itself (once asked), else the provider's table.
+    fn current_capabilities(&self) -> Capabilities {
+        if self.declared {
+            return self.capabilities.clone();
+        }
+        match self.client.inner.found.get() {
+            Some(Some(d)) => d.capabilities.clone(),
+            _ => self.capabilities.clone(),
+        }
+    }
+
+    /// Asks the server what it is, once per client; says when the server
+    /// answers any model name and this one is not among its models.
+    async fn discover_inner(&self) {
+        if let Some(d) = self.client.discovered().await
+            && d.kind.ignores_model_names()
+            && !d.models.iter().any(|m| *m == self.name)
+        {
+            tracing::warn!(
+                target: "typecall::provider",
+                model = %self.name,
+                serves = ?d.models,
+                "this server answers with the model it serves, whatever the request names"
+            );
+        }
     }
 
     /// Adds a field to every request, as it is: a vendor's own option that
@@ -178,7 +254,8 @@ impl OpenAiCompatModel {
 
     /// Checks and sends a chat request.
     async fn post_chat(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
-        check_request(&self.name, &self.capabilities, request)?;
+        self.discover_inner().await;
+        check_request(&self.name, &self.current_capabilities(), request)?;
         let inner = &self.client.inner;
         wire::check_expressible(&self.name, request, &inner.wire)?;
         let body = wire::WireRequest {
@@ -224,7 +301,10 @@ impl Model for OpenAiCompatModel {
         &self.name
     }
     fn capabilities(&self) -> Capabilities {
-        self.capabilities.clone()
+        self.current_capabilities()
+    }
+    fn discover(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.discover_inner())
     }
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
         let span = super::chat_span(self.client.inner.endpoint.provider, &self.name, false);

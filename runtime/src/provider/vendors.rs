@@ -216,8 +216,9 @@ impl Vendor {
                 }
             }
             Vendor::LlamaCpp => {
+                // What its model takes in (images, audio) the server says
+                // in `/props`, asked before the first request.
                 c = Capabilities::llama_cpp();
-                c.audio = Support::No;
                 c.web_search = Support::No;
                 c.web_fetch = Support::No;
                 c.citations = Support::No;
@@ -244,7 +245,7 @@ impl OpenAiCompat {
     /// A client for `vendor` with this key (ignored for llama.cpp), at the
     /// vendor's base URL (change it with [`OpenAiCompat::base_url`]).
     pub fn vendor(vendor: Vendor, api_key: Option<String>) -> Self {
-        OpenAiCompat::with_parts(
+        let client = OpenAiCompat::with_parts(
             vendor.name(),
             vendor.base_url().to_owned(),
             api_key
@@ -252,7 +253,12 @@ impl OpenAiCompat {
                 .map(ApiKey::new),
             vendor.wire(),
             Arc::new(move |m| vendor.capabilities(m)),
-        )
+        );
+        if vendor == Vendor::LlamaCpp {
+            client.discovering()
+        } else {
+            client
+        }
     }
 
     /// A client for `vendor` with its key from the environment

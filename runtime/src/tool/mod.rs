@@ -5,6 +5,8 @@
 mod annotations;
 mod context;
 mod error;
+mod function;
+mod panics;
 mod toolbox;
 
 use std::sync::Arc;
@@ -18,13 +20,17 @@ use crate::schema::{Dialect, Schema, SchemaError, schema_for};
 pub use annotations::{ToolAnnotations, WRAPPED_RESULT, output_schema_for};
 pub use context::{Ctx, ToolContext};
 pub use error::ToolError;
+pub use function::FnTool;
 pub use toolbox::Toolbox;
 
 /// A tool as a model sees it: a name, a description, and the JSON Schema of its
 /// arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolDef {
-    /// The name the model calls it by (`^[a-zA-Z0-9_-]{1,64}$`).
+    /// The name the model calls it by: 1 to 128 characters, no spaces or
+    /// control characters. Names a provider refuses on the wire (`math.factorial`:
+    /// most want `^[a-zA-Z0-9_-]{1,64}$`) are mapped by the agent to one it
+    /// accepts, and back.
     pub name: String,
     /// What it does, for the model.
     pub description: String,
@@ -488,7 +494,7 @@ pub mod __private {
         tool: &str,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, ToolError> {
-        tokio::task::spawn_blocking(f)
+        tokio::task::spawn_blocking(move || super::panics::marked_blocking(f))
             .await
             .map_err(|e| ToolError::Panicked {
                 tool: tool.to_owned(),

@@ -74,7 +74,7 @@ impl Toolbox {
         let name = tool.def().name.clone();
         if !valid_name(&name) {
             return Err(Error::Config(format!(
-                "tool name `{name}` must match ^[a-zA-Z0-9_-]{{1,64}}$"
+                "tool name `{name}` must have 1 to 128 characters, none of them a space or a control character"
             )));
         }
         if self.by_name.contains_key(&name) {
@@ -218,7 +218,7 @@ impl Toolbox {
             gen_ai.tool.name = %name,
         );
         let run = tracing::Instrument::instrument(
-            AssertUnwindSafe(tool.call(args, ctx)).catch_unwind(),
+            AssertUnwindSafe(super::panics::Marked::new(tool.call(args, ctx))).catch_unwind(),
             span,
         );
         let outcome = match self.timeout {
@@ -243,11 +243,11 @@ impl Toolbox {
     }
 }
 
+/// Whether a tool may be named so: what a provider refuses on the wire (a dot,
+/// more than 64 characters) the agent maps to a name it accepts.
 fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=128).contains(&name.chars().count())
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 pub(crate) fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {

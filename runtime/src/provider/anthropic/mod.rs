@@ -163,6 +163,7 @@ pub(crate) fn default_max_tokens(model: &str) -> u32 {
 pub(crate) fn capabilities(model: &str, thinking: AnthropicThinking) -> Capabilities {
     let thinks = thinking != AnthropicThinking::Disabled;
     let mut c = Capabilities::all();
+    c.grammar = Support::No;
     c.json_mode = Support::No;
     if model.to_ascii_lowercase().starts_with("claude-3") {
         c.json_schema = Support::No;

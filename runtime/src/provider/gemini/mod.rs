@@ -120,6 +120,7 @@ impl Gemini {
 /// documents.
 pub(crate) fn capabilities() -> Capabilities {
     let mut c = Capabilities::all();
+    c.grammar = Support::No;
     c.logprobs = Support::No;
     c.citations = Support::No;
     c.reasoning_effort = Support::No;

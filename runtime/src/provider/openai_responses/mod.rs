@@ -122,6 +122,7 @@ impl OpenAiResponses {
 pub(crate) fn capabilities(model: &str) -> Capabilities {
     let reasoning = model.starts_with("gpt-5") || model.starts_with('o');
     let mut c = Capabilities::all();
+    c.grammar = Support::No;
     c.seed = Support::No;
     c.stop = Support::No;
     c.citations = Support::No;

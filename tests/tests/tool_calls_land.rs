@@ -1,0 +1,375 @@
+//! Tool calls that land (issue 22): calls written as text are calls, a
+//! required call is required, constrained mode shows the tools and bounds the
+//! calls, tools defined at run time keep their names, loops stop, and an
+//! OpenAI-compatible server says what it is.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use typecall::agent::{AgentStop, ToolMode};
+use typecall::chat::{Message, ResponseFormat, ToolChoice};
+use typecall::provider::{Capabilities, Model, ServerKind, Support};
+use typecall::testing::ScriptedModel;
+use typecall::tool::FnTool;
+use typecall::{Agent, AgentEvent, Error, OpenAiCompat, tool};
+use typecall_tests::scripted::{ScriptedServer, Step};
+
+/// Add a task to the to-do list.
+#[tool]
+fn add_task(
+    /// What to do.
+    title: String,
+) -> String {
+    format!("added {title}")
+}
+
+/// How warm it is in a city, in °C.
+#[tool]
+fn temperature(city: String) -> f64 {
+    if city == "Nice" { 21.5 } else { 15.0 }
+}
+
+fn factorial(count: Arc<AtomicUsize>) -> FnTool {
+    FnTool::new(
+        "math.factorial",
+        "The factorial of a number.",
+        json!({"type": "object", "properties": {"number": {"type": "integer", "minimum": 0}}, "required": ["number"]}),
+        move |args: Value| {
+            count.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let n = args["number"].as_u64().ok_or("not a number")?;
+                Ok::<_, String>(json!((1..=n).product::<u64>()))
+            }
+        },
+    )
+    .unwrap()
+}
+
+fn local_caps() -> Capabilities {
+    let mut c = Capabilities::llama_cpp();
+    c.tools = Support::Flaky;
+    c
+}
+
+#[tokio::test]
+async fn a_call_written_as_text_runs_and_is_never_the_final_answer() {
+    for written in [
+        "```json\n{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}\n```",
+        "<tool_call>\n{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}\n</tool_call>",
+        "Sure! {\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}",
+    ] {
+        let model = ScriptedModel::new().text(written).text("Added milk.");
+        let run = Agent::new(model)
+            .tool(AddTask)
+            .tool_mode(ToolMode::Native)
+            .run("Remember to buy milk.")
+            .await
+            .unwrap();
+        assert_eq!(run.tool_calls().len(), 1, "{written}");
+        assert_eq!(run.tool_calls()[0].result.as_deref(), Ok("added milk"));
+        assert_eq!(run.text(), "Added milk.");
+    }
+}
+
+#[tokio::test]
+async fn a_call_written_as_text_with_unreadable_arguments_gets_a_repair_round() {
+    let model = ScriptedModel::new()
+        .text(r#"{"name": "add_task", "arguments": ["milk"]}"#)
+        .tool_call("add_task", json!({"title": "milk"}))
+        .text("Added.");
+    let run = Agent::new(model)
+        .tool(AddTask)
+        .tool_mode(ToolMode::Native)
+        .run("Buy milk.")
+        .await
+        .unwrap();
+    assert_eq!(run.turns().len(), 3);
+    let repair = run.transcript.iter().find_map(|m| match m {
+        Message::User { .. } if m.text().contains("could not be read") => Some(m.text()),
+        _ => None,
+    });
+    assert!(repair.is_some(), "{:#?}", run.transcript);
+    assert_eq!(run.tool_calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_required_call_answered_with_text_is_a_typed_error() {
+    let model = ScriptedModel::new().text("I would add it, but I will not.");
+    let err = Agent::new(model)
+        .tool(AddTask)
+        .tool_mode(ToolMode::Native)
+        .first_tool_choice(ToolChoice::Required)
+        .run("Buy milk.")
+        .await
+        .unwrap_err();
+    match err {
+        Error::Agent {
+            stop: AgentStop::NoToolCall,
+            run,
+        } => assert_eq!(run.turns().len(), 1),
+        e => panic!("expected NoToolCall, got {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn constrained_mode_shows_the_tools_bounds_the_calls_and_streams_only_the_answer() {
+    let model = Arc::new(
+        ScriptedModel::new()
+            .with_capabilities(local_caps())
+            .text(r#"[{"name": "temperature", "arguments": {"city": "Nice"}}]"#)
+            .text("[]")
+            .text("It is 21.5 °C in Nice."),
+    );
+    let agent = Agent::from_arc(model.clone())
+        .system("Be brief.")
+        .tool(Temperature)
+        .max_parallel_tools(2);
+    assert_eq!(agent.effective_tool_mode(), ToolMode::Constrained);
+    let mut events = agent.run_stream("How warm is Nice?").await.unwrap();
+    let mut text = String::new();
+    let mut run = None;
+    while let Some(ev) = events.next().await {
+        match ev.unwrap() {
+            AgentEvent::TextDelta(t) => text.push_str(&t),
+            AgentEvent::Done(r) => run = Some(*r),
+            _ => {}
+        }
+    }
+    let run = run.expect("the run ends");
+    assert_eq!(
+        text, "It is 21.5 °C in Nice.",
+        "only the answer streams as text"
+    );
+    assert_eq!(run.text(), "It is 21.5 °C in Nice.");
+    assert_eq!(run.tool_calls()[0].result.as_deref(), Ok("21.5"));
+    // The decision turn's record holds no step JSON; the answer turn's text does.
+    assert_eq!(run.turns[0].text, None);
+    assert_eq!(
+        run.turns.last().unwrap().text.as_deref(),
+        Some("It is 21.5 °C in Nice.")
+    );
+
+    let requests = model.requests();
+    assert_eq!(requests.len(), 3, "decide, decide, answer");
+    let system = requests[0].messages[0].text();
+    assert!(system.starts_with("Be brief."), "{system}");
+    assert!(
+        system.contains("<tools>") && system.contains("\"temperature\""),
+        "{system}"
+    );
+    assert!(system.contains("How warm it is in a city"), "{system}");
+    let ResponseFormat::JsonSchema { schema, .. } = &requests[0].response_format else {
+        panic!("a decision is held to a schema")
+    };
+    assert_eq!(
+        schema["maxItems"], 2,
+        "the calls are bounded by max_parallel_tools"
+    );
+    // The results go back as the model's own format.
+    assert!(
+        requests[1]
+            .messages
+            .iter()
+            .any(|m| m.text().contains("<tool_response>"))
+    );
+    // The answer is asked without the tools.
+    assert!(matches!(requests[2].response_format, ResponseFormat::Text));
+    assert!(!requests[2].messages[0].text().contains("<tools>"));
+}
+
+#[tokio::test]
+async fn a_scripted_tool_call_works_in_constrained_mode() {
+    let model = ScriptedModel::new()
+        .tool_call("temperature", json!({"city": "Nice"}))
+        .text("[]")
+        .text("21.5 °C.");
+    let run = Agent::new(model)
+        .tool(Temperature)
+        .tool_mode(ToolMode::Constrained)
+        .run("Nice?")
+        .await
+        .unwrap();
+    assert_eq!(run.tool_calls()[0].result.as_deref(), Ok("21.5"));
+    assert_eq!(run.text(), "21.5 °C.");
+}
+
+#[tokio::test]
+async fn a_typed_constrained_agent_answers_with_its_type_on_the_last_turn() {
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    struct Answer {
+        celsius: f64,
+    }
+    let model = Arc::new(
+        ScriptedModel::new()
+            .text(r#"[{"name": "temperature", "arguments": {"city": "Nice"}}]"#)
+            .text(r#"{"celsius": 21.5}"#),
+    );
+    let out = Agent::from_arc(model.clone())
+        .tool(Temperature)
+        .tool_mode(ToolMode::Constrained)
+        .max_turns(2)
+        .output::<Answer>()
+        .run("Nice?")
+        .await
+        .unwrap();
+    assert_eq!(out.value.celsius, 21.5);
+    let last = model.requests().pop().unwrap();
+    let ResponseFormat::JsonSchema { name, .. } = &last.response_format else {
+        panic!("the last turn is held to the answer's schema")
+    };
+    assert_eq!(name, "final_answer");
+}
+
+#[tokio::test]
+async fn a_tool_named_with_a_dot_goes_out_under_an_accepted_name_and_comes_back() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let model = Arc::new(
+        ScriptedModel::new()
+            .tool_call("math_factorial", json!({"number": 5}))
+            .text("120"),
+    );
+    let run = Agent::from_arc(model.clone())
+        .tool(factorial(count.clone()))
+        .tool_mode(ToolMode::Native)
+        .run("5!?")
+        .await
+        .unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert_eq!(run.tool_calls()[0].call.name, "math.factorial");
+    assert_eq!(run.tool_calls()[0].result.as_deref(), Ok("120"));
+    let sent = &model.requests()[0];
+    assert_eq!(sent.tools[0].name, "math_factorial");
+    // The conversation sent back names the call as it was sent.
+    let second = &model.requests()[1];
+    let named: Vec<String> = second
+        .messages
+        .iter()
+        .flat_map(|m| match m {
+            Message::Assistant { tool_calls, .. } => {
+                tool_calls.iter().map(|c| c.name.clone()).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(named, ["math_factorial"]);
+}
+
+#[tokio::test]
+async fn one_turn_can_be_decided_without_running_its_calls() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let model = ScriptedModel::new()
+        .with_capabilities(local_caps())
+        .text(r#"[{"name": "math.factorial", "arguments": {"number": 5}}, {"name": "math.factorial", "arguments": {"number": 6}}]"#);
+    let decision = Agent::new(model)
+        .tool(factorial(count.clone()))
+        .decide("5! and 6!")
+        .await
+        .unwrap();
+    assert_eq!(decision.mode, ToolMode::Constrained);
+    assert_eq!(decision.calls.len(), 2);
+    assert_eq!(decision.calls[1].arguments, r#"{"number":6}"#);
+    assert_eq!(count.load(Ordering::SeqCst), 0, "nothing ran");
+}
+
+#[tokio::test]
+async fn the_same_successful_call_again_and_again_is_a_loop() {
+    let mut model = ScriptedModel::new();
+    for _ in 0..5 {
+        model = model.tool_call("add_task", json!({"title": "milk"}));
+    }
+    let err = Agent::new(model)
+        .tool(AddTask)
+        .tool_mode(ToolMode::Native)
+        .max_repeated_calls(3)
+        .run("Buy milk.")
+        .await
+        .unwrap_err();
+    match err {
+        Error::Agent {
+            stop: AgentStop::RepeatedCall { tool, times, .. },
+            run,
+        } => {
+            assert_eq!((tool.as_str(), times), ("add_task", 3));
+            assert_eq!(run.tool_calls().len(), 3);
+        }
+        e => panic!("expected RepeatedCall, got {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_bad_tool_is_reported_once_as_a_configuration_error() {
+    let bad = FnTool::new("has space", "", json!({"type": "object"}), |_| async {
+        Ok::<_, String>(Value::Null)
+    })
+    .unwrap();
+    let err = Agent::new(ScriptedModel::new())
+        .tool(bad)
+        .run("go")
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(text.matches("configuration").count(), 1, "{text}");
+    assert!(text.contains("has space"), "{text}");
+}
+
+#[tokio::test]
+async fn an_openai_compatible_server_says_what_it_is_and_what_its_model_takes() {
+    let server = ScriptedServer::start(vec![
+        Step::json(
+            200,
+            json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
+        ),
+        Step::json(200, json!({"modalities": {"vision": false, "audio": true}})),
+        Step::json(
+            200,
+            json!({"choices": [{"index": 0, "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]"}}]}),
+        ),
+    ])
+    .await;
+    let client = OpenAiCompat::new(&server.url);
+    let model = client.model("some-other-name");
+    // Before asking, nothing is known.
+    assert_eq!(model.capabilities().grammar, Support::Unknown);
+    let decision = Agent::new(model.clone())
+        .tool(AddTask)
+        .decide("Buy milk.")
+        .await
+        .unwrap();
+    assert_eq!(
+        decision.mode,
+        ToolMode::Constrained,
+        "llama.cpp: calls held by a grammar"
+    );
+    assert_eq!(decision.calls[0].name, "add_task");
+    assert_eq!(client.server_kind().await, Some(ServerKind::LlamaCpp));
+    let caps = model.capabilities();
+    assert_eq!(caps.audio, Support::Yes, "from /props");
+    assert_eq!(caps.images, Support::No, "from /props");
+    // Asked once per client: models list, props, one chat.
+    assert_eq!(server.requests().len(), 3);
+
+    // What the user declared is kept.
+    let declared = client.model("m").with_capabilities(Capabilities::unknown());
+    declared.discover().await;
+    assert_eq!(declared.capabilities().audio, Support::Unknown);
+}
+
+#[tokio::test]
+async fn a_refused_connection_names_the_url_and_asks_if_the_server_runs() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    drop(listener);
+    let model = OpenAiCompat::new(&url)
+        .retry(typecall::provider::RetryPolicy::none())
+        .model("m");
+    let err = model
+        .chat(&typecall::chat::ChatRequest::new(vec![Message::user("hi")]))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&url), "{text}");
+    assert!(text.contains("is the server running"), "{text}");
+}
