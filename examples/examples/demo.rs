@@ -19,7 +19,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let local = !label.starts_with("cerebras");
     println!("typecall demo · {label}\n");
 
-    // 1. An agent with tools.
+    // 1. An agent with tools. The model first asks its server what it is:
+    // on llama.cpp, tool calls are then held to the tools' schemas.
+    model.discover().await;
     let agent = weather::agent(model.clone());
     let question = weather::QUESTION;
     println!(

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use typecall::provider::{Capabilities, Model};
+use typecall::provider::Model;
 use typecall::{Cerebras, OpenAiCompat};
 
 /// The model the examples use: Cerebras (`CEREBRAS_API_KEY`, model from
@@ -23,10 +23,11 @@ pub fn pick_model() -> Result<(Arc<dyn Model>, String), String> {
     match std::env::var("TYPECALL_LOCAL_BASE_URL") {
         Ok(url) if !url.trim().is_empty() => {
             let name = std::env::var("TYPECALL_LOCAL_MODEL").unwrap_or_else(|_| "smollm2".into());
+            // Nothing declared: the client asks the server what it is
+            // (llama.cpp) before the first request.
             let model = OpenAiCompat::new(url.trim())
                 .timeout(std::time::Duration::from_secs(300))
-                .model(&name)
-                .with_capabilities(Capabilities::llama_cpp());
+                .model(&name);
             let label = match name.as_str() {
                 "qwen" => "Qwen2.5-Coder-0.5B-Instruct",
                 "smollm2" => "SmolLM2-135M-Instruct",

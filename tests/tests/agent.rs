@@ -215,7 +215,7 @@ async fn recorded_parallel_calls_all_run() {
         let agent = Agent::new(model)
             .tool(BestCountry)
             .tool_mode(ToolMode::Native)
-            .first_tool_choice(choice)
+            .first_tool_choice(choice.clone())
             .max_turns(1);
         let result = if stream {
             let mut s = agent.run_stream(messages[0]).await.unwrap();
@@ -232,8 +232,13 @@ async fn recorded_parallel_calls_all_run() {
             agent.run(messages[0]).await
         };
         let run = match result {
-            // The model answered in text although a call was required.
-            Ok(run) if facts.tool_calls.is_empty() => run,
+            // The model answered in text although a call was required: a
+            // typed error, never an `Ok` without the call.
+            Err(Error::Agent {
+                stop: AgentStop::NoToolCall,
+                run,
+            }) if facts.tool_calls.is_empty() && choice == ToolChoice::Required => *run,
+            Ok(run) if facts.tool_calls.is_empty() && choice != ToolChoice::Required => run,
             Err(Error::Agent {
                 stop: AgentStop::MaxTurns(1),
                 run,
@@ -712,11 +717,12 @@ async fn a_typed_answer_comes_through_a_final_answer_tool_and_is_validated() {
 }
 
 #[tokio::test]
-async fn constrained_mode_asks_for_a_json_step_and_runs_the_calls() {
+async fn constrained_mode_asks_for_a_list_of_calls_and_runs_them() {
     let model = Arc::new(
         ScriptedModel::new()
-            .text(r#"{"next": {"calls": [{"tool": "square_root", "arguments": {"number": 81}}, {"tool": "divide", "arguments": {"a": 1, "b": 4}}]}}"#)
-            .text(r#"{"next": {"final": "9 and 0.25"}}"#),
+            .text(r#"[{"name": "square_root", "arguments": {"number": 81}}, {"name": "divide", "arguments": {"a": 1, "b": 4}}]"#)
+            .text("[]")
+            .text("9 and 0.25"),
     );
     let run = Agent::from_arc(model.clone())
         .tool(SquareRoot)
@@ -738,13 +744,18 @@ async fn constrained_mode_asks_for_a_json_step_and_runs_the_calls() {
     let typecall::chat::ResponseFormat::JsonSchema { schema, .. } = &reqs[0].response_format else {
         panic!()
     };
-    // The first turn must call a tool: no final branch.
-    assert!(!schema.to_string().contains("\"final\""));
+    // The first turn must call a tool: at least one call.
+    assert_eq!(schema["minItems"], 1);
     let typecall::chat::ResponseFormat::JsonSchema { schema, .. } = &reqs[1].response_format else {
         panic!()
     };
-    assert!(schema.to_string().contains("\"final\""));
+    assert_eq!(schema["minItems"], 0);
     assert!(reqs[1].messages.last().unwrap().text().contains("9.00"));
+    // No tool fitted: the answer was asked for without the tools.
+    assert!(matches!(
+        reqs[2].response_format,
+        typecall::chat::ResponseFormat::Text
+    ));
 }
 
 #[tokio::test]
@@ -850,6 +861,7 @@ async fn a_model_error_inside_an_agent_stop_keeps_its_chain() {
     ])
     .await;
     let model = typecall::OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(RetryPolicy::none())
         .model("m");
     let err = Agent::new(model).run("go").await.unwrap_err();
@@ -877,7 +889,9 @@ async fn an_agent_used_as_a_tool_spends_at_most_what_the_outer_run_has_left() {
         for _ in 0..6 {
             inner_script = inner_script.tool_call("square_root", json!({"number": 4}));
         }
-        let inner = Agent::new(inner_script.text("2")).tool(SquareRoot);
+        let inner = Agent::new(inner_script.text("2"))
+            .tool(SquareRoot)
+            .max_repeated_calls(10);
         let outer_model = ScriptedModel::new()
             .tool_call("helper", json!({"task": "take square roots"}))
             .text("done");

@@ -116,6 +116,7 @@ fn one_call_allocates_at_most_a_pinned_number_more_than_the_floor() {
         };
         let server = Replay::answering_every_request(i.response).unwrap();
         let model = OpenAiCompat::new(server.url())
+            .discovery(false)
             .retry(RetryPolicy::none())
             .model("llama3.1-8b");
         let req = ChatRequest::new(vec![Message::user("Hello")]);

@@ -108,6 +108,7 @@ fn cases() -> Vec<Case> {
 
 fn model(server: &HostileServer) -> OpenAiCompatModel {
     OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(RetryPolicy::default().backoff(Duration::from_millis(10), Duration::from_millis(40)))
         .model("m")
 }
@@ -464,6 +465,7 @@ async fn too_many_tool_calls_are_refused() -> CaseResult {
         .collect();
     let server = HostileServer::start(vec![streamed_calls(&pieces)]).await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .limits(Limits::default().max_tool_calls(64))
         .model("m");
     let err = stream_err(&m).await?;
@@ -510,6 +512,7 @@ async fn a_1_gib_body_unannounced_stops_at_the_limit() -> CaseResult {
     )])
     .await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .limits(Limits::default().max_body_bytes(8 << 20))
         .model("m");
     let err = expect_err(m.chat(&ask()).await)?;
@@ -528,6 +531,7 @@ async fn a_1_gib_streamed_body_stops_at_the_limit() -> CaseResult {
     )])
     .await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .limits(Limits::default().max_body_bytes(8 << 20))
         .model("m");
     let err = stream_err(&m).await?;
@@ -546,6 +550,7 @@ async fn a_1_gib_sse_line_stops_at_the_event_limit() -> CaseResult {
     )])
     .await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .limits(Limits::default().max_event_bytes(4 << 20))
         .model("m");
     let err = stream_err(&m).await?;
@@ -667,6 +672,7 @@ fn keep_alive_forever() -> Reply {
 async fn keep_alives_forever_end_at_the_stream_deadline() -> CaseResult {
     let server = HostileServer::start(vec![keep_alive_forever()]).await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .limits(Limits::default().stream_deadline(Duration::from_millis(600)))
         .model("m");
     let t0 = Instant::now();
@@ -752,6 +758,7 @@ async fn a_sleeping_tool_is_cut_at_the_agent_deadline() -> CaseResult {
 async fn a_silent_server_is_not_asked_twice() -> CaseResult {
     let server = HostileServer::start(vec![Reply::Silence]).await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .timeout(Duration::from_millis(300))
         .model("m");
     let err = expect_err(m.chat(&ask()).await)?;
@@ -766,6 +773,7 @@ async fn a_silent_server_is_not_asked_twice() -> CaseResult {
     // Opting in sends it again.
     let server = HostileServer::start(vec![Reply::Silence]).await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .timeout(Duration::from_millis(300))
         .retry(
             RetryPolicy::default()
@@ -790,6 +798,7 @@ async fn a_slow_drip_ends_at_the_timeout() -> CaseResult {
     )])
     .await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .timeout(Duration::from_millis(600))
         .model("m");
     let t0 = Instant::now();
@@ -1084,6 +1093,7 @@ async fn empty_error_bodies_are_typed() -> CaseResult {
         )])
         .await;
         let m = OpenAiCompat::new(&server.url)
+            .discovery(false)
             .retry(RetryPolicy::none())
             .model("m");
         let err = expect_err(m.chat(&ask()).await)?;
@@ -1105,6 +1115,7 @@ async fn a_408_is_a_request_timeout() -> CaseResult {
     )])
     .await;
     let m = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(RetryPolicy::none())
         .model("m");
     let err = expect_err(m.chat(&ask()).await)?;

@@ -44,6 +44,7 @@ fn providers() -> Vec<(&'static str, String, Build)> {
         }),
         ("openai_compat", chat, |url, rec| {
             let m = OpenAiCompat::new(url)
+                .discovery(false)
                 .api_key(KEY)
                 .retry(RetryPolicy::none())
                 .observe(rec)

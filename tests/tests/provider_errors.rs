@@ -36,6 +36,7 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
     ])
     .await;
     let model = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(fast_retries())
         .model("m");
     let start = Instant::now();
@@ -57,6 +58,7 @@ async fn server_errors_are_retried_with_backoff() {
     ])
     .await;
     let model = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(fast_retries())
         .model("m");
     assert_eq!(model.chat(&hello()).await.unwrap().text(), "third time");
@@ -67,6 +69,7 @@ async fn server_errors_are_retried_with_backoff() {
 async fn retries_run_out_into_typed_errors() {
     let server = ScriptedServer::start(vec![Step::json(500, json!({"message": "boom"}))]).await;
     let model = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(fast_retries().max_retries(1))
         .model("m");
     assert!(
@@ -80,6 +83,7 @@ async fn retries_run_out_into_typed_errors() {
     ])
     .await;
     let model = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(fast_retries())
         .model("m");
     match model.chat(&hello()).await {
@@ -144,6 +148,7 @@ async fn an_invalid_json_body_is_a_protocol_error_quoting_it() {
     }])
     .await;
     let err = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .model("m")
         .chat(&hello())
         .await
@@ -165,6 +170,7 @@ async fn a_connection_closed_mid_stream_is_an_error_not_a_short_answer() {
     }])
     .await;
     let model = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .retry(fast_retries())
         .model("m");
     let stream = model.stream(&hello()).await.unwrap();
@@ -182,6 +188,7 @@ async fn an_error_inside_a_stream_uses_the_status_in_the_body() {
     ])])
     .await;
     let stream = OpenAiCompat::new(&server.url)
+        .discovery(false)
         .model("m")
         .stream(&hello())
         .await
@@ -201,6 +208,7 @@ async fn streams_send_include_usage_only_where_accepted() {
     .await;
     let resp = collect(
         OpenAiCompat::new(&server.url)
+            .discovery(false)
             .model("m")
             .stream(&hello())
             .await

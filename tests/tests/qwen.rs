@@ -3,7 +3,7 @@
 //! newcomer sees are right, not only valid. Skipped, saying so, without
 //! `TYPECALL_QWEN_BASE_URL`.
 
-use typecall::provider::{Capabilities, OpenAiCompatModel};
+use typecall::provider::{Model, OpenAiCompatModel};
 use typecall::{OpenAiCompat, ToolMode};
 use typecall_examples::ticket::{self, Priority, TEXT};
 use typecall_examples::weather;
@@ -18,8 +18,7 @@ fn qwen(test: &str) -> Option<OpenAiCompatModel> {
         Ok(url) if !url.trim().is_empty() => Some(
             OpenAiCompat::new(url.trim())
                 .timeout(std::time::Duration::from_secs(300))
-                .model("qwen")
-                .with_capabilities(Capabilities::llama_cpp()),
+                .model("qwen"),
         ),
         _ => {
             skip(
@@ -38,6 +37,8 @@ async fn the_demo_agent_calls_the_right_tool_and_answers_with_its_result() {
     };
     let _one_at_a_time = SERVER.lock().await;
     // The demo's agent exactly.
+    // Nothing declared: the client finds out it talks to llama.cpp.
+    model.discover().await;
     let agent = weather::agent(std::sync::Arc::new(model));
     assert_eq!(agent.effective_tool_mode(), ToolMode::Constrained);
     let run = agent
@@ -65,4 +66,34 @@ async fn the_demo_extraction_gives_the_right_ticket() {
     assert_eq!(minutes, [5, 2], "{t:?}");
     assert!(t.assignee.is_none(), "{t:?}");
     assert!(t.title.to_lowercase().contains("printer"), "{t:?}");
+}
+
+/// The demo's streamed agent, 20 times in a row: every run ends with the
+/// answer (a server that went away, or a pooled connection it closed, once
+/// failed half of the demo's runs).
+#[tokio::test]
+async fn the_demo_streamed_agent_succeeds_twenty_times_in_a_row() {
+    use futures_util::StreamExt;
+    let Some(model) = qwen("qwen streamed agent x20") else {
+        return;
+    };
+    let _one_at_a_time = SERVER.lock().await;
+    let agent = weather::agent(std::sync::Arc::new(model));
+    for attempt in 0..20 {
+        let mut events = agent.run_stream(weather::QUESTION).await.unwrap();
+        let mut done = None;
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(typecall::AgentEvent::Done(run)) => done = Some(run),
+                Ok(_) => {}
+                Err(e) => panic!("run {attempt} failed: {e}"),
+            }
+        }
+        let run = done.unwrap_or_else(|| panic!("run {attempt} ended without Done"));
+        assert_eq!(
+            run.tool_calls()[0].result.as_deref(),
+            Ok("21.5"),
+            "run {attempt}"
+        );
+    }
 }

@@ -373,3 +373,133 @@ async fn a_refused_connection_names_the_url_and_asks_if_the_server_runs() {
     assert!(text.contains(&url), "{text}");
     assert!(text.contains("is the server running"), "{text}");
 }
+
+/// A server that behaves like llama.cpp's: it says keep-alive, answers
+/// `/v1/models`, `/props` and chats on one connection, and closes the
+/// connection after each stream. Keeps the head of every request.
+async fn llama_cpp_like_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    // One request: its head, then its body.
+                    let end = loop {
+                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break end;
+                        }
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < end + 4 + len {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
+                    buf.drain(..end + 4 + len);
+                    seen.lock().unwrap().push(head.clone());
+                    let (content_type, answer, streamed) = if head.starts_with("get /v1/models") {
+                        let m = json!({"data": [{"id": "qwen", "owned_by": "llamacpp"}]});
+                        ("application/json", m.to_string(), false)
+                    } else if head.starts_with("get /props") {
+                        let p = json!({"modalities": {"vision": false, "audio": false}});
+                        ("application/json", p.to_string(), false)
+                    } else if body.contains("\"stream\":true") {
+                        let chunk = json!({"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]});
+                        (
+                            "text/event-stream",
+                            format!("data: {chunk}\n\ndata: [DONE]\n\n"),
+                            true,
+                        )
+                    } else {
+                        let m = json!({"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}]});
+                        ("application/json", m.to_string(), false)
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nkeep-alive: timeout=5, max=100\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if streamed {
+                        // What llama.cpp does after a stream, keep-alive or not.
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, heads)
+}
+
+#[tokio::test]
+async fn streams_in_a_row_on_a_server_that_closes_after_each_stream_all_land() {
+    let (url, heads) = llama_cpp_like_server().await;
+    let model = OpenAiCompat::new(&url)
+        .retry(typecall::provider::RetryPolicy::none())
+        .model("qwen");
+    let req = typecall::chat::ChatRequest::new(vec![Message::user("hi")]);
+    for i in 0..10 {
+        let stream = model
+            .stream(&req)
+            .await
+            .unwrap_or_else(|e| panic!("stream {i}: {e}"));
+        let answer = typecall::provider::collect(stream).await.unwrap();
+        assert_eq!(answer.text(), "hi");
+        // A blocking request between streams too.
+        assert_eq!(model.chat(&req).await.unwrap().text(), "hi", "chat {i}");
+    }
+    let heads = heads.lock().unwrap().clone();
+    let streams: Vec<&String> = heads.iter().filter(|h| h.starts_with("post")).collect();
+    assert_eq!(streams.len(), 20);
+    // Discovery found llama.cpp: each stream asks the server to close.
+    assert_eq!(
+        heads
+            .iter()
+            .filter(|h| h.contains("connection: close"))
+            .count(),
+        10,
+        "{heads:#?}"
+    );
+}
+
+#[test]
+fn a_streamed_list_shows_an_item_only_once_it_is_complete() {
+    use typecall::output::Partial;
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema, typecall::Partial)]
+    struct Recipe {
+        ingredients: Vec<Ingredient>,
+        steps: Vec<String>,
+    }
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    struct Ingredient {
+        name: String,
+        grams: Option<f64>,
+    }
+    let mut parser = typecall::output::PartialJson::new();
+    parser.push(r#"{"ingredients": [{"name": "Eggs", "grams": 120}, {"name": "E"#);
+    let p = Recipe::partial(&parser.complete_items().unwrap());
+    assert_eq!(p.ingredients.as_ref().map(Vec::len), Some(1), "{p:?}");
+    parser.push(r#"lderflower"}], "steps": ["Whisk", "Wh"#);
+    let p = Recipe::partial(&parser.complete_items().unwrap());
+    assert_eq!(p.ingredients.as_ref().map(Vec::len), Some(2), "{p:?}");
+    assert_eq!(p.steps.as_deref(), Some(&["Whisk".to_owned()][..]), "{p:?}");
+}

@@ -188,8 +188,10 @@ where
 #[non_exhaustive]
 pub enum ExtractEvent<T> {
     /// The value so far (see [`PartialJson`]), in the full shape: settled
-    /// parts, and strings as far as they arrived. [`ExtractEvent::partial`]
-    /// reads it with `T`'s field names and types.
+    /// parts, the elements of lists once each is complete
+    /// ([`PartialJson::complete_items`]), and other strings as far as they
+    /// arrived. [`ExtractEvent::partial`] reads it with `T`'s field names and
+    /// types.
     ///
     /// Order: a chunk's `Partial` comes before its
     /// [`Settled`](ExtractEvent::Settled) events. It is shown when the value
@@ -734,13 +736,13 @@ where
             let settled = self.parser.take_settled();
             let grown = (self.fed - self.fed_at_partial).saturating_mul(PARTIAL_GROWTH);
             let short_and_settled = !settled.is_empty() && self.fed <= SHORT_ANSWER;
-            if let Some(v) = self.parser.value()
-                && self.shown_version != Some(self.parser.version())
+            if self.shown_version != Some(self.parser.version())
                 && (grown >= self.fed || self.parser.is_complete() || short_and_settled)
+                && let Some(v) = self.parser.complete_items()
             {
                 self.shown_version = Some(self.parser.version());
                 self.fed_at_partial = self.fed;
-                let partial = self.schema.from_wire(v.clone());
+                let partial = self.schema.from_wire(v);
                 self.pending.push_back(ExtractEvent::Partial(partial));
             }
             for pointer in settled {

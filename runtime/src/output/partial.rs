@@ -119,6 +119,51 @@ impl PartialJson {
         self.root.as_ref()
     }
 
+    /// The value so far without the list elements still arriving: an element
+    /// of an open list is there once it is complete (an object whose `}`
+    /// came, a string whose closing quote came), so that `{"name": "E"`
+    /// inside a list never reads as an item. Values outside lists (a field's
+    /// string) stay as far as they arrived.
+    ///
+    /// ```
+    /// use typecall::output::PartialJson;
+    /// let mut p = PartialJson::new();
+    /// p.push(r#"{"steps": ["Clear the tray", "Wh"#);
+    /// assert_eq!(p.complete_items(), Some(serde_json::json!({"steps": ["Clear the tray"]})));
+    /// p.push(r#"y", {"name": "E"#);
+    /// assert_eq!(p.complete_items(), Some(serde_json::json!({"steps": ["Clear the tray", "Why"]})));
+    /// ```
+    pub fn complete_items(&self) -> Option<Value> {
+        let mut value = self.root.clone()?;
+        let string_open = matches!(self.lex, Lex::Str { is_key: false, .. });
+        let mut here = &mut value;
+        for (depth, frame) in self.stack.iter().enumerate() {
+            let innermost = depth + 1 == self.stack.len();
+            match frame {
+                Frame::Array { .. } => {
+                    // Its last element is open when the open path goes on
+                    // into it, or it is a string still arriving.
+                    if (!innermost || string_open)
+                        && let Some(items) = here.as_array_mut()
+                    {
+                        items.pop();
+                    }
+                    break;
+                }
+                Frame::Object { key } => {
+                    if innermost {
+                        break;
+                    }
+                    match key.as_deref().and_then(|k| here.get_mut(k)) {
+                        Some(child) => here = child,
+                        None => break,
+                    }
+                }
+            }
+        }
+        Some(value)
+    }
+
     /// A counter that changes whenever [`PartialJson::value`] does: compare it
     /// between chunks to know, in constant time, whether there is anything new.
     pub fn version(&self) -> u64 {

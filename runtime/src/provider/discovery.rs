@@ -85,6 +85,13 @@ pub(crate) fn capabilities(kind: ServerKind, props: Option<&Value>) -> Capabilit
 /// Asks the server at `endpoint` what it is (within a few seconds; `None`
 /// when it does not say, or is not there).
 pub(crate) async fn discover(endpoint: &Endpoint) -> Option<Discovered> {
+    // One try each, not recorded: a question about the server, not a call.
+    let mut endpoint = endpoint.clone();
+    endpoint.edit_http(|h| {
+        h.retry = super::http::RetryPolicy::none();
+        h.observer = None;
+    });
+    let endpoint = &endpoint;
     let base = endpoint.base_url.trim_end_matches('/');
     let ask = async {
         let models = endpoint.list_models(&format!("{base}/models")).await.ok()?;

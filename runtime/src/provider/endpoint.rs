@@ -123,14 +123,30 @@ impl Endpoint {
         body: &impl serde::Serialize,
         model: &str,
     ) -> Result<Sent<'_>> {
+        self.post_with(url, body, model, &[]).await
+    }
+
+    /// As [`Endpoint::post`], with headers for this request only.
+    pub async fn post_with(
+        &self,
+        url: String,
+        body: &impl serde::Serialize,
+        model: &str,
+        extra_headers: &[(String, String)],
+    ) -> Result<Sent<'_>> {
         let http = self.http()?.clone();
         let body = http.body(body)?;
+        let headers: std::borrow::Cow<'_, [(String, String)]> = if extra_headers.is_empty() {
+            std::borrow::Cow::Borrowed(&self.headers)
+        } else {
+            std::borrow::Cow::Owned([self.headers.as_slice(), extra_headers].concat())
+        };
         let resp = http
             .send(
                 reqwest::Method::POST,
                 &url,
                 self.key.as_ref(),
-                &self.headers,
+                &headers,
                 Some(&body),
                 model,
             )

@@ -416,6 +416,7 @@ impl HttpClient {
         let bytes = request.map(|b| (b.bytes.clone(), b.content_type.clone()));
         let body = request.and_then(|b| b.json.as_ref());
         let mut attempt = 0u32;
+        let mut fresh_tries = 0u32;
         loop {
             let mut rb = self.client.request(method.clone(), url);
             if let Some(k) = key {
@@ -442,6 +443,18 @@ impl HttpClient {
                         continue;
                     }
                     return Err(Error::Timeout(self.timeout));
+                }
+                Ok(Err(e)) if never_sent(&e) && fresh_tries < MAX_FRESH_TRIES => {
+                    // A kept-alive connection the server had closed before
+                    // the request was written: it provably never left, so it
+                    // goes again on another connection, at once and whatever
+                    // the retry policy, POST or not.
+                    fresh_tries += 1;
+                    tracing::debug!(
+                        url,
+                        "a pooled connection was closed unanswered; sending again"
+                    );
+                    continue;
                 }
                 Ok(Err(e)) => {
                     let unsent = e.is_connect();
@@ -617,13 +630,38 @@ pub(crate) fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Du
     None
 }
 
+/// How often a request that never left is sent again on another
+/// connection.
+const MAX_FRESH_TRIES: u32 = 2;
+
+/// Whether the request provably never left: hyper found the pooled
+/// connection closed before writing it (a request that was written and then
+/// met a closed connection may have been done, and is not sent again here).
+fn never_sent(e: &reqwest::Error) -> bool {
+    let mut cause = std::error::Error::source(e);
+    for _ in 0..8 {
+        let Some(c) = cause else { return false };
+        if let Some(h) = c.downcast_ref::<hyper::Error>() {
+            return h.is_canceled();
+        }
+        cause = c.source();
+    }
+    false
+}
+
 pub(crate) fn connection_error(e: &reqwest::Error, key: Option<&ApiKey>) -> Error {
-    let text = format!(
-        "{e}{}",
-        std::error::Error::source(e)
-            .map(|s| format!(": {s}"))
-            .unwrap_or_default()
-    );
+    // The whole chain (reqwest, hyper-util, hyper, io), each cause once.
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    for _ in 0..8 {
+        let Some(c) = cause else { break };
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
     let text = key.map(|k| k.redact(&text)).unwrap_or(text);
     if e.is_timeout() {
         Error::Connection(format!("timed out: {text}"))

@@ -132,8 +132,16 @@ impl OpenAiCompat {
         self
     }
 
-    pub(crate) fn discovering(mut self) -> Self {
-        Arc::make_mut(&mut self.inner).discover = true;
+    pub(crate) fn discovering(self) -> Self {
+        self.discovery(true)
+    }
+
+    /// Whether to ask the server what it is before the first request (on
+    /// by default for [`OpenAiCompat::new`] and the llama.cpp preset; see
+    /// [`OpenAiCompat::new`]). Off, nothing but the requests themselves is
+    /// sent.
+    pub fn discovery(mut self, yes: bool) -> Self {
+        Arc::make_mut(&mut self.inner).discover = yes;
         self
     }
 
@@ -213,8 +221,10 @@ impl OpenAiCompatModel {
         }
     }
 
-    /// Asks the server what it is, once per client; says when the server
-    /// answers any model name and this one is not among its models.
+    /// Asks the server what it is, once per client (declared capabilities
+    /// are kept, but the kind of server still tells how to talk to it); says
+    /// when the server answers any model name and this one is not among its
+    /// models.
     async fn discover_inner(&self) {
         if let Some(d) = self.client.discovered().await
             && d.kind.ignores_model_names()
@@ -254,10 +264,10 @@ impl OpenAiCompatModel {
 
     /// Checks and sends a chat request.
     async fn post_chat(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
-        self.discover_inner().await;
-        check_request(&self.name, &self.current_capabilities(), request)?;
         let inner = &self.client.inner;
         wire::check_expressible(&self.name, request, &inner.wire)?;
+        self.discover_inner().await;
+        check_request(&self.name, &self.current_capabilities(), request)?;
         let body = wire::WireRequest {
             req: request,
             model: &self.name,
@@ -266,7 +276,23 @@ impl OpenAiCompatModel {
             extra: &self.extra,
         };
         let url = format!("{}/chat/completions", inner.endpoint.base_url);
-        inner.endpoint.post(url, &body, &self.name).await
+        // llama.cpp closes the connection after each stream although it
+        // says keep-alive: a stream asks for the close, so that the next
+        // request never meets that closed connection in the pool.
+        let closes_after_stream = matches!(
+            inner.found.get(),
+            Some(Some(d)) if d.kind == ServerKind::LlamaCpp
+        );
+        let close = [("connection".to_owned(), "close".to_owned())];
+        let extra: &[(String, String)] = if stream && closes_after_stream {
+            &close
+        } else {
+            &[]
+        };
+        inner
+            .endpoint
+            .post_with(url, &body, &self.name, extra)
+            .await
     }
 
     pub(crate) async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
