@@ -19,13 +19,18 @@ use crate::tool::ToolError;
 pub enum ToolMode {
     /// The provider's tool calling.
     Native,
-    /// A JSON object the server enforces while decoding (`response_format:
-    /// json_schema`): `{"next": one of [{"tool", "arguments"} per tool, {"final"}]}`
-    /// (a list of calls when parallel calls are allowed). For models whose
-    /// native tool calling is unreliable.
+    /// The tools shown as text in the system prompt (a `<tools>` list, the
+    /// form small models are trained on), and the answer held by the server
+    /// while decoding (`response_format: json_schema`) to a list of
+    /// `{"name", "arguments"}` calls of those tools, at most
+    /// `max_parallel_tools`, empty when none fits; then, when none was
+    /// called, the answer asked for without the tools. For models whose
+    /// native tool calling is unreliable (small models on a local server).
     Constrained,
-    /// Constrained where the capability table marks native tool calling flaky
-    /// or absent and JSON Schema output works; Native elsewhere.
+    /// Constrained where native tool calling is not known to work and the
+    /// server holds answers to a schema (any schema through a grammar, as
+    /// llama.cpp, vLLM and Ollama do, or the strict subset when the calls fit
+    /// it); Native elsewhere. What an `OpenAiCompat` server is, it asks once.
     #[default]
     Auto,
 }

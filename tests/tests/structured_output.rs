@@ -452,7 +452,10 @@ async fn a_scripted_model_streams_in_pieces_so_partial_values_grow() {
     assert_eq!(partials.first().unwrap()["number"], Value::Null);
     for p in &partials {
         for line in p["lines"].as_array().into_iter().flatten() {
-            assert!(line["cents"].is_number(), "an open list element showed: {p}");
+            assert!(
+                line["cents"].is_number(),
+                "an open list element showed: {p}"
+            );
         }
     }
     for w in partials.windows(2) {

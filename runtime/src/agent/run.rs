@@ -417,7 +417,7 @@ impl Runner {
             req.tool_choice = match choice {
                 _ if forced_final => Some(ToolChoice::Tool(FINAL_TOOL.into())),
                 Some(ToolChoice::Tool(name)) => Some(ToolChoice::Tool(
-                    self.wire.to_wire(ToolCall::new("", name, "")).name,
+                    self.wire.wire_call(ToolCall::new("", name, "")).name,
                 )),
                 c => c,
             };
@@ -522,14 +522,14 @@ impl Runner {
                 .tool_calls
                 .iter()
                 .cloned()
-                .map(|c| self.wire.from_wire(c))
+                .map(|c| self.wire.own_call(c))
                 .collect(),
         };
         let mut answer = answer;
         let calls = if calls.is_empty() && self.offered_tools(answer.form) {
             // The model may write a tool's own name or the one it was sent as.
             let offered = |n: &str| {
-                let own = self.wire.from_wire(ToolCall::new("", n, "")).name;
+                let own = self.wire.own_call(ToolCall::new("", n, "")).name;
                 self.cfg.toolbox.get(&own).is_some()
             };
             match text_calls::find(answer.response.text(), &offered) {
@@ -537,7 +537,7 @@ impl Runner {
                     // The call was the text: it is not also an answer.
                     answer.response.content = None;
                     answer.record.text = None;
-                    c.into_iter().map(|c| self.wire.from_wire(c)).collect()
+                    c.into_iter().map(|c| self.wire.own_call(c)).collect()
                 }
                 TextCalls::Malformed(why) => {
                     let text = answer.response.text().to_owned();
@@ -727,7 +727,7 @@ impl Runner {
                 .messages
                 .push(Message::user(constrained::results(records)));
         } else {
-            let wire = |c: &ToolCall| self.wire.to_wire(c.clone());
+            let wire = |c: &ToolCall| self.wire.wire_call(c.clone());
             self.state.messages.push(Message::Assistant {
                 content: resp.content.clone(),
                 tool_calls: calls.iter().map(|c| with_json_arguments(wire(c))).collect(),

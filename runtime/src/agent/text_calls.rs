@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn long_answers_are_searched_within_bounds() {
         let mut text = "{".repeat(100_000);
-        text.push_str("é");
+        text.push('é');
         assert_eq!(find(&text, &offered), TextCalls::None);
     }
 }

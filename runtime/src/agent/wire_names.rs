@@ -84,7 +84,7 @@ impl WireNames {
     }
 
     /// A call as sent (its tool's wire name).
-    pub(crate) fn to_wire(&self, mut call: ToolCall) -> ToolCall {
+    pub(crate) fn wire_call(&self, mut call: ToolCall) -> ToolCall {
         if let Some(w) = self.to_wire.get(&call.name) {
             call.name = w.clone();
         }
@@ -92,7 +92,7 @@ impl WireNames {
     }
 
     /// A call as the model made it, under its tool's own name.
-    pub(crate) fn from_wire(&self, mut call: ToolCall) -> ToolCall {
+    pub(crate) fn own_call(&self, mut call: ToolCall) -> ToolCall {
         if let Some(n) = self.from_wire.get(&call.name) {
             call.name = n.clone();
         }
@@ -116,12 +116,12 @@ mod tests {
         let names = WireNames::of(&defs);
         let wire: Vec<String> = names.defs(&defs).into_iter().map(|d| d.name).collect();
         assert_eq!(wire, ["math_factorial_2", "math_factorial", "ok-name"]);
-        let back = names.from_wire(ToolCall::new("1", "math_factorial_2", "{}"));
+        let back = names.own_call(ToolCall::new("1", "math_factorial_2", "{}"));
         assert_eq!(back.name, "math.factorial");
-        assert_eq!(names.to_wire(back).name, "math_factorial_2");
+        assert_eq!(names.wire_call(back).name, "math_factorial_2");
         assert_eq!(
             names
-                .from_wire(ToolCall::new("2", "math_factorial", "{}"))
+                .own_call(ToolCall::new("2", "math_factorial", "{}"))
                 .name,
             "math_factorial"
         );

@@ -228,7 +228,7 @@ impl OpenAiCompatModel {
     async fn discover_inner(&self) {
         if let Some(d) = self.client.discovered().await
             && d.kind.ignores_model_names()
-            && !d.models.iter().any(|m| *m == self.name)
+            && !d.models.contains(&self.name)
         {
             tracing::warn!(
                 target: "typecall::provider",
