@@ -36,8 +36,14 @@ def main() -> int:
     params.model_alias = {alias}
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def on_signal(number, _frame):
+        # Said in the log, so that a server that went away says why.
+        print(f"typecall local model: stopping on signal {number}", flush=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
     server = xllamacpp.Server(params)
     print(f"typecall local model: {alias} on http://127.0.0.1:{port}/v1", flush=True)

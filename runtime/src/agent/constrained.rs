@@ -172,13 +172,19 @@ pub(crate) fn read_decision(value: &Value, turn: u32) -> Vec<ToolCall> {
     calls
 }
 
-/// The decision as the model would have written it, for the transcript.
+/// The decision in the transcript, as small models are trained to see calls
+/// (`<tool_call>` blocks; the tool results follow as `<tool_response>`), so
+/// that the answer after them is words, not another list.
 pub(crate) fn written(calls: &[ToolCall]) -> String {
-    let list: Vec<Value> = calls
+    calls
         .iter()
-        .map(|c| json!({"name": c.name, "arguments": c.parsed_arguments().unwrap_or(Value::Null)}))
-        .collect();
-    Value::Array(list).to_string()
+        .map(|c| {
+            let call =
+                json!({"name": c.name, "arguments": c.parsed_arguments().unwrap_or(Value::Null)});
+            format!("<tool_call>\n{call}\n</tool_call>")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Tool results as the user message that follows a decision.
@@ -260,7 +266,8 @@ mod tests {
         assert_eq!(calls[1].id, "call_3_1");
         assert_eq!(
             written(&calls),
-            r#"[{"name":"a","arguments":{"x":1}},{"name":"a","arguments":{"x":2}}]"#
+            "<tool_call>\n{\"name\":\"a\",\"arguments\":{\"x\":1}}\n</tool_call>\n\
+             <tool_call>\n{\"name\":\"a\",\"arguments\":{\"x\":2}}\n</tool_call>"
         );
     }
 }

@@ -634,6 +634,26 @@ impl Runner {
     async fn settle_final(&mut self, answer: Answer) -> Phase {
         let resp = &answer.response;
         let constrained = self.steps.is_some();
+        // A constrained answer that is a call written as text: the calls were
+        // decided before; the answer is asked for again, in words.
+        if constrained
+            && self.typed.is_none()
+            && let TextCalls::Calls(_) | TextCalls::Malformed(_) =
+                text_calls::find(resp.text(), &|n| self.cfg.toolbox.get(n).is_some())
+        {
+            let text = resp.text().to_owned();
+            self.state.messages.push(Message::assistant(text));
+            self.state.messages.push(Message::user(
+                "Answer me in words now, with what the tools gave; do not call a tool.",
+            ));
+            self.record_turn(answer.record);
+            return match self.count_failure("(answer written as a call)", "") {
+                Some(stop) => self.stop(stop),
+                None => Phase::Ask {
+                    turn: answer.turn + 1,
+                },
+            };
+        }
         let done = match &self.typed {
             Some(t) => match decode::extract_json(resp.text()).and_then(|v| (t.check)(v)) {
                 Ok(full) => Some((resp.content.clone(), Some(full))),
