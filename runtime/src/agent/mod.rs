@@ -534,7 +534,8 @@ impl Agent {
     /// `final_answer` tool whose arguments are `T` (its strict schema), and the
     /// run ends when the model calls it with arguments that validate; a plain
     /// JSON text answer that validates is taken too. In
-    /// [`ToolMode::Constrained`] the step schema's `final` branch is `T`. An
+    /// [`ToolMode::Constrained`] the answer after a decision without calls is
+    /// held to `T`'s schema (and the last turn asks for it directly). An
     /// answer that does not validate goes back to the model with every issue
     /// (JSON pointer and what is expected) — a repair round — and the same
     /// failure [`max_tool_retries`](Agent::max_tool_retries) times ends the run
