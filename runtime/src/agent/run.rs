@@ -201,23 +201,12 @@ pub(crate) async fn decide(
             (calls, None, runner.take_run())
         }
         Phase::Over(Ok(run)) => (Vec::new(), None, run),
-        Phase::Over(Err(e)) => match e {
-            Error::Agent {
-                stop: AgentStop::Model(e),
-                ..
-            } => return Err(*e),
-            Error::Agent { stop, run } => {
-                let turn = run.turns.into_iter().next();
-                return Ok(super::Decision {
-                    calls: Vec::new(),
-                    text: turn.as_ref().and_then(|t| t.text.clone()),
-                    turn,
-                    mode,
-                    problem: Some(stop.to_string()),
-                });
-            }
-            e => return Err(e),
-        },
+        Phase::Over(Err(Error::Agent {
+            stop: AgentStop::Model(e),
+            ..
+        })) => return Err(*e),
+        Phase::Over(Err(Error::Agent { stop, run })) => (Vec::new(), Some(stop.to_string()), *run),
+        Phase::Over(Err(e)) => return Err(e),
         // A repair was asked for: the answer could not be read.
         Phase::Ask { .. } | Phase::Settle(_) => {
             let why = runner
@@ -396,15 +385,23 @@ impl Runner {
         }
     }
 
-    /// The request of turn `turn`, and how it asks for tools.
-    fn request(&self, turn: u32) -> (ChatRequest, TurnForm) {
+    /// The conversation so far as a request, with the agent's sampling
+    /// options and nothing about tools.
+    fn base_request(&self) -> ChatRequest {
         let cfg = &self.cfg;
-        let last_turn = turn + 1 == cfg.max_turns;
         let mut req = ChatRequest::new(self.state.messages.clone());
         req.max_tokens = cfg.max_tokens;
         req.seed = cfg.seed;
         req.reasoning_effort = cfg.reasoning_effort;
         req.temperature = cfg.temperature;
+        req
+    }
+
+    /// The request of turn `turn`, and how it asks for tools.
+    fn request(&self, turn: u32) -> (ChatRequest, TurnForm) {
+        let cfg = &self.cfg;
+        let last_turn = turn + 1 == cfg.max_turns;
+        let mut req = self.base_request();
         let choice = self.choice(turn);
         let must_call = matches!(choice, Some(ToolChoice::Required | ToolChoice::Tool(_)));
         let Some(steps) = &self.steps else {
@@ -416,9 +413,9 @@ impl Runner {
             let forced_final = self.typed.is_some() && last_turn;
             req.tool_choice = match choice {
                 _ if forced_final => Some(ToolChoice::Tool(FINAL_TOOL.into())),
-                Some(ToolChoice::Tool(name)) => Some(ToolChoice::Tool(
-                    self.wire.wire_call(ToolCall::new("", name, "")).name,
-                )),
+                Some(ToolChoice::Tool(name)) => {
+                    Some(ToolChoice::Tool(self.wire.wire_name(&name).to_owned()))
+                }
                 c => c,
             };
             let form = if must_call && !forced_final {
@@ -462,11 +459,7 @@ impl Runner {
     /// The answer after a constrained decision called no tool: the same
     /// conversation, without the tools, its text the answer.
     async fn ask_answer(&mut self, answer: &mut Answer) -> Option<Result<ChatResponse>> {
-        let mut req = ChatRequest::new(self.state.messages.clone());
-        req.max_tokens = self.cfg.max_tokens;
-        req.seed = self.cfg.seed;
-        req.reasoning_effort = self.cfg.reasoning_effort;
-        req.temperature = self.cfg.temperature;
+        let mut req = self.base_request();
         self.answer_format(&mut req);
         let resp = self.send(&req, TurnForm::FinalOnly, None).await?;
         if let Ok(r) = &resp {
@@ -528,10 +521,7 @@ impl Runner {
         let mut answer = answer;
         let calls = if calls.is_empty() && self.offered_tools(answer.form) {
             // The model may write a tool's own name or the one it was sent as.
-            let offered = |n: &str| {
-                let own = self.wire.own_call(ToolCall::new("", n, "")).name;
-                self.cfg.toolbox.get(&own).is_some()
-            };
+            let offered = |n: &str| self.cfg.toolbox.get(self.wire.own_name(n)).is_some();
             match text_calls::find(answer.response.text(), &offered) {
                 TextCalls::Calls(c) => {
                     // The call was the text: it is not also an answer.
@@ -891,7 +881,7 @@ fn decisions(cfg: &Config, defs: &[ToolDef]) -> Result<Decisions> {
 
 /// The dialect decisions are sent in: any JSON Schema where the server turns
 /// it into a grammar, else the strict subset.
-pub(crate) fn constrained_dialect(cfg: &Config) -> crate::schema::Dialect {
+fn constrained_dialect(cfg: &Config) -> crate::schema::Dialect {
     if cfg.model.capabilities().grammar.is_usable() {
         crate::schema::Dialect::JsonSchema
     } else {
@@ -901,10 +891,11 @@ pub(crate) fn constrained_dialect(cfg: &Config) -> crate::schema::Dialect {
 
 /// The conversation with `system` as its system prompt.
 fn with_system(messages: &mut Vec<Message>, system: &str) {
-    if matches!(messages.first(), Some(Message::System { .. })) {
-        messages.remove(0);
+    let system = Message::system(system.to_owned());
+    match messages.first_mut() {
+        Some(first @ Message::System { .. }) => *first = system,
+        _ => messages.insert(0, system),
     }
-    messages.insert(0, Message::system(system.to_owned()));
 }
 
 /// Puts a failed answer and the request to fix it into the conversation.

@@ -83,19 +83,25 @@ impl WireNames {
             .collect()
     }
 
+    /// The name a tool is sent as.
+    pub(crate) fn wire_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.to_wire.get(name).map_or(name, String::as_str)
+    }
+
+    /// The tool's own name for a name as sent (other names stay as they are).
+    pub(crate) fn own_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.from_wire.get(name).map_or(name, String::as_str)
+    }
+
     /// A call as sent (its tool's wire name).
     pub(crate) fn wire_call(&self, mut call: ToolCall) -> ToolCall {
-        if let Some(w) = self.to_wire.get(&call.name) {
-            call.name = w.clone();
-        }
+        call.name = self.wire_name(&call.name).to_owned();
         call
     }
 
     /// A call as the model made it, under its tool's own name.
     pub(crate) fn own_call(&self, mut call: ToolCall) -> ToolCall {
-        if let Some(n) = self.from_wire.get(&call.name) {
-            call.name = n.clone();
-        }
+        call.name = self.own_name(&call.name).to_owned();
         call
     }
 }

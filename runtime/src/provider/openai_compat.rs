@@ -222,10 +222,14 @@ impl OpenAiCompatModel {
     }
 
     /// Asks the server what it is, once per client (declared capabilities
-    /// are kept, but the kind of server still tells how to talk to it); says
-    /// when the server answers any model name and this one is not among its
-    /// models.
+    /// are kept, but the kind of server still tells how to talk to it); the
+    /// first time, says when the server answers any model name and this one
+    /// is not among its models.
     async fn discover_inner(&self) {
+        // Asked before: said then (not again at every request).
+        if self.client.inner.found.initialized() {
+            return;
+        }
         if let Some(d) = self.client.discovered().await
             && d.kind.ignores_model_names()
             && !d.models.contains(&self.name)
