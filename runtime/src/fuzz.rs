@@ -353,8 +353,14 @@ fn fuzz_partial_json() {
                 prop_assert!(p.value().is_some());
                 last_version = p.version();
             }
+            // The value without open list elements is there with the value.
+            prop_assert_eq!(p.complete_items().is_some(), p.value().is_some());
         }
         p.finish();
+        if p.is_complete() {
+            let items = p.complete_items();
+            prop_assert_eq!(items.as_ref(), p.value());
+        }
         // A complete document reads as serde_json reads it.
         if p.is_complete()
             && p.error().is_none()
