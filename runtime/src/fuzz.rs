@@ -586,8 +586,10 @@ fn anthropic_event() -> impl Strategy<Value = String> {
         (number.clone(), block).prop_map(|(n, b)| format!(
             r#"{{"type":"content_block_start","index":{n},"content_block":{b}}}"#
         )),
-        delta.prop_map(|d| format!(r#"{{"type":"content_block_delta","index":0,"delta":{d}}}"#)),
-        Just(r#"{"type":"content_block_stop","index":0}"#.to_owned()),
+        (0u64..3, delta).prop_map(|(i, d)| format!(
+            r#"{{"type":"content_block_delta","index":{i},"delta":{d}}}"#
+        )),
+        (0u64..3).prop_map(|i| format!(r#"{{"type":"content_block_stop","index":{i}}}"#)),
         number.prop_map(|n| format!(
             r#"{{"type":"message_delta","delta":{{"stop_reason":"end_turn"}},"usage":{{"output_tokens":{n},"cache_read_input_tokens":{n}}}}}"#
         )),
@@ -665,6 +667,7 @@ fn responses_event() -> impl Strategy<Value = String> {
         Just(r#"{"type":"response.failed","response":{"status":"failed","error":{"message":"x"}}}"#.to_owned()),
         Just(r#"{"type":"response.completed","response":7}"#.to_owned()),
         Just(r#"{"type":"error","code":"server_error","message":"boom"}"#.to_owned()),
+        Just(r#"{"type":"error","code":"rate_limit_exceeded","message":"slow"}"#.to_owned()),
         Just("[DONE]".to_owned()),
         Just("not json".to_owned()),
     ]
@@ -706,6 +709,9 @@ fn gemini_chunk() -> impl Strategy<Value = String> {
                 .to_owned()
         ),
         Just(r#"{"functionCall":7}"#.to_owned()),
+        Just(r#"{"functionCall":{"id":"c","name":"f","args":"x"}}"#.to_owned()),
+        Just(r#"{"functionCall":{"name":"f","args":[1]}}"#.to_owned()),
+        Just("{}".to_owned()),
         Just(r#"{"text":7}"#.to_owned()),
         Just("null".to_owned()),
     ];
@@ -715,6 +721,7 @@ fn gemini_chunk() -> impl Strategy<Value = String> {
         Just(r#","finishReason":"STOP""#.to_owned()),
         Just(r#","finishReason":"MAX_TOKENS""#.to_owned()),
         Just(r#","finishReason":7"#.to_owned()),
+        Just(r#","finishReason":"MALFORMED_FUNCTION_CALL""#.to_owned()),
     ];
     let usage = prop_oneof![
         Just(String::new()),
@@ -727,6 +734,9 @@ fn gemini_chunk() -> impl Strategy<Value = String> {
         Just(r#"{"candidates":[{"content":7}]}"#.to_owned()),
         Just(r#"{"candidates":7}"#.to_owned()),
         Just(r#"{"promptFeedback":{"blockReason":"SAFETY"}}"#.to_owned()),
+        Just(r#"{"candidates":[],"promptFeedback":{"blockReason":"SAFETY"}}"#.to_owned()),
+        Just(r#"{"candidates":[{"finishReason":"STOP"},{"content":7}]}"#.to_owned()),
+        Just(r#"{"error":{"message":"slow","status":"RESOURCE_EXHAUSTED"}}"#.to_owned()),
         Just(r#"{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}"#.to_owned()),
         Just(r#"{"error":{"code":99999999999,"message":"odd"}}"#.to_owned()),
         Just("not json".to_owned()),

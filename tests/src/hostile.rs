@@ -16,11 +16,13 @@ use tokio::net::TcpStream;
 pub enum Body {
     /// These bytes, then the connection closes.
     Bytes(Vec<u8>),
-    /// `head`, then `piece` `times` times, then the connection closes.
+    /// `head`, then `piece` `times` times, then `tail`, then the connection
+    /// closes.
     Repeat {
         head: Vec<u8>,
         piece: Vec<u8>,
         times: u64,
+        tail: Vec<u8>,
     },
     /// `head`, then `piece` every `every`, forever.
     Drip {
@@ -196,7 +198,12 @@ async fn answer(socket: &mut TcpStream, reply: Reply) {
         Body::Bytes(b) | Body::Cut(b) => {
             let _ = socket.write_all(&b).await;
         }
-        Body::Repeat { head, piece, times } => {
+        Body::Repeat {
+            head,
+            piece,
+            times,
+            tail,
+        } => {
             if socket.write_all(&head).await.is_err() {
                 return;
             }
@@ -205,6 +212,7 @@ async fn answer(socket: &mut TcpStream, reply: Reply) {
                     return;
                 }
             }
+            let _ = socket.write_all(&tail).await;
         }
         Body::Drip { head, piece, every } => {
             if socket.write_all(&head).await.is_err() {

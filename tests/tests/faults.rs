@@ -83,6 +83,24 @@ fn cases() -> Vec<Case> {
         case!(native_providers_stop_a_1_gib_event_at_the_limit, 20.0, 64),
         case!(native_providers_stop_a_1_gib_answer_at_the_limit, 20.0, 64),
         case!(native_providers_end_keep_alives_at_the_deadline, 8.0, 64),
+        // The native protocols' own quirks.
+        case!(gemini_non_object_args_never_go_back, 5.0, 64),
+        case!(
+            gemini_blocked_prompts_are_typed_alike_and_not_retried,
+            5.0,
+            64
+        ),
+        case!(gemini_many_tiny_parts_stay_small_in_memory, 60.0, 400),
+        case!(
+            gemini_a_million_streamed_parts_merge_in_linear_time,
+            60.0,
+            256
+        ),
+        case!(gemini_reused_call_ids_keep_their_signatures, 5.0, 64),
+        case!(gemini_a_malformed_call_is_asked_for_again, 5.0, 64),
+        case!(responses_calls_keep_their_arguments_in_any_order, 5.0, 64),
+        case!(anthropic_deltas_of_an_unstarted_block_are_refused, 5.0, 64),
+        case!(in_stream_rate_limits_are_rate_limited_everywhere, 5.0, 64),
         // The agent loop and server quirks.
         case!(reused_call_ids_make_a_valid_conversation, 5.0, 64),
         case!(missing_call_ids_make_a_valid_conversation, 5.0, 64),
@@ -408,6 +426,7 @@ async fn deeply_nested_brackets_are_an_error_not_a_stack_overflow() -> CaseResul
             head: Vec::new(),
             piece: sse_bytes(&[delta(json!({"content": "[".repeat(10_000)}))], false),
             times: 100,
+            tail: Vec::new(),
         },
     )])
     .await;
@@ -493,6 +512,7 @@ fn one_gib_of(piece: &[u8]) -> Body {
         head: Vec::new(),
         piece: piece.to_vec(),
         times: GIB / piece.len() as u64,
+        tail: Vec::new(),
     }
 }
 
@@ -546,6 +566,7 @@ async fn a_1_gib_sse_line_stops_at_the_event_limit() -> CaseResult {
             head: b"data: {\"choices\": [{\"delta\": {\"content\": \"".to_vec(),
             piece: vec![b'x'; 65536],
             times: GIB / 65536,
+            tail: Vec::new(),
         },
     )])
     .await;
@@ -611,6 +632,7 @@ async fn native_providers_stop_a_1_gib_event_at_the_limit() -> CaseResult {
                 head: head.to_vec(),
                 piece: vec![b'x'; 65536],
                 times: GIB / 65536,
+                tail: Vec::new(),
             },
         )])
         .await;
@@ -807,6 +829,408 @@ async fn a_slow_drip_ends_at_the_timeout() -> CaseResult {
         matches!(err, Error::Timeout(_)) && t0.elapsed() < Duration::from_secs(2),
         format!("{err} after {:?}", t0.elapsed()),
     )
+}
+
+// ---------------------------------------------------------------- native protocols
+
+fn gemini(server: &HostileServer) -> typecall::provider::GeminiModel {
+    typecall::Gemini::new("k")
+        .base_url(&server.url)
+        .retry(RetryPolicy::default().backoff(Duration::from_millis(10), Duration::from_millis(40)))
+        .model("m")
+}
+
+/// A Gemini answer of these parts: a JSON body, or one SSE chunk.
+fn gemini_answer(parts: Value, finish: &str, streaming: bool) -> Reply {
+    let answer = json!({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish}]});
+    if streaming {
+        Reply::raw(
+            200,
+            "text/event-stream",
+            Body::Bytes(sse_bytes(&[answer], false)),
+        )
+    } else {
+        Reply::json(200, &answer)
+    }
+}
+
+async fn gemini_non_object_args_never_go_back() -> CaseResult {
+    for streaming in [false, true] {
+        let server = HostileServer::start(vec![
+            gemini_answer(
+                json!([{"functionCall": {"name": "square_root", "args": "4"}, "thoughtSignature": "sig"}]),
+                "STOP",
+                streaming,
+            ),
+            gemini_answer(json!([{"text": "sorry"}]), "STOP", streaming),
+        ])
+        .await;
+        let agent = Agent::new(gemini(&server))
+            .tool(SquareRoot)
+            .tool_mode(ToolMode::Native);
+        let run = run_agent(&agent, streaming)
+            .await
+            .map_err(|e| format!("streaming={streaming}: {e}"))?;
+        check(run.text() == "sorry", run.text())?;
+        let second = server.bodies().get(1).cloned().unwrap_or_default();
+        let model_turn = &second["contents"][1];
+        let call = &model_turn["parts"][0];
+        check(
+            call["functionCall"]["args"].is_object() && call["thoughtSignature"] == "sig",
+            format!("streaming={streaming}: sent back {model_turn}"),
+        )?;
+        let response = &second["contents"][2]["parts"][0]["functionResponse"]["response"];
+        check(
+            response.get("error").is_some(),
+            format!("streaming={streaming}: the model was not told: {response}"),
+        )?;
+    }
+    Ok(())
+}
+
+async fn gemini_blocked_prompts_are_typed_alike_and_not_retried() -> CaseResult {
+    let blocked = json!({"candidates": [], "promptFeedback": {"blockReason": "SAFETY", "blockReasonMessage": "no"}});
+    for streaming in [false, true] {
+        let reply = if streaming {
+            Reply::raw(
+                200,
+                "text/event-stream",
+                Body::Bytes(sse_bytes(&[blocked.clone()], false)),
+            )
+        } else {
+            Reply::json(200, &blocked)
+        };
+        let server = HostileServer::start(vec![reply]).await;
+        let m = gemini(&server);
+        let err = if streaming {
+            native_stream_err(&m).await?
+        } else {
+            expect_err(m.chat(&ask()).await)?
+        };
+        check(
+            matches!(&err, Error::Blocked { reason, message } if reason == "SAFETY" && message.as_deref() == Some("no"))
+                && !err.is_retryable()
+                && server.requests() == 1,
+            format!(
+                "streaming={streaming}: {err} after {} requests",
+                server.requests()
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+async fn gemini_many_tiny_parts_stay_small_in_memory() -> CaseResult {
+    // 4.5 M one-letter parts: a 55 MB body, under the 64 MiB limit.
+    let times = 4_500_000;
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "application/json",
+        Body::Repeat {
+            head: br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"a"}"#.to_vec(),
+            piece: br#",{"text":"a"}"#.to_vec(),
+            times,
+            tail: br#"]},"finishReason":"STOP"}]}"#.to_vec(),
+        },
+    )])
+    .await;
+    let r = gemini(&server)
+        .chat(&ask())
+        .await
+        .map_err(|e| e.to_string())?;
+    check(
+        r.text().len() == times as usize + 1 && r.text().bytes().all(|b| b == b'a'),
+        format!("{} letters", r.text().len()),
+    )
+}
+
+async fn gemini_a_million_streamed_parts_merge_in_linear_time() -> CaseResult {
+    // 10,000 chunks of 100 one-letter parts each, then the finish.
+    let hundred = vec![json!({"text": "a"}); 100];
+    let chunk = sse_bytes(
+        &[json!({"candidates": [{"content": {"role": "model", "parts": hundred}}]})],
+        false,
+    );
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "text/event-stream",
+        Body::Repeat {
+            head: Vec::new(),
+            piece: chunk,
+            times: 10_000,
+            tail: sse_bytes(
+                &[json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "!"}]}, "finishReason": "STOP"}]})],
+                false,
+            ),
+        },
+    )])
+    .await;
+    let stream = gemini(&server)
+        .stream(&ask())
+        .await
+        .map_err(|e| e.to_string())?;
+    let r = typecall::provider::collect(stream)
+        .await
+        .map_err(|e| e.to_string())?;
+    check(
+        r.text().len() == 1_000_001 && r.text().ends_with("a!"),
+        format!("{} letters", r.text().len()),
+    )
+}
+
+async fn gemini_reused_call_ids_keep_their_signatures() -> CaseResult {
+    let call = |n: u32, sig: &str| json!([{"functionCall": {"id": "c1", "name": "square_root", "args": {"number": n}}, "thoughtSignature": sig}]);
+    for streaming in [false, true] {
+        let server = HostileServer::start(vec![
+            gemini_answer(call(4, "sig-1"), "STOP", streaming),
+            gemini_answer(call(9, "sig-2"), "STOP", streaming),
+            gemini_answer(json!([{"text": "2 and 3"}]), "STOP", streaming),
+        ])
+        .await;
+        let agent = Agent::new(gemini(&server))
+            .tool(SquareRoot)
+            .tool_mode(ToolMode::Native);
+        let run = run_agent(&agent, streaming)
+            .await
+            .map_err(|e| format!("streaming={streaming}: {e}"))?;
+        check(run.text() == "2 and 3", run.text())?;
+        let third = server.bodies().get(2).cloned().unwrap_or_default();
+        let contents = third["contents"].as_array().cloned().unwrap_or_default();
+        let mut signatures = Vec::new();
+        let mut call_ids = Vec::new();
+        let mut result_ids = Vec::new();
+        for part in contents
+            .iter()
+            .flat_map(|c| c["parts"].as_array().cloned().unwrap_or_default())
+        {
+            if let Some(sig) = part["thoughtSignature"].as_str() {
+                signatures.push(sig.to_owned());
+            }
+            if let Some(id) = part["functionCall"]["id"].as_str() {
+                call_ids.push(id.to_owned());
+            }
+            if let Some(id) = part["functionResponse"]["id"].as_str() {
+                result_ids.push(id.to_owned());
+            }
+        }
+        check(
+            signatures == ["sig-1", "sig-2"]
+                && call_ids == result_ids
+                && call_ids.len() == 2
+                && call_ids[0] != call_ids[1],
+            format!(
+                "streaming={streaming}: signatures {signatures:?}, calls {call_ids:?}, results {result_ids:?}"
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+async fn gemini_a_malformed_call_is_asked_for_again() -> CaseResult {
+    for streaming in [false, true] {
+        RUNS.store(0, Ordering::SeqCst);
+        let malformed = json!({"candidates": [{"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": "Malformed function call: print(square_root(4))"}]});
+        let first = if streaming {
+            Reply::raw(
+                200,
+                "text/event-stream",
+                Body::Bytes(sse_bytes(&[malformed], false)),
+            )
+        } else {
+            Reply::json(200, &malformed)
+        };
+        let server = HostileServer::start(vec![
+            first,
+            gemini_answer(
+                json!([{"functionCall": {"name": "square_root", "args": {"number": 4}}}]),
+                "STOP",
+                streaming,
+            ),
+            gemini_answer(json!([{"text": "2"}]), "STOP", streaming),
+        ])
+        .await;
+        let agent = Agent::new(gemini(&server))
+            .tool(SquareRoot)
+            .tool_mode(ToolMode::Native);
+        let run = run_agent(&agent, streaming)
+            .await
+            .map_err(|e| format!("streaming={streaming}: {e}"))?;
+        let asked_again = server
+            .bodies()
+            .get(1)
+            .is_some_and(|b| b.to_string().contains("could not be read"));
+        check(
+            run.text() == "2" && RUNS.load(Ordering::SeqCst) == 1 && asked_again,
+            format!(
+                "streaming={streaming}: `{}` after {} runs, asked again: {asked_again}",
+                run.text(),
+                RUNS.load(Ordering::SeqCst)
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+async fn responses_calls_keep_their_arguments_in_any_order() -> CaseResult {
+    RUNS.store(0, Ordering::SeqCst);
+    let call = |id: &str, args: &str| json!({"type": "function_call", "call_id": id, "name": "square_root", "arguments": args});
+    let events = [
+        json!({"type": "response.output_item.added", "output_index": 2, "item": call("c_rome", "")}),
+        json!({"type": "response.output_item.added", "output_index": 1, "item": call("c_oslo", "")}),
+        json!({"type": "response.function_call_arguments.delta", "output_index": 2, "delta": "{\"number\": 9}"}),
+        json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "{\"number\": 4}"}),
+        json!({"type": "response.output_item.done", "output_index": 2, "item": call("c_rome", "{\"number\": 9}")}),
+        json!({"type": "response.output_item.done", "output_index": 1, "item": call("c_oslo", "{\"number\": 4}")}),
+        json!({"type": "response.completed", "response": {"id": "r1", "status": "completed", "output": [
+            {"type": "reasoning", "summary": []},
+            call("c_oslo", "{\"number\": 4}"),
+            call("c_rome", "{\"number\": 9}"),
+        ]}}),
+    ];
+    let done = json!({"type": "response.completed", "response": {"id": "r2", "status": "completed", "output": [
+        {"type": "message", "content": [{"type": "output_text", "text": "2 and 3"}]}
+    ]}});
+    let server = HostileServer::start(vec![
+        Reply::raw(
+            200,
+            "text/event-stream",
+            Body::Bytes(sse_bytes(&events, false)),
+        ),
+        Reply::raw(
+            200,
+            "text/event-stream",
+            Body::Bytes(sse_bytes(&[done], false)),
+        ),
+    ])
+    .await;
+    let m = typecall::OpenAiResponses::new("k")
+        .base_url(&server.url)
+        .retry(RetryPolicy::none())
+        .model("m");
+    let agent = Agent::new(m).tool(SquareRoot).tool_mode(ToolMode::Native);
+    let run = run_agent(&agent, true).await.map_err(|e| e.to_string())?;
+    check(run.text() == "2 and 3", run.text())?;
+    let second = server.bodies().get(1).cloned().unwrap_or_default();
+    let items = second["input"].as_array().cloned().unwrap_or_default();
+    let mut args = std::collections::HashMap::new();
+    let mut outputs = std::collections::HashMap::new();
+    for item in &items {
+        let id = item["call_id"].as_str().unwrap_or_default().to_owned();
+        match item["type"].as_str() {
+            Some("function_call") => {
+                args.insert(
+                    id,
+                    item["arguments"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .replace(' ', ""),
+                );
+            }
+            Some("function_call_output") => {
+                outputs.insert(id, item["output"].as_str().unwrap_or_default().to_owned());
+            }
+            _ => {}
+        }
+    }
+    let paired = |id: &str, arg: &str, out: &str| {
+        // A stored conversation sends back only the results; a call sent
+        // back must carry its own arguments.
+        args.get(id).is_none_or(|a| a.contains(arg))
+            && outputs.get(id).is_some_and(|o| o.starts_with(out))
+    };
+    check(
+        paired("c_oslo", "4", "2")
+            && paired("c_rome", "9", "3")
+            && RUNS.load(Ordering::SeqCst) == 2,
+        format!("sent back {args:?} with results {outputs:?}"),
+    )
+}
+
+async fn anthropic_deltas_of_an_unstarted_block_are_refused() -> CaseResult {
+    let events = [
+        json!({"type": "message_start", "message": {"id": "m1", "type": "message", "role": "assistant", "model": "m", "content": [], "usage": {"input_tokens": 1, "output_tokens": 0}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}}),
+        json!({"type": "content_block_delta", "index": 5, "delta": {"type": "text_delta", "text": "INJECTED"}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}),
+        json!({"type": "message_stop"}),
+    ];
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "text/event-stream",
+        Body::Bytes(sse_bytes(&events, false)),
+    )])
+    .await;
+    let m = typecall::Anthropic::new("k")
+        .base_url(&server.url)
+        .retry(RetryPolicy::none())
+        .model("m");
+    let err = native_stream_err(&m).await?;
+    check(
+        matches!(err, Error::Protocol { .. }) && !err.to_string().contains("HelINJECTED"),
+        err,
+    )
+}
+
+async fn in_stream_rate_limits_are_rate_limited_everywhere() -> CaseResult {
+    let sse = |events: &[Value]| {
+        Reply::raw(
+            200,
+            "text/event-stream",
+            Body::Bytes(sse_bytes(events, false)),
+        )
+    };
+    let cases: Vec<(&str, Reply)> = vec![
+        (
+            "chat completions",
+            sse(&[
+                json!({"error": {"message": "slow down", "type": "tokens", "code": "rate_limit_exceeded"}}),
+            ]),
+        ),
+        (
+            "anthropic",
+            sse(&[
+                json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}),
+            ]),
+        ),
+        (
+            "gemini",
+            sse(&[json!({"error": {"message": "quota", "status": "RESOURCE_EXHAUSTED"}})]),
+        ),
+        (
+            "openai_responses",
+            sse(&[json!({"type": "error", "code": "rate_limit_exceeded", "message": "slow down"})]),
+        ),
+        (
+            "openai_responses",
+            sse(&[
+                json!({"type": "response.failed", "response": {"status": "failed", "error": {"code": "rate_limit_exceeded", "message": "slow down"}}}),
+            ]),
+        ),
+    ];
+    for (name, reply) in cases {
+        let server = HostileServer::start(vec![reply]).await;
+        let err = if name == "chat completions" {
+            let m = OpenAiCompat::new(&server.url)
+                .discovery(false)
+                .retry(RetryPolicy::none())
+                .model("m");
+            stream_err(&m).await?
+        } else {
+            let models = native_models(&server.url, Limits::default());
+            let Some((_, m)) = models.into_iter().find(|(n, _)| *n == name) else {
+                return Err(format!("no model {name}"));
+            };
+            native_stream_err(m.as_ref()).await?
+        };
+        check(
+            matches!(err, Error::RateLimited { .. }) && err.is_retryable(),
+            format!("{name}: {err}"),
+        )?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- agent quirks

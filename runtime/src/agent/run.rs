@@ -22,7 +22,8 @@ use super::typed::{FINAL_TOOL, Typed};
 use super::wire_names::WireNames;
 use super::{AgentStream, Config, ToolMode};
 use crate::chat::{
-    ChatRequest, ChatResponse, Message, ResponseFormat, StreamEvent, ToolCall, ToolChoice,
+    ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, StreamEvent, ToolCall,
+    ToolChoice,
 };
 use crate::error::AgentStop;
 use crate::error::{Error, Result};
@@ -519,6 +520,22 @@ impl Runner {
                 .collect(),
         };
         let mut answer = answer;
+        if calls.is_empty()
+            && self.offered_tools(answer.form)
+            && answer.response.finish_reason == FinishReason::MalformedToolCall
+        {
+            // The provider could not read the call the model wrote: ask again.
+            let why = "the provider could not read the tool call the model wrote";
+            self.state.messages.push(Message::user(format!(
+                "Your tool call could not be read ({why}). Call the tool again, its \
+                 arguments one JSON object."
+            )));
+            self.record_turn(answer.record);
+            return match self.count_failure("(malformed call)", why) {
+                Some(stop) => self.stop(stop),
+                None => next,
+            };
+        }
         let calls = if calls.is_empty() && self.offered_tools(answer.form) {
             // The model may write a tool's own name or the one it was sent as.
             let offered = |n: &str| self.cfg.toolbox.get(self.wire.own_name(n)).is_some();

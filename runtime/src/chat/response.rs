@@ -125,6 +125,7 @@ impl ChatResponse {
 /// Why the model stopped generating.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FinishReason {
     /// A natural end, or a stop sequence.
     #[default]
@@ -135,6 +136,10 @@ pub enum FinishReason {
     ToolCalls,
     /// A content filter stopped it.
     ContentFilter,
+    /// The model tried to call a tool and wrote the call so badly that the
+    /// provider could not read it (Gemini's `MALFORMED_FUNCTION_CALL`): no
+    /// call and no answer. An agent asks the model to call again.
+    MalformedToolCall,
     /// Something else, as the provider named it.
     Other(String),
 }

@@ -159,6 +159,9 @@ pub struct Limits {
     pub max_event_bytes: usize,
     /// The most tool calls in one answer (default 128).
     pub max_tool_calls: usize,
+    /// The most content parts (blocks) of one answer, after adjacent text is
+    /// merged (default 4096): text, thoughts, calls, media.
+    pub max_parts: usize,
     /// The longest a streamed answer may last from its first byte to its end
     /// (default 30 minutes), whatever keep-alives the server sends; the
     /// provider's timeout bounds each silence between chunks.
@@ -171,6 +174,7 @@ impl Default for Limits {
             max_body_bytes: 64 << 20,
             max_event_bytes: 16 << 20,
             max_tool_calls: 128,
+            max_parts: 4096,
             stream_deadline: Duration::from_secs(30 * 60),
         }
     }
@@ -190,6 +194,11 @@ impl Limits {
     /// Sets [`Limits::max_tool_calls`].
     pub fn max_tool_calls(mut self, n: usize) -> Self {
         self.max_tool_calls = n;
+        self
+    }
+    /// Sets [`Limits::max_parts`].
+    pub fn max_parts(mut self, n: usize) -> Self {
+        self.max_parts = n;
         self
     }
     /// Sets [`Limits::stream_deadline`].
@@ -717,6 +726,71 @@ pub(crate) fn api_error(status: u16, body: &str, key: Option<&ApiKey>) -> ApiErr
         code: field("code"),
         param: field("param"),
     }
+}
+
+/// The HTTP status an error reported inside a body stands for (an error event
+/// in a stream, a failed response object, an error in a 200 answer): a
+/// numeric `status_code`, `code` or `status` when there is one, else the
+/// status its name means in any provider's spelling (`rate_limit_exceeded`,
+/// `rate_limit_error`, `RESOURCE_EXHAUSTED`, `overloaded_error`, …), else
+/// `fallback`. The error may be flat or wrapped in `{"error": {…}}`.
+pub(crate) fn error_status_in(error: &Value, fallback: u16) -> u16 {
+    let inner = match error.get("error") {
+        Some(e @ Value::Object(_)) => e,
+        _ => error,
+    };
+    let fields = ["status_code", "code", "status"];
+    let numeric = [inner, error].into_iter().find_map(|o| {
+        fields.iter().find_map(|k| {
+            o.get(*k)
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .filter(|c| (400..600).contains(c))
+        })
+    });
+    if let Some(status) = numeric {
+        return status;
+    }
+    ["code", "type", "status"]
+        .iter()
+        .filter_map(|k| inner.get(*k).and_then(Value::as_str))
+        .find_map(status_of_error_name)
+        .unwrap_or(fallback)
+}
+
+/// The HTTP status an error name stands for, across providers' spellings.
+fn status_of_error_name(name: &str) -> Option<u16> {
+    let lower = name.to_ascii_lowercase();
+    let has = |w: &str| lower.contains(w);
+    Some(
+        if has("rate_limit")
+            || has("too_many_requests")
+            || has("resource_exhausted")
+            || has("quota")
+        {
+            429
+        } else if has("overloaded") {
+            529
+        } else if has("unavailable") {
+            503
+        } else if has("deadline_exceeded") || has("timeout") {
+            504
+        } else if has("server_error") || lower == "internal" || lower == "api_error" {
+            500
+        } else if has("authentication") || has("invalid_api_key") || has("unauthenticated") {
+            401
+        } else if has("permission") {
+            403
+        } else if has("not_found") {
+            404
+        } else if has("too_large") {
+            413
+        } else if has("invalid_request") || has("invalid_argument") || has("failed_precondition") {
+            400
+        } else {
+            return None;
+        },
+    )
 }
 
 /// Maps an error status (and its body) to the right [`Error`] variant.

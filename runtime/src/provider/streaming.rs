@@ -203,14 +203,15 @@ async fn next_event<D: Decode>(
 /// A stream format of JSON server-sent events (Anthropic, Gemini, OpenAI
 /// Responses): what one event does to the answer.
 pub(crate) trait JsonEvents: Send + 'static {
-    /// Applies one event (its `data`, parsed), appending stream events to
-    /// `out`; `Some` with the whole answer when the event ends it.
+    /// Applies one event (its `data`, JSON to parse: [`parse_event`] for a
+    /// `Value`), appending stream events to `out`; `Some` with the whole
+    /// answer when the event ends it.
     ///
     /// # Errors
     /// The provider's error event, or a malformed one.
     fn event(
         &mut self,
-        event: Value,
+        data: &str,
         out: &mut VecDeque<Result<StreamEvent>>,
     ) -> Result<Option<ChatResponse>>;
 
@@ -258,14 +259,7 @@ impl<H: JsonEvents> SseJson<H> {
                 self.fail(oversized_event(self.max_event_bytes), out);
                 break;
             }
-            let parsed: Value = match serde_json::from_str(data) {
-                Ok(v) => v,
-                Err(_) => {
-                    self.fail(malformed("an event of the stream", data), out);
-                    break;
-                }
-            };
-            match self.handler.event(parsed, out) {
+            match self.handler.event(data, out) {
                 Ok(None) => {}
                 Ok(Some(response)) => {
                     self.done = true;
@@ -284,6 +278,14 @@ pub(crate) fn malformed_stream(parser_error: String) -> Error {
         what: "an event stream".into(),
         excerpt: parser_error,
     }
+}
+
+/// An event's `data` as JSON.
+///
+/// # Errors
+/// [`Error::Protocol`] when it is not JSON.
+pub(crate) fn parse_event(data: &str) -> Result<Value> {
+    serde_json::from_str(data).map_err(|_| malformed("an event of the stream", data))
 }
 
 /// A whole server-sent event past `max` bytes.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use super::http::{ApiKey, Limits, status_error, too_many_tool_calls};
+use super::http::{ApiKey, Limits, error_status_in, status_error, too_many_tool_calls};
 use super::sse::{SseEvent, SseParser};
 use super::streaming::{Decode, malformed_stream, oversized_event, oversized_line};
 use crate::chat::{
@@ -540,16 +540,8 @@ pub(crate) fn parse_response(
         serde_json::from_str(body).map_err(|_| protocol("a chat completion (not JSON)", body))?;
     // An error in a successful answer (OpenRouter relays an upstream
     // provider's refusal so): typed by the status it names.
-    if v.get("choices").is_none()
-        && let Some(error) = v.get("error").filter(|e| e.is_object())
-    {
-        let status = error
-            .get("code")
-            .or_else(|| error.get("status_code"))
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok())
-            .filter(|c| (400..600).contains(c))
-            .unwrap_or(500);
+    if v.get("choices").is_none() && v.get("error").is_some_and(Value::is_object) {
+        let status = error_status_in(&v, 500);
         return Err(status_error(
             status,
             body,
@@ -682,7 +674,13 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
             .or_else(|| whole(error.and_then(|e| fields_of(e, ["code"]))?[0]))
             .and_then(|s| u16::try_from(s).ok())
             .filter(|s| (400..600).contains(s))
-            .unwrap_or(if http_status >= 400 { http_status } else { 500 });
+            .unwrap_or_else(|| {
+                // No number: the error's name says it (`rate_limit_exceeded`).
+                let fallback = if http_status >= 400 { http_status } else { 500 };
+                serde_json::from_str::<Value>(data)
+                    .map(|v| error_status_in(&v, fallback))
+                    .unwrap_or(fallback)
+            });
         return Ok(Chunk::Error(status, data.to_owned()));
     }
     let mut wire_indices = Vec::new();

@@ -14,15 +14,14 @@ use crate::chat::{
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
 use crate::error::{Error, Result, excerpt};
-use crate::provider::http::{ApiKey, Limits, status_error, too_large, too_many_tool_calls};
+use crate::provider::http::{
+    ApiKey, Limits, error_status_in, status_error, too_large, too_many_tool_calls,
+};
 use crate::provider::json;
-use crate::provider::streaming::{JsonEvents, SseJson};
+use crate::provider::streaming::{JsonEvents, SseJson, parse_event};
 
 /// The provider name on [`ProviderState`]s this module writes.
 const PROVIDER: &str = "anthropic";
-
-/// Most content blocks one answer may have (text, thinking, tool uses…).
-const MAX_BLOCKS: usize = 4096;
 
 /// What the model adds to every request.
 pub(super) struct WireModel<'a> {
@@ -273,20 +272,7 @@ pub(super) fn parse_message_within(body: &str, limits: &Limits) -> Result<ChatRe
 
 /// The HTTP status an error object stands for.
 fn error_status(v: &Value) -> u16 {
-    match v
-        .pointer("/error/type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-    {
-        "invalid_request_error" => 400,
-        "authentication_error" => 401,
-        "permission_error" => 403,
-        "not_found_error" => 404,
-        "request_too_large" => 413,
-        "rate_limit_error" => 429,
-        "overloaded_error" => 529,
-        _ => 500,
-    }
+    error_status_in(v, 500)
 }
 
 /// Reads a message object. `raw_arguments[i]` (streams only) is the text the
@@ -507,6 +493,8 @@ struct StreamBlock {
     call: Option<usize>,
     /// Whether its call was announced ready.
     ready: bool,
+    /// The `index` its events name it by.
+    wire_index: Option<u64>,
 }
 
 /// What the events of a streamed Messages answer build: the message a
@@ -520,6 +508,7 @@ pub(crate) struct MessageEvents {
     model: String,
     key: Option<ApiKey>,
     max_tool_calls: usize,
+    max_parts: usize,
 }
 
 /// Reads a streamed Messages answer: SSE bytes in, [`StreamEvent`]s out.
@@ -542,6 +531,7 @@ pub(crate) fn stream_decoder(
             model,
             key,
             max_tool_calls: limits.max_tool_calls,
+            max_parts: limits.max_parts,
         },
         limits,
     )
@@ -550,10 +540,10 @@ pub(crate) fn stream_decoder(
 impl JsonEvents for MessageEvents {
     fn event(
         &mut self,
-        v: Value,
+        data: &str,
         out: &mut VecDeque<Result<StreamEvent>>,
     ) -> Result<Option<ChatResponse>> {
-        self.apply(v, out)
+        self.apply(parse_event(data)?, out)
     }
 
     fn at_end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse> {
@@ -568,6 +558,22 @@ impl JsonEvents for MessageEvents {
 }
 
 impl MessageEvents {
+    /// The block an event names by its `index` (the last block when it names
+    /// none); `None` when it names one that never started, so its content is
+    /// never mixed into another block.
+    fn block_of(&mut self, v: &Value) -> Option<&mut StreamBlock> {
+        match v.get("index") {
+            None | Some(Value::Null) => self.blocks.last_mut(),
+            Some(i) => {
+                let i = i.as_u64()?;
+                self.blocks
+                    .iter_mut()
+                    .rev()
+                    .find(|b| b.wire_index == Some(i))
+            }
+        }
+    }
+
     /// Applies one event; the answer when it ends it.
     fn apply(
         &mut self,
@@ -589,19 +595,24 @@ impl MessageEvents {
                 self.message = Some(m);
             }
             "content_block_start" => {
-                if self.blocks.len() >= MAX_BLOCKS {
+                if self.blocks.len() >= self.max_parts {
                     return Err(too_large(
                         "the content blocks of one answer",
-                        MAX_BLOCKS,
-                        "max_tool_calls",
+                        self.max_parts,
+                        "max_parts",
                     ));
                 }
                 let block = v
                     .get_mut("content_block")
                     .map(Value::take)
                     .unwrap_or_default();
+                let wire_index = v.get("index").and_then(Value::as_u64);
+                if wire_index.is_some() && self.blocks.iter().any(|b| b.wire_index == wire_index) {
+                    return Err(protocol("a second start of one block", &v.to_string()));
+                }
                 let mut b = StreamBlock {
                     block,
+                    wire_index,
                     ..StreamBlock::default()
                 };
                 if b.block.get("type").and_then(Value::as_str) == Some("tool_use") {
@@ -626,7 +637,7 @@ impl MessageEvents {
                 self.blocks.push(b);
             }
             "content_block_delta" => {
-                let Some(b) = self.blocks.last_mut() else {
+                let Some(b) = self.block_of(&v) else {
                     return Err(protocol("a delta before its block", &v.to_string()));
                 };
                 let delta = v.get_mut("delta").map(Value::take).unwrap_or_default();
@@ -681,7 +692,7 @@ impl MessageEvents {
                 }
             }
             "content_block_stop" => {
-                if let Some(b) = self.blocks.last_mut() {
+                if let Some(b) = self.block_of(&v) {
                     let is_tool = matches!(
                         b.block.get("type").and_then(Value::as_str),
                         Some("tool_use" | "server_tool_use")

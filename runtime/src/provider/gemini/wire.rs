@@ -5,6 +5,9 @@
 
 use std::collections::VecDeque;
 
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::chat::{
@@ -13,7 +16,9 @@ use crate::chat::{
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
 use crate::error::{Error, Result};
-use crate::provider::http::{ApiKey, Limits, status_error, too_many_tool_calls};
+use crate::provider::http::{
+    ApiKey, Limits, error_status_in, status_error, too_large, too_many_tool_calls,
+};
 use crate::provider::json;
 use crate::provider::streaming::{JsonEvents, SseJson, malformed};
 use crate::schema::to_gemini;
@@ -161,30 +166,41 @@ pub(super) fn request_body(
 }
 
 /// The parts a model answer had, when its state holds them and they carry
-/// the same calls as the message (then they go back unchanged, signatures
-/// and thoughts included).
-fn saved_parts<'a>(state: Option<&'a ProviderState>, calls: &[ToolCall]) -> Option<&'a Value> {
+/// the message's calls (the same tools in the same order): they go back
+/// unchanged, signatures and thoughts included, each call under the id the
+/// conversation gave it (which differs from the server's when the server
+/// reused an id), so its result and its signature stay paired.
+fn saved_parts(state: Option<&ProviderState>, calls: &[ToolCall]) -> Option<Value> {
     let parts = state
         .filter(|s| s.provider == PROVIDER)?
         .data
-        .get("parts")?;
-    let saved: Vec<(&str, &str)> = parts
-        .as_array()?
+        .get("parts")?
+        .as_array()?;
+    let names: Vec<&str> = parts
         .iter()
         .filter_map(|p| p.get("functionCall"))
-        .map(|f| {
-            (
-                f.get("id").and_then(Value::as_str).unwrap_or_default(),
-                f.get("name").and_then(Value::as_str).unwrap_or_default(),
-            )
-        })
+        .map(|f| f.get("name").and_then(Value::as_str).unwrap_or_default())
         .collect();
-    let same = saved.len() == calls.len()
-        && saved
-            .iter()
-            .zip(calls)
-            .all(|((id, name), c)| *name == c.name && (id.is_empty() || *id == c.id));
-    same.then_some(parts)
+    let same = names.len() == calls.len() && names.iter().zip(calls).all(|(n, c)| *n == c.name);
+    if !same {
+        return None;
+    }
+    let mut parts = parts.clone();
+    let mut own = calls.iter();
+    for call in parts.iter_mut().filter_map(|p| p.get_mut("functionCall")) {
+        let Some(c) = own.next() else { break };
+        if call
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| !id.is_empty() && id != c.id)
+        {
+            json::set(call, "id", c.id.clone());
+        }
+        if !call.get("args").is_some_and(Value::is_object) {
+            json::set(call, "args", Value::Object(Map::new()));
+        }
+    }
+    Some(Value::Array(parts))
 }
 
 /// The conversation as `contents` (system messages go to `systemInstruction`).
@@ -233,7 +249,9 @@ fn contents(messages: &[Message]) -> Vec<Value> {
                 for c in tool_calls {
                     let args = c
                         .parsed_arguments()
-                        .unwrap_or_else(|_| Value::Object(Map::new()));
+                        .ok()
+                        .filter(Value::is_object)
+                        .unwrap_or_else(|| Value::Object(Map::new()));
                     parts.push(json!({"functionCall": {"id": c.id, "name": c.name, "args": args}}));
                 }
                 out.push(json!({"role": "model", "parts": parts}));
@@ -318,25 +336,397 @@ pub fn parse_response(body: &str) -> Result<ChatResponse> {
     parse_response_within(body, "", &Limits::default())
 }
 
-/// As [`parse_response`], for `model`, with at most `limits.max_tool_calls` calls.
+/// As [`parse_response`], for `model`, within `limits` (tool calls, parts).
 pub(super) fn parse_response_within(
     body: &str,
     model: &str,
     limits: &Limits,
 ) -> Result<ChatResponse> {
-    let v: Value = serde_json::from_str(body).map_err(|_| malformed("an answer", body))?;
-    read_response(&v, model, None, limits.max_tool_calls)
+    let answer: Answer<'_> =
+        serde_json::from_str(body).map_err(|_| malformed("an answer", body))?;
+    let mut meta = Meta::default();
+    let mut parts = Parts::new(limits);
+    let has_candidate = answer.candidates.is_some();
+    meta.read(answer, &mut parts, None, model, None)?;
+    if !has_candidate {
+        return Err(malformed("an answer (no candidates)", body));
+    }
+    meta.response(parts)
 }
 
-/// The error object of an answer, if it is one.
-fn error_of(v: &Value, model: &str, key: Option<&ApiKey>) -> Option<Error> {
-    let error = v.get("error")?;
-    let status = error
-        .get("code")
-        .and_then(Value::as_u64)
-        .and_then(|c| u16::try_from(c).ok())
-        .filter(|c| (400..600).contains(c))
-        .unwrap_or(500);
+/// One Gemini answer: a blocking body, or one chunk of a stream. Only the
+/// first candidate is read; its parts stay raw JSON here and are read one by
+/// one into [`Parts`], so a long list of tiny parts costs no more memory than
+/// their merged text.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer<'a> {
+    #[serde(default, borrow, deserialize_with = "first_candidate")]
+    candidates: Option<Candidate<'a>>,
+    #[serde(default)]
+    prompt_feedback: Option<PromptFeedback>,
+    #[serde(default)]
+    usage_metadata: Option<Value>,
+    #[serde(default)]
+    model_version: Option<String>,
+    #[serde(default)]
+    response_id: Option<String>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate<'a> {
+    #[serde(default, borrow)]
+    content: Option<CandidateContent<'a>>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+    #[serde(default)]
+    grounding_metadata: Option<Value>,
+    #[serde(default)]
+    url_context_metadata: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct CandidateContent<'a> {
+    #[serde(default, borrow)]
+    parts: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromptFeedback {
+    #[serde(default)]
+    block_reason: Option<String>,
+    #[serde(default)]
+    block_reason_message: Option<String>,
+}
+
+/// The first element of a list (the rest skipped without being kept), or
+/// `None` for an empty list or `null`.
+fn first_candidate<'de, D>(d: D) -> std::result::Result<Option<Candidate<'de>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct First;
+    impl<'de> Visitor<'de> for First {
+        type Value = Option<Candidate<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of candidates")
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let first = seq.next_element::<Candidate<'de>>()?;
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    d.deserialize_any(First)
+}
+
+/// The parts of one answer as they arrive: adjacent text of one kind merged
+/// in place (so merging stays linear in the text), calls counted, and the
+/// number of parts bounded by [`Limits::max_parts`].
+struct Parts {
+    list: Vec<Value>,
+    calls: Vec<ToolCall>,
+    max_calls: usize,
+    max_parts: usize,
+}
+
+impl Parts {
+    fn new(limits: &Limits) -> Self {
+        Self {
+            list: Vec::new(),
+            calls: Vec::new(),
+            max_calls: limits.max_tool_calls,
+            max_parts: limits.max_parts,
+        }
+    }
+
+    /// Reads a raw `parts` list, adding each part (events to `out` when
+    /// streaming). A typed error (a limit) stops the reading.
+    fn read(
+        &mut self,
+        raw: &RawValue,
+        mut out: Option<&mut VecDeque<Result<StreamEvent>>>,
+    ) -> Result<()> {
+        let mut failed = None;
+        let seed = PartsSeed {
+            parts: self,
+            out: out.as_deref_mut(),
+            failed: &mut failed,
+        };
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let read = seed.deserialize(&mut de);
+        match (failed, read) {
+            (Some(e), _) => Err(e),
+            (None, Ok(())) => Ok(()),
+            (None, Err(_)) => Err(malformed("the parts of an answer", raw.get())),
+        }
+    }
+
+    /// Adds one part: a call becomes a [`ToolCall`] (its `args` made an
+    /// object in the part kept for the conversation, so the server never gets
+    /// back what it cannot take); text is merged into the text before it when
+    /// both are answer (or both thought) and the earlier one is not signed.
+    fn add(&mut self, mut p: Value, out: Option<&mut VecDeque<Result<StreamEvent>>>) -> Result<()> {
+        if let Some(call) = p.get_mut("functionCall") {
+            let tool_call = call_of(call, self.calls.len(), self.max_calls)?;
+            if !call.get("args").is_some_and(Value::is_object) {
+                json::set(call, "args", Value::Object(Map::new()));
+            }
+            let index = self.calls.len();
+            self.calls.push(tool_call.clone());
+            if let Some(out) = out {
+                out.push_back(Ok(StreamEvent::ToolCallStarted {
+                    index,
+                    id: tool_call.id.clone(),
+                    name: tool_call.name.clone(),
+                }));
+                out.push_back(Ok(StreamEvent::ToolCallArgumentsDelta {
+                    index,
+                    delta: tool_call.arguments.clone(),
+                }));
+                out.push_back(Ok(StreamEvent::ToolCallReady {
+                    index,
+                    call: tool_call,
+                }));
+            }
+            return self.push(p);
+        }
+        let Some(text) = p.get("text").and_then(Value::as_str) else {
+            // An empty object carries nothing.
+            if p.as_object().is_some_and(Map::is_empty) {
+                return Ok(());
+            }
+            return self.push(p);
+        };
+        // An empty text part (streams end with one) carries nothing.
+        if text.is_empty() && p.as_object().is_some_and(|o| o.len() == 1) {
+            return Ok(());
+        }
+        let thought = p.get("thought") == Some(&Value::Bool(true));
+        if let Some(out) = out {
+            out.push_back(Ok(if thought {
+                StreamEvent::ReasoningDelta(text.to_owned())
+            } else {
+                StreamEvent::TextDelta(text.to_owned())
+            }));
+        }
+        let mergeable = |prev: &Value| {
+            prev.get("text").is_some()
+                && prev.get("thoughtSignature").is_none()
+                && (prev.get("thought") == Some(&Value::Bool(true))) == thought
+                && prev
+                    .as_object()
+                    .is_some_and(|o| o.keys().all(|k| matches!(k.as_str(), "text" | "thought")))
+        };
+        match self.list.last_mut() {
+            Some(prev) if mergeable(prev) => {
+                if let Some(Value::String(joined)) = prev.get_mut("text") {
+                    joined.push_str(text);
+                }
+                if let Some(sig) = p.get_mut("thoughtSignature").map(Value::take) {
+                    json::set(prev, "thoughtSignature", sig);
+                }
+                Ok(())
+            }
+            _ => self.push(p),
+        }
+    }
+
+    fn push(&mut self, p: Value) -> Result<()> {
+        if self.list.len() >= self.max_parts {
+            return Err(too_large(
+                "the parts of one answer",
+                self.max_parts,
+                "max_parts",
+            ));
+        }
+        self.list.push(p);
+        Ok(())
+    }
+}
+
+/// Reads a `parts` list element by element into [`Parts`].
+struct PartsSeed<'p, 'o> {
+    parts: &'p mut Parts,
+    out: Option<&'o mut VecDeque<Result<StreamEvent>>>,
+    failed: &'p mut Option<Error>,
+}
+
+impl<'de> DeserializeSeed<'de> for PartsSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PartsSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of parts")
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while let Some(p) = seq.next_element::<Value>()? {
+            if let Err(e) = self.parts.add(p, self.out.as_deref_mut()) {
+                *self.failed = Some(e);
+                return Err(de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an answer says besides its parts; in a stream, as the latest chunk
+/// that said it.
+#[derive(Default)]
+struct Meta {
+    response_id: Option<String>,
+    model_version: Option<String>,
+    usage: Option<Value>,
+    finish_reason: Option<String>,
+    grounding: Option<Value>,
+    url_context: Option<Value>,
+}
+
+impl Meta {
+    /// Reads `answer` (a body or a chunk): its error or blocked prompt as the
+    /// typed error, the same whether blocking or streamed; its parts into
+    /// `parts`; the rest into `self`.
+    fn read(
+        &mut self,
+        answer: Answer<'_>,
+        parts: &mut Parts,
+        out: Option<&mut VecDeque<Result<StreamEvent>>>,
+        model: &str,
+        key: Option<&ApiKey>,
+    ) -> Result<()> {
+        if let Some(e) = answer.error.as_ref().and_then(|e| error_of(e, model, key)) {
+            return Err(e);
+        }
+        let Some(candidate) = answer.candidates else {
+            if let Some(PromptFeedback {
+                block_reason: Some(reason),
+                block_reason_message,
+            }) = answer.prompt_feedback
+            {
+                return Err(Error::Blocked {
+                    reason,
+                    message: block_reason_message,
+                });
+            }
+            self.keep(
+                answer.response_id,
+                answer.model_version,
+                answer.usage_metadata,
+            );
+            return Ok(());
+        };
+        if let Some(raw) = candidate.content.and_then(|c| c.parts) {
+            parts.read(raw, out)?;
+        }
+        self.keep(
+            answer.response_id,
+            answer.model_version,
+            answer.usage_metadata,
+        );
+        newer(&mut self.finish_reason, candidate.finish_reason);
+        newer(&mut self.grounding, candidate.grounding_metadata);
+        newer(&mut self.url_context, candidate.url_context_metadata);
+        Ok(())
+    }
+
+    fn keep(&mut self, id: Option<String>, model: Option<String>, usage: Option<Value>) {
+        newer(&mut self.response_id, id);
+        newer(&mut self.model_version, model);
+        newer(&mut self.usage, usage);
+    }
+
+    /// The answer these parts and this metadata make.
+    fn response(self, parts: Parts) -> Result<ChatResponse> {
+        let mut text: Option<String> = None;
+        let mut thoughts: Option<String> = None;
+        let tool_calls = parts.calls;
+        let mut keep = false;
+        for p in &parts.list {
+            keep |= p.get("thoughtSignature").is_some() || p.get("thought").is_some();
+            if p.get("functionCall").is_some() {
+                continue;
+            }
+            if let Some(t) = p
+                .get("text")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+            {
+                let target = if p.get("thought") == Some(&Value::Bool(true)) {
+                    &mut thoughts
+                } else {
+                    &mut text
+                };
+                target.get_or_insert_with(String::new).push_str(t);
+            }
+        }
+        let (citations, server_tool_calls) =
+            grounding(self.grounding.as_ref(), self.url_context.as_ref());
+        let finish = match self.finish_reason.as_deref() {
+            Some("MAX_TOKENS") => FinishReason::Length,
+            Some(
+                "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII"
+                | "IMAGE_SAFETY",
+            ) => FinishReason::ContentFilter,
+            Some("MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL") if tool_calls.is_empty() => {
+                FinishReason::MalformedToolCall
+            }
+            _ if !tool_calls.is_empty() => FinishReason::ToolCalls,
+            Some("STOP") | None => FinishReason::Stop,
+            Some(other) => FinishReason::Other(other.to_owned()),
+        };
+        Ok(ChatResponse {
+            id: self.response_id.unwrap_or_default(),
+            model: self.model_version.unwrap_or_default(),
+            content: text,
+            reasoning: thoughts,
+            tool_calls,
+            finish_reason: finish,
+            usage: self.usage.as_ref().map(read_usage).unwrap_or_default(),
+            citations,
+            server_tool_calls,
+            provider_state: keep.then(|| ProviderState {
+                provider: PROVIDER.into(),
+                data: json!({ "parts": parts.list }),
+            }),
+            ..ChatResponse::default()
+        })
+    }
+}
+
+/// `new` in `slot` when there is one (a later chunk says it again).
+fn newer<T>(slot: &mut Option<T>, new: Option<T>) {
+    if new.is_some() {
+        *slot = new;
+    }
+}
+
+/// The error object of an answer, typed.
+fn error_of(error: &Value, model: &str, key: Option<&ApiKey>) -> Option<Error> {
+    if !error.is_object() {
+        return None;
+    }
+    let status = error_status_in(error, 500);
     let body = json!({ "error": {
         "message": error.get("message").cloned().unwrap_or_default(),
         "type": error.get("status").cloned().unwrap_or_default(),
@@ -348,94 +738,9 @@ fn error_of(v: &Value, model: &str, key: Option<&ApiKey>) -> Option<Error> {
     ))
 }
 
-fn read_response(
-    v: &Value,
-    model: &str,
-    key: Option<&ApiKey>,
-    max_tool_calls: usize,
-) -> Result<ChatResponse> {
-    if let Some(e) = error_of(v, model, key) {
-        return Err(e);
-    }
-    let candidate = v.pointer("/candidates/0");
-    if candidate.is_none()
-        && let Some(reason) = v
-            .pointer("/promptFeedback/blockReason")
-            .and_then(Value::as_str)
-    {
-        return Err(Error::Blocked {
-            reason: reason.to_owned(),
-            message: v
-                .pointer("/promptFeedback/blockReasonMessage")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        });
-    }
-    let Some(candidate) = candidate else {
-        return Err(malformed("an answer (no candidates)", &v.to_string()));
-    };
-    let parts = candidate
-        .pointer("/content/parts")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut text: Option<String> = None;
-    let mut thoughts: Option<String> = None;
-    let mut tool_calls = Vec::new();
-    let mut keep = false;
-    for p in &parts {
-        keep |= p.get("thoughtSignature").is_some() || p.get("thought").is_some();
-        if let Some(call) = p.get("functionCall") {
-            tool_calls.push(call_of(call, tool_calls.len(), max_tool_calls)?);
-        } else if let Some(t) = p
-            .get("text")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            let target = if p.get("thought") == Some(&Value::Bool(true)) {
-                &mut thoughts
-            } else {
-                &mut text
-            };
-            target.get_or_insert_with(String::new).push_str(t);
-        }
-    }
-    let (citations, server_tool_calls) = grounding(candidate);
-    let finish = match candidate.get("finishReason").and_then(Value::as_str) {
-        Some("MAX_TOKENS") => FinishReason::Length,
-        Some(
-            "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY",
-        ) => FinishReason::ContentFilter,
-        _ if !tool_calls.is_empty() => FinishReason::ToolCalls,
-        Some("STOP") | None => FinishReason::Stop,
-        Some(other) => FinishReason::Other(other.to_owned()),
-    };
-    let s = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    Ok(ChatResponse {
-        id: s("responseId"),
-        model: s("modelVersion"),
-        content: text,
-        reasoning: thoughts,
-        tool_calls,
-        finish_reason: finish,
-        usage: v.get("usageMetadata").map(read_usage).unwrap_or_default(),
-        citations,
-        server_tool_calls,
-        provider_state: keep.then(|| ProviderState {
-            provider: PROVIDER.into(),
-            data: json!({ "parts": parts }),
-        }),
-        ..ChatResponse::default()
-    })
-}
-
 /// A `functionCall` part as the answer's call number `count` (from 0),
-/// refused past `max` calls.
+/// refused past `max` calls. Its arguments are what the model wrote, even
+/// when that is not an object (the tool's decoding says what is wrong).
 fn call_of(call: &Value, count: usize, max: usize) -> Result<ToolCall> {
     if count >= max {
         return Err(too_many_tool_calls(max));
@@ -452,10 +757,13 @@ fn call_of(call: &Value, count: usize, max: usize) -> Result<ToolCall> {
 
 /// What Google Search or URL context grounding found: citations of the web
 /// pages the answer used, and the searches (or fetches) made.
-fn grounding(candidate: &Value) -> (Vec<Citation>, Vec<ServerToolCall>) {
+fn grounding(
+    grounding: Option<&Value>,
+    url_context: Option<&Value>,
+) -> (Vec<Citation>, Vec<ServerToolCall>) {
     let mut citations = Vec::new();
     let mut calls = Vec::new();
-    if let Some(g) = candidate.get("groundingMetadata") {
+    if let Some(g) = grounding {
         let pages: Vec<WebSource> = g
             .get("groundingChunks")
             .and_then(Value::as_array)
@@ -510,7 +818,7 @@ fn grounding(candidate: &Value) -> (Vec<Citation>, Vec<ServerToolCall>) {
             });
         }
     }
-    if let Some(u) = candidate.get("urlContextMetadata") {
+    if let Some(u) = url_context {
         let fetched: Vec<WebSource> = u
             .get("urlMetadata")
             .and_then(Value::as_array)
@@ -554,15 +862,13 @@ fn read_usage(u: &Value) -> Usage {
 }
 
 /// What a stream's chunks build: the parts of the answer (consecutive text
-/// of one kind merged), and the last chunk's metadata.
+/// of one kind merged) and what the latest chunks said of the rest.
 pub(crate) struct ChunkEvents {
-    parts: Vec<Value>,
-    last: Value,
+    parts: Parts,
+    meta: Meta,
     finished: bool,
-    calls: usize,
     model: String,
     key: Option<ApiKey>,
-    max_tool_calls: usize,
 }
 
 /// Reads a streamed Gemini answer: SSE bytes in, [`StreamEvent`]s out.
@@ -572,141 +878,43 @@ pub(crate) type StreamDecoder = SseJson<ChunkEvents>;
 pub(crate) fn stream_decoder(model: String, key: Option<ApiKey>, limits: &Limits) -> StreamDecoder {
     SseJson::new(
         ChunkEvents {
-            parts: Vec::new(),
-            last: Value::Null,
+            parts: Parts::new(limits),
+            meta: Meta::default(),
             finished: false,
-            calls: 0,
             model,
             key,
-            max_tool_calls: limits.max_tool_calls,
         },
         limits,
     )
 }
 
-impl ChunkEvents {
-    /// Adds a part, merging text into the text before it when both are
-    /// answer (or both thought) and the earlier one is not yet signed.
-    fn add_part(&mut self, p: Value, out: &mut VecDeque<Result<StreamEvent>>) -> Result<()> {
-        if let Some(call) = p.get("functionCall") {
-            let call = call_of(call, self.calls, self.max_tool_calls)?;
-            let index = self.calls;
-            self.calls += 1;
-            out.push_back(Ok(StreamEvent::ToolCallStarted {
-                index,
-                id: call.id.clone(),
-                name: call.name.clone(),
-            }));
-            out.push_back(Ok(StreamEvent::ToolCallArgumentsDelta {
-                index,
-                delta: call.arguments.clone(),
-            }));
-            out.push_back(Ok(StreamEvent::ToolCallReady { index, call }));
-            self.parts.push(p);
-            return Ok(());
-        }
-        let Some(text) = p.get("text").and_then(Value::as_str) else {
-            self.parts.push(p);
-            return Ok(());
-        };
-        // An empty text part (streams end with one) carries nothing.
-        if text.is_empty() && p.as_object().is_some_and(|o| o.len() == 1) {
-            return Ok(());
-        }
-        let thought = p.get("thought") == Some(&Value::Bool(true));
-        out.push_back(Ok(if thought {
-            StreamEvent::ReasoningDelta(text.to_owned())
-        } else {
-            StreamEvent::TextDelta(text.to_owned())
-        }));
-        let mergeable = |prev: &Value| {
-            prev.get("text").is_some()
-                && prev.get("thoughtSignature").is_none()
-                && (prev.get("thought") == Some(&Value::Bool(true))) == thought
-                && prev
-                    .as_object()
-                    .is_some_and(|o| o.keys().all(|k| matches!(k.as_str(), "text" | "thought")))
-        };
-        match self.parts.last_mut() {
-            Some(prev) if mergeable(prev) => {
-                let joined = format!(
-                    "{}{text}",
-                    prev.get("text").and_then(Value::as_str).unwrap_or_default()
-                );
-                json::set(prev, "text", joined);
-                if let Some(sig) = p.get("thoughtSignature") {
-                    json::set(prev, "thoughtSignature", sig.clone());
-                }
-            }
-            _ => self.parts.push(p),
-        }
-        Ok(())
-    }
-
-    fn answer(&mut self) -> Result<ChatResponse> {
-        let mut v = std::mem::take(&mut self.last);
-        let parts = std::mem::take(&mut self.parts);
-        let candidate = v
-            .pointer("/candidates/0")
-            .cloned()
-            .unwrap_or_else(|| json!({}));
-        let mut candidate = candidate;
-        if let Some(c) = json::object_at(&mut candidate, "content") {
-            c.insert("parts".into(), Value::Array(parts));
-            c.insert("role".into(), "model".into());
-        }
-        json::set(&mut v, "candidates", json!([candidate]));
-        read_response(&v, &self.model, self.key.as_ref(), self.max_tool_calls)
-    }
-}
-
 impl JsonEvents for ChunkEvents {
     fn event(
         &mut self,
-        v: Value,
+        data: &str,
         out: &mut VecDeque<Result<StreamEvent>>,
     ) -> Result<Option<ChatResponse>> {
-        if let Some(e) = error_of(&v, &self.model, self.key.as_ref()) {
-            return Err(e);
-        }
-        if v.get("candidates").is_none()
-            && let Some(reason) = v
-                .pointer("/promptFeedback/blockReason")
-                .and_then(Value::as_str)
-        {
-            return Err(Error::Blocked {
-                reason: reason.to_owned(),
-                message: None,
-            });
-        }
-        if let Some(parts) = v
-            .pointer("/candidates/0/content/parts")
-            .and_then(Value::as_array)
-        {
-            for p in parts.clone() {
-                self.add_part(p, out)?;
-            }
-        }
-        if v.pointer("/candidates/0/finishReason").is_some() {
-            self.finished = true;
-        }
-        // Metadata (usage, grounding, finish reason) as the latest chunk has it.
-        let mut meta = v;
-        if let Some(Value::Object(old)) = self.last.pointer("/candidates/0").cloned()
-            && let Some(Value::Array(cands)) = meta.get_mut("candidates")
-            && let Some(Value::Object(c)) = cands.first_mut()
-        {
-            for (k, val) in old {
-                c.entry(k).or_insert(val);
-            }
-        }
-        self.last = meta;
+        let answer: Answer<'_> =
+            serde_json::from_str(data).map_err(|_| malformed("an event of the stream", data))?;
+        let finishing = answer
+            .candidates
+            .as_ref()
+            .is_some_and(|c| c.finish_reason.is_some());
+        self.meta.read(
+            answer,
+            &mut self.parts,
+            Some(out),
+            &self.model,
+            self.key.as_ref(),
+        )?;
+        self.finished |= finishing;
         Ok(None)
     }
 
     fn at_end(&mut self, _out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse> {
         if self.finished {
-            self.answer()
+            let parts = std::mem::replace(&mut self.parts, Parts::new(&Limits::default()));
+            std::mem::take(&mut self.meta).response(parts)
         } else {
             Err(Error::Connection(
                 "the stream ended before the model said why it stopped".into(),

@@ -13,9 +13,9 @@ use crate::chat::{
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
 use crate::error::{Error, Result};
-use crate::provider::http::{ApiKey, Limits, status_error, too_many_tool_calls};
+use crate::provider::http::{ApiKey, Limits, error_status_in, status_error, too_many_tool_calls};
 use crate::provider::json;
-use crate::provider::streaming::{JsonEvents, SseJson, malformed};
+use crate::provider::streaming::{JsonEvents, SseJson, malformed, parse_event};
 
 /// The provider name on [`ProviderState`]s this module writes.
 const PROVIDER: &str = "openai_responses";
@@ -274,18 +274,24 @@ pub fn parse_response(body: &str) -> Result<ChatResponse> {
 /// As [`parse_response`], with at most `limits.max_tool_calls` calls.
 pub(super) fn parse_response_within(body: &str, limits: &Limits) -> Result<ChatResponse> {
     let v: Value = serde_json::from_str(body).map_err(|_| malformed("a response", body))?;
-    read_response(&v, None, limits.max_tool_calls)
+    read_response(&v, None, limits.max_tool_calls).map(|(r, _)| r)
 }
 
-/// Reads a response object (blocking, or the last event of a stream).
-fn read_response(v: &Value, key: Option<&ApiKey>, max_tool_calls: usize) -> Result<ChatResponse> {
+/// Reads a response object (blocking, or the last event of a stream), and the
+/// place in `output` of each of its tool calls.
+fn read_response(
+    v: &Value,
+    key: Option<&ApiKey>,
+    max_tool_calls: usize,
+) -> Result<(ChatResponse, Vec<u64>)> {
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let status = v.get("status").and_then(Value::as_str).unwrap_or_default();
     if status == "failed" || v.get("error").is_some_and(Value::is_object) {
         let error = v.get("error").cloned().unwrap_or_default();
+        let status = error_status_in(&error, 500);
         let body = json!({ "error": error }).to_string();
         return Err(status_error(
-            500,
+            status,
             &body,
             v.get("model").and_then(Value::as_str).unwrap_or_default(),
             RateLimits::default(),
@@ -302,7 +308,8 @@ fn read_response(v: &Value, key: Option<&ApiKey>, max_tool_calls: usize) -> Resu
     let mut citations = Vec::new();
     let mut server_calls = Vec::new();
     let mut kept = Vec::new();
-    for item in output {
+    let mut call_outputs = Vec::new();
+    for (place, item) in (0u64..).zip(output) {
         match item.get("type").and_then(Value::as_str).unwrap_or_default() {
             "message" => {
                 for c in item
@@ -347,6 +354,7 @@ fn read_response(v: &Value, key: Option<&ApiKey>, max_tool_calls: usize) -> Resu
                 if tool_calls.len() >= max_tool_calls {
                     return Err(too_many_tool_calls(max_tool_calls));
                 }
+                call_outputs.push(place);
                 tool_calls.push(ToolCall::new(
                     str_of(item, "call_id").unwrap_or_default(),
                     str_of(item, "name").unwrap_or_default(),
@@ -391,7 +399,7 @@ fn read_response(v: &Value, key: Option<&ApiKey>, max_tool_calls: usize) -> Resu
         (other, _) => FinishReason::Other(other.to_owned()),
     };
     let id = str_of(v, "id").unwrap_or_default();
-    Ok(ChatResponse {
+    let response = ChatResponse {
         model: str_of(v, "model").unwrap_or_default(),
         content: text,
         reasoning: (!reasoning.is_empty()).then(|| reasoning.join("\n")),
@@ -406,7 +414,8 @@ fn read_response(v: &Value, key: Option<&ApiKey>, max_tool_calls: usize) -> Resu
         }),
         id,
         ..ChatResponse::default()
-    })
+    };
+    Ok((response, call_outputs))
 }
 
 fn read_usage(u: &Value) -> Usage {
@@ -461,6 +470,30 @@ pub(crate) fn stream_decoder(
 }
 
 impl ResponseEvents {
+    /// The final object's `calls` (at `outputs` in its output list) at the
+    /// positions the stream announced them, whatever order the announcements
+    /// came in, so each position keeps its own call's arguments. A call the
+    /// stream announced (and a caller may have started) stays even if the
+    /// final object leaves it out; one it never announced comes after. More
+    /// than `max_tool_calls` in all is refused.
+    fn in_announced_order(&self, calls: Vec<ToolCall>, outputs: &[u64]) -> Result<Vec<ToolCall>> {
+        let mut finals: Vec<Option<ToolCall>> = calls.into_iter().map(Some).collect();
+        let mut ordered = Vec::with_capacity(finals.len().max(self.streamed.len()));
+        for ((output, _, _), announced) in self.calls.iter().zip(&self.streamed) {
+            let own = outputs
+                .iter()
+                .position(|o| o == output)
+                .and_then(|i| finals.get_mut(i))
+                .and_then(Option::take);
+            ordered.push(own.unwrap_or_else(|| announced.clone()));
+        }
+        ordered.extend(finals.into_iter().flatten());
+        if ordered.len() > self.max_tool_calls {
+            return Err(too_many_tool_calls(self.max_tool_calls));
+        }
+        Ok(ordered)
+    }
+
     fn position(&self, output_index: u64) -> Option<usize> {
         self.calls
             .iter()
@@ -472,9 +505,10 @@ impl ResponseEvents {
 impl JsonEvents for ResponseEvents {
     fn event(
         &mut self,
-        mut v: Value,
+        data: &str,
         out: &mut VecDeque<Result<StreamEvent>>,
     ) -> Result<Option<ChatResponse>> {
+        let mut v = parse_event(data)?;
         let s = |v: &Value, k: &str| {
             v.get(k)
                 .and_then(Value::as_str)
@@ -540,15 +574,12 @@ impl JsonEvents for ResponseEvents {
             }
             "response.completed" | "response.incomplete" | "response.failed" => {
                 let response = v.get_mut("response").map(Value::take).unwrap_or_default();
-                let mut answer = read_response(&response, self.key.as_ref(), self.max_tool_calls)
-                    .map_err(|e| model_error(e, &self.model))?;
+                let (mut answer, outputs) =
+                    read_response(&response, self.key.as_ref(), self.max_tool_calls)
+                        .map_err(|e| model_error(e, &self.model))?;
                 answer.rate_limits = std::mem::take(&mut self.rate_limits);
-                // A call the stream announced (and a caller may have started)
-                // stays in the answer even if the final object leaves it out.
                 let known = answer.tool_calls.len();
-                answer
-                    .tool_calls
-                    .extend(self.streamed.iter().skip(known).cloned());
+                answer.tool_calls = self.in_announced_order(answer.tool_calls, &outputs)?;
                 if known == 0 && !answer.tool_calls.is_empty() {
                     answer.finish_reason = FinishReason::ToolCalls;
                 }
@@ -565,9 +596,10 @@ impl JsonEvents for ResponseEvents {
                 return Ok(Some(answer));
             }
             "error" => {
+                let status = error_status_in(&v, 500);
                 let body = json!({ "error": v }).to_string();
                 return Err(status_error(
-                    500,
+                    status,
                     &body,
                     &self.model,
                     RateLimits::default(),
