@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(blocking.as_bytes()).ok()))
     });
     g.bench_function("typecall parse_chat_response", |b| {
-        b.iter(|| black_box(typecall::provider::parse_chat_response(&blocking).ok()))
+        b.iter(|| black_box(typecall::testing::decode::chat_response(&blocking).ok()))
     });
     g.finish();
 
@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(as_array.as_bytes()).ok()))
     });
     g.bench_function("typecall parse_chat_stream", |b| {
-        b.iter(|| black_box(typecall::provider::parse_chat_stream(stream.as_bytes()).ok()))
+        b.iter(|| black_box(typecall::testing::decode::chat_stream(stream.as_bytes()).ok()))
     });
     g.finish();
 }

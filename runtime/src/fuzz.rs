@@ -528,14 +528,14 @@ fn fuzz_recorded_bodies() {
         }
         let text = String::from_utf8_lossy(&bytes);
         // Every provider's readers, blocking and streamed, on every body.
-        let _ = crate::provider::parse_chat_stream(&bytes);
-        let _ = crate::provider::parse_chat_response(&text);
-        let _ = crate::provider::parse_anthropic_stream(&bytes);
-        let _ = crate::provider::parse_anthropic_message(&text);
-        let _ = crate::provider::parse_gemini_stream(&bytes);
-        let _ = crate::provider::parse_gemini_response(&text);
-        let _ = crate::provider::parse_responses_stream(&bytes);
-        let _ = crate::provider::parse_responses_response(&text);
+        let _ = crate::provider::wire::parse_chat_stream(&bytes);
+        let _ = crate::provider::wire::parse_chat_response(&text);
+        let _ = crate::provider::anthropic::parse_message_stream(&bytes);
+        let _ = crate::provider::anthropic::parse_message(&text);
+        let _ = crate::provider::gemini::parse_response_stream(&bytes);
+        let _ = crate::provider::gemini::parse_response(&text);
+        let _ = crate::provider::openai_responses::parse_response_stream(&bytes);
+        let _ = crate::provider::openai_responses::parse_response(&text);
         Ok(())
     });
 }

@@ -47,7 +47,7 @@ pub mod mcp;
 pub mod output;
 pub mod prelude;
 pub mod provider;
-pub mod record;
+mod record;
 pub mod schema;
 pub mod scoreboard;
 #[cfg(feature = "testing")]

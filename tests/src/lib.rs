@@ -152,24 +152,10 @@ pub async fn run_agent(
     prompt: String,
     stream: bool,
 ) -> typecall::Result<typecall::agent::Run> {
-    use futures_util::StreamExt;
     if !stream {
         return agent.run(prompt).await;
     }
-    let mut s = agent.run_stream(prompt).await?;
-    let mut out = None;
-    while let Some(ev) = s.next().await {
-        match ev {
-            Ok(typecall::AgentEvent::Done(run)) => out = Some(Ok(*run)),
-            Err(e) => out = Some(Err(e)),
-            _ => {}
-        }
-    }
-    out.unwrap_or_else(|| {
-        Err(typecall::Error::Connection(
-            "the agent's stream ended without its run".into(),
-        ))
-    })
+    typecall::agent::collect(agent.run_stream(prompt).await?).await
 }
 
 /// Keeps the request bodies a client sends (an [`ExchangeObserver`](typecall::provider::ExchangeObserver)).

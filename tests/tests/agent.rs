@@ -218,16 +218,7 @@ async fn recorded_parallel_calls_all_run() {
             .first_tool_choice(choice.clone())
             .max_turns(1);
         let result = if stream {
-            let mut s = agent.run_stream(messages[0]).await.unwrap();
-            let mut out = None;
-            while let Some(ev) = s.next().await {
-                match ev {
-                    Ok(AgentEvent::Done(run)) => out = Some(Ok(*run)),
-                    Err(e) => out = Some(Err(e)),
-                    _ => {}
-                }
-            }
-            out.unwrap()
+            typecall::agent::collect(agent.run_stream(messages[0]).await.unwrap()).await
         } else {
             agent.run(messages[0]).await
         };

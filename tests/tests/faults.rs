@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use typecall::agent::{AgentEvent, AgentStop};
+use typecall::agent::AgentStop;
 use typecall::chat::{ChatRequest, Message};
 use typecall::output::{ExtractEvent, OutputMode};
 use typecall::provider::{Limits, OpenAiCompatModel, RetryPolicy};
@@ -232,15 +232,7 @@ async fn run_agent(agent: &Agent, streaming: bool) -> typecall::Result<typecall:
     if !streaming {
         return agent.run("go").await;
     }
-    let mut s = agent.run_stream("go").await?;
-    while let Some(ev) = s.next().await {
-        if let AgentEvent::Done(run) = ev? {
-            return Ok(*run);
-        }
-    }
-    Err(Error::Connection(
-        "the agent stream ended without Done".into(),
-    ))
+    typecall::agent::collect(agent.run_stream("go").await?).await
 }
 
 /// Every tool call id of every request's conversation is unique, and every
@@ -895,7 +887,7 @@ async fn gemini_blocked_prompts_are_typed_alike_and_not_retried() -> CaseResult 
             Reply::raw(
                 200,
                 "text/event-stream",
-                Body::Bytes(sse_bytes(&[blocked.clone()], false)),
+                Body::Bytes(sse_bytes(std::slice::from_ref(&blocked), false)),
             )
         } else {
             Reply::json(200, &blocked)

@@ -2,7 +2,7 @@
 //! the whole-stream decoder agrees with the live stream path.
 
 use proptest::prelude::*;
-use typecall::provider::sse::{SseEvent, SseParser};
+use typecall::testing::decode::{SseEvent, SseParser};
 use typecall_tests::{json_files, read_json, recordings_dir};
 
 fn recorded_streams() -> Vec<(String, Vec<u8>)> {
@@ -76,7 +76,7 @@ proptest! {
 fn every_recorded_stream_decodes_whole() {
     for (name, body) in recorded_streams() {
         let resp =
-            typecall::provider::parse_chat_stream(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
+            typecall::testing::decode::chat_stream(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(resp.usage.total_tokens > 0, "{name}");
     }
 }

@@ -590,7 +590,7 @@ async fn the_recorded_tool_calls_dispatch_to_the_functions() {
             continue;
         }
         let answer =
-            typecall::provider::parse_chat_response(resp["body"].as_str().unwrap()).unwrap();
+            typecall::testing::decode::chat_response(resp["body"].as_str().unwrap()).unwrap();
         for call in &answer.tool_calls {
             let out = tb
                 .call(&call.name, &call.arguments)

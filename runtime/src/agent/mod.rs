@@ -185,6 +185,26 @@ pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(300);
 /// A stream of [`AgentEvent`]s; the run stops when it is dropped.
 pub type AgentStream = Pin<Box<dyn Stream<Item = Result<AgentEvent>> + Send>>;
 
+/// Reads an agent's event stream to its end: the [`Run`] of its
+/// [`AgentEvent::Done`], or the error the run ended in (what [`Agent::run`]
+/// returns). The events before are dropped; read the stream yourself to show
+/// them.
+///
+/// # Errors
+/// The run's error; [`Error::Connection`] if the stream ends without either
+/// (a stream that was not an agent's).
+pub async fn collect(mut stream: AgentStream) -> Result<Run> {
+    use futures_util::StreamExt;
+    while let Some(event) = stream.next().await {
+        if let AgentEvent::Done(run) = event? {
+            return Ok(*run);
+        }
+    }
+    Err(Error::Connection(
+        "the agent's event stream ended without its run".into(),
+    ))
+}
+
 impl Agent {
     /// An agent using `model`: at most 8 turns, 4 tools at once, 5 minutes
     /// per tool call, 3 identical tool failures, [`ToolMode::Auto`].

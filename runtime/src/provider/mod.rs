@@ -5,22 +5,22 @@
 //! [`OpenAiCompat`] (llama.cpp's `llama-server`, vLLM, Ollama, OpenAI, Groq,
 //! OpenRouter, …) give models.
 
-mod anthropic;
+pub(crate) mod anthropic;
 mod borrowed_json;
 mod capabilities;
 mod cerebras;
 mod discovery;
 mod endpoint;
-mod gemini;
+pub(crate) mod gemini;
 mod http;
 mod json;
 mod openai_compat;
-mod openai_responses;
-pub mod sse;
+pub(crate) mod openai_responses;
+pub(crate) mod sse;
 mod storage;
 mod streaming;
 mod vendors;
-mod wire;
+pub(crate) mod wire;
 
 /// Crate-internal readers, for the fuzz targets.
 #[cfg(test)]
@@ -68,31 +68,20 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 
-pub use anthropic::{
-    ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking,
-    parse_message as parse_anthropic_message, parse_message_stream as parse_anthropic_stream,
-};
+pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking};
 pub use capabilities::{Capabilities, Support, Thinking};
 pub use cerebras::{Cerebras, CerebrasModel};
 pub use discovery::ServerKind;
-pub use gemini::{
-    Gemini, GeminiModel, parse_response as parse_gemini_response,
-    parse_response_stream as parse_gemini_stream,
-};
+pub use gemini::{Gemini, GeminiModel};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
-pub use openai_responses::{
-    OpenAiResponses, OpenAiResponsesModel, parse_response as parse_responses_response,
-    parse_response_stream as parse_responses_stream,
-};
+pub use openai_responses::{OpenAiResponses, OpenAiResponsesModel};
 pub use storage::{
     Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, CachedPrompt, StoredFile,
 };
 pub use vendors::Vendor;
 
-/// A boxed future, as [`Model`]'s methods return (defined in
-/// [`crate::future`], re-exported here where it always was).
-pub use crate::future::BoxFuture;
+use crate::future::BoxFuture;
 
 /// A streamed answer: events, ending with [`StreamEvent::Done`] (or an error).
 pub type ChatStream = Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>;
@@ -203,32 +192,6 @@ pub async fn collect(mut stream: ChatStream) -> Result<ChatResponse> {
     Err(Error::Connection(
         "the stream ended before the answer was complete".into(),
     ))
-}
-
-/// Reads a blocking chat-completions answer (OpenAI wire format), for code that
-/// does its own HTTP.
-///
-/// # Errors
-/// [`Error::Protocol`] when `body` is not a chat completion.
-pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
-    wire::parse_response(body, Default::default(), None)
-}
-
-/// Reads a whole streamed answer (SSE bytes) into the [`ChatResponse`] a
-/// blocking call would give.
-///
-/// # Errors
-/// [`Error::Protocol`] for a malformed stream, the provider's error for an error
-/// event, [`Error::Connection`] for a stream that ends before the answer does.
-pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
-    let decoder = wire::StreamDecoder::new(
-        crate::chat::StreamAccumulator::default(),
-        200,
-        String::new(),
-        None,
-        &http::Limits::default(),
-    );
-    streaming::decode_whole(decoder, body)
 }
 
 /// Checks a request before it is sent: the conversation (as Cerebras's version

@@ -1155,3 +1155,29 @@ fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
             .collect(),
     )
 }
+
+/// Reads a blocking chat-completions answer (OpenAI wire format).
+///
+/// # Errors
+/// [`Error::Protocol`](crate::Error::Protocol) when `body` is not a chat completion.
+pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
+    parse_response(body, Default::default(), None)
+}
+
+/// Reads a whole streamed chat-completions answer (SSE bytes) into the
+/// [`ChatResponse`] a blocking call would give.
+///
+/// # Errors
+/// [`Error::Protocol`](crate::Error::Protocol) for a malformed stream, the
+/// provider's error for an error event, [`Error::Connection`](crate::Error::Connection)
+/// for a stream that ends before the answer does.
+pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
+    let decoder = StreamDecoder::new(
+        crate::chat::StreamAccumulator::default(),
+        200,
+        String::new(),
+        None,
+        &Limits::default(),
+    );
+    super::streaming::decode_whole(decoder, body)
+}

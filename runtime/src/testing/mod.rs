@@ -20,6 +20,8 @@ mod recorder;
 mod replay;
 mod scripted;
 
+pub mod decode;
+
 pub use matching::RequestMeaning;
 pub use recorder::Recorder;
 pub use replay::{Interaction, RecordedRequest, RecordedResponse, Replay};

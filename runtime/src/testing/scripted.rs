@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 
 use crate::chat::{ChatRequest, ChatResponse, FinishReason, ToolCall, Usage};
 use crate::error::{Error, Result};
-use crate::provider::{BoxFuture, Capabilities, ChatStream, Model};
+use crate::future::BoxFuture;
+use crate::provider::{Capabilities, ChatStream, Model};
 
 #[derive(Debug, Clone)]
 enum Reply {

@@ -458,12 +458,12 @@ impl Parts {
     fn read(
         &mut self,
         raw: &RawValue,
-        mut out: Option<&mut VecDeque<Result<StreamEvent>>>,
+        out: Option<&mut VecDeque<Result<StreamEvent>>>,
     ) -> Result<()> {
         let mut failed = None;
         let seed = PartsSeed {
             parts: self,
-            out: out.as_deref_mut(),
+            out,
             failed: &mut failed,
         };
         let mut de = serde_json::Deserializer::from_str(raw.get());
