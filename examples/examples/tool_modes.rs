@@ -65,8 +65,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .temperature(0.7);
             let run = match agent.run(QUESTION).await {
                 Ok(run) => run,
-                Err(typecall::Error::Agent { run, .. }) => *run,
-                Err(e) => return Err(e.into()),
+                Err(e) => match e.into_run() {
+                    Ok((_, run)) => run,
+                    Err(e) => return Err(e.into()),
+                },
             };
             let calls = run.tool_calls();
             if calls.len() == 1 && calls[0].result.as_deref() == Ok("21.5") {

@@ -5,7 +5,6 @@
 //! work is linear in the answer's length.
 #![allow(missing_docs)]
 // `typecall::Error` is large by design (see the crate root).
-#![allow(clippy::result_large_err)]
 
 use std::hint::black_box;
 

@@ -10,7 +10,6 @@
 //! median of 5 paired rounds.
 //! Run: `cargo bench -p typecall --features testing --bench roundtrip`
 #![allow(missing_docs)]
-#![allow(clippy::result_large_err)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

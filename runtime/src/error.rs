@@ -1,6 +1,8 @@
-//! One error type for the crate. Each variant says what went wrong and carries
-//! what a caller needs to act on it.
+//! One error type for the crate, one pointer wide: [`Error::kind`] says what
+//! went wrong, its accessors carry what a caller needs to act on it, and the
+//! error underneath is its [`source`](std::error::Error::source).
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::chat::{ConversationError, RateLimits};
@@ -39,141 +41,330 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// Everything that can go wrong in typecall.
-#[derive(Debug, thiserror::Error)]
+/// A boxed error kept as an [`Error`]'s source.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything that can go wrong in typecall: one pointer wide.
+///
+/// [`Error::kind`] says what happened; the predicates ([`is_retryable`],
+/// [`is_timeout`]) and accessors ([`status`], [`api_error`], [`run`],
+/// [`attempts`], …) give what a caller acts on; the underlying error (an HTTP
+/// client's, an I/O error, a validation error, why an agent stopped) is the
+/// [`source`](std::error::Error::source), so error reporters show the chain.
+///
+/// [`is_retryable`]: Error::is_retryable
+/// [`is_timeout`]: Error::is_timeout
+/// [`status`]: Error::status
+/// [`api_error`]: Error::api_error
+/// [`run`]: Error::run
+/// [`attempts`]: Error::attempts
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    detail: Detail,
+    source: Option<BoxError>,
+}
+
+/// What went wrong, as [`Error::kind`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// A type could not be given a schema in the dialect asked for.
-    #[error(transparent)]
-    Schema(#[from] SchemaError),
+    Schema,
     /// A value did not match its schema.
-    #[error(transparent)]
-    Validation(#[from] ValidationErrors),
+    Validation,
     /// A value could not be decoded into its Rust type.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
+    Decode,
     /// The conversation is malformed; found before sending.
-    #[error("invalid conversation: {0}")]
-    Conversation(#[from] ConversationError),
-    /// The request asks for something the model does not support; found before
-    /// sending.
-    #[error("model `{model}` does not support {feature}: {hint}")]
+    Conversation,
+    /// The request asks for something the model does not support; found
+    /// before sending ([`Error::model`], [`Error::unsupported_feature`]).
+    Unsupported,
+    /// Configuration is missing or wrong (no API key, a bad base URL, …).
+    Config,
+    /// The API key was refused (401), or the account may not use this (403).
+    Auth,
+    /// The model does not exist or this key may not use it (404).
+    ModelNotFound,
+    /// The provider refused the request (400, 422, …): its message says why.
+    BadRequest,
+    /// Too many requests or tokens (429), after the retries
+    /// ([`Error::retry_after`], [`Error::rate_limits`]).
+    RateLimited,
+    /// The provider failed (5xx), after the retries.
+    Server,
+    /// No answer in time: typecall's own timeout or deadline
+    /// ([`Error::timeout`] says which), the HTTP client's, or the server's
+    /// HTTP 408.
+    Timeout,
+    /// A server sent more than a limit allows (a body, an event, tool calls);
+    /// reading stopped there ([`Error::limit_setting`]).
+    LimitExceeded,
+    /// The connection failed or broke (also mid-stream).
+    Connection,
+    /// The provider would not answer this prompt (Gemini's safety filters,
+    /// [`Error::blocked_reason`]).
+    Blocked,
+    /// No answer of the model could be decoded into the requested type,
+    /// after every repair ([`Error::attempts`]).
+    Extraction,
+    /// An agent run stopped without an answer ([`Error::agent_stop`],
+    /// [`Error::run`]).
+    Agent,
+    /// An answer could not be understood.
+    Protocol,
+}
+
+/// What each kind of error carries. The whole is boxed in [`Error`], so one
+/// large variant (an agent's run) costs the others nothing on the stack.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum Detail {
+    Schema(SchemaError),
+    Validation(ValidationErrors),
+    Decode(DecodeError),
+    Conversation(ConversationError),
     Unsupported {
-        /// The model.
         model: String,
-        /// What it does not support.
         feature: String,
-        /// What to do instead.
         hint: String,
     },
-    /// Configuration is missing or wrong (no API key, a bad base URL, …).
-    #[error("configuration: {0}")]
     Config(String),
-    /// The API key was refused (401), or the account may not use this (403).
-    #[error("authentication failed ({0}); check the API key")]
     Auth(ApiError),
-    /// The model does not exist or this key may not use it (404).
-    #[error("model `{model}` not found ({error}); list the available models with `GET /v1/models`")]
     ModelNotFound {
-        /// The model asked for.
         model: String,
-        /// What the provider said.
         error: ApiError,
     },
-    /// The provider refused the request (400, 422, …): its message says why.
-    #[error("the provider refused the request: {0}")]
     BadRequest(ApiError),
-    /// Too many requests or tokens (429), after the retries.
-    #[error("rate limited ({error}){}", retry_after.map(|d| format!("; retry in {:.1}s", d.as_secs_f64())).unwrap_or_default())]
     RateLimited {
-        /// What the provider said.
         error: ApiError,
-        /// How long the provider asked to wait, if it said.
         retry_after: Option<Duration>,
-        /// The limits it reported.
         rate_limits: RateLimits,
     },
-    /// The provider failed (5xx), after the retries.
-    #[error("the provider failed: {0}")]
     Server(ApiError),
-    /// No answer in time.
-    #[error("no answer within {0:?}")]
+    /// typecall's own timeout or deadline that passed.
     Timeout(Duration),
-    /// The server gave up waiting for the request (HTTP 408).
-    #[error("the server timed out waiting for the request ({0}); send it again")]
+    /// The HTTP client's timeout (its error is the source).
+    ClientTimeout(String),
+    /// The server's HTTP 408.
     RequestTimeout(ApiError),
-    /// A server sent more than a limit allows (a body, an event, tool calls);
-    /// reading stopped there. The limits are the provider's
-    /// [`Limits`](crate::provider::Limits).
-    #[error(
-        "{what} exceeds the limit of {limit} (`Limits::{setting}`); if that is expected, \
-         raise it with `.limits(Limits::default().{setting}(…))` on the provider"
-    )]
     LimitExceeded {
-        /// What was too large.
         what: String,
-        /// The limit.
         limit: u64,
-        /// The [`Limits`](crate::provider::Limits) field that sets it.
         setting: &'static str,
     },
-    /// The connection failed or broke (also mid-stream).
-    #[error("connection: {0}")]
     Connection(String),
-    /// The provider would not answer this prompt (Gemini's safety filters):
-    /// `reason` is its code (`SAFETY`, `BLOCKLIST`, `PROHIBITED_CONTENT`, …).
-    #[error(
-        "the provider blocked the prompt ({reason}){}; rephrase it, or adjust the \
-         provider's safety settings",
-        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-    )]
     Blocked {
-        /// The provider's reason code.
         reason: String,
-        /// Its explanation, if it gave one.
         message: Option<String>,
     },
-    /// No answer of the model could be decoded into the requested type, after
-    /// every repair. Every attempt is here, raw answers included.
-    #[error("no answer decoded into `{type_name}` after {} attempt(s); last: {}", attempts.len(), attempts.last().and_then(|a| a.error.clone()).unwrap_or_default())]
     Extraction {
-        /// The requested type.
         type_name: String,
-        /// Every attempt, in order.
         attempts: Vec<Attempt>,
     },
-    /// An agent run stopped without an answer; the run so far is kept. Why it
-    /// stopped is the [`source`](std::error::Error::source) (and a model error
-    /// is that one's source), so error reporters show the whole chain;
-    /// [`Error::is_retryable`] and [`Error::provider_error`] look through it.
-    #[error("the agent stopped: {stop}")]
     Agent {
-        /// Why it stopped.
-        #[source]
         stop: AgentStop,
-        /// Everything that happened until then.
-        run: Box<Run>,
+        run: Run,
     },
-    /// An answer could not be understood.
-    #[error("could not decode the provider's answer ({what}); received: {excerpt}")]
     Protocol {
-        /// What was being decoded.
         what: String,
-        /// The start of what was received.
         excerpt: String,
     },
 }
 
 impl Error {
+    fn new(detail: Detail) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                detail,
+                source: None,
+            }),
+        }
+    }
+
+    /// This error with `source` as its cause (an HTTP client's error, an I/O
+    /// error, …), for [`std::error::Error::source`].
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Configuration is missing or wrong: `message` says what and how to fix
+    /// it.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(Detail::Config(message.into()))
+    }
+
+    /// The connection failed or broke: `message` says how.
+    pub fn connection(message: impl Into<String>) -> Self {
+        Self::new(Detail::Connection(message.into()))
+    }
+
+    /// An answer could not be understood: `what` was being decoded, `received`
+    /// is (the start of) what came.
+    pub fn protocol(what: impl Into<String>, received: &str) -> Self {
+        Self::new(Detail::Protocol {
+            what: what.into(),
+            excerpt: excerpt(received, 200),
+        })
+    }
+
+    /// No answer within `after` (a timeout or deadline).
+    pub fn timeout(after: Duration) -> Self {
+        Self::new(Detail::Timeout(after))
+    }
+
+    /// `model` does not support `feature`; `hint` says what to do instead.
+    pub fn unsupported(
+        model: impl Into<String>,
+        feature: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self::new(Detail::Unsupported {
+            model: model.into(),
+            feature: feature.into(),
+            hint: hint.into(),
+        })
+    }
+
+    /// A provider's error answer: typed by its HTTP `status` (401/403
+    /// [`ErrorKind::Auth`], 408 [`ErrorKind::Timeout`], 429
+    /// [`ErrorKind::RateLimited`], 5xx [`ErrorKind::Server`], other 4xx
+    /// [`ErrorKind::BadRequest`]).
+    pub fn from_api(error: ApiError) -> Self {
+        Self::new(match error.status {
+            401 | 403 => Detail::Auth(error),
+            408 => Detail::RequestTimeout(error),
+            429 => Detail::RateLimited {
+                error,
+                retry_after: None,
+                rate_limits: RateLimits::default(),
+            },
+            s if s >= 500 => Detail::Server(error),
+            _ => Detail::BadRequest(error),
+        })
+    }
+
+    pub(crate) fn model_not_found(model: impl Into<String>, error: ApiError) -> Self {
+        Self::new(Detail::ModelNotFound {
+            model: model.into(),
+            error,
+        })
+    }
+
+    pub(crate) fn rate_limited(
+        error: ApiError,
+        retry_after: Option<Duration>,
+        rate_limits: RateLimits,
+    ) -> Self {
+        Self::new(Detail::RateLimited {
+            error,
+            retry_after,
+            rate_limits,
+        })
+    }
+
+    pub(crate) fn client_timeout(message: String) -> Self {
+        Self::new(Detail::ClientTimeout(message))
+    }
+
+    pub(crate) fn limit_exceeded(
+        what: impl Into<String>,
+        limit: u64,
+        setting: &'static str,
+    ) -> Self {
+        Self::new(Detail::LimitExceeded {
+            what: what.into(),
+            limit,
+            setting,
+        })
+    }
+
+    pub(crate) fn blocked(reason: String, message: Option<String>) -> Self {
+        Self::new(Detail::Blocked { reason, message })
+    }
+
+    pub(crate) fn extraction(type_name: impl Into<String>, attempts: Vec<Attempt>) -> Self {
+        Self::new(Detail::Extraction {
+            type_name: type_name.into(),
+            attempts,
+        })
+    }
+
+    pub(crate) fn agent(stop: AgentStop, run: Run) -> Self {
+        Self::new(Detail::Agent { stop, run })
+    }
+
+    /// The provider's answer said the API key was refused: as an
+    /// authentication error, whatever status it came with.
+    pub(crate) fn into_auth(self) -> Self {
+        match self.inner.detail {
+            Detail::BadRequest(api) | Detail::Auth(api) => Self::new(Detail::Auth(api)),
+            detail => Self {
+                inner: Box::new(Inner {
+                    detail,
+                    source: self.inner.source,
+                }),
+            },
+        }
+    }
+
+    /// This provider error as "model not found" for `model`, keeping what
+    /// the provider said.
+    pub(crate) fn into_model_not_found(self, model: &str) -> Self {
+        match self.inner.detail {
+            Detail::BadRequest(error) | Detail::ModelNotFound { error, .. } => {
+                Self::model_not_found(model, error)
+            }
+            detail => Self {
+                inner: Box::new(Inner {
+                    detail,
+                    source: self.inner.source,
+                }),
+            },
+        }
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> ErrorKind {
+        match &self.inner.detail {
+            Detail::Schema(_) => ErrorKind::Schema,
+            Detail::Validation(_) => ErrorKind::Validation,
+            Detail::Decode(_) => ErrorKind::Decode,
+            Detail::Conversation(_) => ErrorKind::Conversation,
+            Detail::Unsupported { .. } => ErrorKind::Unsupported,
+            Detail::Config(_) => ErrorKind::Config,
+            Detail::Auth(_) => ErrorKind::Auth,
+            Detail::ModelNotFound { .. } => ErrorKind::ModelNotFound,
+            Detail::BadRequest(_) => ErrorKind::BadRequest,
+            Detail::RateLimited { .. } => ErrorKind::RateLimited,
+            Detail::Server(_) => ErrorKind::Server,
+            Detail::Timeout(_) | Detail::ClientTimeout(_) | Detail::RequestTimeout(_) => {
+                ErrorKind::Timeout
+            }
+            Detail::LimitExceeded { .. } => ErrorKind::LimitExceeded,
+            Detail::Connection(_) => ErrorKind::Connection,
+            Detail::Blocked { .. } => ErrorKind::Blocked,
+            Detail::Extraction { .. } => ErrorKind::Extraction,
+            Detail::Agent { .. } => ErrorKind::Agent,
+            Detail::Protocol { .. } => ErrorKind::Protocol,
+        }
+    }
+
     /// The provider's error this error is or wraps: for an agent that stopped
     /// because its model failed, that failure; otherwise `self`.
     pub fn provider_error(&self) -> &Error {
         let mut e = self;
         // Each step goes one wrapping deeper; wrappings are finite.
-        while let Error::Agent {
+        while let Detail::Agent {
             stop: AgentStop::Model(inner),
             ..
-        } = e
+        } = &e.inner.detail
         {
             e = inner;
         }
@@ -183,22 +374,36 @@ impl Error {
     /// What the provider said, when it answered with an error (through an
     /// agent's stop too).
     pub fn api_error(&self) -> Option<&ApiError> {
-        match self.provider_error() {
-            Error::Auth(a)
-            | Error::BadRequest(a)
-            | Error::Server(a)
-            | Error::RequestTimeout(a)
-            | Error::RateLimited { error: a, .. }
-            | Error::ModelNotFound { error: a, .. } => Some(a),
+        match &self.provider_error().inner.detail {
+            Detail::Auth(a)
+            | Detail::BadRequest(a)
+            | Detail::Server(a)
+            | Detail::RequestTimeout(a)
+            | Detail::RateLimited { error: a, .. }
+            | Detail::ModelNotFound { error: a, .. } => Some(a),
             _ => None,
         }
+    }
+
+    /// The HTTP status of the provider's error answer (through an agent's
+    /// stop too).
+    pub fn status(&self) -> Option<u16> {
+        self.api_error().map(|a| a.status)
     }
 
     /// How long the provider asked to wait before trying again, if it said
     /// (through an agent's stop too).
     pub fn retry_after(&self) -> Option<Duration> {
-        match self.provider_error() {
-            Error::RateLimited { retry_after, .. } => *retry_after,
+        match &self.provider_error().inner.detail {
+            Detail::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The rate limits a 429 answer reported (through an agent's stop too).
+    pub fn rate_limits(&self) -> Option<&RateLimits> {
+        match &self.provider_error().inner.detail {
+            Detail::RateLimited { rate_limits, .. } => Some(rate_limits),
             _ => None,
         }
     }
@@ -208,18 +413,253 @@ impl Error {
     /// model error that caused it.
     pub fn is_retryable(&self) -> bool {
         matches!(
-            self.provider_error(),
-            Error::RateLimited { .. }
-                | Error::Server(_)
-                | Error::Timeout(_)
-                | Error::RequestTimeout(_)
-                | Error::Connection(_)
+            self.provider_error().kind(),
+            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Timeout | ErrorKind::Connection
         )
+    }
+
+    /// Whether no answer came in time, whoever's clock ran out (through an
+    /// agent's stop too). One kind, [`ErrorKind::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        self.provider_error().kind() == ErrorKind::Timeout
+    }
+
+    /// typecall's own timeout or deadline that passed (a provider's
+    /// `timeout`, a stream's deadline or silence), when that is what ended it.
+    pub fn timeout_after(&self) -> Option<Duration> {
+        match &self.provider_error().inner.detail {
+            Detail::Timeout(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The model named by an unsupported request or a missing model.
+    pub fn model(&self) -> Option<&str> {
+        match &self.provider_error().inner.detail {
+            Detail::Unsupported { model, .. } | Detail::ModelNotFound { model, .. } => Some(model),
+            _ => None,
+        }
+    }
+
+    /// What an unsupported request asked for (`"image input"`, `"logprobs"`).
+    pub fn unsupported_feature(&self) -> Option<&str> {
+        match &self.provider_error().inner.detail {
+            Detail::Unsupported { feature, .. } => Some(feature),
+            _ => None,
+        }
+    }
+
+    /// The [`Limits`](crate::provider::Limits) setting a server went past
+    /// (`"max_body_bytes"`, …), and its value.
+    pub fn limit_setting(&self) -> Option<(&'static str, u64)> {
+        match &self.provider_error().inner.detail {
+            Detail::LimitExceeded { setting, limit, .. } => Some((setting, *limit)),
+            _ => None,
+        }
+    }
+
+    /// Why the provider blocked the prompt (`SAFETY`, `BLOCKLIST`, …) and its
+    /// explanation, if it gave one.
+    pub fn blocked_reason(&self) -> Option<(&str, Option<&str>)> {
+        match &self.provider_error().inner.detail {
+            Detail::Blocked { reason, message } => Some((reason, message.as_deref())),
+            _ => None,
+        }
+    }
+
+    /// Why an agent run stopped without an answer.
+    pub fn agent_stop(&self) -> Option<&AgentStop> {
+        match &self.inner.detail {
+            Detail::Agent { stop, .. } => Some(stop),
+            _ => None,
+        }
+    }
+
+    /// The run so far of an agent that stopped without an answer.
+    pub fn run(&self) -> Option<&Run> {
+        match &self.inner.detail {
+            Detail::Agent { run, .. } => Some(run),
+            _ => None,
+        }
+    }
+
+    /// Why an agent stopped and its run so far, taken out of the error; any
+    /// other error back as it was.
+    ///
+    /// # Errors
+    /// `self` when it is not an [`ErrorKind::Agent`] error.
+    pub fn into_run(self) -> std::result::Result<(AgentStop, Run), Error> {
+        let Inner { detail, source } = *self.inner;
+        match detail {
+            Detail::Agent { stop, run } => Ok((stop, run)),
+            detail => Err(Self {
+                inner: Box::new(Inner { detail, source }),
+            }),
+        }
+    }
+
+    /// Every attempt of an extraction that decoded no answer, raw answers
+    /// included; empty for other errors.
+    pub fn attempts(&self) -> &[Attempt] {
+        match &self.inner.detail {
+            Detail::Extraction { attempts, .. } => attempts,
+            _ => &[],
+        }
+    }
+
+    /// A connection error (or the HTTP client's timeout) whose message starts
+    /// with `context`; other errors as they are.
+    pub(crate) fn in_context(mut self, context: &str) -> Self {
+        if let Detail::Connection(m) | Detail::ClientTimeout(m) = &mut self.inner.detail {
+            *m = format!("{context}: {m}");
+        }
+        self
+    }
+
+    /// What a configuration error says, without the "configuration:" prefix.
+    pub(crate) fn config_message(&self) -> Option<&str> {
+        match &self.inner.detail {
+            Detail::Config(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The validation errors of a value that did not match its schema.
+    pub fn validation_errors(&self) -> Option<&ValidationErrors> {
+        match &self.inner.detail {
+            Detail::Validation(v) => Some(v),
+            _ => None,
+        }
     }
 }
 
-/// Why a run stopped without an answer. [`Error::Agent`] carries it with the
-/// [`Run`] so far.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind())
+            .field("detail", &self.inner.detail);
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.detail {
+            Detail::Schema(e) => write!(f, "{e}"),
+            Detail::Validation(e) => write!(f, "{e}"),
+            Detail::Decode(e) => write!(f, "{e}"),
+            Detail::Conversation(e) => write!(f, "invalid conversation: {e}"),
+            Detail::Unsupported {
+                model,
+                feature,
+                hint,
+            } => write!(f, "model `{model}` does not support {feature}: {hint}"),
+            Detail::Config(m) => write!(f, "configuration: {m}"),
+            Detail::Auth(a) => write!(f, "authentication failed ({a}); check the API key"),
+            Detail::ModelNotFound { model, error } => write!(
+                f,
+                "model `{model}` not found ({error}); list the available models with `GET /v1/models`"
+            ),
+            Detail::BadRequest(a) => write!(f, "the provider refused the request: {a}"),
+            Detail::RateLimited {
+                error, retry_after, ..
+            } => {
+                write!(f, "rate limited ({error})")?;
+                if let Some(d) = retry_after {
+                    write!(f, "; retry in {:.1}s", d.as_secs_f64())?;
+                }
+                Ok(())
+            }
+            Detail::Server(a) => write!(f, "the provider failed: {a}"),
+            Detail::Timeout(d) => write!(f, "no answer within {d:?}"),
+            Detail::ClientTimeout(m) => write!(f, "no answer in time: {m}"),
+            Detail::RequestTimeout(a) => write!(
+                f,
+                "the server timed out waiting for the request ({a}); send it again"
+            ),
+            Detail::LimitExceeded {
+                what,
+                limit,
+                setting,
+            } => write!(
+                f,
+                "{what} exceeds the limit of {limit} (`Limits::{setting}`); if that is expected, \
+                 raise it with `.limits(Limits::default().{setting}(…))` on the provider"
+            ),
+            Detail::Connection(m) => write!(f, "connection: {m}"),
+            Detail::Blocked { reason, message } => {
+                write!(f, "the provider blocked the prompt ({reason})")?;
+                if let Some(m) = message {
+                    write!(f, ": {m}")?;
+                }
+                write!(f, "; rephrase it, or adjust the provider's safety settings")
+            }
+            Detail::Extraction {
+                type_name,
+                attempts,
+            } => write!(
+                f,
+                "no answer decoded into `{type_name}` after {} attempt(s); last: {}",
+                attempts.len(),
+                attempts
+                    .last()
+                    .and_then(|a| a.error.as_deref())
+                    .unwrap_or_default()
+            ),
+            Detail::Agent { stop, .. } => write!(f, "the agent stopped: {stop}"),
+            Detail::Protocol { what, excerpt } => write!(
+                f,
+                "could not decode the provider's answer ({what}); received: {excerpt}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        if let Some(s) = &self.inner.source {
+            return Some(&**s);
+        }
+        match &self.inner.detail {
+            Detail::Schema(e) => e.source(),
+            Detail::Validation(e) => e.source(),
+            Detail::Decode(e) => e.source(),
+            Detail::Conversation(e) => Some(e),
+            Detail::Agent { stop, .. } => Some(stop),
+            _ => None,
+        }
+    }
+}
+
+impl From<SchemaError> for Error {
+    fn from(e: SchemaError) -> Self {
+        Self::new(Detail::Schema(e))
+    }
+}
+
+impl From<ValidationErrors> for Error {
+    fn from(e: ValidationErrors) -> Self {
+        Self::new(Detail::Validation(e))
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Self::new(Detail::Decode(e))
+    }
+}
+
+impl From<ConversationError> for Error {
+    fn from(e: ConversationError) -> Self {
+        Self::new(Detail::Conversation(e))
+    }
+}
+
+/// Why a run stopped without an answer. An [`ErrorKind::Agent`] error carries
+/// it ([`Error::agent_stop`]) with the [`Run`] so far ([`Error::run`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AgentStop {
@@ -268,7 +708,7 @@ pub enum AgentStop {
     /// The model (or its provider) failed. The provider's error is the
     /// [`source`](std::error::Error::source).
     #[error("the model failed: {0}")]
-    Model(#[source] Box<Error>),
+    Model(#[source] Error),
 }
 
 /// `Result` with [`Error`].
@@ -281,4 +721,48 @@ pub(crate) fn excerpt(text: &str, max: usize) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_one_pointer() {
+        assert_eq!(size_of::<Error>(), size_of::<usize>());
+        assert_eq!(size_of::<Result<()>>(), size_of::<usize>());
+    }
+
+    #[test]
+    fn a_source_is_kept_and_the_kind_says_what_happened() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = Error::connection("the stream broke").with_source(io);
+        assert_eq!(e.kind(), ErrorKind::Connection);
+        assert!(e.is_retryable() && !e.is_timeout());
+        let source = std::error::Error::source(&e).expect("the source");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        let t = Error::timeout(Duration::from_secs(3));
+        assert!(t.is_timeout() && t.timeout_after() == Some(Duration::from_secs(3)));
+        let api = ApiError {
+            status: 408,
+            ..ApiError::default()
+        };
+        let late = Error::from_api(api);
+        assert!(late.is_timeout() && late.status() == Some(408) && late.timeout_after().is_none());
+    }
+
+    #[test]
+    fn an_agent_error_gives_its_run_back_and_looks_through_to_the_model() {
+        let model = Error::from_api(ApiError {
+            status: 503,
+            message: "down".into(),
+            ..ApiError::default()
+        });
+        let e = Error::agent(AgentStop::Model(model), Run::default());
+        assert_eq!(e.kind(), ErrorKind::Agent);
+        assert!(e.is_retryable() && e.status() == Some(503) && e.run().is_some());
+        let (stop, _run) = e.into_run().expect("an agent error");
+        assert!(matches!(stop, AgentStop::Model(m) if m.kind() == ErrorKind::Server));
+        assert!(Error::config("x").into_run().is_err());
+    }
 }

@@ -29,7 +29,6 @@
 )]
 // `Error` carries what a caller needs to act (the provider's message, the wait,
 // the rate limits) by value; errors are the cold path, so its size is accepted.
-#![allow(clippy::result_large_err)]
 
 #[allow(unused_extern_crates)]
 extern crate self as typecall;
@@ -56,7 +55,7 @@ pub mod tool;
 mod wire_numbers;
 
 pub use agent::{Agent, AgentEvent, Run, ToolMode};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use output::{Extract, OutputMode, extract, extract_many};
 pub use provider::{Anthropic, Cerebras, Gemini, Model, OpenAiCompat, OpenAiResponses};
 pub use tool::{Ctx, Tool, ToolSet};

@@ -70,7 +70,7 @@ pub struct Attempt {
 /// resume from its transcript.
 ///
 /// Its `Debug` is a summary (turns, tool calls, tokens, the answer, the time),
-/// so an [`Error::Agent`](crate::Error::Agent) printed by `main` stays short;
+/// so an [`ErrorKind::Agent`](crate::ErrorKind::Agent) printed by `main` stays short;
 /// `{:#?}` shows every field.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -146,7 +146,6 @@ pub fn sync_stream_pairs(
 }
 
 /// Runs an agent, blocking or through its event stream, to its end.
-#[allow(clippy::result_large_err)] // the agent's own error type
 pub async fn run_agent(
     agent: typecall::Agent,
     prompt: String,
@@ -346,7 +345,6 @@ pub fn compare_answer(
 }
 
 /// Runs an extraction to its value, blocking or through its event stream.
-#[allow(clippy::result_large_err)] // typecall's own error type
 pub async fn extract_value<T>(
     extract: typecall::Extract<'_, T>,
     prompt: String,
@@ -365,8 +363,8 @@ where
             return Ok(x.value);
         }
     }
-    Err(typecall::Error::Connection(
-        "the extraction's stream ended without its value".into(),
+    Err(typecall::Error::connection(
+        "the extraction's stream ended without its value",
     ))
 }
 

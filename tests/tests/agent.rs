@@ -13,7 +13,7 @@ use typecall::agent::{AgentStop, HookDecision, ToolMode};
 use typecall::chat::{Message, ToolCall, ToolChoice};
 use typecall::provider::RetryPolicy;
 use typecall::testing::{Interaction, Replay, ScriptedModel};
-use typecall::{Agent, AgentEvent, Cerebras, Error, tool};
+use typecall::{Agent, AgentEvent, Cerebras, Error, ErrorKind, tool};
 use typecall_tests::{RequestLog, read_json, recordings_dir, skip};
 
 /// Calculates and return the square root of a number
@@ -122,11 +122,10 @@ async fn the_recorded_two_turn_conversations_replay_through_the_agent() {
             let label = format!("{folder}/{mode}");
             if first_status != 200 {
                 // qwen-3-coder-480b refused tool_choice "required" with a 400.
-                match result {
-                    Err(Error::Agent {
-                        stop: AgentStop::Model(_),
-                        run,
-                    }) => assert_eq!(run.turns.len(), 0, "{label}"),
+                match result.map_err(Error::into_run) {
+                    Err(Ok((AgentStop::Model(_), run))) => {
+                        assert_eq!(run.turns.len(), 0, "{label}")
+                    }
                     other => {
                         failures.push(format!("{label}: expected the recorded 400, got {other:?}"))
                     }
@@ -222,18 +221,16 @@ async fn recorded_parallel_calls_all_run() {
         } else {
             agent.run(messages[0]).await
         };
-        let run = match result {
+        let run = match result.map_err(Error::into_run) {
             // The model answered in text although a call was required: a
             // typed error, never an `Ok` without the call.
-            Err(Error::Agent {
-                stop: AgentStop::NoToolCall,
-                run,
-            }) if facts.tool_calls.is_empty() && choice == ToolChoice::Required => *run,
+            Err(Ok((AgentStop::NoToolCall, run)))
+                if facts.tool_calls.is_empty() && choice == ToolChoice::Required =>
+            {
+                run
+            }
             Ok(run) if facts.tool_calls.is_empty() && choice != ToolChoice::Required => run,
-            Err(Error::Agent {
-                stop: AgentStop::MaxTurns(1),
-                run,
-            }) => *run,
+            Err(Ok((AgentStop::MaxTurns(1), run))) => run,
             other => panic!("{}: {other:?}", path.display()),
         };
         let ran: Vec<_> = run
@@ -424,11 +421,8 @@ async fn the_same_failure_repeated_ends_the_run_with_the_run_inside() {
         .run("divide")
         .await
         .unwrap_err();
-    match err {
-        Error::Agent {
-            stop: AgentStop::ToolLoop { tool, times, .. },
-            run,
-        } => {
+    match err.into_run() {
+        Ok((AgentStop::ToolLoop { tool, times, .. }, run)) => {
             assert_eq!((tool.as_str(), times), ("divide", 3));
             assert_eq!(run.tool_calls().len(), 3);
         }
@@ -448,13 +442,8 @@ async fn limits_stop_the_run_and_keep_everything() {
         .run("loop")
         .await
         .unwrap_err();
-    let Error::Agent {
-        stop: AgentStop::MaxTurns(2),
-        run,
-    } = err
-    else {
-        panic!("{err}")
-    };
+    let (stop, run) = err.into_run().unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(stop, AgentStop::MaxTurns(2)), "{stop}");
     assert_eq!(run.turns().len(), 2);
     assert_eq!(run.tool_calls().len(), 2);
     assert!(run.usage().total_tokens > 0);
@@ -470,13 +459,11 @@ async fn limits_stop_the_run_and_keep_everything() {
         .run("spend")
         .await
         .unwrap_err();
-    let Error::Agent {
-        stop: AgentStop::TokenBudget { budget: 1, .. },
-        run,
-    } = err
-    else {
-        panic!("{err}")
-    };
+    let (stop, run) = err.into_run().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(stop, AgentStop::TokenBudget { budget: 1, .. }),
+        "{stop}"
+    );
     assert_eq!(run.turns().len(), 1);
 
     let model = ScriptedModel::new()
@@ -489,13 +476,7 @@ async fn limits_stop_the_run_and_keep_everything() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::Agent {
-                stop: AgentStop::Deadline(_),
-                ..
-            }
-        ),
+        matches!(err.agent_stop(), Some(AgentStop::Deadline(_))),
         "{err}"
     );
 }
@@ -856,7 +837,7 @@ async fn a_model_error_inside_an_agent_stop_keeps_its_chain() {
         .retry(RetryPolicy::none())
         .model("m");
     let err = Agent::new(model).run("go").await.unwrap_err();
-    assert!(matches!(err, Error::Agent { .. }));
+    assert!(err.kind() == ErrorKind::Agent);
     assert!(
         err.is_retryable(),
         "a 503 is retryable through the agent stop"
@@ -901,9 +882,7 @@ async fn an_agent_used_as_a_tool_spends_at_most_what_the_outer_run_has_left() {
         } else {
             agent.run("go").await.unwrap_err()
         };
-        let Error::Agent { stop, run } = err else {
-            panic!("not an agent stop")
-        };
+        let (stop, run) = err.into_run().expect("an agent stop");
         assert!(matches!(stop, AgentStop::TokenBudget { .. }), "{stop}");
         let nested = &run.nested[0].run;
         assert!(
@@ -945,9 +924,7 @@ async fn an_agent_error_prints_short_and_keeps_the_whole_run() {
             && debug.contains("tool_calls: 3"),
         "{debug}"
     );
-    let Error::Agent { run, .. } = err else {
-        panic!("an agent stop")
-    };
+    let (_, run) = err.into_run().expect("an agent stop");
     assert_eq!(run.transcript.len(), 7, "the whole run is still there");
     assert!(format!("{run:#?}").contains("transcript"));
 }

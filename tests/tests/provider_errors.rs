@@ -6,7 +6,7 @@ use serde_json::json;
 use typecall::chat::{ChatRequest, Message, ReasoningEffort, StreamEvent, ToolCall};
 use typecall::provider::{Model, RetryPolicy, collect};
 use typecall::tool::ToolDef;
-use typecall::{Cerebras, Error, OpenAiCompat};
+use typecall::{Cerebras, ErrorKind, OpenAiCompat};
 use typecall_tests::scripted::{ScriptedServer, Step};
 
 fn ok_body(text: &str) -> serde_json::Value {
@@ -72,9 +72,9 @@ async fn retries_run_out_into_typed_errors() {
         .discovery(false)
         .retry(fast_retries().max_retries(1))
         .model("m");
-    assert!(
-        matches!(model.chat(&hello()).await, Err(Error::Server(e)) if e.message == "boom" && e.status == 500)
-    );
+    let err = model.chat(&hello()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert!(err.api_error().is_some_and(|e| e.message == "boom") && err.status() == Some(500));
     assert_eq!(server.requests().len(), 2);
 
     let server = ScriptedServer::start(vec![
@@ -88,8 +88,8 @@ async fn retries_run_out_into_typed_errors() {
         .model("m");
     match model.chat(&hello()).await {
         // A wait beyond `max_wait` is not slept through: the error carries it.
-        Err(Error::RateLimited { retry_after, .. }) => {
-            assert_eq!(retry_after, Some(Duration::from_secs(3600)))
+        Err(e) if e.kind() == ErrorKind::RateLimited => {
+            assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)))
         }
         other => panic!("{other:?}"),
     }
@@ -123,10 +123,11 @@ async fn client_errors_are_not_retried_and_map_to_variants() {
             .retry(fast_retries())
             .model("nope");
         let err = model.chat(&hello()).await.unwrap_err();
-        let ok = match (&err, status) {
-            (Error::Auth(e), 401 | 403) => e.code.as_deref() == body["code"].as_str(),
-            (Error::ModelNotFound { model, .. }, 404) => model == "nope",
-            (Error::BadRequest(e), 400) => e.message.contains("pattern"),
+        let said = err.api_error().cloned().unwrap_or_default();
+        let ok = match (err.kind(), status) {
+            (ErrorKind::Auth, 401 | 403) => said.code.as_deref() == body["code"].as_str(),
+            (ErrorKind::ModelNotFound, 404) => err.model() == Some("nope"),
+            (ErrorKind::BadRequest, 400) => said.message.contains("pattern"),
             _ => false,
         };
         assert!(ok, "HTTP {status}: {err:?}");
@@ -154,7 +155,7 @@ async fn an_invalid_json_body_is_a_protocol_error_quoting_it() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Protocol { excerpt, .. } if excerpt.contains("<html>gateway")),
+        err.kind() == ErrorKind::Protocol && err.to_string().contains("<html>gateway"),
         "{err:?}"
     );
 }
@@ -175,7 +176,7 @@ async fn a_connection_closed_mid_stream_is_an_error_not_a_short_answer() {
         .model("m");
     let stream = model.stream(&hello()).await.unwrap();
     let err = collect(stream).await.unwrap_err();
-    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::Connection, "{err:?}");
     // Once a stream has delivered, it is never retried.
     assert_eq!(server.requests().len(), 1);
 }
@@ -193,10 +194,8 @@ async fn an_error_inside_a_stream_uses_the_status_in_the_body() {
         .stream(&hello())
         .await
         .unwrap();
-    assert!(matches!(
-        collect(stream).await,
-        Err(Error::RateLimited { .. })
-    ));
+    let err = collect(stream).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
 }
 
 #[tokio::test]
@@ -293,7 +292,7 @@ async fn unsupported_options_and_bad_conversations_fail_before_sending() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Unsupported { feature, .. } if feature == "reasoning_effort"),
+        err.unsupported_feature() == Some("reasoning_effort"),
         "{err}"
     );
     let tool = ToolDef::new(
@@ -320,7 +319,7 @@ async fn unsupported_options_and_bad_conversations_fail_before_sending() {
         .chat(&dangling)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conversation(_)), "{err}");
+    assert!(err.kind() == ErrorKind::Conversation, "{err}");
     // Nothing reached the server.
     assert!(server.requests().is_empty());
     // gpt-oss takes reasoning_effort; a model the table does not know gets everything sent.
@@ -373,19 +372,89 @@ async fn what_chat_completions_cannot_carry_is_refused_first() {
     ])]);
     for (req, feature) in [(&search, "provider-side tools"), (&cite, "citations")] {
         match compat.chat(req).await {
-            Err(Error::Unsupported { feature: f, .. }) => assert!(f.contains(feature), "{f}"),
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                let f = e.unsupported_feature().unwrap_or_default();
+                assert!(f.contains(feature), "{f}");
+            }
             other => panic!("{feature}: {other:?}"),
         }
     }
     for (req, feature) in [(&search, "web search"), (&cite, "citations"), (&pdf, "PDF")] {
         match cerebras.chat(req).await {
-            Err(Error::Unsupported {
-                feature: f, hint, ..
-            }) => {
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                let f = e.unsupported_feature().unwrap_or_default();
                 assert!(f.contains(feature), "{f}");
-                assert!(!hint.is_empty());
+                // The message says what to do instead.
+                assert!(e.to_string().split(": ").count() > 1, "{e}");
             }
             other => panic!("{feature}: {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn the_http_clients_error_is_kept_as_the_source_and_timeouts_have_one_kind() {
+    // A refused connection: a connection error whose source is reqwest's.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    drop(listener);
+    let err = OpenAiCompat::new(&url)
+        .discovery(false)
+        .retry(RetryPolicy::none())
+        .model("m")
+        .chat(&hello())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err:?}");
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(
+        source
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_connect)
+    );
+
+    // A server that never answers, the user's client timing out first: a
+    // timeout, whoever's clock ran out, with the client's error underneath.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = OpenAiCompat::new(&url)
+        .discovery(false)
+        .http_client(client)
+        .retry(RetryPolicy::none())
+        .model("m")
+        .chat(&hello())
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_timeout() && err.kind() == ErrorKind::Timeout,
+        "{err:?}"
+    );
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(
+        source
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+    );
+    // typecall's own timeout: the same kind, and it says how long it waited.
+    let err = OpenAiCompat::new(&url)
+        .discovery(false)
+        .timeout(Duration::from_millis(200))
+        .retry(RetryPolicy::none())
+        .model("m")
+        .chat(&hello())
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.timeout_after(), Some(Duration::from_millis(200)));
+    held.abort();
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use typecall::chat::{ChatRequest, Message};
 use typecall::provider::{Model, RetryPolicy, collect};
 use typecall::testing::{Recorder, Replay};
-use typecall::{Cerebras, Error};
+use typecall::{Cerebras, ErrorKind};
 use typecall_tests::recordings_dir;
 
 fn hello() -> ChatRequest {
@@ -35,8 +35,8 @@ async fn replay_matches_requests_by_meaning() {
     assert!(!seeded.text().is_empty());
     // Something never recorded is a clear error naming what was asked.
     let err = model.chat(&hello().seed(7)).await.unwrap_err();
-    match err {
-        Error::BadRequest(e) => {
+    match (err.kind(), err.api_error()) {
+        (ErrorKind::BadRequest, Some(e)) => {
             assert!(
                 e.message.contains("no recorded interaction matches"),
                 "{}",

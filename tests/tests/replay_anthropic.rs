@@ -13,7 +13,7 @@ use typecall::chat::{ChatResponse, FinishReason, RateLimitResource, RateLimitWin
 use typecall::output::OutputMode;
 use typecall::provider::{AnthropicModel, Model, RetryPolicy, check_request, collect};
 use typecall::testing::Replay;
-use typecall::{Agent, Anthropic, Error, Extract};
+use typecall::{Agent, Anthropic, ErrorKind, Extract};
 use typecall_tests::anthropic::{Facts, facts_of, normalized, request_from_recorded, thinking_of};
 use typecall_tests::{
     Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
@@ -45,8 +45,11 @@ async fn check_file(path: &Path) -> Result<Option<ChatResponse>, String> {
             .base_url(replay.url())
             .retry(RetryPolicy::none());
         return match client.list_models().await {
-            Err(Error::Auth(e)) if status == 401 => {
-                if e.kind.as_deref() == Some("authentication_error") && !e.message.contains(KEY) {
+            Err(e) if status == 401 && e.kind() == ErrorKind::Auth => {
+                let said = e.api_error().cloned().unwrap_or_default();
+                if said.kind.as_deref() == Some("authentication_error")
+                    && !e.to_string().contains(KEY)
+                {
                     Ok(None)
                 } else {
                     Err(format!("auth error {e:?}"))
@@ -84,15 +87,19 @@ async fn check_file(path: &Path) -> Result<Option<ChatResponse>, String> {
         let api: Value = serde_json::from_str(&last.response.body).unwrap_or(Value::Null);
         let kind = api["error"]["type"].as_str();
         let ok = match (&result, status) {
-            (Err(Error::Auth(e)), 401) => e.kind.as_deref() == kind,
-            (Err(Error::ModelNotFound { model, .. }), 404) => {
-                Some(model.as_str()) == body["model"].as_str()
+            (Err(e), 401) if e.kind() == ErrorKind::Auth => {
+                e.api_error().and_then(|a| a.kind.as_deref()) == kind
+            }
+            (Err(e), 404) if e.kind() == ErrorKind::ModelNotFound => {
+                e.model() == body["model"].as_str()
             }
             // Free-form JSON: Anthropic refuses it (400); typecall refuses it
             // first, saying what to use instead.
-            (Err(Error::Unsupported { feature, .. }), 400) => feature == "JSON mode",
-            (Err(Error::BadRequest(e)), 400) => {
-                Some(e.message.as_str()) == api["error"]["message"].as_str()
+            (Err(e), 400) if e.kind() == ErrorKind::Unsupported => {
+                e.unsupported_feature() == Some("JSON mode")
+            }
+            (Err(e), 400) if e.kind() == ErrorKind::BadRequest => {
+                e.api_error().map(|a| a.message.as_str()) == api["error"]["message"].as_str()
             }
             _ => false,
         };

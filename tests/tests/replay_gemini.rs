@@ -13,7 +13,7 @@ use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, ToolChoice};
 use typecall::provider::{GeminiModel, Model, RetryPolicy, check_request, collect};
 use typecall::testing::Replay;
-use typecall::{Agent, Error, Extract, Gemini};
+use typecall::{Agent, ErrorKind, Extract, Gemini};
 use typecall_tests::gemini::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
     Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
@@ -50,7 +50,9 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
             .base_url(replay.url())
             .retry(RetryPolicy::none());
         return match client.list_models().await {
-            Err(Error::Auth(e)) if !e.message.contains(KEY) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::Auth && !format!("{e} {e:?}").contains(KEY) => {
+                Ok(None)
+            }
             other => Err(format!("HTTP {status}: got {other:?}")),
         };
     }
@@ -76,11 +78,15 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
     };
     if status != 200 {
         let ok = match (&result, status) {
-            (Err(Error::Auth(_)), 400 | 401 | 403) => true,
-            (Err(Error::ModelNotFound { model, .. }), 400 | 404) => *model == model_name(&url),
+            (Err(e), 400 | 401 | 403) if e.kind() == ErrorKind::Auth => true,
+            (Err(e), 400 | 404) if e.kind() == ErrorKind::ModelNotFound => {
+                e.model() == Some(model_name(&url).as_str())
+            }
             // Logprobs: every recorded Gemini model refuses them (400);
             // typecall refuses them first.
-            (Err(Error::Unsupported { feature, .. }), 400) => feature == "logprobs",
+            (Err(e), 400) if e.kind() == ErrorKind::Unsupported => {
+                e.unsupported_feature() == Some("logprobs")
+            }
             _ => false,
         };
         return if ok {

@@ -14,7 +14,7 @@ use typecall::chat::{
 };
 use typecall::provider::{Model, OpenAiResponsesModel, RetryPolicy, check_request, collect};
 use typecall::testing::Replay;
-use typecall::{Agent, Error, Extract, OpenAiResponses};
+use typecall::{Agent, ErrorKind, Extract, OpenAiResponses};
 use typecall_tests::replay::without_schema_keys;
 use typecall_tests::responses::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
@@ -48,7 +48,13 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
             .base_url(replay.url())
             .retry(RetryPolicy::none());
         return match client.list_models().await {
-            Err(Error::Auth(e)) if status == 401 && !e.message.contains(KEY) => Ok(None),
+            Err(e)
+                if status == 401
+                    && e.kind() == ErrorKind::Auth
+                    && !format!("{e} {e:?}").contains(KEY) =>
+            {
+                Ok(None)
+            }
             other => Err(format!("HTTP {status}: got {other:?}")),
         };
     }
@@ -74,13 +80,17 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
     if status != 200 {
         let api: Value = serde_json::from_str(&last.response.body).unwrap_or(Value::Null);
         let ok = match (&result, status) {
-            (Err(Error::Auth(e)), 401) => e.code.as_deref() == api["error"]["code"].as_str(),
-            (Err(Error::ModelNotFound { model, .. }), 400 | 404) => {
-                Some(model.as_str()) == body["model"].as_str()
+            (Err(e), 401) if e.kind() == ErrorKind::Auth => {
+                e.api_error().and_then(|a| a.code.as_deref()) == api["error"]["code"].as_str()
+            }
+            (Err(e), 400 | 404) if e.kind() == ErrorKind::ModelNotFound => {
+                e.model() == body["model"].as_str()
             }
             // Logprobs on a reasoning model: OpenAI refuses them (400);
             // typecall refuses them first.
-            (Err(Error::Unsupported { feature, .. }), 400) => feature == "logprobs",
+            (Err(e), 400) if e.kind() == ErrorKind::Unsupported => {
+                e.unsupported_feature() == Some("logprobs")
+            }
             _ => false,
         };
         return if ok {

@@ -12,7 +12,7 @@ use typecall::chat::{
 };
 use typecall::provider::{Model, RetryPolicy, collect};
 use typecall::testing::{Interaction, Replay};
-use typecall::{Cerebras, Error};
+use typecall::{Cerebras, ErrorKind};
 use typecall_tests::replay::{facts_of, request_from_recorded, without_schema_keys};
 use typecall_tests::{json_files, read_json, recordings_dir};
 
@@ -34,11 +34,12 @@ async fn check_file(path: &Path, root: &Path) -> Result<Option<ChatResponse>, St
 
     if last.request.method == "GET" {
         return match cerebras.list_models().await {
-            Err(Error::Auth(e)) if status == 401 => {
-                if e.code.as_deref() == Some("wrong_api_key") {
+            Err(e) if status == 401 && e.kind() == ErrorKind::Auth => {
+                let code = e.api_error().and_then(|a| a.code.as_deref());
+                if code == Some("wrong_api_key") {
                     Ok(None)
                 } else {
-                    Err(format!("code {:?}", e.code))
+                    Err(format!("code {code:?}"))
                 }
             }
             other => Err(format!("expected an auth error, got {other:?}")),
@@ -70,10 +71,12 @@ async fn check_file(path: &Path, root: &Path) -> Result<Option<ChatResponse>, St
     if status != 200 {
         let api: Value = serde_json::from_str(&last.response.body).unwrap_or(Value::Null);
         let ok = match (&result, status) {
-            (Err(Error::Auth(e)), 401 | 403) => e.code.as_deref() == api["code"].as_str(),
-            (Err(Error::ModelNotFound { model, .. }), 404) => model == model_name,
-            (Err(Error::BadRequest(e)), 400) => {
-                e.message == api["message"].as_str().unwrap_or_default()
+            (Err(e), 401 | 403) if e.kind() == ErrorKind::Auth => {
+                e.api_error().and_then(|a| a.code.as_deref()) == api["code"].as_str()
+            }
+            (Err(e), 404) if e.kind() == ErrorKind::ModelNotFound => e.model() == Some(model_name),
+            (Err(e), 400) if e.kind() == ErrorKind::BadRequest => {
+                e.api_error().map(|a| a.message.as_str()) == api["message"].as_str()
             }
             _ => false,
         };

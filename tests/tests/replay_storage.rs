@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use typecall::provider::{BatchStatus, RetryPolicy};
 use typecall::testing::{Interaction, Replay};
-use typecall::{Anthropic, Error, Gemini};
+use typecall::{Anthropic, ErrorKind, Gemini};
 use typecall_tests::{RequestLog, interactions, recordings_dir, skip};
 
 fn body_of(i: &Interaction) -> Value {
@@ -235,7 +235,9 @@ async fn gemini_files_and_cached_prompts_replay() {
                     client.delete_cached_prompt(&cache.id).await.unwrap();
                     // Gone: Gemini answers 403 for a deleted cache.
                     match client.cached_prompt(&cache.id).await {
-                        Err(Error::Auth(e)) => assert_eq!(e.status, 403),
+                        Err(e) if e.kind() == ErrorKind::Auth => {
+                            assert_eq!(e.status(), Some(403));
+                        }
                         other => panic!("expected the recorded 403, got {other:?}"),
                     }
                 }

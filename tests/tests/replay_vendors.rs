@@ -11,7 +11,7 @@ use serde_json::Value;
 use typecall::chat::{ChatResponse, FinishReason, split_think};
 use typecall::provider::{Model, OpenAiCompatModel, RetryPolicy, Vendor, check_request, collect};
 use typecall::testing::Replay;
-use typecall::{Error, OpenAiCompat};
+use typecall::{ErrorKind, OpenAiCompat};
 use typecall_tests::replay::{facts_of, normalized_chat, request_from_recorded};
 use typecall_tests::{
     Fruit, SquareRoot, interactions, json_scenario_mode, recordings_dir, replay_tree, skip,
@@ -98,7 +98,9 @@ async fn check_file(
             .base_url(replay.url())
             .retry(RetryPolicy::none());
         return match client.list_models().await {
-            Err(Error::Auth(e)) if !e.message.contains(KEY) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::Auth && !format!("{e} {e:?}").contains(KEY) => {
+                Ok(None)
+            }
             Ok(m) if status == 200 && !m.is_empty() => Ok(None),
             other => Err(format!("HTTP {status}: {other:?}")),
         };
@@ -130,17 +132,26 @@ async fn check_file(
     });
     if status == 200 && relayed_error {
         return match &result {
-            Err(Error::BadRequest(_) | Error::Server(_) | Error::Unsupported { .. }) => Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::BadRequest | ErrorKind::Server | ErrorKind::Unsupported
+                ) =>
+            {
+                Ok(None)
+            }
             other => Err(format!("a relayed error read as {other:?}")),
         };
     }
     if status != 200 {
         let ok = match (&result, status) {
-            (Err(Error::Unsupported { .. }), _) => true,
-            (Err(Error::Auth(_)), 401 | 403) => true,
-            (Err(Error::ModelNotFound { .. }), 400 | 404) => true,
-            (Err(Error::BadRequest(e)), 400 | 404 | 422) => e.status == status,
-            (Err(Error::Server(e)), 500..) => e.status == status,
+            (Err(e), _) if e.kind() == ErrorKind::Unsupported => true,
+            (Err(e), 401 | 403) if e.kind() == ErrorKind::Auth => true,
+            (Err(e), 400 | 404) if e.kind() == ErrorKind::ModelNotFound => true,
+            (Err(e), 400 | 404 | 422) if e.kind() == ErrorKind::BadRequest => {
+                e.status() == Some(status)
+            }
+            (Err(e), 500..) if e.kind() == ErrorKind::Server => e.status() == Some(status),
             _ => false,
         };
         return if ok {

@@ -9,7 +9,7 @@ use typecall::chat::Message;
 use typecall::output::{AnswerError, ExtractEvent, PartialJson};
 use typecall::provider::RetryPolicy;
 use typecall::testing::{Interaction, Replay};
-use typecall::{Cerebras, Error, Extract, OpenAiCompat, OutputMode};
+use typecall::{Cerebras, ErrorKind, Extract, OpenAiCompat, OutputMode};
 use typecall_tests::scripted::{ScriptedServer, Step};
 use typecall_tests::{Fruit, json_files, json_scenario_mode, read_json, recordings_dir};
 
@@ -187,18 +187,12 @@ async fn when_every_attempt_fails_the_error_holds_every_raw_answer() {
         .run("x")
         .await
         .unwrap_err();
-    match err {
-        Error::Extraction {
-            type_name,
-            attempts,
-        } => {
-            assert_eq!(type_name, "Invoice");
-            let got: Vec<&str> = attempts.iter().map(|a| a.raw.as_str()).collect();
-            assert_eq!(got, raws);
-            assert!(attempts.iter().all(|a| a.error.is_some()));
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::Extraction, "{err:?}");
+    assert!(err.to_string().contains("`Invoice`"), "{err}");
+    let attempts = err.attempts();
+    let got: Vec<&str> = attempts.iter().map(|a| a.raw.as_str()).collect();
+    assert_eq!(got, raws);
+    assert!(attempts.iter().all(|a| a.error.is_some()));
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use typecall::chat::{Message, ResponseFormat, ToolChoice};
 use typecall::provider::{Capabilities, Model, ServerKind, Support};
 use typecall::testing::ScriptedModel;
 use typecall::tool::FnTool;
-use typecall::{Agent, AgentEvent, Error, OpenAiCompat, tool};
+use typecall::{Agent, AgentEvent, OpenAiCompat, tool};
 use typecall_tests::scripted::{ScriptedServer, Step};
 
 /// Add a task to the to-do list.
@@ -104,11 +104,8 @@ async fn a_required_call_answered_with_text_is_a_typed_error() {
         .run("Buy milk.")
         .await
         .unwrap_err();
-    match err {
-        Error::Agent {
-            stop: AgentStop::NoToolCall,
-            run,
-        } => assert_eq!(run.turns().len(), 1),
+    match err.into_run() {
+        Ok((AgentStop::NoToolCall, run)) => assert_eq!(run.turns().len(), 1),
         e => panic!("expected NoToolCall, got {e:?}"),
     }
 }
@@ -286,11 +283,8 @@ async fn the_same_successful_call_again_and_again_is_a_loop() {
         .run("Buy milk.")
         .await
         .unwrap_err();
-    match err {
-        Error::Agent {
-            stop: AgentStop::RepeatedCall { tool, times, .. },
-            run,
-        } => {
+    match err.into_run() {
+        Ok((AgentStop::RepeatedCall { tool, times, .. }, run)) => {
             assert_eq!((tool.as_str(), times), ("add_task", 3));
             assert_eq!(run.tool_calls().len(), 3);
         }

@@ -191,7 +191,7 @@ pub type AgentStream = Pin<Box<dyn Stream<Item = Result<AgentEvent>> + Send>>;
 /// them.
 ///
 /// # Errors
-/// The run's error; [`Error::Connection`] if the stream ends without either
+/// The run's error; [`ErrorKind::Connection`](crate::ErrorKind::Connection) if the stream ends without either
 /// (a stream that was not an agent's).
 pub async fn collect(mut stream: AgentStream) -> Result<Run> {
     use futures_util::StreamExt;
@@ -200,8 +200,8 @@ pub async fn collect(mut stream: AgentStream) -> Result<Run> {
             return Ok(*run);
         }
     }
-    Err(Error::Connection(
-        "the agent's event stream ended without its run".into(),
+    Err(Error::connection(
+        "the agent's event stream ended without its run",
     ))
 }
 
@@ -439,10 +439,11 @@ impl Agent {
 
     fn check(&self) -> Result<()> {
         match self.cfg.build_error.as_deref() {
-            Some(Error::Config(why)) => Err(Error::Config(format!(
-                "the agent could not be built: {why}"
+            Some(e) => Err(Error::config(format!(
+                "the agent could not be built: {}",
+                e.config_message()
+                    .map_or_else(|| e.to_string(), str::to_owned)
             ))),
-            Some(e) => Err(Error::Config(format!("the agent could not be built: {e}"))),
             None => Ok(()),
         }
     }
@@ -450,8 +451,8 @@ impl Agent {
     /// Runs the agent on a user message.
     ///
     /// # Errors
-    /// [`Error::Agent`] when a limit is hit or the model fails mid-run — it
-    /// carries the whole [`Run`] so far; [`Error::Config`] for an agent that
+    /// [`ErrorKind::Agent`](crate::ErrorKind::Agent) when a limit is hit or the model fails mid-run — it
+    /// carries the whole [`Run`] so far; [`ErrorKind::Config`](crate::ErrorKind::Config) for an agent that
     /// could not be built.
     pub async fn run(&self, input: impl Into<String>) -> Result<Run> {
         self.check()?;
@@ -537,7 +538,7 @@ impl Agent {
     /// arguments are complete. Dropping the stream stops the run and its tools.
     ///
     /// # Errors
-    /// [`Error::Config`] for an agent that could not be built; the stream yields
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an agent that could not be built; the stream yields
     /// the errors [`Agent::run`] returns.
     pub async fn run_stream(&self, input: impl Into<String>) -> Result<AgentStream> {
         self.check()?;
@@ -661,10 +662,10 @@ impl<T: DeserializeOwned + schemars::JsonSchema + Send + 'static> TypedAgent<T> 
         let value = run
             .output
             .clone()
-            .ok_or_else(|| Error::Config("the run ended without a typed answer".into()))
+            .ok_or_else(|| Error::config("the run ended without a typed answer"))
             .and_then(|v| {
                 serde_json::from_value(v).map_err(|e| {
-                    Error::Config(format!("the typed answer could not be read back: {e}"))
+                    Error::config(format!("the typed answer could not be read back: {e}"))
                 })
             })?;
         Ok(Output { value, run })

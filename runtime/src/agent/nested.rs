@@ -90,18 +90,19 @@ impl Tool for AgentTool {
                     record(run);
                     Ok(ToolValue::Text(text))
                 }
-                Err(crate::Error::Agent { stop, run }) => {
-                    let message = stop.to_string();
-                    record(*run);
-                    Err(ToolError::Failed {
+                Err(e) => match e.into_run() {
+                    Ok((stop, run)) => {
+                        record(run);
+                        Err(ToolError::Failed {
+                            tool: name,
+                            message: stop.to_string(),
+                        })
+                    }
+                    Err(e) => Err(ToolError::Failed {
                         tool: name,
-                        message,
-                    })
-                }
-                Err(e) => Err(ToolError::Failed {
-                    tool: name,
-                    message: e.to_string(),
-                }),
+                        message: e.to_string(),
+                    }),
+                },
             }
         })
     }

@@ -202,12 +202,11 @@ pub(crate) async fn decide(
             (calls, None, runner.take_run())
         }
         Phase::Over(Ok(run)) => (Vec::new(), None, run),
-        Phase::Over(Err(Error::Agent {
-            stop: AgentStop::Model(e),
-            ..
-        })) => return Err(*e),
-        Phase::Over(Err(Error::Agent { stop, run })) => (Vec::new(), Some(stop.to_string()), *run),
-        Phase::Over(Err(e)) => return Err(e),
+        Phase::Over(Err(e)) => match e.into_run() {
+            Ok((AgentStop::Model(e), _)) => return Err(e),
+            Ok((stop, run)) => (Vec::new(), Some(stop.to_string()), run),
+            Err(e) => return Err(e),
+        },
         // A repair was asked for: the answer could not be read.
         Phase::Ask { .. } | Phase::Settle(_) => {
             let why = runner
@@ -322,7 +321,7 @@ impl Runner {
                 drop(exec.cut("the run's deadline passed"));
                 return self.stop(self.deadline_stop());
             }
-            Some(Err(e)) => return self.stop(AgentStop::Model(Box::new(e))),
+            Some(Err(e)) => return self.stop(AgentStop::Model(e)),
             Some(Ok(r)) => r,
         };
         let record = TurnRecord {
@@ -573,7 +572,7 @@ impl Runner {
                 // No tool fits: ask for the answer itself.
                 let response = match self.ask_answer(&mut answer).await {
                     None => return self.stop(self.deadline_stop()),
-                    Some(Err(e)) => return self.stop(AgentStop::Model(Box::new(e))),
+                    Some(Err(e)) => return self.stop(AgentStop::Model(e)),
                     Some(Ok(r)) => r,
                 };
                 answer.response = response;
@@ -859,10 +858,7 @@ impl Runner {
     }
 
     fn stop(&mut self, reason: AgentStop) -> Phase {
-        Phase::Over(Err(Error::Agent {
-            stop: reason,
-            run: Box::new(self.take_run()),
-        }))
+        Phase::Over(Err(Error::agent(reason, self.take_run())))
     }
 
     async fn finish_ok(&mut self) -> Phase {
@@ -950,8 +946,8 @@ async fn stream_turn(
             _ => {}
         }
     }
-    Err(Error::Connection(
-        "the stream ended before the answer was complete".into(),
+    Err(Error::connection(
+        "the stream ended before the answer was complete",
     ))
 }
 
@@ -1004,7 +1000,7 @@ mod tests {
         }
         fn chat<'a>(&'a self, _: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
             let next = self.0.lock().ok().map(|mut a| a.remove(0));
-            Box::pin(async move { next.ok_or_else(|| Error::Config("poisoned".into())) })
+            Box::pin(async move { next.ok_or_else(|| Error::config("poisoned")) })
         }
         fn stream<'a>(&'a self, r: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
             Box::pin(async move { Ok(crate::provider::replay_as_stream(self.chat(r).await?)) })
@@ -1127,8 +1123,11 @@ mod tests {
         let Phase::RunTools { answer, calls } = r.settle(answer).await else {
             panic!("tools")
         };
-        let Phase::Over(Err(Error::Agent { stop, run })) = r.run_tools(answer, calls).await else {
+        let Phase::Over(Err(e)) = r.run_tools(answer, calls).await else {
             panic!("the deadline ends the run")
+        };
+        let Ok((stop, run)) = e.into_run() else {
+            panic!("an agent error")
         };
         assert!(matches!(stop, AgentStop::Deadline(_)));
         let records = run.tool_calls();

@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::chat::{
     ChatRequest, ChatResponse, Message, ResponseFormat, StreamEvent, ToolChoice, Usage,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::provider::{Capabilities, Model, Support};
 use crate::schema::{Dialect, Schema, schema_for};
 use crate::tool::ToolDef;
@@ -138,7 +138,7 @@ impl From<Vec<Message>> for Input {
 /// ```
 ///
 /// # Errors
-/// [`Error::Extraction`] with every attempt when no answer validated; the
+/// [`ErrorKind::Extraction`] with every attempt when no answer validated; the
 /// provider's error when a request fails.
 pub async fn extract<T, M>(model: &M, input: impl Into<Input>) -> Result<T>
 where
@@ -530,7 +530,7 @@ where
     /// Runs the extraction.
     ///
     /// # Errors
-    /// [`Error::Extraction`] with every attempt (raw answers included) when no
+    /// [`ErrorKind::Extraction`] with every attempt (raw answers included) when no
     /// answer validated; the provider's error when a request fails (other than
     /// a mode refused as unsupported under `Auto`, which falls back).
     pub async fn run(self, input: impl Into<Input>) -> Result<Extraction<T>> {
@@ -583,10 +583,7 @@ where
         {
             return Err(e);
         }
-        Err(Error::Extraction {
-            type_name: schema.name().to_owned(),
-            attempts,
-        })
+        Err(Error::extraction(schema.name().to_owned(), attempts))
     }
 
     /// Streams the extraction: partial values as the answer arrives, then the
@@ -633,7 +630,7 @@ where
     /// closing bracket arrives, validated against the item's schema.
     ///
     /// # Errors
-    /// The provider's error; the stream yields an [`Error::Extraction`] when an
+    /// The provider's error; the stream yields an [`ErrorKind::Extraction`] when an
     /// item or the whole answer does not validate.
     pub async fn stream_items<Item>(self, input: impl Into<Input>) -> Result<ItemStream<'m, Item>>
     where
@@ -661,9 +658,9 @@ where
 
 /// Whether a provider error says the mode is not supported (so `Auto` may fall back).
 fn is_unsupported(e: &Error) -> bool {
-    match e {
-        Error::Unsupported { .. } => true,
-        Error::BadRequest(api) => {
+    match (e.kind(), e.api_error()) {
+        (ErrorKind::Unsupported, _) => true,
+        (ErrorKind::BadRequest, Some(api)) => {
             let m = api.message.to_lowercase();
             m.contains("not supported") || m.contains("unsupported") || m.contains("not support")
         }
@@ -762,8 +759,8 @@ where
         }
         self.done = true;
         Some((
-            Err(Error::Connection(
-                "the stream ended before the answer was complete".into(),
+            Err(Error::connection(
+                "the stream ended before the answer was complete",
             )),
             self,
         ))
@@ -791,10 +788,7 @@ where
                 usage,
                 mode,
             }),
-            None => Err(Error::Extraction {
-                type_name: self.schema.name().to_owned(),
-                attempts,
-            }),
+            None => Err(Error::extraction(self.schema.name().to_owned(), attempts)),
         }
     }
 }
@@ -859,7 +853,7 @@ where
 
     fn push_item(&mut self, item: Value) {
         self.pending
-            .push_back(self.item_schema.decode::<Item>(item).map_err(Error::Decode));
+            .push_back(self.item_schema.decode::<Item>(item).map_err(Error::from));
         self.emitted += 1;
     }
 }

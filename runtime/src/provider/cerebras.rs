@@ -12,7 +12,7 @@ use super::openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 use super::wire::WireConfig;
 use super::{BoxFuture, ChatStream, Model, replay_as_stream};
 use crate::chat::{ChatRequest, ChatResponse, ResponseFormat};
-use crate::error::{Error, Result};
+use crate::error::{ErrorKind, Result};
 
 /// The default Cerebras API base URL.
 pub const CEREBRAS_BASE_URL: &str = "https://api.cerebras.ai/v1";
@@ -66,7 +66,7 @@ impl Cerebras {
     /// `CEREBRAS_BASE_URL`, if set).
     ///
     /// # Errors
-    /// [`Error::Config`] when the key is not set.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the key is not set.
     pub fn from_env() -> Result<Self> {
         let mut c = Self::new(Endpoint::key_from_env(
             "CEREBRAS_API_KEY",
@@ -135,7 +135,7 @@ impl Cerebras {
     /// so read it at run time.
     ///
     /// # Errors
-    /// The provider's error ([`Error::Auth`] for a bad key).
+    /// The provider's error ([`ErrorKind::Auth`](crate::ErrorKind::Auth) for a bad key).
     pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
         self.client.list_models().await
     }
@@ -199,8 +199,11 @@ impl CerebrasModel {
             return self.replay_blocking(request).await;
         }
         match self.inner.stream_inner(request).await {
-            Err(Error::BadRequest(e))
-                if self.blocking_fallback && structured && is_stream_refusal(&e.message) =>
+            Err(e)
+                if self.blocking_fallback
+                    && structured
+                    && e.kind() == ErrorKind::BadRequest
+                    && e.api_error().is_some_and(|a| is_stream_refusal(&a.message)) =>
             {
                 tracing::debug!(
                     model = self.inner.name(),

@@ -104,7 +104,7 @@ impl Endpoint {
             .ok()
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| Error::Config(format!("{var} is not set: {how}")))
+            .ok_or_else(|| Error::config(format!("{var} is not set: {how}")))
     }
 
     /// The base URL in environment variable `var`, if set and not blank.
@@ -164,7 +164,7 @@ impl Endpoint {
     pub fn http(&self) -> Result<&HttpClient> {
         self.http
             .as_ref()
-            .ok_or_else(|| Error::Config(self.http_error.clone().unwrap_or_default()))
+            .ok_or_else(|| Error::config(self.http_error.clone().unwrap_or_default()))
     }
 
     /// Changes the HTTP client's settings (nothing when it could not be built).
@@ -183,10 +183,7 @@ impl Endpoint {
             .get("data")
             .or_else(|| v.get("models"))
             .and_then(Value::as_array)
-            .ok_or_else(|| Error::Protocol {
-                what: "a model list (no `data`)".into(),
-                excerpt: crate::error::excerpt(&v.to_string(), 200),
-            })?;
+            .ok_or_else(|| Error::protocol("a model list (no `data`)", &v.to_string()))?;
         Ok(list
             .iter()
             .filter_map(|m| {
@@ -240,10 +237,7 @@ impl Endpoint {
         if text.trim().is_empty() {
             return Ok(Value::Object(Default::default()));
         }
-        serde_json::from_str(&text).map_err(|_| Error::Protocol {
-            what: what.to_owned(),
-            excerpt: crate::error::excerpt(&text, 200),
-        })
+        serde_json::from_str(&text).map_err(|_| Error::protocol(what.to_owned(), &text))
     }
 
     /// Sends through the user's `reqwest` client.

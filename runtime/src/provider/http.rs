@@ -147,8 +147,8 @@ impl RetryPolicy {
 }
 
 /// How much a server may send before typecall stops reading, and how long a
-/// stream may last. Every limit ends in [`Error::LimitExceeded`] (or
-/// [`Error::Timeout`]) naming the setting to raise.
+/// stream may last. Every limit ends in [`ErrorKind::LimitExceeded`](crate::ErrorKind::LimitExceeded) (or
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout)) naming the setting to raise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -215,11 +215,7 @@ pub(crate) fn too_many_tool_calls(max: usize) -> Error {
 }
 
 pub(crate) fn too_large(what: &str, limit: usize, setting: &'static str) -> Error {
-    Error::LimitExceeded {
-        what: what.to_owned(),
-        limit: u64::try_from(limit).unwrap_or(u64::MAX),
-        setting,
-    }
+    Error::limit_exceeded(what, u64::try_from(limit).unwrap_or(u64::MAX), setting)
 }
 
 fn random_unit() -> f64 {
@@ -369,7 +365,7 @@ fn default_client() -> Result<reqwest::Client> {
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
 }
 
 /// Largest error body read for its message.
@@ -396,11 +392,11 @@ impl HttpClient {
     /// JSON only when an observer will see the exchange.
     pub fn body(&self, value: &impl serde::Serialize) -> Result<Body> {
         let bytes = serde_json::to_vec(value)
-            .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?;
+            .map_err(|e| Error::config(format!("cannot encode the request: {e}")))?;
         let json = match &self.observer {
             Some(_) => Some(
                 serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?,
+                    .map_err(|e| Error::config(format!("cannot encode the request: {e}")))?,
             ),
             None => None,
         };
@@ -451,7 +447,7 @@ impl HttpClient {
                         attempt += 1;
                         continue;
                     }
-                    return Err(Error::Timeout(self.timeout));
+                    return Err(Error::timeout(self.timeout));
                 }
                 Ok(Err(e)) if never_sent(&e) && fresh_tries < MAX_FRESH_TRIES => {
                     // A kept-alive connection the server had closed before
@@ -474,7 +470,7 @@ impl HttpClient {
                         attempt += 1;
                         continue;
                     }
-                    return Err(connection_error(&e, key));
+                    return Err(connection_error(e, key));
                 }
                 Ok(Ok(resp)) => resp,
             };
@@ -534,8 +530,8 @@ impl HttpClient {
         let seen_headers = self.observer.as_ref().map(|_| resp.owned_headers());
         let (bytes, complete) = tokio::time::timeout(self.timeout, read_capped(resp.inner, limit))
             .await
-            .map_err(|_| Error::Timeout(self.timeout))?
-            .map_err(|e| connection_error(&e, key))?;
+            .map_err(|_| Error::timeout(self.timeout))?
+            .map_err(|e| connection_error(e, key))?;
         if !complete {
             return Err(too_large("the response body", limit, "max_body_bytes"));
         }
@@ -658,10 +654,15 @@ fn never_sent(e: &reqwest::Error) -> bool {
     false
 }
 
-pub(crate) fn connection_error(e: &reqwest::Error, key: Option<&ApiKey>) -> Error {
+/// A failed exchange as a typed error: the HTTP client's timeout is
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout), anything else
+/// [`ErrorKind::Connection`](crate::ErrorKind::Connection). The message
+/// names the whole cause chain (a refused connection its URL), the client's
+/// error is the source (without its URL when that holds the key).
+pub(crate) fn connection_error(e: reqwest::Error, key: Option<&ApiKey>) -> Error {
     // The whole chain (reqwest, hyper-util, hyper, io), each cause once.
     let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
+    let mut cause = std::error::Error::source(&e);
     for _ in 0..8 {
         let Some(c) = cause else { break };
         let said = c.to_string();
@@ -672,8 +673,14 @@ pub(crate) fn connection_error(e: &reqwest::Error, key: Option<&ApiKey>) -> Erro
         cause = c.source();
     }
     let text = key.map(|k| k.redact(&text)).unwrap_or(text);
-    if e.is_timeout() {
-        Error::Connection(format!("timed out: {text}"))
+    let keyed_url = e
+        .url()
+        .zip(key)
+        .is_some_and(|(u, k)| k.redact(u.as_str()) != u.as_str());
+    let source = if keyed_url { e.without_url() } else { e };
+    let e = &source;
+    let err = if e.is_timeout() {
+        Error::client_timeout(text)
     } else if e.is_connect() {
         let url = e
             .url()
@@ -682,12 +689,13 @@ pub(crate) fn connection_error(e: &reqwest::Error, key: Option<&ApiKey>) -> Erro
                     .unwrap_or_else(|| u.to_string())
             })
             .unwrap_or_else(|| "the server".into());
-        Error::Connection(format!(
+        Error::connection(format!(
             "could not connect to {url}: is the server running and is the URL right? ({text})"
         ))
     } else {
-        Error::Connection(text)
-    }
+        Error::connection(text)
+    };
+    err.with_source(source)
 }
 
 /// Reads the provider's error body: flat `{message, type, param, code}` (Cerebras)
@@ -804,30 +812,21 @@ pub(crate) fn status_error(
 ) -> Error {
     let api = api_error(status, body, key);
     match status {
-        401 | 403 => Error::Auth(api),
         400 | 404
             if api.code.as_deref() == Some("model_not_found")
                 || (status == 404 && api.param.as_deref() == Some("model")) =>
         {
-            Error::ModelNotFound {
-                model: model.to_owned(),
-                error: api,
-            }
+            Error::model_not_found(model, api)
         }
-        429 => Error::RateLimited {
-            error: api,
-            retry_after,
-            rate_limits,
-        },
-        408 => Error::RequestTimeout(api),
-        s if s >= 500 => Error::Server(api),
-        _ => Error::BadRequest(api),
+        429 => Error::rate_limited(api, retry_after, rate_limits),
+        _ => Error::from_api(api),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn the_key_never_shows() {
@@ -839,20 +838,26 @@ mod tests {
     #[test]
     fn errors_map_to_actionable_variants() {
         let body = r#"{"message":"Wrong API Key","type":"invalid_request_error","param":"api_key","code":"wrong_api_key"}"#;
-        assert!(
-            matches!(status_error(401, body, "m", RateLimits::default(), None, None), Error::Auth(e) if e.code.as_deref() == Some("wrong_api_key"))
-        );
+        assert!({
+            let e = status_error(401, body, "m", RateLimits::default(), None, None);
+            e.kind() == ErrorKind::Auth
+                && e.api_error().and_then(|a| a.code.as_deref()) == Some("wrong_api_key")
+        });
         let body = r#"{"message":"Model x does not exist","type":"not_found_error","param":"model","code":"model_not_found"}"#;
-        assert!(
-            matches!(status_error(404, body, "x", RateLimits::default(), None, None), Error::ModelNotFound { model, .. } if model == "x")
-        );
+        assert!({
+            let e = status_error(404, body, "x", RateLimits::default(), None, None);
+            e.kind() == ErrorKind::ModelNotFound && e.model() == Some("x")
+        });
         let wrapped = r#"{"error":{"message":"boom","type":"server_error"}}"#;
-        assert!(
-            matches!(status_error(503, wrapped, "m", RateLimits::default(), None, None), Error::Server(e) if e.message == "boom")
-        );
-        assert!(
-            matches!(status_error(400, "", "m", RateLimits::default(), None, None), Error::BadRequest(e) if e.message == "Bad Request")
-        );
+        assert!({
+            let e = status_error(503, wrapped, "m", RateLimits::default(), None, None);
+            e.kind() == ErrorKind::Server && e.api_error().is_some_and(|a| a.message == "boom")
+        });
+        assert!({
+            let e = status_error(400, "", "m", RateLimits::default(), None, None);
+            e.kind() == ErrorKind::BadRequest
+                && e.api_error().is_some_and(|a| a.message == "Bad Request")
+        });
     }
 
     #[test]

@@ -181,7 +181,7 @@ pub(crate) fn replay_as_stream(response: ChatResponse) -> ChatStream {
 /// Drains a stream into the final [`ChatResponse`].
 ///
 /// # Errors
-/// The stream's error, or [`Error::Connection`] if it ended without
+/// The stream's error, or [`ErrorKind::Connection`](crate::ErrorKind::Connection) if it ended without
 /// [`StreamEvent::Done`].
 pub async fn collect(mut stream: ChatStream) -> Result<ChatResponse> {
     while let Some(event) = stream.next().await {
@@ -189,8 +189,8 @@ pub async fn collect(mut stream: ChatStream) -> Result<ChatResponse> {
             return Ok(*response);
         }
     }
-    Err(Error::Connection(
-        "the stream ended before the answer was complete".into(),
+    Err(Error::connection(
+        "the stream ended before the answer was complete",
     ))
 }
 
@@ -198,14 +198,11 @@ pub async fn collect(mut stream: ChatStream) -> Result<ChatResponse> {
 /// patch 2 does) and every option against what the model supports.
 ///
 /// # Errors
-/// [`Error::Conversation`] or [`Error::Unsupported`], naming what to change.
+/// [`ErrorKind::Conversation`](crate::ErrorKind::Conversation) or [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), naming what to change.
 pub fn check_request(model: &str, caps: &Capabilities, req: &ChatRequest) -> Result<()> {
     req.check_conversation()?;
-    let unsupported = |feature: &str, hint: &str| Error::Unsupported {
-        model: model.to_owned(),
-        feature: feature.to_owned(),
-        hint: hint.to_owned(),
-    };
+    let unsupported =
+        |feature: &str, hint: &str| Error::unsupported(model.to_owned(), feature, hint);
     let structured = !matches!(req.response_format, ResponseFormat::Text);
     let checks: [(bool, Support, &str, &str); 10] = [
         (

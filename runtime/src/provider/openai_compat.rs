@@ -181,7 +181,7 @@ impl OpenAiCompat {
     /// The models the server lists (`GET /models`).
     ///
     /// # Errors
-    /// The provider's error, or [`Error::Protocol`](crate::Error::Protocol) for an answer that is not a
+    /// The provider's error, or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is not a
     /// model list.
     pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
         let url = format!("{}/models", self.inner.endpoint.base_url);

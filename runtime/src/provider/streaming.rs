@@ -43,8 +43,8 @@ pub(crate) fn decode_whole(mut decoder: impl Decode, body: &[u8]) -> Result<Chat
             return Ok(*response);
         }
     }
-    Err(Error::Connection(
-        "the stream ended before the answer was complete".into(),
+    Err(Error::connection(
+        "the stream ended before the answer was complete",
     ))
 }
 
@@ -170,7 +170,7 @@ async fn next_event<D: Decode>(
             () = s.timer.as_mut() => Err(()),
         };
         match next {
-            Err(()) => s.decoder.fail(Error::Timeout(limit), &mut s.pending),
+            Err(()) => s.decoder.fail(Error::timeout(limit), &mut s.pending),
             Ok(Some(Ok(bytes))) => {
                 s.received = s.received.saturating_add(bytes.len());
                 if s.received > s.max_body_bytes {
@@ -186,13 +186,9 @@ async fn next_event<D: Decode>(
                 }
             }
             Ok(Some(Err(e))) => {
-                let err = connection_error(&e, s.key.as_ref());
-                s.decoder.fail(
-                    Error::Connection(format!(
-                        "the stream broke before the answer was complete: {err}"
-                    )),
-                    &mut s.pending,
-                );
+                let err = connection_error(e, s.key.as_ref())
+                    .in_context("the stream broke before the answer was complete");
+                s.decoder.fail(err, &mut s.pending);
             }
             Ok(None) => s.decoder.finish(&mut s.pending),
         }
@@ -219,7 +215,7 @@ pub(crate) trait JsonEvents: Send + 'static {
     /// complete.
     ///
     /// # Errors
-    /// [`Error::Connection`] when the answer was cut short.
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) when the answer was cut short.
     fn at_end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse>;
 }
 
@@ -274,18 +270,15 @@ impl<H: JsonEvents> SseJson<H> {
 
 /// A stream the SSE parser could not read (its message says where).
 pub(crate) fn malformed_stream(parser_error: String) -> Error {
-    Error::Protocol {
-        what: "an event stream".into(),
-        excerpt: parser_error,
-    }
+    Error::protocol("an event stream", &parser_error)
 }
 
 /// An event's `data` as JSON.
 ///
 /// # Errors
-/// [`Error::Protocol`] when it is not JSON.
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when it is not JSON.
 pub(crate) fn parse_event(data: &str) -> Result<Value> {
-    serde_json::from_str(data).map_err(|_| malformed("an event of the stream", data))
+    serde_json::from_str(data).map_err(|_| Error::protocol("an event of the stream", data))
 }
 
 /// A whole server-sent event past `max` bytes.
@@ -300,14 +293,6 @@ pub(crate) fn oversized_line(max: usize) -> Error {
         max,
         "max_event_bytes",
     )
-}
-
-/// A malformed stream, quoting what was read.
-pub(crate) fn malformed(what: &str, text: &str) -> Error {
-    Error::Protocol {
-        what: what.to_owned(),
-        excerpt: crate::error::excerpt(text, 200),
-    }
 }
 
 impl<H: JsonEvents> Decode for SseJson<H> {

@@ -265,7 +265,7 @@ impl OpenAiCompat {
     /// ([`Vendor::key_variable`]).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when the key is not set.
+    /// [`Error::Config`](crate::Error::config) when the key is not set.
     pub fn vendor_from_env(vendor: Vendor) -> Result<Self> {
         let key = match vendor.key_variable() {
             None => None,

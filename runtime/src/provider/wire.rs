@@ -15,7 +15,7 @@ use crate::chat::{
     StreamEvent, TimeInfo, TokenLogprob, ToolCall, ToolCallDelta, ToolChoice, TopLogprob, Usage,
     WebSource, separate_reasoning,
 };
-use crate::error::{Error, Result, excerpt};
+use crate::error::{Error, Result};
 
 /// The differences between OpenAI-compatible servers that the wire format needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,13 +342,10 @@ impl Serialize for WireTool<'_> {
 /// provider's own tools, and citations into documents.
 ///
 /// # Errors
-/// [`Error::Unsupported`], naming what to do instead.
+/// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), naming what to do instead.
 pub(crate) fn check_expressible(model: &str, req: &ChatRequest, wire: &WireConfig) -> Result<()> {
-    let unsupported = |feature: &str, hint: &str| Error::Unsupported {
-        model: model.to_owned(),
-        feature: feature.to_owned(),
-        hint: hint.to_owned(),
-    };
+    let unsupported =
+        |feature: &str, hint: &str| Error::unsupported(model.to_owned(), feature, hint);
     let carried = |t: &ServerTool| {
         matches!(t, ServerTool::WebSearch { .. }) && wire.web_search_tool.is_some()
     };
@@ -519,13 +516,6 @@ impl Serialize for WireCall<'_> {
     }
 }
 
-fn protocol(what: &str, body: &str) -> Error {
-    Error::Protocol {
-        what: what.to_owned(),
-        excerpt: excerpt(body, 200),
-    }
-}
-
 fn str_field(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
@@ -536,8 +526,8 @@ pub(crate) fn parse_response(
     rate_limits: RateLimits,
     inference_id: Option<String>,
 ) -> Result<ChatResponse> {
-    let mut v: Value =
-        serde_json::from_str(body).map_err(|_| protocol("a chat completion (not JSON)", body))?;
+    let mut v: Value = serde_json::from_str(body)
+        .map_err(|_| Error::protocol("a chat completion (not JSON)", body))?;
     // An error in a successful answer (OpenRouter relays an upstream
     // provider's refusal so): typed by the status it names.
     if v.get("choices").is_none() && v.get("error").is_some_and(Value::is_object) {
@@ -557,12 +547,12 @@ pub(crate) fn parse_response(
         .and_then(Value::as_array_mut)
         .and_then(|c| c.first_mut())
         .map(Value::take)
-        .ok_or_else(|| protocol("a chat completion (no `choices`)", body))?;
+        .ok_or_else(|| Error::protocol("a chat completion (no `choices`)", body))?;
     let mut msg = choice
         .get_mut("message")
         .filter(|m| m.is_object())
         .map(Value::take)
-        .ok_or_else(|| protocol("a chat completion (no `message` object)", body))?;
+        .ok_or_else(|| Error::protocol("a chat completion (no `message` object)", body))?;
     let server_tool_calls: Vec<ServerToolCall> = msg
         .get("executed_tools")
         .map(executed_tools)
@@ -666,7 +656,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
     ) {
         Ok(Some(f)) => f,
         Ok(None) => return Ok(Chunk::Delta(ChunkDelta::default(), Vec::new())),
-        Err(()) => return Err(protocol("a stream chunk (not JSON)", data)),
+        Err(()) => return Err(Error::protocol("a stream chunk (not JSON)", data)),
     };
     if !is_null(error) {
         let status = whole(status_code)
@@ -972,7 +962,7 @@ impl super::streaming::Decode for StreamDecoder {
             None => {}
             Some(acc) if acc.is_finished() => self.end(out),
             Some(_) => self.fail(
-                Error::Connection("the stream ended before the answer was complete".into()),
+                Error::connection("the stream ended before the answer was complete"),
                 out,
             ),
         }
@@ -1159,7 +1149,7 @@ fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
 /// Reads a blocking chat-completions answer (OpenAI wire format).
 ///
 /// # Errors
-/// [`Error::Protocol`](crate::Error::Protocol) when `body` is not a chat completion.
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not a chat completion.
 pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
     parse_response(body, Default::default(), None)
 }
@@ -1168,8 +1158,8 @@ pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
 /// [`ChatResponse`] a blocking call would give.
 ///
 /// # Errors
-/// [`Error::Protocol`](crate::Error::Protocol) for a malformed stream, the
-/// provider's error for an error event, [`Error::Connection`](crate::Error::Connection)
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the
+/// provider's error for an error event, [`ErrorKind::Connection`](crate::ErrorKind::Connection)
 /// for a stream that ends before the answer does.
 pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
     let decoder = StreamDecoder::new(

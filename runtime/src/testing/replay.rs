@@ -98,17 +98,17 @@ impl Replay {
     /// async code alike.
     ///
     /// # Errors
-    /// [`Error::Config`] when `dir` cannot be read, a file is not a recording,
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `dir` cannot be read, a file is not a recording,
     /// or no port can be bound.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let mut files = Vec::new();
         collect_files(dir, &mut files).map_err(|e| {
-            Error::Config(format!("cannot read recordings in {}: {e}", dir.display()))
+            Error::config(format!("cannot read recordings in {}: {e}", dir.display()))
         })?;
         files.sort();
         if files.is_empty() {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "no recordings (*.json) in {}",
                 dir.display()
             )));
@@ -116,9 +116,9 @@ impl Replay {
         let mut interactions = Vec::new();
         for path in files {
             let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Error::config(format!("{}: {e}", path.display())))?;
             let cassette: Cassette = serde_json::from_str(&text).map_err(|e| {
-                Error::Config(format!("{} is not a recording: {e}", path.display()))
+                Error::config(format!("{} is not a recording: {e}", path.display()))
             })?;
             interactions.extend(cassette.interactions);
         }
@@ -128,7 +128,7 @@ impl Replay {
     /// Serves these interactions (for tests that build them in code).
     ///
     /// # Errors
-    /// [`Error::Config`] when no port can be bound.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no port can be bound.
     pub fn from_interactions(interactions: Vec<Interaction>) -> Result<Self> {
         let mut table = Table::new();
         for i in interactions {
@@ -150,7 +150,7 @@ impl Replay {
     /// client's own overhead, and tests that count what one call costs.
     ///
     /// # Errors
-    /// [`Error::Config`] when no port can be bound.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no port can be bound.
     pub fn answering_every_request(response: RecordedResponse) -> Result<Self> {
         Self::serve(Answers {
             table: Table::new(),
@@ -160,13 +160,13 @@ impl Replay {
 
     fn serve(table: Answers) -> Result<Self> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| Error::Config(format!("cannot bind 127.0.0.1: {e}")))?;
+            .map_err(|e| Error::config(format!("cannot bind 127.0.0.1: {e}")))?;
         listener
             .set_nonblocking(true)
-            .map_err(|e| Error::Config(e.to_string()))?;
+            .map_err(|e| Error::config(e.to_string()))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::Config(e.to_string()))?;
+            .map_err(|e| Error::config(e.to_string()))?;
         let table = Arc::new(Mutex::new(table));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = table.clone();
@@ -200,7 +200,7 @@ impl Replay {
                     }
                 });
             })
-            .map_err(|e| Error::Config(format!("cannot start the replay thread: {e}")))?;
+            .map_err(|e| Error::config(format!("cannot start the replay thread: {e}")))?;
         Ok(Self {
             addr,
             table,

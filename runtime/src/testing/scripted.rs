@@ -132,12 +132,9 @@ impl ScriptedModel {
             .lock()
             .ok()
             .and_then(|mut s| s.pop_front())
-            .ok_or_else(|| Error::Config("the ScriptedModel's script is exhausted".into()))?;
+            .ok_or_else(|| Error::config("the ScriptedModel's script is exhausted"))?;
         let n = {
-            let mut c = self
-                .calls
-                .lock()
-                .map_err(|_| Error::Config("poisoned".into()))?;
+            let mut c = self.calls.lock().map_err(|_| Error::config("poisoned"))?;
             *c += 1;
             *c
         };

@@ -57,8 +57,8 @@ impl Toolbox {
     /// Adds a tool.
     ///
     /// # Errors
-    /// [`Error::Config`] for a duplicate name or an invalid one, and
-    /// [`Error::Schema`] for a tool whose schema could not be built.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a duplicate name or an invalid one, and
+    /// [`ErrorKind::Schema`](crate::ErrorKind::Schema) for a tool whose schema could not be built.
     pub fn add(&mut self, tool: impl Tool) -> Result<&mut Self> {
         self.add_arc(Arc::new(tool))
     }
@@ -69,16 +69,16 @@ impl Toolbox {
     /// As [`Toolbox::add`].
     pub fn add_arc(&mut self, tool: Arc<dyn Tool>) -> Result<&mut Self> {
         if let Some(e) = tool.schema_error() {
-            return Err(Error::Schema(e.clone()));
+            return Err(Error::from(e.clone()));
         }
         let name = tool.def().name.clone();
         if !valid_name(&name) {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "tool name `{name}` must have 1 to 128 characters, none of them a space or a control character"
             )));
         }
         if self.by_name.contains_key(&name) {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "two tools are named `{name}`; rename one with #[tool(name = \"…\")]"
             )));
         }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Anthropic, AnthropicModel, wire};
 use crate::chat::ChatRequest;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::provider::check_request;
 use crate::provider::http::Body;
 use crate::provider::storage::{
@@ -17,10 +17,8 @@ use crate::provider::storage::{
 const FILES_BETA: (&str, &str) = ("anthropic-beta", "files-api-2025-04-14");
 
 fn batch_of(v: &Value) -> Result<Batch> {
-    let id = text(v, "id").ok_or_else(|| Error::Protocol {
-        what: "a message batch (no `id`)".into(),
-        excerpt: crate::error::excerpt(&v.to_string(), 200),
-    })?;
+    let id = text(v, "id")
+        .ok_or_else(|| Error::protocol("a message batch (no `id`)", &v.to_string()))?;
     let counts = v.get("request_counts").cloned().unwrap_or_default();
     Ok(Batch {
         id,
@@ -43,10 +41,7 @@ fn batch_of(v: &Value) -> Result<Batch> {
 }
 
 fn file_of(v: &Value) -> Result<StoredFile> {
-    let id = text(v, "id").ok_or_else(|| Error::Protocol {
-        what: "a file (no `id`)".into(),
-        excerpt: crate::error::excerpt(&v.to_string(), 200),
-    })?;
+    let id = text(v, "id").ok_or_else(|| Error::protocol("a file (no `id`)", &v.to_string()))?;
     Ok(StoredFile {
         id,
         name: text(v, "filename"),
@@ -65,7 +60,7 @@ fn segment(id: &str) -> Result<&str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "`{id}` is not an Anthropic id (letters, digits, `_` and `-`)"
         )));
     }
@@ -80,7 +75,7 @@ impl Anthropic {
     /// A message batch by id (`GET /messages/batches/{id}`).
     ///
     /// # Errors
-    /// The provider's error, or [`Error::Protocol`] for an answer that is
+    /// The provider's error, or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is
     /// not a batch.
     pub async fn batch(&self, id: &str) -> Result<Batch> {
         let url = format!("{}/messages/batches/{}", self.inner.base_url, segment(id)?);
@@ -138,9 +133,9 @@ impl Anthropic {
     /// request), each read like a blocking answer.
     ///
     /// # Errors
-    /// The provider's error: a 404 [`Error::BadRequest`] while the batch has
+    /// The provider's error: a 404 [`ErrorKind::BadRequest`](crate::ErrorKind::BadRequest) while the batch has
     /// no results yet (see [`Anthropic::wait_for_batch_results`]); a line
-    /// that is not a result is [`Error::Protocol`].
+    /// that is not a result is [`ErrorKind::Protocol`](crate::ErrorKind::Protocol).
     pub async fn batch_results(&self, id: &str) -> Result<Vec<BatchResult>> {
         let url = format!(
             "{}/messages/batches/{}/results",
@@ -154,10 +149,8 @@ impl Anthropic {
         let limits = self.inner.http()?.limits.clone();
         let mut out = Vec::new();
         for line in body.lines().filter(|l| !l.trim().is_empty()) {
-            let v: Value = serde_json::from_str(line).map_err(|_| Error::Protocol {
-                what: "a batch result line".into(),
-                excerpt: crate::error::excerpt(line, 200),
-            })?;
+            let v: Value = serde_json::from_str(line)
+                .map_err(|_| Error::protocol("a batch result line", line))?;
             let result = v.get("result").cloned().unwrap_or_default();
             let kind = text(&result, "type").unwrap_or_default();
             let outcome = match (kind.as_str(), result.get("message")) {
@@ -183,7 +176,7 @@ impl Anthropic {
     /// are there, for at most `deadline`.
     ///
     /// # Errors
-    /// [`Error::Timeout`] when `deadline` passes first; any other error of
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when `deadline` passes first; any other error of
     /// the provider at once.
     pub async fn wait_for_batch_results(
         &self,
@@ -194,11 +187,11 @@ impl Anthropic {
         let until = tokio::time::Instant::now() + deadline.min(Duration::from_secs(86_400 * 30));
         loop {
             match self.batch_results(id).await {
-                Err(Error::BadRequest(api)) if api.status == 404 => {}
+                Err(e) if e.kind() == ErrorKind::BadRequest && e.status() == Some(404) => {}
                 other => return other,
             }
             if tokio::time::Instant::now() + every > until {
-                return Err(Error::Timeout(deadline));
+                return Err(Error::timeout(deadline));
             }
             tokio::time::sleep(every).await;
         }
@@ -208,7 +201,7 @@ impl Anthropic {
     /// images later requests can name by id.
     ///
     /// # Errors
-    /// The provider's error, or [`Error::Protocol`] for an answer that is
+    /// The provider's error, or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is
     /// not a file.
     pub async fn upload_file(
         &self,
@@ -304,7 +297,7 @@ impl AnthropicModel {
     /// request is checked as [`Model::chat`](crate::Model::chat) would.
     ///
     /// # Errors
-    /// The first request's problem ([`Error::Unsupported`], …), or the
+    /// The first request's problem ([`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), …), or the
     /// provider's error.
     pub async fn create_batch(&self, requests: &[(&str, &ChatRequest)]) -> Result<Batch> {
         let mut items = Vec::with_capacity(requests.len());
@@ -336,7 +329,7 @@ impl AnthropicModel {
     /// (`POST /messages/count_tokens`).
     ///
     /// # Errors
-    /// The provider's error, or [`Error::Protocol`] for an answer without a
+    /// The provider's error, or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer without a
     /// count.
     pub async fn count_tokens(&self, request: &ChatRequest) -> Result<u64> {
         check_request(&self.name, &self.capabilities, request)?;
@@ -358,9 +351,6 @@ impl AnthropicModel {
                 "a JSON answer",
             )
             .await?;
-        count(&v, "input_tokens").ok_or_else(|| Error::Protocol {
-            what: "a token count".into(),
-            excerpt: crate::error::excerpt(&v.to_string(), 200),
-        })
+        count(&v, "input_tokens").ok_or_else(|| Error::protocol("a token count", &v.to_string()))
     }
 }

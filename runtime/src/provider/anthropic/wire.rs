@@ -13,7 +13,7 @@ use crate::chat::{
     MediaSource, Message, ProviderState, RateLimits, ResponseFormat, ServerTool, ServerToolCall,
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
-use crate::error::{Error, Result, excerpt};
+use crate::error::{Error, ErrorKind, Result};
 use crate::provider::http::{
     ApiKey, Limits, error_status_in, status_error, too_large, too_many_tool_calls,
 };
@@ -219,41 +219,32 @@ fn part(p: &ContentPart) -> Value {
     json!({"type": kind, "source": source})
 }
 
-/// A 404 about the model (`"model: …"`) as [`Error::ModelNotFound`].
+/// A 404 about the model (`"model: …"`) as [`ErrorKind::ModelNotFound`](crate::ErrorKind::ModelNotFound).
 pub(super) fn model_not_found(e: Error, model: &str) -> Error {
-    match e {
-        Error::BadRequest(api)
-            if api.status == 404
+    let about_the_model = e.kind() == ErrorKind::BadRequest
+        && e.api_error().is_some_and(|api| {
+            api.status == 404
                 && (api.message.starts_with("model:")
-                    || api.kind.as_deref() == Some("not_found_error")) =>
-        {
-            Error::ModelNotFound {
-                model: model.to_owned(),
-                error: api,
-            }
-        }
-        other => other,
-    }
-}
-
-fn protocol(what: &str, body: &str) -> Error {
-    Error::Protocol {
-        what: what.to_owned(),
-        excerpt: excerpt(body, 200),
+                    || api.kind.as_deref() == Some("not_found_error"))
+        });
+    if about_the_model {
+        e.into_model_not_found(model)
+    } else {
+        e
     }
 }
 
 /// Reads a blocking Messages answer.
 ///
 /// # Errors
-/// [`Error::Protocol`] when `body` is not a message.
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not a message.
 pub fn parse_message(body: &str) -> Result<ChatResponse> {
     parse_message_within(body, &Limits::default())
 }
 
 /// As [`parse_message`], with at most `limits.max_tool_calls` calls.
 pub(super) fn parse_message_within(body: &str, limits: &Limits) -> Result<ChatResponse> {
-    let v: Value = serde_json::from_str(body).map_err(|_| protocol("a message", body))?;
+    let v: Value = serde_json::from_str(body).map_err(|_| Error::protocol("a message", body))?;
     if v.get("type").and_then(Value::as_str) == Some("error") {
         return Err(status_error(
             error_status(&v),
@@ -265,7 +256,7 @@ pub(super) fn parse_message_within(body: &str, limits: &Limits) -> Result<ChatRe
         ));
     }
     if !v.get("content").is_some_and(Value::is_array) {
-        return Err(protocol("a message (no `content` list)", body));
+        return Err(Error::protocol("a message (no `content` list)", body));
     }
     read_message(&v, &[], limits.max_tool_calls)
 }
@@ -550,8 +541,8 @@ impl JsonEvents for MessageEvents {
         if self.stop_reason {
             self.end(out)
         } else {
-            Err(Error::Connection(
-                "the stream ended before the answer was complete".into(),
+            Err(Error::connection(
+                "the stream ended before the answer was complete",
             ))
         }
     }
@@ -589,7 +580,7 @@ impl MessageEvents {
             "message_start" => {
                 let mut m = v.get_mut("message").map(Value::take).unwrap_or_default();
                 if !m.is_object() {
-                    return Err(protocol("a message_start event", &v.to_string()));
+                    return Err(Error::protocol("a message_start event", &v.to_string()));
                 }
                 json::set(&mut m, "content", Value::Array(Vec::new()));
                 self.message = Some(m);
@@ -608,7 +599,10 @@ impl MessageEvents {
                     .unwrap_or_default();
                 let wire_index = v.get("index").and_then(Value::as_u64);
                 if wire_index.is_some() && self.blocks.iter().any(|b| b.wire_index == wire_index) {
-                    return Err(protocol("a second start of one block", &v.to_string()));
+                    return Err(Error::protocol(
+                        "a second start of one block",
+                        &v.to_string(),
+                    ));
                 }
                 let mut b = StreamBlock {
                     block,
@@ -638,7 +632,7 @@ impl MessageEvents {
             }
             "content_block_delta" => {
                 let Some(b) = self.block_of(&v) else {
-                    return Err(protocol("a delta before its block", &v.to_string()));
+                    return Err(Error::protocol("a delta before its block", &v.to_string()));
                 };
                 let delta = v.get_mut("delta").map(Value::take).unwrap_or_default();
                 let text = |k: &str| {
@@ -732,7 +726,7 @@ impl MessageEvents {
             }
             "message_delta" => {
                 let Some(m) = self.message.as_mut() else {
-                    return Err(protocol(
+                    return Err(Error::protocol(
                         "a message_delta before message_start",
                         &v.to_string(),
                     ));
@@ -772,8 +766,8 @@ impl MessageEvents {
 
     fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse> {
         let Some(mut m) = self.message.take() else {
-            return Err(Error::Connection(
-                "the stream ended before the answer began".into(),
+            return Err(Error::connection(
+                "the stream ended before the answer began",
             ));
         };
         let blocks = std::mem::take(&mut self.blocks);
@@ -822,7 +816,6 @@ fn append(block: &mut Value, key: &str, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiError;
 
     #[test]
     fn errors_inside_a_stream_are_typed() {
@@ -830,7 +823,7 @@ mod tests {
 event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
         let err = super::super::parse_message_stream(body).unwrap_err();
         assert!(
-            matches!(err, Error::Server(ApiError { status: 529, .. })),
+            err.kind() == ErrorKind::Server && err.status() == Some(529),
             "{err:?}"
         );
     }
@@ -841,7 +834,7 @@ event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"
 data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
 data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n";
         let err = super::super::parse_message_stream(body).unwrap_err();
-        assert!(matches!(err, Error::Connection(_)), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Connection, "{err:?}");
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Gemini {
     /// `GEMINI_BASE_URL`, if set).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when the key is not set.
+    /// [`Error::Config`](crate::Error::config) when the key is not set.
     pub fn from_env() -> Result<Self> {
         let mut c = Self::new(Endpoint::key_from_env(
             "GEMINI_API_KEY",
@@ -92,8 +92,8 @@ impl Gemini {
     /// The models the key may use (`GET /models`).
     ///
     /// # Errors
-    /// The provider's error ([`Error::Auth`](crate::Error::Auth) for a bad key), or
-    /// [`Error::Protocol`](crate::Error::Protocol) for an answer that is not a model list.
+    /// The provider's error ([`ErrorKind::Auth`](crate::ErrorKind::Auth) for a bad key), or
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is not a model list.
     pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
         let url = format!("{}/models?pageSize=1000", self.inner.base_url);
         self.inner
@@ -170,7 +170,7 @@ impl GeminiModel {
     /// The JSON body this model would send for `request`.
     ///
     /// # Errors
-    /// [`Error::Schema`](crate::Error::Schema) when a tool's or the answer's schema cannot be
+    /// [`ErrorKind::Schema`](crate::ErrorKind::Schema) when a tool's or the answer's schema cannot be
     /// written in Gemini's dialect (a recursive type).
     pub fn request_body(&self, request: &ChatRequest) -> Result<serde_json::Value> {
         wire::request_body(request, self.thinking_budget, self.cached.as_deref())
@@ -228,9 +228,9 @@ impl Model for GeminiModel {
 /// [`ChatResponse`] a blocking call would give.
 ///
 /// # Errors
-/// [`Error::Protocol`](crate::Error::Protocol) for a malformed stream, the provider's error for an
-/// error chunk, [`Error::Blocked`](crate::Error::Blocked) for a blocked prompt,
-/// [`Error::Connection`](crate::Error::Connection) for a stream that ends before the model said why
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the provider's error for an
+/// error chunk, [`ErrorKind::Blocked`](crate::ErrorKind::Blocked) for a blocked prompt,
+/// [`ErrorKind::Connection`](crate::ErrorKind::Connection) for a stream that ends before the model said why
 /// it stopped.
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
     let decoder = wire::stream_decoder(String::new(), None, &super::Limits::default());

@@ -11,10 +11,8 @@ use crate::provider::http::Body;
 use crate::provider::storage::{CachedPrompt, StoredFile, count, records, text};
 
 fn file_of(v: &Value) -> Result<StoredFile> {
-    let id = text(v, "name").ok_or_else(|| Error::Protocol {
-        what: "a file (no `name`)".into(),
-        excerpt: crate::error::excerpt(&v.to_string(), 200),
-    })?;
+    let id =
+        text(v, "name").ok_or_else(|| Error::protocol("a file (no `name`)", &v.to_string()))?;
     Ok(StoredFile {
         id,
         name: text(v, "displayName"),
@@ -27,10 +25,8 @@ fn file_of(v: &Value) -> Result<StoredFile> {
 }
 
 fn cache_of(v: &Value) -> Result<CachedPrompt> {
-    let id = text(v, "name").ok_or_else(|| Error::Protocol {
-        what: "cached contents (no `name`)".into(),
-        excerpt: crate::error::excerpt(&v.to_string(), 200),
-    })?;
+    let id = text(v, "name")
+        .ok_or_else(|| Error::protocol("cached contents (no `name`)", &v.to_string()))?;
     Ok(CachedPrompt {
         id,
         model: text(v, "model")
@@ -56,7 +52,7 @@ fn id_segment<'a>(id: &'a str, collection: &str) -> Result<&'a str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "`{id}` is not a Gemini {collection} name"
         )));
     }
@@ -87,7 +83,7 @@ impl Gemini {
     /// [`StoredFile::uri`] (as a [`ContentPart::media_url`](crate::chat::ContentPart::media_url)).
     ///
     /// # Errors
-    /// The provider's error, or [`Error::Protocol`] for an answer without
+    /// The provider's error, or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer without
     /// an upload URL or a file.
     pub async fn upload_file(
         &self,
@@ -119,10 +115,7 @@ impl Gemini {
             .iter()
             .find(|(k, _)| k == "x-goog-upload-url")
             .map(|(_, v)| v.clone())
-            .ok_or_else(|| Error::Protocol {
-                what: "an upload start (no x-goog-upload-url header)".into(),
-                excerpt: String::new(),
-            })?;
+            .ok_or_else(|| Error::protocol("an upload start (no x-goog-upload-url header)", ""))?;
         // The upload goes to this client's host (a proxy or a replay server
         // stands in for Google's): the path and query of the given URL.
         let tail = upload
@@ -201,8 +194,8 @@ impl Gemini {
     /// Cached contents by name (`cachedContents/…`).
     ///
     /// # Errors
-    /// The provider's error (a deleted one is a 403 [`Error::Auth`], as
-    /// Gemini answers), or [`Error::Protocol`].
+    /// The provider's error (a deleted one is a 403 [`ErrorKind::Auth`](crate::ErrorKind::Auth), as
+    /// Gemini answers), or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol).
     pub async fn cached_prompt(&self, name: &str) -> Result<CachedPrompt> {
         let url = format!(
             "{}/cachedContents/{}",
@@ -252,8 +245,8 @@ impl GeminiModel {
     /// [`GeminiModel::cached_prompt`] and pay less for those tokens.
     ///
     /// # Errors
-    /// [`Error::Schema`]-free: the provider's error (a prefix under the
-    /// model's minimum size is refused), or [`Error::Protocol`].
+    /// [`ErrorKind::Schema`](crate::ErrorKind::Schema)-free: the provider's error (a prefix under the
+    /// model's minimum size is refused), or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol).
     pub async fn create_cached_prompt(
         &self,
         prefix: &ChatRequest,

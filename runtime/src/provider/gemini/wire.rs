@@ -15,12 +15,12 @@ use crate::chat::{
     MediaSource, Message, ProviderState, RateLimits, ResponseFormat, ServerTool, ServerToolCall,
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::provider::http::{
     ApiKey, Limits, error_status_in, status_error, too_large, too_many_tool_calls,
 };
 use crate::provider::json;
-use crate::provider::streaming::{JsonEvents, SseJson, malformed};
+use crate::provider::streaming::{JsonEvents, SseJson};
 use crate::schema::to_gemini;
 
 /// The provider name on [`ProviderState`]s this module writes.
@@ -309,28 +309,27 @@ fn part(p: &ContentPart) -> Value {
 }
 
 /// Gemini's errors as typed errors: a bad key (a 400 `API_KEY_INVALID`) is
-/// [`Error::Auth`], an unknown or malformed model name [`Error::ModelNotFound`].
+/// [`ErrorKind::Auth`](crate::ErrorKind::Auth), an unknown or malformed model name [`ErrorKind::ModelNotFound`](crate::ErrorKind::ModelNotFound).
 pub(super) fn typed_error(e: Error, model: &str) -> Error {
-    match e {
-        Error::BadRequest(api) | Error::Auth(api) if api.message.contains("API key") => {
-            Error::Auth(api)
-        }
-        Error::BadRequest(api)
-            if api.status == 404 || (api.status == 400 && api.message.contains("model name")) =>
-        {
-            Error::ModelNotFound {
-                model: model.to_owned(),
-                error: api,
-            }
-        }
-        other => other,
+    let Some(api) = e.api_error() else {
+        return e;
+    };
+    let refused = matches!(e.kind(), ErrorKind::BadRequest | ErrorKind::Auth);
+    if refused && api.message.contains("API key") {
+        e.into_auth()
+    } else if e.kind() == ErrorKind::BadRequest
+        && (api.status == 404 || (api.status == 400 && api.message.contains("model name")))
+    {
+        e.into_model_not_found(model)
+    } else {
+        e
     }
 }
 
 /// Reads a blocking Gemini answer.
 ///
 /// # Errors
-/// [`Error::Protocol`] when `body` is not an answer, [`Error::Blocked`] for a
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not an answer, [`ErrorKind::Blocked`](crate::ErrorKind::Blocked) for a
 /// blocked prompt, the provider's error for an error body.
 pub fn parse_response(body: &str) -> Result<ChatResponse> {
     parse_response_within(body, "", &Limits::default())
@@ -343,13 +342,13 @@ pub(super) fn parse_response_within(
     limits: &Limits,
 ) -> Result<ChatResponse> {
     let answer: Answer<'_> =
-        serde_json::from_str(body).map_err(|_| malformed("an answer", body))?;
+        serde_json::from_str(body).map_err(|_| Error::protocol("an answer", body))?;
     let mut meta = Meta::default();
     let mut parts = Parts::new(limits);
     let has_candidate = answer.candidates.is_some();
     meta.read(answer, &mut parts, None, model, None)?;
     if !has_candidate {
-        return Err(malformed("an answer (no candidates)", body));
+        return Err(Error::protocol("an answer (no candidates)", body));
     }
     meta.response(parts)
 }
@@ -471,7 +470,7 @@ impl Parts {
         match (failed, read) {
             (Some(e), _) => Err(e),
             (None, Ok(())) => Ok(()),
-            (None, Err(_)) => Err(malformed("the parts of an answer", raw.get())),
+            (None, Err(_)) => Err(Error::protocol("the parts of an answer", raw.get())),
         }
     }
 
@@ -624,10 +623,7 @@ impl Meta {
                 block_reason_message,
             }) = answer.prompt_feedback
             {
-                return Err(Error::Blocked {
-                    reason,
-                    message: block_reason_message,
-                });
+                return Err(Error::blocked(reason, block_reason_message));
             }
             self.keep(
                 answer.response_id,
@@ -894,8 +890,8 @@ impl JsonEvents for ChunkEvents {
         data: &str,
         out: &mut VecDeque<Result<StreamEvent>>,
     ) -> Result<Option<ChatResponse>> {
-        let answer: Answer<'_> =
-            serde_json::from_str(data).map_err(|_| malformed("an event of the stream", data))?;
+        let answer: Answer<'_> = serde_json::from_str(data)
+            .map_err(|_| Error::protocol("an event of the stream", data))?;
         let finishing = answer
             .candidates
             .as_ref()
@@ -916,8 +912,8 @@ impl JsonEvents for ChunkEvents {
             let parts = std::mem::replace(&mut self.parts, Parts::new(&Limits::default()));
             std::mem::take(&mut self.meta).response(parts)
         } else {
-            Err(Error::Connection(
-                "the stream ended before the model said why it stopped".into(),
+            Err(Error::connection(
+                "the stream ended before the model said why it stopped",
             ))
         }
     }
@@ -954,7 +950,7 @@ mod tests {
     #[test]
     fn a_blocked_prompt_is_a_typed_error() {
         let err = parse_response(r#"{"promptFeedback": {"blockReason": "SAFETY"}}"#).unwrap_err();
-        assert!(matches!(err, Error::Blocked { ref reason, .. } if reason == "SAFETY"));
+        assert_eq!(err.blocked_reason().map(|(r, _)| r), Some("SAFETY"));
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl OpenAiResponses {
     /// `OPENAI_BASE_URL`, if set).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when the key is not set.
+    /// [`Error::Config`](crate::Error::config) when the key is not set.
     pub fn from_env() -> Result<Self> {
         let mut c = Self::new(Endpoint::key_from_env(
             "OPENAI_API_KEY",
@@ -91,8 +91,8 @@ impl OpenAiResponses {
     /// The models the key may use (`GET /models`).
     ///
     /// # Errors
-    /// The provider's error ([`Error::Auth`](crate::Error::Auth) for a bad key), or
-    /// [`Error::Protocol`](crate::Error::Protocol) for an answer that is not a model list.
+    /// The provider's error ([`ErrorKind::Auth`](crate::ErrorKind::Auth) for a bad key), or
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is not a model list.
     pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
         let url = format!("{}/models", self.inner.base_url);
         self.inner.list_models(&url).await
@@ -229,8 +229,8 @@ impl Model for OpenAiResponsesModel {
 /// [`ChatResponse`] a blocking call would give.
 ///
 /// # Errors
-/// [`Error::Protocol`](crate::Error::Protocol) for a malformed stream, the provider's error for a
-/// failed response or an `error` event, [`Error::Connection`](crate::Error::Connection) for a stream
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the provider's error for a
+/// failed response or an `error` event, [`ErrorKind::Connection`](crate::ErrorKind::Connection) for a stream
 /// that ends early.
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
     let decoder = wire::stream_decoder(

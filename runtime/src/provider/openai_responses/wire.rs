@@ -12,10 +12,10 @@ use crate::chat::{
     MediaSource, Message, ProviderState, RateLimits, ResponseFormat, ServerTool, ServerToolCall,
     StreamEvent, ToolCall, ToolChoice, Usage, WebSource,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::provider::http::{ApiKey, Limits, error_status_in, status_error, too_many_tool_calls};
 use crate::provider::json;
-use crate::provider::streaming::{JsonEvents, SseJson, malformed, parse_event};
+use crate::provider::streaming::{JsonEvents, SseJson, parse_event};
 
 /// The provider name on [`ProviderState`]s this module writes.
 const PROVIDER: &str = "openai_responses";
@@ -265,7 +265,7 @@ fn part(p: &ContentPart) -> Value {
 /// Reads a blocking Responses answer.
 ///
 /// # Errors
-/// [`Error::Protocol`] when `body` is not a response; the provider's error for
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not a response; the provider's error for
 /// a failed one.
 pub fn parse_response(body: &str) -> Result<ChatResponse> {
     parse_response_within(body, &Limits::default())
@@ -273,7 +273,7 @@ pub fn parse_response(body: &str) -> Result<ChatResponse> {
 
 /// As [`parse_response`], with at most `limits.max_tool_calls` calls.
 pub(super) fn parse_response_within(body: &str, limits: &Limits) -> Result<ChatResponse> {
-    let v: Value = serde_json::from_str(body).map_err(|_| malformed("a response", body))?;
+    let v: Value = serde_json::from_str(body).map_err(|_| Error::protocol("a response", body))?;
     read_response(&v, None, limits.max_tool_calls).map(|(r, _)| r)
 }
 
@@ -300,7 +300,10 @@ fn read_response(
         ));
     }
     let Some(output) = v.get("output").and_then(Value::as_array) else {
-        return Err(malformed("a response (no `output` list)", &v.to_string()));
+        return Err(Error::protocol(
+            "a response (no `output` list)",
+            &v.to_string(),
+        ));
     };
     let mut text: Option<String> = None;
     let mut reasoning: Vec<String> = Vec::new();
@@ -613,20 +616,18 @@ impl JsonEvents for ResponseEvents {
     }
 
     fn at_end(&mut self, _out: &mut VecDeque<Result<StreamEvent>>) -> Result<ChatResponse> {
-        Err(Error::Connection(
-            "the stream ended before the answer was complete".into(),
+        Err(Error::connection(
+            "the stream ended before the answer was complete",
         ))
     }
 }
 
 /// Names the model in an error that did not know it.
 fn model_error(e: Error, model: &str) -> Error {
-    match e {
-        Error::ModelNotFound { error, .. } => Error::ModelNotFound {
-            model: model.to_owned(),
-            error,
-        },
-        other => other,
+    if e.kind() == ErrorKind::ModelNotFound {
+        e.into_model_not_found(model)
+    } else {
+        e
     }
 }
 
@@ -687,6 +688,6 @@ mod tests {
     fn a_failed_stream_is_a_typed_error() {
         let body = b"data: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"boom\"},\"output\":[]}}\n\n";
         let err = super::super::parse_response_stream(body).unwrap_err();
-        assert!(matches!(err, Error::Server(_)), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Server, "{err:?}");
     }
 }
