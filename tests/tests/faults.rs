@@ -817,34 +817,52 @@ fn gemini(server: &HostileServer) -> typecall::provider::GeminiModel {
 /// A Gemini answer of these parts: a JSON body, or one SSE chunk.
 fn gemini_answer(parts: Value, finish: &str, streaming: bool) -> Reply {
     let answer = json!({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish}]});
+    body_or_chunk(&answer, streaming)
+}
+
+/// `answer` as a JSON body, or as one SSE chunk.
+fn body_or_chunk(answer: &Value, streaming: bool) -> Reply {
     if streaming {
         Reply::raw(
             200,
             "text/event-stream",
-            Body::Bytes(sse_bytes(&[answer], false)),
+            Body::Bytes(sse_bytes(std::slice::from_ref(answer), false)),
         )
     } else {
-        Reply::json(200, &answer)
+        Reply::json(200, answer)
     }
+}
+
+/// A square-root agent on Gemini against a server answering `replies`: its
+/// run, and the server (to read what was sent).
+async fn gemini_agent_run(
+    replies: Vec<Reply>,
+    streaming: bool,
+) -> Result<(typecall::Run, HostileServer), String> {
+    let server = HostileServer::start(replies).await;
+    let agent = Agent::new(gemini(&server))
+        .tool(SquareRoot)
+        .tool_mode(ToolMode::Native);
+    let run = run_agent(&agent, streaming)
+        .await
+        .map_err(|e| format!("streaming={streaming}: {e}"))?;
+    Ok((run, server))
 }
 
 async fn gemini_non_object_args_never_go_back() -> CaseResult {
     for streaming in [false, true] {
-        let server = HostileServer::start(vec![
+        let (run, server) = gemini_agent_run(
+            vec![
             gemini_answer(
                 json!([{"functionCall": {"name": "square_root", "args": "4"}, "thoughtSignature": "sig"}]),
                 "STOP",
                 streaming,
             ),
             gemini_answer(json!([{"text": "sorry"}]), "STOP", streaming),
-        ])
-        .await;
-        let agent = Agent::new(gemini(&server))
-            .tool(SquareRoot)
-            .tool_mode(ToolMode::Native);
-        let run = run_agent(&agent, streaming)
-            .await
-            .map_err(|e| format!("streaming={streaming}: {e}"))?;
+        ],
+            streaming,
+        )
+        .await?;
         check(run.text() == "sorry", run.text())?;
         let second = server.bodies().get(1).cloned().unwrap_or_default();
         let model_turn = &second["contents"][1];
@@ -865,15 +883,7 @@ async fn gemini_non_object_args_never_go_back() -> CaseResult {
 async fn gemini_blocked_prompts_are_typed_alike_and_not_retried() -> CaseResult {
     let blocked = json!({"candidates": [], "promptFeedback": {"blockReason": "SAFETY", "blockReasonMessage": "no"}});
     for streaming in [false, true] {
-        let reply = if streaming {
-            Reply::raw(
-                200,
-                "text/event-stream",
-                Body::Bytes(sse_bytes(std::slice::from_ref(&blocked), false)),
-            )
-        } else {
-            Reply::json(200, &blocked)
-        };
+        let reply = body_or_chunk(&blocked, streaming);
         let server = HostileServer::start(vec![reply]).await;
         let m = gemini(&server);
         let err = if streaming {
@@ -955,18 +965,15 @@ async fn gemini_a_million_streamed_parts_merge_in_linear_time() -> CaseResult {
 async fn gemini_reused_call_ids_keep_their_signatures() -> CaseResult {
     let call = |n: u32, sig: &str| json!([{"functionCall": {"id": "c1", "name": "square_root", "args": {"number": n}}, "thoughtSignature": sig}]);
     for streaming in [false, true] {
-        let server = HostileServer::start(vec![
-            gemini_answer(call(4, "sig-1"), "STOP", streaming),
-            gemini_answer(call(9, "sig-2"), "STOP", streaming),
-            gemini_answer(json!([{"text": "2 and 3"}]), "STOP", streaming),
-        ])
-        .await;
-        let agent = Agent::new(gemini(&server))
-            .tool(SquareRoot)
-            .tool_mode(ToolMode::Native);
-        let run = run_agent(&agent, streaming)
-            .await
-            .map_err(|e| format!("streaming={streaming}: {e}"))?;
+        let (run, server) = gemini_agent_run(
+            vec![
+                gemini_answer(call(4, "sig-1"), "STOP", streaming),
+                gemini_answer(call(9, "sig-2"), "STOP", streaming),
+                gemini_answer(json!([{"text": "2 and 3"}]), "STOP", streaming),
+            ],
+            streaming,
+        )
+        .await?;
         check(run.text() == "2 and 3", run.text())?;
         let third = server.bodies().get(2).cloned().unwrap_or_default();
         let contents = third["contents"].as_array().cloned().unwrap_or_default();
@@ -1004,31 +1011,20 @@ async fn gemini_a_malformed_call_is_asked_for_again() -> CaseResult {
     for streaming in [false, true] {
         RUNS.store(0, Ordering::SeqCst);
         let malformed = json!({"candidates": [{"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": "Malformed function call: print(square_root(4))"}]});
-        let first = if streaming {
-            Reply::raw(
-                200,
-                "text/event-stream",
-                Body::Bytes(sse_bytes(&[malformed], false)),
-            )
-        } else {
-            Reply::json(200, &malformed)
-        };
-        let server = HostileServer::start(vec![
-            first,
-            gemini_answer(
-                json!([{"functionCall": {"name": "square_root", "args": {"number": 4}}}]),
-                "STOP",
-                streaming,
-            ),
-            gemini_answer(json!([{"text": "2"}]), "STOP", streaming),
-        ])
-        .await;
-        let agent = Agent::new(gemini(&server))
-            .tool(SquareRoot)
-            .tool_mode(ToolMode::Native);
-        let run = run_agent(&agent, streaming)
-            .await
-            .map_err(|e| format!("streaming={streaming}: {e}"))?;
+        let first = body_or_chunk(&malformed, streaming);
+        let (run, server) = gemini_agent_run(
+            vec![
+                first,
+                gemini_answer(
+                    json!([{"functionCall": {"name": "square_root", "args": {"number": 4}}}]),
+                    "STOP",
+                    streaming,
+                ),
+                gemini_answer(json!([{"text": "2"}]), "STOP", streaming),
+            ],
+            streaming,
+        )
+        .await?;
         let asked_again = server
             .bodies()
             .get(1)
