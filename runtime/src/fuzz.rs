@@ -528,8 +528,8 @@ fn fuzz_recorded_bodies() {
         }
         let text = String::from_utf8_lossy(&bytes);
         // Every provider's readers, blocking and streamed, on every body.
-        let _ = crate::provider::wire::parse_chat_stream(&bytes);
-        let _ = crate::provider::wire::parse_chat_response(&text);
+        let _ = crate::provider::openai_compat::stream::parse_chat_stream(&bytes);
+        let _ = crate::provider::openai_compat::decode::parse_chat_response(&text);
         let _ = crate::provider::anthropic::parse_message_stream(&bytes);
         let _ = crate::provider::anthropic::parse_message(&text);
         let _ = crate::provider::gemini::parse_response_stream(&bytes);

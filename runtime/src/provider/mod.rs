@@ -8,26 +8,23 @@
 pub(crate) mod anthropic;
 mod borrowed_json;
 mod capabilities;
-mod cerebras;
 mod discovery;
 mod endpoint;
 pub(crate) mod gemini;
 mod http;
 mod json;
-mod openai_compat;
+pub(crate) mod openai_compat;
 pub(crate) mod openai_responses;
 pub(crate) mod sse;
 mod storage;
 mod streaming;
-mod vendors;
-pub(crate) mod wire;
 
 /// Crate-internal readers, for the fuzz targets.
 #[cfg(test)]
 pub(crate) mod wire_fuzz {
     use super::http::Limits;
+    use super::openai_compat::stream::StreamDecoder;
     pub(crate) use super::streaming::Decode;
-    use super::wire::StreamDecoder;
     /// A stream decoder with these limits.
     pub(crate) fn decoder(limits: &Limits) -> StreamDecoder {
         StreamDecoder::new(
@@ -70,16 +67,16 @@ use crate::error::{Error, Result};
 
 pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking};
 pub use capabilities::{Capabilities, Support, Thinking};
-pub use cerebras::{Cerebras, CerebrasModel};
 pub use discovery::ServerKind;
 pub use gemini::{Gemini, GeminiModel};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
+pub use openai_compat::Vendor;
+pub use openai_compat::{Cerebras, CerebrasModel};
 pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 pub use openai_responses::{OpenAiResponses, OpenAiResponsesModel};
 pub use storage::{
     Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, CachedPrompt, StoredFile,
 };
-pub use vendors::Vendor;
 
 use crate::future::BoxFuture;
 

@@ -9,10 +9,9 @@ pub use crate::provider::anthropic::{
 pub use crate::provider::gemini::{
     parse_response as gemini_response, parse_response_stream as gemini_stream,
 };
+pub use crate::provider::openai_compat::decode::parse_chat_response as chat_response;
+pub use crate::provider::openai_compat::stream::parse_chat_stream as chat_stream;
 pub use crate::provider::openai_responses::{
     parse_response as responses_response, parse_response_stream as responses_stream,
 };
 pub use crate::provider::sse::{SseEvent, SseParser};
-pub use crate::provider::wire::{
-    parse_chat_response as chat_response, parse_chat_stream as chat_stream,
-};

@@ -1,6 +1,15 @@
 //! Any OpenAI-compatible chat-completions server: llama.cpp's `llama-server`,
 //! vLLM, Ollama's `/v1`, OpenAI, Groq, OpenRouter, and Cerebras underneath.
 
+mod cerebras;
+pub(crate) mod decode;
+pub(crate) mod encode;
+pub(crate) mod stream;
+mod vendors;
+
+pub use cerebras::{Cerebras, CerebrasModel};
+pub use vendors::Vendor;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,10 +20,11 @@ use super::capabilities::Capabilities;
 use super::discovery::{self, Discovered, ServerKind};
 use super::endpoint::{Endpoint, Sent, endpoint_builders};
 use super::http::ApiKey;
-use super::wire::{self, StreamDecoder, WireConfig};
 use super::{BoxFuture, ChatStream, Model, check_request};
 use crate::chat::{ChatRequest, ChatResponse, StreamAccumulator};
 use crate::error::Result;
+use encode::WireConfig;
+use stream::StreamDecoder;
 
 /// A client for an OpenAI-compatible server. Cheap to clone.
 ///
@@ -257,7 +267,7 @@ impl OpenAiCompatModel {
 
     /// The JSON body this model would send for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> Value {
-        wire::request_body(
+        encode::request_body(
             request,
             &self.name,
             stream,
@@ -269,10 +279,10 @@ impl OpenAiCompatModel {
     /// Checks and sends a chat request.
     async fn post_chat(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
         let inner = &self.client.inner;
-        wire::check_expressible(&self.name, request, &inner.wire)?;
+        encode::check_expressible(&self.name, request, &inner.wire)?;
         self.discover_inner().await;
         check_request(&self.name, &self.current_capabilities(), request)?;
-        let body = wire::WireRequest {
+        let body = encode::WireRequest {
             req: request,
             model: &self.name,
             stream,
@@ -304,7 +314,7 @@ impl OpenAiCompatModel {
         let rate_limits = sent.resp.rate_limits();
         let inference_id = sent.resp.header("inference-id").map(str::to_owned);
         let text = sent.text().await?;
-        let response = wire::parse_response(&text, rate_limits, inference_id)?;
+        let response = decode::parse_response(&text, rate_limits, inference_id)?;
         super::record_usage(&response);
         Ok(response)
     }

@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use super::capabilities::{Capabilities, Support, Thinking};
-use super::endpoint::Endpoint;
-use super::http::ApiKey;
-use super::openai_compat::OpenAiCompat;
-use super::wire::WireConfig;
+use super::encode::WireConfig;
 use crate::error::Result;
+use crate::provider::capabilities::{Capabilities, Support, Thinking};
+use crate::provider::endpoint::Endpoint;
+use crate::provider::http::ApiKey;
+use crate::provider::openai_compat::OpenAiCompat;
 
 /// An OpenAI-compatible vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,14 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::capabilities::{Capabilities, Support, Thinking};
-use super::endpoint::Endpoint;
-use super::http::{ExchangeObserver, Limits, RetryPolicy};
-use super::openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
-use super::wire::WireConfig;
-use super::{BoxFuture, ChatStream, Model, replay_as_stream};
+use super::encode::WireConfig;
 use crate::chat::{ChatRequest, ChatResponse, ResponseFormat};
 use crate::error::{ErrorKind, Result};
+use crate::provider::capabilities::{Capabilities, Support, Thinking};
+use crate::provider::endpoint::Endpoint;
+use crate::provider::http::{ExchangeObserver, Limits, RetryPolicy};
+use crate::provider::openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
+use crate::provider::{BoxFuture, ChatStream, Model, replay_as_stream};
 
 /// The default Cerebras API base URL.
 pub const CEREBRAS_BASE_URL: &str = "https://api.cerebras.ai/v1";

@@ -1,0 +1,413 @@
+//! Chat completions, reading a stream: SSE bytes → [`StreamEvent`]s, each
+//! chunk read in place, tool-call pieces put in their call's slot.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use crate::chat::{
+    ChatResponse, ChunkDelta, MetaNeeded, StreamAccumulator, StreamEvent, ToolCallDelta,
+};
+use crate::error::{Error, Result};
+use crate::provider::http::{ApiKey, Limits, error_status_in, status_error, too_many_tool_calls};
+use crate::provider::sse::{SseEvent, SseParser};
+use crate::provider::streaming::{Decode, malformed_stream, oversized_event, oversized_line};
+
+use super::decode::{executed_tools, parse_logprobs, parse_time, parse_usage, usage_of_timings};
+
+/// What one SSE data payload was. (Not boxed: it lives for one chunk, on the
+/// stack, and a box would be an allocation per chunk.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Chunk {
+    /// A delta, and for each of its tool-call pieces the `index` the server
+    /// wrote (`None` when it wrote none).
+    Delta(ChunkDelta, Vec<Option<u64>>),
+    /// An error inside the stream: its status (the body's `status_code` wins) and JSON.
+    Error(u16, String),
+}
+
+/// Parses one SSE data payload of a streamed answer. `need`: what the answer
+/// still lacks of its id, model and system fingerprint (read once, not copied
+/// out of every chunk).
+pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Result<Chunk> {
+    use crate::provider::borrowed_json::{
+        fields, fields_of, first_item, is_null, items, string, whole,
+    };
+    // The fields in place: no `Value` tree per chunk (see `borrowed_json`).
+    let [
+        id,
+        model,
+        fingerprint,
+        choices,
+        usage,
+        time_info,
+        error,
+        status_code,
+        timings,
+        x_groq,
+    ] = match fields(
+        data,
+        [
+            "id",
+            "model",
+            "system_fingerprint",
+            "choices",
+            "usage",
+            "time_info",
+            "error",
+            "status_code",
+            "timings",
+            "x_groq",
+        ],
+    ) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(Chunk::Delta(ChunkDelta::default(), Vec::new())),
+        Err(()) => return Err(Error::protocol("a stream chunk (not JSON)", data)),
+    };
+    if !is_null(error) {
+        let status = whole(status_code)
+            .or_else(|| whole(error.and_then(|e| fields_of(e, ["status_code"]))?[0]))
+            .or_else(|| whole(error.and_then(|e| fields_of(e, ["code"]))?[0]))
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (400..600).contains(s))
+            .unwrap_or_else(|| {
+                // No number: the error's name says it (`rate_limit_exceeded`).
+                let fallback = if http_status >= 400 { http_status } else { 500 };
+                serde_json::from_str::<Value>(data)
+                    .map(|v| error_status_in(&v, fallback))
+                    .unwrap_or(fallback)
+            });
+        return Ok(Chunk::Error(status, data.to_owned()));
+    }
+    let mut wire_indices = Vec::new();
+    let mut d = ChunkDelta::default();
+    if need.ids {
+        d.id = string(id);
+        d.model = string(model);
+    }
+    if need.fingerprint {
+        d.system_fingerprint = string(fingerprint);
+    }
+    if let Some(u) = usage.filter(|u| u.get() != "null")
+        && let Ok(u) = serde_json::from_str::<Value>(u.get())
+    {
+        let mut usage = parse_usage(&u);
+        usage.time = time_info
+            .and_then(|t| serde_json::from_str::<Value>(t.get()).ok())
+            .and_then(|t| parse_time(&t));
+        d.usage = Some(usage);
+    } else if let Some(u) = x_groq
+        .filter(|x| x.get() != "null")
+        .and_then(|x| serde_json::from_str::<Value>(x.get()).ok())
+        .and_then(|x| x.get("usage").filter(|u| u.is_object()).map(parse_usage))
+    {
+        // Groq's compound models put the stream's usage under `x_groq`.
+        d.usage = Some(u);
+    } else if let Some(t) = timings.filter(|t| t.get() != "null")
+        && let Ok(t) = serde_json::from_str::<Value>(t.get())
+    {
+        // llama.cpp streams its counts as `timings` when no usage was asked.
+        d.usage = Some(usage_of_timings(&t));
+    }
+    if let Some(choice) = choices.and_then(first_item)
+        && let Some([delta, finish_reason, logprobs]) =
+            fields_of(choice, ["delta", "finish_reason", "logprobs"])
+    {
+        if let Some([content, reasoning, reasoning_content, tool_calls, executed]) =
+            delta.and_then(|d| {
+                fields_of(
+                    d,
+                    [
+                        "content",
+                        "reasoning",
+                        "reasoning_content",
+                        "tool_calls",
+                        "executed_tools",
+                    ],
+                )
+            })
+        {
+            if let Some(e) = executed.filter(|e| e.get() != "null")
+                && let Ok(e) = serde_json::from_str::<Value>(e.get())
+            {
+                d.server_tools = executed_tools(&e);
+            }
+            d.content = string(content);
+            d.reasoning = string(reasoning).or_else(|| string(reasoning_content));
+            for c in tool_calls.map(items).unwrap_or_default() {
+                let Some([index, call_id, function]) = fields_of(c, ["index", "id", "function"])
+                else {
+                    continue;
+                };
+                let [name, arguments] = function
+                    .and_then(|f| fields_of(f, ["name", "arguments"]))
+                    .unwrap_or_default();
+                wire_indices.push(whole(index));
+                d.tool_calls.push(ToolCallDelta {
+                    // Set by the decoder's `CallSlots` from the wire identity.
+                    index: 0,
+                    id: string(call_id),
+                    name: string(name),
+                    arguments: match arguments {
+                        None => None,
+                        Some(a) if a.get() == "null" => None,
+                        Some(a) => string(Some(a)).or_else(|| Some(a.get().to_owned())),
+                    },
+                });
+            }
+        }
+        d.finish_reason = string(finish_reason);
+        d.logprobs = logprobs
+            .filter(|l| l.get() != "null")
+            .and_then(|l| serde_json::from_str::<Value>(l.get()).ok())
+            .and_then(|l| parse_logprobs(&l));
+    }
+    Ok(Chunk::Delta(d, wire_indices))
+}
+
+/// Which call of the answer a streamed tool-call piece belongs to, whatever the
+/// server's numbering: indices that start at 1 or jump (`u64::MAX` included),
+/// no index at all (one whole call per chunk), or one index reused for calls
+/// with different ids. Calls get dense positions 0, 1, 2, … in the order they
+/// first appear, at most `max` of them.
+#[derive(Debug)]
+pub(crate) struct CallSlots {
+    /// (wire index, position) for servers that number their calls.
+    by_index: Vec<(u64, usize)>,
+    /// The id each position was given, if any.
+    ids: Vec<Option<String>>,
+    max: usize,
+}
+
+impl CallSlots {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            by_index: Vec::new(),
+            ids: Vec::new(),
+            max,
+        }
+    }
+
+    /// The position of a piece with this wire index, id and name; `None` when
+    /// it would be call number `max + 1`.
+    pub(crate) fn position(
+        &mut self,
+        wire_index: Option<u64>,
+        id: Option<&str>,
+        has_name: bool,
+    ) -> Option<usize> {
+        let id = id.filter(|i| !i.is_empty());
+        let known = match wire_index {
+            Some(w) => self
+                .by_index
+                .iter()
+                .find(|(wi, _)| *wi == w)
+                .map(|(_, p)| *p),
+            None => self.ids.len().checked_sub(1),
+        };
+        let same_call = known.filter(|&p| {
+            let had = self.ids.get(p).and_then(Option::as_deref);
+            match (wire_index, had, id) {
+                // A new id under a known index or after the last call: a new call.
+                (_, Some(old), Some(new)) => old == new,
+                // No index, no id, but a name: the start of another whole call.
+                (None, _, None) => !has_name,
+                _ => true,
+            }
+        });
+        let position = match same_call {
+            Some(p) => p,
+            None => {
+                if self.ids.len() >= self.max {
+                    return None;
+                }
+                self.ids.push(None);
+                let p = self.ids.len() - 1;
+                if let Some(w) = wire_index {
+                    match self.by_index.iter_mut().find(|(wi, _)| *wi == w) {
+                        Some(entry) => entry.1 = p,
+                        None => self.by_index.push((w, p)),
+                    }
+                }
+                p
+            }
+        };
+        if let (Some(slot), Some(id)) = (self.ids.get_mut(position), id)
+            && slot.is_none()
+        {
+            *slot = Some(id.to_owned());
+        }
+        Some(position)
+    }
+}
+
+/// Reads a streamed answer: SSE bytes in, [`StreamEvent`]s out, ending with
+/// [`StreamEvent::Done`] or an error. The one reader of streams, for live
+/// responses and whole recorded bodies alike.
+pub(crate) struct StreamDecoder {
+    parser: SseParser,
+    /// Reused buffers: the events of a push, and a chunk's stream events.
+    sse_events: Vec<SseEvent>,
+    scratch: Vec<StreamEvent>,
+    slots: CallSlots,
+    max_event_bytes: usize,
+    /// `None` once the stream is over (answered or failed).
+    accumulator: Option<StreamAccumulator>,
+    http_status: u16,
+    model: String,
+    key: Option<ApiKey>,
+}
+
+impl StreamDecoder {
+    /// A decoder for a response with this status, for `model`, within the
+    /// provider's `limits` on events and tool calls; `key` is redacted from
+    /// errors.
+    pub(crate) fn new(
+        accumulator: StreamAccumulator,
+        http_status: u16,
+        model: String,
+        key: Option<ApiKey>,
+        limits: &Limits,
+    ) -> Self {
+        Self {
+            parser: SseParser::new(),
+            sse_events: Vec::new(),
+            scratch: Vec::new(),
+            slots: CallSlots::new(limits.max_tool_calls),
+            max_event_bytes: limits.max_event_bytes,
+            accumulator: Some(accumulator),
+            http_status,
+            model,
+            key,
+        }
+    }
+}
+
+impl crate::provider::streaming::Decode for StreamDecoder {
+    fn is_done(&self) -> bool {
+        self.accumulator.is_none()
+    }
+
+    fn push(&mut self, bytes: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
+        if self.is_done() {
+            return;
+        }
+        let mut events = std::mem::take(&mut self.sse_events);
+        let pushed = self.parser.push(bytes, &mut events);
+        match pushed {
+            Ok(()) => self.handle(&mut events, out),
+            Err(e) => {
+                self.sse_events = events;
+                return self.fail(malformed_stream(e), out);
+            }
+        }
+        events.clear();
+        self.sse_events = events;
+        if !self.is_done() && self.parser.buffered() > self.max_event_bytes {
+            self.fail(oversized_line(self.max_event_bytes), out);
+        }
+    }
+
+    /// The body ended: the answer is complete after `[DONE]`, or once the
+    /// provider said why it stopped; otherwise the stream broke.
+    fn finish(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        if self.is_done() {
+            return;
+        }
+        let mut events = Vec::new();
+        if let Err(e) = self.parser.finish(&mut events) {
+            return self.fail(malformed_stream(e), out);
+        }
+        self.handle(&mut events, out);
+        match &self.accumulator {
+            None => {}
+            Some(acc) if acc.is_finished() => self.end(out),
+            Some(_) => self.fail(
+                Error::connection("the stream ended before the answer was complete"),
+                out,
+            ),
+        }
+    }
+
+    fn fail(&mut self, error: Error, out: &mut VecDeque<Result<StreamEvent>>) {
+        self.accumulator = None;
+        out.push_back(Err(error));
+    }
+}
+
+impl StreamDecoder {
+    fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        if let Some(acc) = self.accumulator.take() {
+            let (events, response) = acc.finish();
+            out.extend(events.into_iter().map(Ok));
+            out.push_back(Ok(StreamEvent::Done(Box::new(response))));
+        }
+    }
+
+    fn handle(&mut self, events: &mut Vec<SseEvent>, out: &mut VecDeque<Result<StreamEvent>>) {
+        for e in events.drain(..) {
+            let data = e.data.trim();
+            if data == "[DONE]" {
+                return self.end(out);
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let Some(acc) = &mut self.accumulator else {
+                return;
+            };
+            if data.len() > self.max_event_bytes {
+                return self.fail(oversized_event(self.max_event_bytes), out);
+            }
+            match parse_chunk(data, self.http_status, acc.needs_meta()) {
+                Ok(Chunk::Delta(mut d, wire_indices)) => {
+                    for (tc, wire_index) in d.tool_calls.iter_mut().zip(wire_indices) {
+                        if tc.is_empty() {
+                            continue;
+                        }
+                        let has_name = tc.name.as_deref().is_some_and(|n| !n.is_empty());
+                        match self.slots.position(wire_index, tc.id.as_deref(), has_name) {
+                            Some(p) => tc.index = p,
+                            None => {
+                                let max = self.slots.max;
+                                return self.fail(too_many_tool_calls(max), out);
+                            }
+                        }
+                    }
+                    acc.push_into(d, &mut self.scratch);
+                    out.extend(self.scratch.drain(..).map(Ok));
+                }
+                Ok(Chunk::Error(status, body)) => {
+                    let err = status_error(
+                        status,
+                        &body,
+                        &self.model,
+                        Default::default(),
+                        None,
+                        self.key.as_ref(),
+                    );
+                    return self.fail(err, out);
+                }
+                Err(e) => return self.fail(e, out),
+            }
+        }
+    }
+}
+
+/// Reads a whole streamed chat-completions answer (SSE bytes) into the
+/// [`ChatResponse`] a blocking call would give.
+///
+/// # Errors
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the
+/// provider's error for an error event, [`ErrorKind::Connection`](crate::ErrorKind::Connection)
+/// for a stream that ends before the answer does.
+pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
+    let decoder = StreamDecoder::new(
+        crate::chat::StreamAccumulator::default(),
+        200,
+        String::new(),
+        None,
+        &Limits::default(),
+    );
+    crate::provider::streaming::decode_whole(decoder, body)
+}
