@@ -78,6 +78,11 @@ pub(crate) struct Endpoint {
     pub http: Option<HttpClient>,
     /// Why the default HTTP client could not be built, if it could not.
     pub http_error: Option<String>,
+    /// The path and query after the base URL that list the models.
+    pub models_path: &'static str,
+    /// The provider's own reading of its error answers (a bad key sent as a
+    /// 400, an unknown model), given the model asked for.
+    pub typed_error: fn(Error, &str) -> Error,
 }
 
 impl Endpoint {
@@ -94,6 +99,8 @@ impl Endpoint {
             headers: Vec::new(),
             http,
             http_error,
+            models_path: "/models",
+            typed_error: super::client::as_is,
         }
     }
 

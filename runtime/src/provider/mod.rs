@@ -8,6 +8,7 @@
 pub(crate) mod anthropic;
 mod borrowed_json;
 mod capabilities;
+mod client;
 mod discovery;
 mod endpoint;
 pub(crate) mod gemini;
@@ -65,15 +66,16 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 
-pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking};
+pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking, MessagesApi};
 pub use capabilities::{Capabilities, Support, Thinking};
+pub use client::{ProtocolClient, ProtocolModel};
 pub use discovery::ServerKind;
-pub use gemini::{Gemini, GeminiModel};
+pub use gemini::{Gemini, GeminiModel, GenerateContentApi};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 pub use openai_compat::Vendor;
 pub use openai_compat::{Cerebras, CerebrasModel};
 pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
-pub use openai_responses::{OpenAiResponses, OpenAiResponsesModel};
+pub use openai_responses::{OpenAiResponses, OpenAiResponsesModel, ResponsesApi};
 pub use storage::{
     Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, CachedPrompt, StoredFile,
 };

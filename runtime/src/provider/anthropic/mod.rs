@@ -5,17 +5,10 @@
 mod storage;
 mod wire;
 
-use std::fmt;
-use std::sync::Arc;
-
-use tracing::Instrument;
-
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::endpoint::{Endpoint, Sent, endpoint_builders};
-use super::http::ApiKey;
-use super::streaming;
-use super::{BoxFuture, ChatStream, Model, check_request};
-use crate::chat::{ChatRequest, ChatResponse};
+use super::client::{Protocol, ProtocolClient, ProtocolModel, Provider, read_whole_stream};
+use super::http::{ApiKey, Limits};
+use crate::chat::{ChatRequest, ChatResponse, RateLimits};
 use crate::error::Result;
 
 pub use wire::parse_message;
@@ -24,6 +17,18 @@ pub(crate) use wire::stream_decoder;
 
 /// The API version typecall speaks (`anthropic-version`).
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+static PROVIDER: Provider = Provider {
+    name: "anthropic",
+    base_url: "https://api.anthropic.com/v1",
+    key_header: Some("x-api-key"),
+    models_path: "/models?limit=1000",
+    headers: &[("anthropic-version", ANTHROPIC_VERSION)],
+    key_var: "ANTHROPIC_API_KEY",
+    url_var: "ANTHROPIC_BASE_URL",
+    key_how: "create a key at console.anthropic.com and export it",
+    typed_error: wire::model_not_found,
+};
 
 /// A client for Anthropic's Messages API. Cheap to clone.
 ///
@@ -35,83 +40,45 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// println!("{}", answer.text());
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct Anthropic {
-    inner: Arc<Endpoint>,
-}
+pub type Anthropic = ProtocolClient<MessagesApi>;
 
-impl fmt::Debug for Anthropic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Anthropic")
-            .field("base_url", &self.inner.base_url)
-            .field("api_key", &self.inner.key)
-            .finish_non_exhaustive()
-    }
+/// A Claude model of an [`Anthropic`] client.
+pub type AnthropicModel = ProtocolModel<MessagesApi>;
+
+/// Anthropic's Messages API (`POST /messages`), as a Claude model's settings:
+/// the most tokens per answer and whether it thinks.
+#[derive(Debug, Clone)]
+pub struct MessagesApi {
+    max_tokens: u32,
+    thinking: AnthropicThinking,
 }
 
 impl Anthropic {
     /// A client for `https://api.anthropic.com/v1` with this key (sent as
     /// `x-api-key`, never in a URL).
     pub fn new(api_key: impl Into<String>) -> Self {
-        let key = ApiKey::in_header(api_key, "x-api-key");
-        let mut endpoint = Endpoint::new("anthropic", "https://api.anthropic.com/v1", Some(key));
-        endpoint
-            .headers
-            .push(("anthropic-version".into(), ANTHROPIC_VERSION.into()));
-        Self {
-            inner: Arc::new(endpoint),
-        }
+        Self::with_key(&PROVIDER, api_key)
     }
 
     /// A client with the key from `ANTHROPIC_API_KEY` (and the base URL from
     /// `ANTHROPIC_BASE_URL`, if set).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::config) when the key is not set.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the key is not set.
     pub fn from_env() -> Result<Self> {
-        let mut c = Self::new(Endpoint::key_from_env(
-            "ANTHROPIC_API_KEY",
-            "create a key at console.anthropic.com and export it",
-        )?);
-        if let Some(url) = Endpoint::url_from_env("ANTHROPIC_BASE_URL") {
-            c = c.base_url(url);
-        }
-        Ok(c)
-    }
-
-    fn edit(mut self, f: impl FnOnce(&mut Endpoint)) -> Self {
-        f(Arc::make_mut(&mut self.inner));
-        self
-    }
-
-    endpoint_builders!();
-
-    /// The base URL requests go to.
-    pub fn url(&self) -> &str {
-        &self.inner.base_url
-    }
-
-    /// The models the key may use (`GET /models`).
-    ///
-    /// # Errors
-    /// The provider's error ([`ErrorKind::Auth`](crate::ErrorKind::Auth) for a bad key), or
-    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is not a model list.
-    pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
-        let url = format!("{}/models?limit=1000", self.inner.base_url);
-        self.inner.list_models(&url).await
+        Self::from_env_of(&PROVIDER)
     }
 
     /// A model: thinking off, at most the model's own maximum tokens per
     /// answer unless a request says otherwise.
     pub fn model(&self, name: impl Into<String>) -> AnthropicModel {
         let name = name.into();
-        AnthropicModel {
-            client: self.clone(),
-            capabilities: capabilities(&name, AnthropicThinking::Disabled),
+        let settings = MessagesApi {
             max_tokens: default_max_tokens(&name),
             thinking: AnthropicThinking::Disabled,
-            name,
-        }
+        };
+        let caps = capabilities(&name, AnthropicThinking::Disabled);
+        self.model_with(name, caps, settings)
     }
 }
 
@@ -182,22 +149,13 @@ pub(crate) fn capabilities(model: &str, thinking: AnthropicThinking) -> Capabili
     c
 }
 
-/// A Claude model of an [`Anthropic`] client.
-#[derive(Debug, Clone)]
-pub struct AnthropicModel {
-    client: Anthropic,
-    name: String,
-    capabilities: Capabilities,
-    max_tokens: u32,
-    thinking: AnthropicThinking,
-}
-
 impl AnthropicModel {
     /// Sets whether the model thinks (off by default). Thinking comes back in
-    /// [`ChatResponse::reasoning`], and its signed blocks go back to Anthropic
-    /// unchanged on later turns (through [`ChatResponse::provider_state`]).
+    /// [`ChatResponse::reasoning`](crate::chat::ChatResponse::reasoning), and
+    /// its signed blocks go back to Anthropic unchanged on later turns
+    /// (through [`ChatResponse::provider_state`](crate::chat::ChatResponse::provider_state)).
     pub fn thinking(mut self, thinking: AnthropicThinking) -> Self {
-        self.thinking = thinking;
+        self.settings.thinking = thinking;
         self.capabilities = capabilities(&self.name, thinking);
         self
     }
@@ -205,71 +163,45 @@ impl AnthropicModel {
     /// Sets the most tokens per answer when a request does not say (by
     /// default the most the model can write, e.g. 64 000 for Claude Haiku 4.5).
     pub fn max_tokens(mut self, n: u32) -> Self {
-        self.max_tokens = n;
-        self
-    }
-
-    /// Declares what the model supports.
-    pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
-        self.capabilities = caps;
+        self.settings.max_tokens = n;
         self
     }
 
     /// The JSON body this model would send for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(&self.wire_model(), request, stream)
+        wire::request_body(&self.settings.wire_model(&self.name), request, stream)
     }
+}
 
-    fn wire_model(&self) -> wire::WireModel<'_> {
+impl MessagesApi {
+    fn wire_model<'a>(&self, name: &'a str) -> wire::WireModel<'a> {
         wire::WireModel {
-            name: &self.name,
+            name,
             max_tokens: self.max_tokens,
             thinking: self.thinking,
         }
     }
-
-    async fn post(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
-        check_request(&self.name, &self.capabilities, request)?;
-        let endpoint = &self.client.inner;
-        let body = wire::request_body(&self.wire_model(), request, stream);
-        let url = format!("{}/messages", endpoint.base_url);
-        endpoint
-            .post(url, &body, &self.name)
-            .await
-            .map_err(|e| wire::model_not_found(e, &self.name))
-    }
-
-    async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
-        let sent = self.post(request, false).await?;
-        sent.read(wire::parse_message_within).await
-    }
-
-    async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
-        let sent = self.post(request, true).await?;
-        let decoder = wire::stream_decoder(
-            sent.resp.rate_limits(),
-            self.name.clone(),
-            sent.key.cloned(),
-            &sent.http.limits,
-        );
-        Ok(sent.stream(decoder, super::record_usage))
-    }
 }
 
-impl Model for AnthropicModel {
-    fn name(&self) -> &str {
-        &self.name
+impl Protocol for MessagesApi {
+    type Decoder = wire::StreamDecoder;
+    fn path(&self, _model: &str, _stream: bool) -> String {
+        "/messages".into()
     }
-    fn capabilities(&self) -> Capabilities {
-        self.capabilities.clone()
+    fn body(&self, model: &str, request: &ChatRequest, stream: bool) -> Result<serde_json::Value> {
+        Ok(wire::request_body(&self.wire_model(model), request, stream))
     }
-    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
-        let span = super::chat_span("anthropic", &self.name, false);
-        Box::pin(self.chat_inner(request).instrument(span))
+    fn read(&self, text: &str, _model: &str, limits: &Limits) -> Result<ChatResponse> {
+        wire::parse_message_within(text, limits)
     }
-    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        let span = super::chat_span("anthropic", &self.name, true);
-        Box::pin(self.stream_inner(request).instrument(span))
+    fn decoder(
+        &self,
+        model: &str,
+        rate_limits: RateLimits,
+        key: Option<ApiKey>,
+        limits: &Limits,
+    ) -> Self::Decoder {
+        wire::stream_decoder(rate_limits, model.to_owned(), key, limits)
     }
 }
 
@@ -280,13 +212,11 @@ impl Model for AnthropicModel {
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the provider's error for an
 /// `error` event, [`ErrorKind::Connection`](crate::ErrorKind::Connection) for a stream that ends early.
 pub fn parse_message_stream(body: &[u8]) -> Result<ChatResponse> {
-    let decoder = wire::stream_decoder(
-        Default::default(),
-        String::new(),
-        None,
-        &super::Limits::default(),
-    );
-    streaming::decode_whole(decoder, body)
+    let settings = MessagesApi {
+        max_tokens: 0,
+        thinking: AnthropicThinking::Disabled,
+    };
+    read_whole_stream(&settings, body)
 }
 
 #[cfg(test)]

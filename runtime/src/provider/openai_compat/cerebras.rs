@@ -2,15 +2,12 @@
 //! the model list and capability table, and its quirks.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
 use super::encode::WireConfig;
 use crate::chat::{ChatRequest, ChatResponse, ResponseFormat};
 use crate::error::{ErrorKind, Result};
 use crate::provider::capabilities::{Capabilities, Support, Thinking};
-use crate::provider::endpoint::Endpoint;
-use crate::provider::http::{ExchangeObserver, Limits, RetryPolicy};
+use crate::provider::endpoint::{Endpoint, endpoint_builders};
 use crate::provider::openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
 use crate::provider::{BoxFuture, ChatStream, Model, replay_as_stream};
 
@@ -78,48 +75,17 @@ impl Cerebras {
         Ok(c)
     }
 
-    /// Replaces the base URL (a replay server, a proxy).
-    pub fn base_url(self, url: impl Into<String>) -> Self {
+    fn edit(self, f: impl FnOnce(&mut Endpoint)) -> Self {
         Self {
-            client: self.client.base_url(url),
+            client: self.client.edit(f),
         }
     }
 
-    /// Sets the retry policy.
-    pub fn retry(self, policy: RetryPolicy) -> Self {
-        Self {
-            client: self.client.retry(policy),
-        }
-    }
+    endpoint_builders!();
 
-    /// Sets the per-request timeout.
-    pub fn timeout(self, d: Duration) -> Self {
-        Self {
-            client: self.client.timeout(d),
-        }
-    }
-
-    /// Shows every exchange to `observer` (a recorder).
-    pub fn observe(self, observer: Arc<dyn ExchangeObserver>) -> Self {
-        Self {
-            client: self.client.observe(observer),
-        }
-    }
-
-    /// Sets how much the server may send and how long a stream may last (see
-    /// [`Limits`]).
-    pub fn limits(self, limits: Limits) -> Self {
-        Self {
-            client: self.client.limits(limits),
-        }
-    }
-
-    /// Sends requests through this `reqwest` client (proxies, TLS roots,
-    /// middleware); see [`OpenAiCompat::http_client`].
-    pub fn http_client(self, client: reqwest::Client) -> Self {
-        Self {
-            client: self.client.http_client(client),
-        }
+    /// The base URL requests go to.
+    pub fn url(&self) -> &str {
+        self.client.url()
     }
 
     /// A model, with the capabilities the table knows for it (unknown models:

@@ -6,22 +6,27 @@
 
 mod wire;
 
-use std::fmt;
-use std::sync::Arc;
-
-use tracing::Instrument;
-
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::endpoint::{Endpoint, Sent, endpoint_builders};
-use super::http::ApiKey;
-use super::streaming;
-use super::{BoxFuture, ChatStream, Model, check_request};
-use crate::chat::{ChatRequest, ChatResponse};
+use super::client::{Protocol, ProtocolClient, ProtocolModel, Provider, read_whole_stream};
+use super::http::{ApiKey, Limits};
+use crate::chat::{ChatRequest, ChatResponse, RateLimits};
 use crate::error::Result;
 
 pub use wire::parse_response;
 #[cfg(test)]
 pub(crate) use wire::stream_decoder;
+
+static PROVIDER: Provider = Provider {
+    name: "openai",
+    base_url: "https://api.openai.com/v1",
+    key_header: None,
+    models_path: "/models",
+    headers: &[],
+    key_var: "OPENAI_API_KEY",
+    url_var: "OPENAI_BASE_URL",
+    key_how: "create a key at platform.openai.com and export it",
+    typed_error: wire::model_error,
+};
 
 /// A client for OpenAI's Responses API. Cheap to clone.
 ///
@@ -33,85 +38,40 @@ pub(crate) use wire::stream_decoder;
 /// println!("{}", answer.text());
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct OpenAiResponses {
-    inner: Arc<Endpoint>,
-}
+pub type OpenAiResponses = ProtocolClient<ResponsesApi>;
 
-impl fmt::Debug for OpenAiResponses {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiResponses")
-            .field("base_url", &self.inner.base_url)
-            .field("api_key", &self.inner.key)
-            .finish_non_exhaustive()
-    }
+/// A model of an [`OpenAiResponses`] client.
+pub type OpenAiResponsesModel = ProtocolModel<ResponsesApi>;
+
+/// OpenAI's Responses API (`POST /responses`), as a model's settings: whether
+/// the server stores responses, a reasoning summary, the service tier.
+#[derive(Debug, Clone)]
+pub struct ResponsesApi {
+    options: wire::Options,
 }
 
 impl OpenAiResponses {
     /// A client for `https://api.openai.com/v1` with this key (sent as
     /// `Authorization: Bearer`).
     pub fn new(api_key: impl Into<String>) -> Self {
-        Self {
-            inner: Arc::new(Endpoint::new(
-                "openai",
-                "https://api.openai.com/v1",
-                Some(ApiKey::new(api_key)),
-            )),
-        }
+        Self::with_key(&PROVIDER, api_key)
     }
 
     /// A client with the key from `OPENAI_API_KEY` (and the base URL from
     /// `OPENAI_BASE_URL`, if set).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::config) when the key is not set.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the key is not set.
     pub fn from_env() -> Result<Self> {
-        let mut c = Self::new(Endpoint::key_from_env(
-            "OPENAI_API_KEY",
-            "create a key at platform.openai.com and export it",
-        )?);
-        if let Some(url) = Endpoint::url_from_env("OPENAI_BASE_URL") {
-            c = c.base_url(url);
-        }
-        Ok(c)
-    }
-
-    fn edit(mut self, f: impl FnOnce(&mut Endpoint)) -> Self {
-        f(Arc::make_mut(&mut self.inner));
-        self
-    }
-
-    endpoint_builders!();
-
-    /// The base URL requests go to.
-    pub fn url(&self) -> &str {
-        &self.inner.base_url
-    }
-
-    /// The models the key may use (`GET /models`).
-    ///
-    /// # Errors
-    /// The provider's error ([`ErrorKind::Auth`](crate::ErrorKind::Auth) for a bad key), or
-    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is not a model list.
-    pub async fn list_models(&self) -> Result<Vec<super::ModelInfo>> {
-        let url = format!("{}/models", self.inner.base_url);
-        self.inner.list_models(&url).await
+        Self::from_env_of(&PROVIDER)
     }
 
     /// A model: responses stored by the server (so later turns refer to them
     /// by id), no reasoning summary asked for.
     pub fn model(&self, name: impl Into<String>) -> OpenAiResponsesModel {
         let name = name.into();
-        OpenAiResponsesModel {
-            client: self.clone(),
-            capabilities: capabilities(&name),
-            options: wire::Options {
-                store: true,
-                reasoning_summary: false,
-                service_tier: None,
-            },
-            name,
-        }
+        let caps = capabilities(&name);
+        self.model_with(name, caps, ResponsesApi::default())
     }
 }
 
@@ -139,89 +99,67 @@ pub(crate) fn capabilities(model: &str) -> Capabilities {
     c
 }
 
-/// A model of an [`OpenAiResponses`] client.
-#[derive(Debug, Clone)]
-pub struct OpenAiResponsesModel {
-    client: OpenAiResponses,
-    name: String,
-    capabilities: Capabilities,
-    options: wire::Options,
-}
-
 impl OpenAiResponsesModel {
     /// Whether the server keeps responses (`store`, on by default). When it
     /// does, a later turn names the earlier response (`previous_response_id`)
     /// instead of sending the conversation and reasoning again; when it does
     /// not, encrypted reasoning items travel in the request.
     pub fn store(mut self, yes: bool) -> Self {
-        self.options.store = yes;
+        self.settings.options.store = yes;
         self
     }
 
     /// Asks for a summary of the model's reasoning (`reasoning.summary:
     /// "auto"`), returned in [`ChatResponse::reasoning`].
     pub fn reasoning_summary(mut self, yes: bool) -> Self {
-        self.options.reasoning_summary = yes;
+        self.settings.options.reasoning_summary = yes;
         self
     }
 
     /// Sets the service tier (`"flex"`, `"priority"`, …).
     pub fn service_tier(mut self, tier: impl Into<String>) -> Self {
-        self.options.service_tier = Some(tier.into());
-        self
-    }
-
-    /// Declares what the model supports.
-    pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
-        self.capabilities = caps;
+        self.settings.options.service_tier = Some(tier.into());
         self
     }
 
     /// The JSON body this model would send for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(&self.name, &self.options, request, stream)
-    }
-
-    async fn post(&self, request: &ChatRequest, stream: bool) -> Result<Sent<'_>> {
-        check_request(&self.name, &self.capabilities, request)?;
-        let endpoint = &self.client.inner;
-        let url = format!("{}/responses", endpoint.base_url);
-        endpoint
-            .post(url, &self.request_body(request, stream), &self.name)
-            .await
-    }
-
-    async fn chat_inner(&self, request: &ChatRequest) -> Result<ChatResponse> {
-        let sent = self.post(request, false).await?;
-        sent.read(wire::parse_response_within).await
-    }
-
-    async fn stream_inner(&self, request: &ChatRequest) -> Result<ChatStream> {
-        let sent = self.post(request, true).await?;
-        let decoder = wire::stream_decoder(
-            sent.resp.rate_limits(),
-            self.name.clone(),
-            sent.key.cloned(),
-            &sent.http.limits,
-        );
-        Ok(sent.stream(decoder, super::record_usage))
+        wire::request_body(&self.name, &self.settings.options, request, stream)
     }
 }
 
-impl Model for OpenAiResponsesModel {
-    fn name(&self) -> &str {
-        &self.name
+impl Default for ResponsesApi {
+    /// Responses stored by the server, no reasoning summary, the default tier.
+    fn default() -> Self {
+        Self {
+            options: wire::Options {
+                store: true,
+                reasoning_summary: false,
+                service_tier: None,
+            },
+        }
     }
-    fn capabilities(&self) -> Capabilities {
-        self.capabilities.clone()
+}
+
+impl Protocol for ResponsesApi {
+    type Decoder = wire::StreamDecoder;
+    fn path(&self, _model: &str, _stream: bool) -> String {
+        "/responses".into()
     }
-    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
-        let span = super::chat_span("openai", &self.name, false);
-        Box::pin(self.chat_inner(request).instrument(span))
+    fn body(&self, model: &str, request: &ChatRequest, stream: bool) -> Result<serde_json::Value> {
+        Ok(wire::request_body(model, &self.options, request, stream))
     }
-    fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        let span = super::chat_span("openai", &self.name, true);
-        Box::pin(self.stream_inner(request).instrument(span))
+    fn read(&self, text: &str, _model: &str, limits: &Limits) -> Result<ChatResponse> {
+        wire::parse_response_within(text, limits)
+    }
+    fn decoder(
+        &self,
+        model: &str,
+        rate_limits: RateLimits,
+        key: Option<ApiKey>,
+        limits: &Limits,
+    ) -> Self::Decoder {
+        wire::stream_decoder(rate_limits, model.to_owned(), key, limits)
     }
 }
 
@@ -233,11 +171,5 @@ impl Model for OpenAiResponsesModel {
 /// failed response or an `error` event, [`ErrorKind::Connection`](crate::ErrorKind::Connection) for a stream
 /// that ends early.
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
-    let decoder = wire::stream_decoder(
-        Default::default(),
-        String::new(),
-        None,
-        &super::Limits::default(),
-    );
-    streaming::decode_whole(decoder, body)
+    read_whole_stream(&ResponsesApi::default(), body)
 }

@@ -623,7 +623,7 @@ impl JsonEvents for ResponseEvents {
 }
 
 /// Names the model in an error that did not know it.
-fn model_error(e: Error, model: &str) -> Error {
+pub(super) fn model_error(e: Error, model: &str) -> Error {
     if e.kind() == ErrorKind::ModelNotFound {
         e.into_model_not_found(model)
     } else {
