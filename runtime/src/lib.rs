@@ -14,8 +14,8 @@
 //! - [`output`]: structured output — ask for a `T`, get a validated `T`.
 //! - [`provider`]: [`Cerebras`], [`OpenAiCompat`], [`Anthropic`], [`Gemini`] and [`OpenAiResponses`] models behind the [`Model`]
 //!   trait: the only place that knows a wire format.
-//! - [`scoreboard`]: probes a model for every feature of the public Cerebras
-//!   scoreboard and renders the table.
+//! - `scoreboard` (feature `scoreboard`): probes a model for every feature of
+//!   the public scoreboards and renders the tables.
 //! - `testing` (feature `testing`): replay recorded exchanges from a loopback
 //!   server, and record new ones.
 //!
@@ -48,6 +48,7 @@ pub mod prelude;
 pub mod provider;
 mod record;
 pub mod schema;
+#[cfg(feature = "scoreboard")]
 pub mod scoreboard;
 #[cfg(feature = "testing")]
 pub mod testing;

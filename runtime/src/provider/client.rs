@@ -1,7 +1,7 @@
 //! One client and one model type for every protocol a provider speaks
 //! natively: the builders, `list_models`, the span, sending with retries and
 //! reading blocking or streamed answers are written here once; a protocol
-//! ([`Protocol`]) says only where a request goes, how it is written and how
+//! ([`Protocol`](super::protocol::Protocol)) says only where a request goes, how it is written and how
 //! its answer is read. [`Anthropic`](super::Anthropic),
 //! [`Gemini`](super::Gemini) and [`OpenAiResponses`](super::OpenAiResponses)
 //! are [`ProtocolClient`]s of their protocols.
@@ -10,38 +10,14 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde_json::Value;
 use tracing::Instrument;
 
 use super::endpoint::{Endpoint, Sent, endpoint_builders};
 use super::http::ApiKey;
-use super::streaming::Decode;
-use super::{BoxFuture, Capabilities, ChatStream, Limits, Model, ModelInfo, check_request};
-use crate::chat::{ChatRequest, ChatResponse, RateLimits};
+use super::protocol::Protocol;
+use super::{BoxFuture, Capabilities, ChatStream, Model, ModelInfo, check_request};
+use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::{Error, Result};
-
-/// A wire format: where a model's requests go, how they are written, and how
-/// their answers (blocking or streamed) are read. Implemented by each
-/// protocol's settings type (what a model of it keeps besides its name and
-/// capabilities).
-pub(crate) trait Protocol: Send + Sync + 'static {
-    /// Reads a streamed answer.
-    type Decoder: Decode;
-    /// The path after the base URL a request for `model` goes to.
-    fn path(&self, model: &str, stream: bool) -> String;
-    /// The JSON body of `request` for `model`.
-    fn body(&self, model: &str, request: &ChatRequest, stream: bool) -> Result<Value>;
-    /// Reads a blocking answer's body.
-    fn read(&self, text: &str, model: &str, limits: &Limits) -> Result<ChatResponse>;
-    /// A decoder for a streamed answer whose headers gave `rate_limits`.
-    fn decoder(
-        &self,
-        model: &str,
-        rate_limits: RateLimits,
-        key: Option<ApiKey>,
-        limits: &Limits,
-    ) -> Self::Decoder;
-}
 
 /// What a provider's client is made of besides its protocol: the provider's
 /// name (for spans), its defaults, and how it types its errors.
@@ -239,8 +215,14 @@ impl<P: Protocol> Model for ProtocolModel<P> {
 
 /// A whole streamed answer of protocol `p` (its SSE bytes, recorded) read
 /// into the [`ChatResponse`] a blocking call would give.
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn read_whole_stream<P: Protocol>(p: &P, body: &[u8]) -> Result<ChatResponse> {
-    let decoder = p.decoder("", RateLimits::default(), None, &Limits::default());
+    let decoder = p.decoder(
+        "",
+        crate::chat::RateLimits::default(),
+        None,
+        &super::Limits::default(),
+    );
     super::streaming::decode_whole(decoder, body)
 }
 

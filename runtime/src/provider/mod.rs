@@ -16,6 +16,7 @@ mod http;
 mod json;
 pub(crate) mod openai_compat;
 pub(crate) mod openai_responses;
+mod protocol;
 pub(crate) mod sse;
 mod storage;
 mod streaming;

@@ -34,6 +34,7 @@ pub(crate) trait Decode: Send + 'static {
 
 /// Reads a whole recorded or received stream body with `decoder` into the
 /// answer a blocking call would give.
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn decode_whole(mut decoder: impl Decode, body: &[u8]) -> Result<ChatResponse> {
     let mut events = VecDeque::new();
     decoder.push(body, &mut events);

@@ -6,11 +6,13 @@ mod storage;
 mod wire;
 
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::client::{Protocol, ProtocolClient, ProtocolModel, Provider, read_whole_stream};
+use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
+use super::protocol::Protocol;
 use crate::chat::{ChatRequest, ChatResponse, RateLimits};
 use crate::error::Result;
 
+#[cfg(any(test, feature = "testing"))]
 pub use wire::parse_message;
 #[cfg(test)]
 pub(crate) use wire::stream_decoder;
@@ -211,12 +213,13 @@ impl Protocol for MessagesApi {
 /// # Errors
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the provider's error for an
 /// `error` event, [`ErrorKind::Connection`](crate::ErrorKind::Connection) for a stream that ends early.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_message_stream(body: &[u8]) -> Result<ChatResponse> {
     let settings = MessagesApi {
         max_tokens: 0,
         thinking: AnthropicThinking::Disabled,
     };
-    read_whole_stream(&settings, body)
+    super::client::read_whole_stream(&settings, body)
 }
 
 #[cfg(test)]

@@ -238,6 +238,7 @@ pub(super) fn model_not_found(e: Error, model: &str) -> Error {
 ///
 /// # Errors
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not a message.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_message(body: &str) -> Result<ChatResponse> {
     parse_message_within(body, &Limits::default())
 }

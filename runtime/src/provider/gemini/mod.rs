@@ -8,11 +8,13 @@ mod storage;
 mod wire;
 
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::client::{Protocol, ProtocolClient, ProtocolModel, Provider, read_whole_stream};
+use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
+use super::protocol::Protocol;
 use crate::chat::{ChatRequest, ChatResponse, RateLimits};
 use crate::error::Result;
 
+#[cfg(any(test, feature = "testing"))]
 pub use wire::parse_response;
 #[cfg(test)]
 pub(crate) use wire::stream_decoder;
@@ -162,6 +164,7 @@ impl Protocol for GenerateContentApi {
 /// error chunk, [`ErrorKind::Blocked`](crate::ErrorKind::Blocked) for a blocked prompt,
 /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) for a stream that ends before the model said why
 /// it stopped.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
-    read_whole_stream(&GenerateContentApi::default(), body)
+    super::client::read_whole_stream(&GenerateContentApi::default(), body)
 }

@@ -331,6 +331,7 @@ pub(super) fn typed_error(e: Error, model: &str) -> Error {
 /// # Errors
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not an answer, [`ErrorKind::Blocked`](crate::ErrorKind::Blocked) for a
 /// blocked prompt, the provider's error for an error body.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_response(body: &str) -> Result<ChatResponse> {
     parse_response_within(body, "", &Limits::default())
 }

@@ -222,6 +222,7 @@ pub(super) fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
 ///
 /// # Errors
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not a chat completion.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
     parse_response(body, Default::default(), None)
 }

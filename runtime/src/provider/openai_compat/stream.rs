@@ -5,9 +5,7 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use crate::chat::{
-    ChatResponse, ChunkDelta, MetaNeeded, StreamAccumulator, StreamEvent, ToolCallDelta,
-};
+use crate::chat::{ChunkDelta, MetaNeeded, StreamAccumulator, StreamEvent, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::provider::http::{ApiKey, Limits, error_status_in, status_error, too_many_tool_calls};
 use crate::provider::sse::{SseEvent, SseParser};
@@ -395,13 +393,14 @@ impl StreamDecoder {
 }
 
 /// Reads a whole streamed chat-completions answer (SSE bytes) into the
-/// [`ChatResponse`] a blocking call would give.
+/// [`ChatResponse`](crate::chat::ChatResponse) a blocking call would give.
 ///
 /// # Errors
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the
 /// provider's error for an error event, [`ErrorKind::Connection`](crate::ErrorKind::Connection)
 /// for a stream that ends before the answer does.
-pub fn parse_chat_stream(body: &[u8]) -> Result<ChatResponse> {
+#[cfg(any(test, feature = "testing"))]
+pub fn parse_chat_stream(body: &[u8]) -> Result<crate::chat::ChatResponse> {
     let decoder = StreamDecoder::new(
         crate::chat::StreamAccumulator::default(),
         200,

@@ -7,11 +7,13 @@
 mod wire;
 
 use super::capabilities::{Capabilities, Support, Thinking};
-use super::client::{Protocol, ProtocolClient, ProtocolModel, Provider, read_whole_stream};
+use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
+use super::protocol::Protocol;
 use crate::chat::{ChatRequest, ChatResponse, RateLimits};
 use crate::error::Result;
 
+#[cfg(any(test, feature = "testing"))]
 pub use wire::parse_response;
 #[cfg(test)]
 pub(crate) use wire::stream_decoder;
@@ -170,6 +172,7 @@ impl Protocol for ResponsesApi {
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a malformed stream, the provider's error for a
 /// failed response or an `error` event, [`ErrorKind::Connection`](crate::ErrorKind::Connection) for a stream
 /// that ends early.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_response_stream(body: &[u8]) -> Result<ChatResponse> {
-    read_whole_stream(&ResponsesApi::default(), body)
+    super::client::read_whole_stream(&ResponsesApi::default(), body)
 }

@@ -267,6 +267,7 @@ fn part(p: &ContentPart) -> Value {
 /// # Errors
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not a response; the provider's error for
 /// a failed one.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_response(body: &str) -> Result<ChatResponse> {
     parse_response_within(body, &Limits::default())
 }
