@@ -40,7 +40,7 @@ pub mod future;
 #[doc = include_str!("../../docs/guide.md")]
 pub mod guide {}
 #[cfg(test)]
-mod fuzz;
+mod fuzzing;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod output;

@@ -459,3 +459,48 @@ mod tests {
         assert_eq!(ready, 2);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::chat::StreamAccumulator;
+
+    use crate::fuzzing::*;
+
+    #[test]
+    fn fuzz_accumulator_with_wild_indices() {
+        let delta = (
+            any::<usize>(),
+            proptest::option::of("[ab]{0,2}"),
+            proptest::option::of("[fg]{0,3}"),
+            proptest::option::of("[{}x:1]{0,4}"),
+        );
+        fuzz(
+            "accumulator",
+            3000,
+            proptest::collection::vec(delta, 0..40),
+            |deltas| {
+                let mut acc = StreamAccumulator::default();
+                let n = deltas.len();
+                for (index, id, name, arguments) in deltas {
+                    let d = crate::chat::ChunkDelta {
+                        tool_calls: vec![crate::chat::ToolCallDelta {
+                            index,
+                            id,
+                            name,
+                            arguments,
+                        }],
+                        ..Default::default()
+                    };
+                    acc.push(d);
+                }
+                let (_, r) = acc.finish();
+                // Positions never have gaps: no more calls than pieces.
+                prop_assert!(r.tool_calls.len() <= n);
+                Ok(())
+            },
+        );
+    }
+}

@@ -612,3 +612,59 @@ mod tests {
         assert!(p.error().is_some());
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::fuzzing::*;
+
+    use crate::output::PartialJson;
+
+    #[test]
+    fn fuzz_partial_json() {
+        let input = (jsonish(), proptest::collection::vec(any::<usize>(), 0..8));
+        fuzz("partial_json", 4000, input, |(text, cuts)| {
+            let mut p = PartialJson::new();
+            let mut last_version = p.version();
+            // Text deltas are whole UTF-8 strings: cut at character boundaries.
+            let cuts: Vec<usize> = cuts
+                .iter()
+                .map(|c| {
+                    let mut at = c % (text.len() + 1);
+                    while !text.is_char_boundary(at) {
+                        at += 1;
+                    }
+                    at
+                })
+                .collect();
+            for chunk in split(text.as_bytes(), &cuts) {
+                let chunk = std::str::from_utf8(&chunk);
+                prop_assert!(chunk.is_ok(), "a cut inside a character");
+                p.push(chunk.unwrap_or_default());
+                let _ = p.take_settled();
+                if p.version() != last_version {
+                    prop_assert!(p.value().is_some());
+                    last_version = p.version();
+                }
+                // The value without open list elements is there with the value.
+                prop_assert_eq!(p.complete_items().is_some(), p.value().is_some());
+            }
+            p.finish();
+            if p.is_complete() {
+                let items = p.complete_items();
+                prop_assert_eq!(items.as_ref(), p.value());
+            }
+            // A complete document reads as serde_json reads it.
+            if p.is_complete()
+                && p.error().is_none()
+                && let Some(start) = text.find(['{', '['])
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text[start..])
+            {
+                prop_assert_eq!(p.value(), Some(&v));
+            }
+            Ok(())
+        });
+    }
+}

@@ -19,41 +19,7 @@ pub(crate) mod openai_responses;
 mod protocol;
 pub(crate) mod sse;
 mod storage;
-mod streaming;
-
-/// Crate-internal readers, for the fuzz targets.
-#[cfg(test)]
-pub(crate) mod wire_fuzz {
-    use super::http::Limits;
-    use super::openai_compat::stream::StreamDecoder;
-    pub(crate) use super::streaming::Decode;
-    /// A stream decoder with these limits.
-    pub(crate) fn decoder(limits: &Limits) -> StreamDecoder {
-        StreamDecoder::new(
-            crate::chat::StreamAccumulator::default(),
-            200,
-            "m".into(),
-            None,
-            limits,
-        )
-    }
-    /// An OpenAI Responses stream decoder with these limits.
-    pub(crate) fn responses_decoder(limits: &Limits) -> impl Decode {
-        super::openai_responses::stream_decoder(Default::default(), "m".into(), None, limits)
-    }
-    /// A Gemini stream decoder with these limits.
-    pub(crate) fn gemini_decoder(limits: &Limits) -> impl Decode {
-        super::gemini::stream_decoder("m".into(), None, limits)
-    }
-    /// An Anthropic Messages stream decoder with these limits.
-    pub(crate) fn anthropic_decoder(limits: &Limits) -> impl Decode {
-        super::anthropic::stream_decoder(Default::default(), "m".into(), None, limits)
-    }
-}
-#[cfg(test)]
-pub(crate) mod http_fuzz {
-    pub(crate) use super::http::retry_wait;
-}
+pub(crate) mod streaming;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -328,4 +294,83 @@ pub fn check_request(model: &str, caps: &Capabilities, req: &ChatRequest) -> Res
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::fuzzing::*;
+
+    /// Every recorded response body (JSON answers and streams).
+    fn recorded_bodies() -> Vec<String> {
+        let dir = std::env::var_os("TYPECALL_RECORDINGS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/recordings")
+            });
+        let mut bodies = Vec::new();
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "json")
+                    && let Ok(text) = std::fs::read_to_string(&p)
+                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+                {
+                    for i in v["interactions"].as_array().into_iter().flatten() {
+                        match &i["response"]["body"] {
+                            serde_json::Value::String(s) => bodies.push(s.clone()),
+                            serde_json::Value::Null => {}
+                            other => bodies.push(other.to_string()),
+                        }
+                    }
+                }
+            }
+        }
+        bodies.sort();
+        bodies
+    }
+
+    #[test]
+    fn fuzz_recorded_bodies() {
+        let bodies = recorded_bodies();
+        if bodies.is_empty() {
+            println!("SKIPPED fuzz_recorded_bodies: no recordings (set TYPECALL_RECORDINGS)");
+            return;
+        }
+        let n = bodies.len();
+        let input = (
+            0..n,
+            proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 0..6),
+        );
+        fuzz("recorded_bodies", 2000, input, |(which, edits)| {
+            let mut bytes = bodies[which].clone().into_bytes();
+            for (at, byte, kind) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = at % bytes.len();
+                match kind {
+                    0 => bytes.truncate(at),
+                    1 => bytes[at] = byte,
+                    _ => bytes.insert(at, byte),
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            // Every provider's readers, blocking and streamed, on every body.
+            let _ = crate::provider::openai_compat::stream::parse_chat_stream(&bytes);
+            let _ = crate::provider::openai_compat::decode::parse_chat_response(&text);
+            let _ = crate::provider::anthropic::parse_message_stream(&bytes);
+            let _ = crate::provider::anthropic::parse_message(&text);
+            let _ = crate::provider::gemini::parse_response_stream(&bytes);
+            let _ = crate::provider::gemini::parse_response(&text);
+            let _ = crate::provider::openai_responses::parse_response_stream(&bytes);
+            let _ = crate::provider::openai_responses::parse_response(&text);
+            Ok(())
+        });
+    }
 }

@@ -184,3 +184,63 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::fuzzing::*;
+
+    use crate::provider::sse::{SseEvent, SseParser};
+
+    #[test]
+    fn fuzz_sse_parser() {
+        let input = (
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(b"data: ".to_vec()),
+                    Just(b"event: x".to_vec()),
+                    Just(b": keep-alive".to_vec()),
+                    Just(b"\n".to_vec()),
+                    Just(b"\r\n".to_vec()),
+                    Just(b"\r".to_vec()),
+                    Just(vec![0xff, 0xc3]),
+                    proptest::collection::vec(any::<u8>(), 0..20),
+                    "[a-z{}\":]{0,20}".prop_map(String::into_bytes),
+                ],
+                0..60,
+            )
+            .prop_map(|p| p.concat()),
+            proptest::collection::vec(any::<usize>(), 0..8),
+        );
+        fuzz("sse_parser", 3000, input, |(bytes, cuts)| {
+            let run = |chunks: &[Vec<u8>]| -> (Vec<SseEvent>, bool, usize) {
+                let mut p = SseParser::new();
+                let mut out = Vec::new();
+                let mut ok = true;
+                let mut most_buffered = 0;
+                for c in chunks {
+                    ok &= p.push(c, &mut out).is_ok();
+                    most_buffered = most_buffered.max(p.buffered());
+                    if !ok {
+                        break;
+                    }
+                }
+                if ok {
+                    ok &= p.finish(&mut out).is_ok();
+                }
+                (out, ok, most_buffered)
+            };
+            let whole = run(std::slice::from_ref(&bytes));
+            let parts = run(&split(&bytes, &cuts));
+            // It holds at most what it was given.
+            prop_assert!(whole.2 <= bytes.len() && parts.2 <= bytes.len());
+            // Whatever the chunking, the same events (up to a first error).
+            if whole.1 && parts.1 {
+                prop_assert_eq!(whole.0, parts.0);
+            }
+            Ok(())
+        });
+    }
+}

@@ -28,6 +28,7 @@ mod gemini;
 mod lower;
 mod part;
 mod refs;
+mod unlower;
 mod validate;
 
 use std::any::TypeId;
@@ -159,7 +160,7 @@ impl Schema {
     /// and turns `{key, value}` entry lists back into maps.
     pub fn from_wire(&self, value: Value) -> Value {
         if self.dialect.is_strict() {
-            lower::unlower(&self.full, value, self.wrapped)
+            unlower::unlower(&self.full, value, self.wrapped)
         } else {
             value
         }

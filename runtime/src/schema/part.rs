@@ -7,7 +7,8 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
-use super::lower::{WRAPPER_KEY, resolve, unlower_part};
+use super::lower::WRAPPER_KEY;
+use super::unlower::{resolve, unlower_part};
 use super::validate::{ValidationIssue, Validator};
 use super::{Schema, escape_pointer};
 

@@ -140,7 +140,7 @@ fn allowed_values(schema: &Value, keyword_pointer: &str) -> Option<String> {
     let branches = schema.pointer(keyword_pointer)?.as_array()?;
     let mut values = Vec::new();
     for b in branches {
-        let b = super::lower::resolve(b, schema);
+        let b = super::unlower::resolve(b, schema);
         if let Some(c) = b.get("const") {
             values.push(c.to_string());
         } else if let Some(Value::Array(e)) = b.get("enum") {

@@ -259,3 +259,74 @@ pub(crate) fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         "a panic without a message".to_owned()
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::fuzzing::*;
+
+    /// A place in a contract.
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Place {
+        /// A name.
+        name: String,
+        /// Coordinates.
+        at: Option<[f64; 2]>,
+        /// Tags.
+        tags: Vec<Tag>,
+    }
+
+    /// A tag.
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    enum Tag {
+        /// Near.
+        Near,
+        /// Far, by so much.
+        Far(u8),
+    }
+
+    /// Books a place.
+    #[crate::tool]
+    fn book(
+        /// Where.
+        place: Place,
+        /// How many nights.
+        nights: u16,
+    ) -> String {
+        format!("{} for {nights}", place.name)
+    }
+
+    #[test]
+    fn fuzz_tool_arguments() {
+        let toolbox = crate::tool::Toolbox::new()
+            .with(Book)
+            .expect("the tool builds");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let input = prop_oneof![
+            jsonish(),
+            Just(r#"{"place": {"name": "x", "at": [1, 2], "tags": ["Near", {"Far": 300}]}, "nights": 70000}"#.to_owned()),
+            Just(format!("{{\"place\": {}}}", "[".repeat(5000))),
+        ];
+        fuzz("tool_arguments", 2000, input, |args| {
+            let out = rt.block_on(toolbox.call("book", &args));
+            if let Err(e) = &out {
+                prop_assert!(
+                    matches!(
+                        e,
+                        crate::tool::ToolError::NotJson { .. }
+                            | crate::tool::ToolError::InvalidArguments { .. }
+                    ),
+                    "{e:?}"
+                );
+                prop_assert!(!e.to_string().is_empty());
+            }
+            Ok(())
+        });
+    }
+}

@@ -14,8 +14,6 @@ use crate::error::Result;
 
 #[cfg(any(test, feature = "testing"))]
 pub use wire::parse_message;
-#[cfg(test)]
-pub(crate) use wire::stream_decoder;
 
 /// The API version typecall speaks (`anthropic-version`).
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";

@@ -863,3 +863,101 @@ data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_d
         assert_eq!(msgs[2]["content"][0]["is_error"], json!(true));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::fuzzing::*;
+    use crate::provider::Limits;
+
+    /// One event of an Anthropic Messages stream, well-formed or hostile.
+    fn anthropic_event() -> impl Strategy<Value = String> {
+        let number = prop_oneof![
+            Just("3".to_owned()),
+            Just("18446744073709551615".to_owned()),
+            Just("-1".to_owned()),
+            Just("1e300".to_owned()),
+            Just("null".to_owned()),
+        ];
+        let block = prop_oneof![
+            Just(r#"{"type":"text","text":""}"#.to_owned()),
+            Just(r#"{"type":"thinking","thinking":""}"#.to_owned()),
+            Just(r#"{"type":"tool_use","id":"t","name":"f","input":{}}"#.to_owned()),
+            Just(
+                r#"{"type":"server_tool_use","id":"s","name":"web_search","input":{}}"#.to_owned()
+            ),
+            Just(
+                r#"{"type":"web_search_tool_result","tool_use_id":"s","content":[{"url":"u"}]}"#
+                    .to_owned()
+            ),
+            Just(r#"{"type":"redacted_thinking","data":"x"}"#.to_owned()),
+            Just("7".to_owned()),
+            Just("null".to_owned()),
+        ];
+        let delta = prop_oneof![
+            "[a-z ]{0,4}".prop_map(|t| format!(r#"{{"type":"text_delta","text":"{t}"}}"#)),
+            "[a-z]{0,4}".prop_map(|t| format!(r#"{{"type":"thinking_delta","thinking":"{t}"}}"#)),
+            Just(r#"{"type":"signature_delta","signature":"sig"}"#.to_owned()),
+            prop_oneof![
+                Just("{\\\"x\\\": ".to_owned()),
+                Just("1}".to_owned()),
+                Just("".to_owned()),
+                Just("]".to_owned())
+            ]
+            .prop_map(|j| format!(r#"{{"type":"input_json_delta","partial_json":"{j}"}}"#)),
+            number.clone().prop_map(|n| format!(
+                r#"{{"type":"citations_delta","citation":{{"type":"char_location","cited_text":"c","document_index":{n},"start_char_index":{n},"end_char_index":1}}}}"#
+            )),
+            Just(r#"{"type":"text_delta","text":7}"#.to_owned()),
+        ];
+        prop_oneof![
+            number.clone().prop_map(|n| format!(
+                r#"{{"type":"message_start","message":{{"id":"m","model":"x","content":[],"usage":{{"input_tokens":{n},"output_tokens":1}}}}}}"#
+            )),
+            Just(r#"{"type":"message_start","message":7}"#.to_owned()),
+            (number.clone(), block).prop_map(|(n, b)| format!(
+                r#"{{"type":"content_block_start","index":{n},"content_block":{b}}}"#
+            )),
+            (0u64..3, delta).prop_map(|(i, d)| format!(
+                r#"{{"type":"content_block_delta","index":{i},"delta":{d}}}"#
+            )),
+            (0u64..3).prop_map(|i| format!(r#"{{"type":"content_block_stop","index":{i}}}"#)),
+            number.prop_map(|n| format!(
+                r#"{{"type":"message_delta","delta":{{"stop_reason":"end_turn"}},"usage":{{"output_tokens":{n},"cache_read_input_tokens":{n}}}}}"#
+            )),
+            Just(r#"{"type":"message_delta","delta":7,"usage":[]}"#.to_owned()),
+            Just(r#"{"type":"message_stop"}"#.to_owned()),
+            Just(r#"{"type":"ping"}"#.to_owned()),
+            Just(r#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#.to_owned()),
+            Just("not json".to_owned()),
+        ]
+    }
+
+    #[test]
+    fn fuzz_anthropic_stream() {
+        let input = (
+            proptest::collection::vec(anthropic_event(), 0..14),
+            proptest::collection::vec(any::<usize>(), 0..8),
+            1usize..4,
+        );
+        fuzz(
+            "anthropic_stream",
+            2000,
+            input,
+            |(events, cuts, max_calls)| {
+                let body: Vec<u8> = events
+                    .iter()
+                    .flat_map(|e| format!("event: x\ndata: {e}\n\n").into_bytes())
+                    .collect();
+                let limits = Limits::default().max_tool_calls(max_calls);
+                let decoder =
+                    || super::stream_decoder(Default::default(), "m".into(), None, &limits);
+                let whole = decode_with(decoder(), std::slice::from_ref(&body));
+                let parts = decode_with(decoder(), &split(&body, &cuts));
+                check_decoded(&whole, &parts, max_calls)
+            },
+        );
+    }
+}

@@ -16,8 +16,6 @@ use crate::error::Result;
 
 #[cfg(any(test, feature = "testing"))]
 pub use wire::parse_response;
-#[cfg(test)]
-pub(crate) use wire::stream_decoder;
 
 static PROVIDER: Provider = Provider {
     name: "gemini",

@@ -960,3 +960,77 @@ mod tests {
         assert_eq!(path_segment("a/../b"), "a%2F..%2Fb");
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::fuzzing::*;
+    use crate::provider::Limits;
+
+    /// One chunk of a Gemini stream, well-formed or hostile.
+    fn gemini_chunk() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            "[a-z ]{0,4}".prop_map(|t| format!(r#"{{"text":"{t}"}}"#)),
+            "[a-z ]{0,4}".prop_map(|t| format!(r#"{{"text":"{t}","thought":true}}"#)),
+            Just(r#"{"text":"x","thoughtSignature":"sig"}"#.to_owned()),
+            Just(
+                r#"{"functionCall":{"id":"c","name":"f","args":{"x":1}},"thoughtSignature":"s"}"#
+                    .to_owned()
+            ),
+            Just(r#"{"functionCall":7}"#.to_owned()),
+            Just(r#"{"functionCall":{"id":"c","name":"f","args":"x"}}"#.to_owned()),
+            Just(r#"{"functionCall":{"name":"f","args":[1]}}"#.to_owned()),
+            Just("{}".to_owned()),
+            Just(r#"{"text":7}"#.to_owned()),
+            Just("null".to_owned()),
+        ];
+        let parts = proptest::collection::vec(part, 0..3).prop_map(|p| p.join(","));
+        let finish = prop_oneof![
+            Just(String::new()),
+            Just(r#","finishReason":"STOP""#.to_owned()),
+            Just(r#","finishReason":"MAX_TOKENS""#.to_owned()),
+            Just(r#","finishReason":7"#.to_owned()),
+            Just(r#","finishReason":"MALFORMED_FUNCTION_CALL""#.to_owned()),
+        ];
+        let usage = prop_oneof![
+            Just(String::new()),
+            Just(r#","usageMetadata":{"promptTokenCount":1e300,"candidatesTokenCount":-1,"thoughtsTokenCount":18446744073709551615}"#.to_owned()),
+        ];
+        prop_oneof![
+            (parts, finish, usage).prop_map(|(p, f, u)| format!(
+                r#"{{"candidates":[{{"content":{{"parts":[{p}],"role":"model"}}{f}}}]{u}}}"#
+            )),
+            Just(r#"{"candidates":[{"content":7}]}"#.to_owned()),
+            Just(r#"{"candidates":7}"#.to_owned()),
+            Just(r#"{"promptFeedback":{"blockReason":"SAFETY"}}"#.to_owned()),
+            Just(r#"{"candidates":[],"promptFeedback":{"blockReason":"SAFETY"}}"#.to_owned()),
+            Just(r#"{"candidates":[{"finishReason":"STOP"},{"content":7}]}"#.to_owned()),
+            Just(r#"{"error":{"message":"slow","status":"RESOURCE_EXHAUSTED"}}"#.to_owned()),
+            Just(r#"{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}"#.to_owned()),
+            Just(r#"{"error":{"code":99999999999,"message":"odd"}}"#.to_owned()),
+            Just("not json".to_owned()),
+        ]
+    }
+
+    #[test]
+    fn fuzz_gemini_stream() {
+        let input = (
+            proptest::collection::vec(gemini_chunk(), 0..10),
+            proptest::collection::vec(any::<usize>(), 0..8),
+            1usize..4,
+        );
+        fuzz("gemini_stream", 2000, input, |(chunks, cuts, max_calls)| {
+            let body: Vec<u8> = chunks
+                .iter()
+                .flat_map(|c| format!("data: {c}\r\n\r\n").into_bytes())
+                .collect();
+            let limits = Limits::default().max_tool_calls(max_calls);
+            let decoder = || super::stream_decoder("m".into(), None, &limits);
+            let whole = decode_with(decoder(), std::slice::from_ref(&body));
+            let parts = decode_with(decoder(), &split(&body, &cuts));
+            check_decoded(&whole, &parts, max_calls)
+        });
+    }
+}

@@ -90,3 +90,46 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::chat::RateLimits;
+
+    use crate::fuzzing::*;
+
+    #[test]
+    fn fuzz_headers() {
+        let value = prop_oneof![
+            "[0-9.eE+-]{0,12}",
+            Just("1e300".to_owned()),
+            Just("inf".to_owned()),
+            Just("NaN".to_owned()),
+            Just("-1".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            Just("Sun, 06 Nov 1994 08:49:37 GMT".to_owned()),
+            Just("Fri, 31 Dec 9999 23:59:59 GMT".to_owned()),
+            "[A-Za-z0-9 ,:]{0,32}",
+        ];
+        let name = prop_oneof![
+            Just("retry-after".to_owned()),
+            Just("retry-after-ms".to_owned()),
+            "x-ratelimit-(limit|remaining|reset)-(requests|tokens|x)-(minute|hour|day|)",
+            "[a-z-]{0,20}",
+        ];
+        let input = (proptest::collection::vec((name, value), 0..10), 100u16..600);
+        fuzz("headers", 4000, input, |(headers, status)| {
+            let limits =
+                RateLimits::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            prop_assert!(limits.limits.len() <= 6);
+            let _ = limits.exhausted_reset();
+            let _ = crate::provider::http::retry_wait(status, &headers);
+            for (_, v) in &headers {
+                let _ = crate::wire_numbers::parse_retry_after(v, std::time::SystemTime::now());
+            }
+            Ok(())
+        });
+    }
+}

@@ -410,3 +410,97 @@ pub fn parse_chat_stream(body: &[u8]) -> Result<crate::chat::ChatResponse> {
     );
     crate::provider::streaming::decode_whole(decoder, body)
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use super::StreamDecoder;
+    use crate::chat::{StreamAccumulator, StreamEvent};
+    use crate::error::Result;
+    use crate::fuzzing::*;
+    use crate::provider::Limits;
+
+    /// Decodes a streamed body given in chunks: every event, the last one the end.
+    fn decode(chunks: &[Vec<u8>], limits: &Limits) -> Vec<Result<StreamEvent>> {
+        decode_with(
+            StreamDecoder::new(StreamAccumulator::default(), 200, "m".into(), None, limits),
+            chunks,
+        )
+    }
+
+    fn tool_call_piece() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![
+                Just(String::new()),
+                (0u64..4).prop_map(|i| format!("\"index\": {i},")),
+                Just("\"index\": 18446744073709551615,".to_owned()),
+                Just("\"index\": -1,".to_owned()),
+                Just("\"index\": 1e300,".to_owned()),
+            ],
+            prop_oneof![
+                Just(String::new()),
+                "[ab]".prop_map(|id| format!("\"id\": \"{id}\",")),
+                Just("\"id\": null,".to_owned()),
+            ],
+            prop_oneof![
+                Just(String::new()),
+                Just("\"name\": \"f\",".to_owned()),
+                Just("\"name\": \"f\", \"name\": 3,".to_owned()),
+            ],
+            prop_oneof![
+                Just("{\\\"x\\\": 1}".to_owned()),
+                Just("{\\\"x\\\":".to_owned()),
+                Just(" 2}".to_owned()),
+                Just(String::new()),
+            ],
+        )
+            .prop_map(|(index, id, name, args)| {
+                format!(
+                    "{{{index}{id}\"type\": \"function\", \"function\": {{{name}\"arguments\": \"{args}\"}}}}"
+                )
+            })
+    }
+
+    fn stream_chunk() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z ]{0,12}".prop_map(|t| format!(
+                r#"{{"id":"c","model":"m","choices":[{{"index":0,"delta":{{"content":"{t}"}}}}]}}"#
+            )),
+            Just(r#"{"choices":[{"delta":{"content":"<think>hm</th"}}]}"#.to_owned()),
+            proptest::collection::vec(tool_call_piece(), 1..4).prop_map(|p| format!(
+                r#"{{"choices":[{{"index":0,"delta":{{"tool_calls":[{}]}}}}]}}"#,
+                p.join(",")
+            )),
+            Just(r#"{"choices":[{"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":18446744073709551615,"total_tokens":-4}}"#.to_owned()),
+            Just(r#"{"error":{"message":"boom"},"status_code":99999}"#.to_owned()),
+            Just("[DONE]".to_owned()),
+            jsonish(),
+        ]
+    }
+
+    #[test]
+    fn fuzz_stream_decoder() {
+        let input = (
+            proptest::collection::vec(stream_chunk(), 0..12),
+            proptest::collection::vec(any::<usize>(), 0..8),
+            1usize..6,
+        );
+        fuzz(
+            "stream_decoder",
+            2000,
+            input,
+            |(chunks, cuts, max_calls)| {
+                let body: Vec<u8> = chunks
+                    .iter()
+                    .flat_map(|c| format!("data: {c}\n\n").into_bytes())
+                    .collect();
+                let limits = Limits::default().max_tool_calls(max_calls);
+                let whole = decode(std::slice::from_ref(&body), &limits);
+                let parts = decode(&split(&body, &cuts), &limits);
+                check_decoded(&whole, &parts, max_calls)
+            },
+        );
+    }
+}

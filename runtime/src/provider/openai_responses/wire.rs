@@ -692,3 +692,86 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Server, "{err:?}");
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+
+    use proptest::prelude::*;
+
+    use crate::fuzzing::*;
+    use crate::provider::Limits;
+
+    /// One event of an OpenAI Responses stream, well-formed or hostile.
+    fn responses_event() -> impl Strategy<Value = String> {
+        let index = prop_oneof![
+            Just("0".to_owned()),
+            Just("1".to_owned()),
+            Just("18446744073709551615".to_owned()),
+            Just("-1".to_owned()),
+            Just("null".to_owned()),
+        ];
+        let item = prop_oneof![
+            Just(r#"{"type":"function_call","call_id":"c","name":"f","arguments":""}"#.to_owned()),
+            Just(
+                r#"{"type":"function_call","call_id":"c","name":"f","arguments":"{\"x\":1}"}"#
+                    .to_owned()
+            ),
+            Just(r#"{"type":"message","content":[{"type":"output_text","text":"hi"}]}"#.to_owned()),
+            Just(r#"{"type":"reasoning","summary":[{"text":"t"}]}"#.to_owned()),
+            Just("7".to_owned()),
+        ];
+        let output =
+            proptest::collection::vec(item.clone(), 0..4).prop_map(|items| items.join(","));
+        prop_oneof![
+            "[a-z ]{0,4}".prop_map(|t| format!(r#"{{"type":"response.output_text.delta","delta":"{t}"}}"#)),
+            "[a-z ]{0,4}".prop_map(|t| format!(r#"{{"type":"response.reasoning_summary_text.delta","delta":"{t}"}}"#)),
+            (index.clone(), item.clone()).prop_map(|(i, it)| format!(
+                r#"{{"type":"response.output_item.added","output_index":{i},"item":{it}}}"#
+            )),
+            index.clone().prop_map(|i| format!(
+                r#"{{"type":"response.function_call_arguments.delta","output_index":{i},"delta":"{{"}}"#
+            )),
+            (index, item).prop_map(|(i, it)| format!(
+                r#"{{"type":"response.output_item.done","output_index":{i},"item":{it}}}"#
+            )),
+            output.clone().prop_map(|o| format!(
+                r#"{{"type":"response.completed","response":{{"id":"r","status":"completed","output":[{o}],"usage":{{"input_tokens":1e300,"output_tokens":-1}}}}}}"#
+            )),
+            output.prop_map(|o| format!(
+                r#"{{"type":"response.incomplete","response":{{"id":"r","status":"incomplete","incomplete_details":{{"reason":"max_output_tokens"}},"output":[{o}]}}}}"#
+            )),
+            Just(r#"{"type":"response.failed","response":{"status":"failed","error":{"message":"x"}}}"#.to_owned()),
+            Just(r#"{"type":"response.completed","response":7}"#.to_owned()),
+            Just(r#"{"type":"error","code":"server_error","message":"boom"}"#.to_owned()),
+            Just(r#"{"type":"error","code":"rate_limit_exceeded","message":"slow"}"#.to_owned()),
+            Just("[DONE]".to_owned()),
+            Just("not json".to_owned()),
+        ]
+    }
+
+    #[test]
+    fn fuzz_responses_stream() {
+        let input = (
+            proptest::collection::vec(responses_event(), 0..12),
+            proptest::collection::vec(any::<usize>(), 0..8),
+            1usize..4,
+        );
+        fuzz(
+            "responses_stream",
+            2000,
+            input,
+            |(events, cuts, max_calls)| {
+                let body: Vec<u8> = events
+                    .iter()
+                    .flat_map(|e| format!("data: {e}\n\n").into_bytes())
+                    .collect();
+                let limits = Limits::default().max_tool_calls(max_calls);
+                let decoder =
+                    || super::stream_decoder(Default::default(), "m".into(), None, &limits);
+                let whole = decode_with(decoder(), std::slice::from_ref(&body));
+                let parts = decode_with(decoder(), &split(&body, &cuts));
+                check_decoded(&whole, &parts, max_calls)
+            },
+        );
+    }
+}
