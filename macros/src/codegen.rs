@@ -86,9 +86,9 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
         quote! {
             fn output_schema(&self) -> ::core::option::Option<&::typecall::__private::serde_json::Value> {
                 #[allow(unused_imports)]
-                use ::typecall::tool::__private::{OutputOf as _, OutputUnknown as _};
+                use ::typecall::__private::tool::{OutputOf as _, OutputUnknown as _};
                 static CELL: ::std::sync::OnceLock<::core::option::Option<::typecall::__private::serde_json::Value>> = ::std::sync::OnceLock::new();
-                CELL.get_or_init(|| (&::typecall::tool::__private::Output::<#ty>::NEW).output_schema()).as_ref()
+                CELL.get_or_init(|| (&::typecall::__private::tool::Output::<#ty>::NEW).output_schema()).as_ref()
             }
         }
     });
@@ -98,12 +98,12 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
     };
     let body = if spec.blocking {
         quote! {
-            let __out = ::typecall::tool::__private::run_blocking(#name, move || #call).await?;
+            let __out = ::typecall::__private::tool::run_blocking(#name, move || #call).await?;
         }
     } else {
         quote! {
             let __out = #call;
-            let __tag = (&&::typecall::tool::__private::Wrap(&__out)).kind();
+            let __tag = (&&::typecall::__private::tool::Wrap(&__out)).kind();
             let __out = __tag.resolve(__out).await;
         }
     };
@@ -127,11 +127,11 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
     quote! {
         impl #tool_type {
             #[doc(hidden)]
-            fn __typecall_built() -> &'static ::typecall::tool::__private::BuiltDef {
-                static CELL: ::typecall::tool::__private::DefCell = ::typecall::tool::__private::DefCell::new();
+            fn __typecall_built() -> &'static ::typecall::__private::tool::BuiltDef {
+                static CELL: ::typecall::__private::tool::DefCell = ::typecall::__private::tool::DefCell::new();
                 #[allow(unused_imports)]
-                use ::typecall::tool::__private::{ArgsOf as _, ArgsUnchecked as _};
-                CELL.get_or_init(|| (&::typecall::tool::__private::Args::<#args_ident>::NEW).build_def(#name, #description, #strict))
+                use ::typecall::__private::tool::{ArgsOf as _, ArgsUnchecked as _};
+                CELL.get_or_init(|| (&::typecall::__private::tool::Args::<#args_ident>::NEW).build_def(#name, #description, #strict))
             }
         }
 
@@ -155,10 +155,10 @@ pub fn tool_impl(spec: &ToolSpec<'_>) -> TokenStream {
                 __ctx: &'__a ::typecall::tool::ToolContext,
             ) -> ::typecall::future::BoxFuture<'__a, ::typecall::tool::ToolResult> {
                 #[allow(unused_imports)]
-                use ::typecall::tool::__private::{ArgsOf as _, ArgsUnchecked as _, FutureKind as _, ValueKind as _};
+                use ::typecall::__private::tool::{ArgsOf as _, ArgsUnchecked as _, FutureKind as _, ValueKind as _};
                 ::std::boxed::Box::pin(async move {
                     #[allow(unused_variables)]
-                    let __args: #args_ident = (&::typecall::tool::__private::Args::<#args_ident>::NEW).decode(#name, Self::__typecall_built(), __json)?;
+                    let __args: #args_ident = (&::typecall::__private::tool::Args::<#args_ident>::NEW).decode(#name, Self::__typecall_built(), __json)?;
                     #context_fetches
                     #prelude
                     #body

@@ -42,12 +42,12 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             const SEQUENTIAL: bool = #sequential;
             fn run(self, __ctx: &::typecall::tool::ToolContext) -> ::typecall::future::BoxFuture<'_, ::typecall::tool::ToolResult> {
                 #[allow(unused_imports)]
-                use ::typecall::tool::__private::{FutureKind as _, ValueKind as _, ResultKind as _, PlainKind as _};
+                use ::typecall::__private::tool::{FutureKind as _, ValueKind as _, ResultKind as _, PlainKind as _};
                 ::std::boxed::Box::pin(async move {
                     let __out = #call;
-                    let __tag = (&&::typecall::tool::__private::Wrap(&__out)).kind();
+                    let __tag = (&&::typecall::__private::tool::Wrap(&__out)).kind();
                     let __out = __tag.resolve(__out).await;
-                    let __tag = (&&::typecall::tool::__private::Wrap(&__out)).result_kind();
+                    let __tag = (&&::typecall::__private::tool::Wrap(&__out)).result_kind();
                     __tag.convert(#name, __out)
                 })
             }

@@ -47,15 +47,15 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let (partial_ty, read) = match wrapped(ty) {
             Some(("Option", inner)) => (
                 quote! { ::core::option::Option<#inner> },
-                quote! { ::typecall::output::__partial::option::<#inner>(__v, #key) },
+                quote! { ::typecall::__private::partial::option::<#inner>(__v, #key) },
             ),
             Some(("Vec", inner)) => (
                 quote! { ::core::option::Option<::std::vec::Vec<#inner>> },
-                quote! { ::typecall::output::__partial::list::<#inner>(__v, #key) },
+                quote! { ::typecall::__private::partial::list::<#inner>(__v, #key) },
             ),
             _ => (
                 quote! { ::core::option::Option<#ty> },
-                quote! { ::typecall::output::__partial::field::<#ty>(__v, #key) },
+                quote! { ::typecall::__private::partial::field::<#ty>(__v, #key) },
             ),
         };
         shape_fields.push(quote! { #[doc = #doc] pub #name: #partial_ty, });

@@ -163,12 +163,23 @@ pub use typecall_macros::Tool;
 #[doc(inline)]
 pub use typecall_macros::Partial;
 
-/// Items the macros' generated code names. Not a public API.
+/// Items the macros' generated code names: the one namespace it uses. Not a
+/// public API.
 #[doc(hidden)]
 pub mod __private {
     pub use schemars;
     pub use serde;
     pub use serde_json;
+
+    /// What `#[tool]`, `#[tools]` and `#[derive(Tool)]` call.
+    pub mod tool {
+        pub use crate::tool::generated::*;
+    }
+
+    /// What `#[derive(Partial)]` calls.
+    pub mod partial {
+        pub use crate::output::typed::generated::*;
+    }
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -17,7 +17,7 @@
 pub mod decode;
 mod partial;
 mod stream;
-mod typed;
+pub(crate) mod typed;
 
 use std::marker::PhantomData;
 
@@ -35,7 +35,7 @@ pub use decode::AnswerError;
 pub use partial::PartialJson;
 pub use stream::{ExtractEvent, ExtractStream, ItemStream};
 use stream::{ItemState, StreamState};
-pub use typed::{__partial, Partial};
+pub use typed::Partial;
 
 impl OutputMode {
     /// The modes `Auto` tries for a model, best first.

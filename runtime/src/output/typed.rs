@@ -64,9 +64,9 @@ fn items<T: DeserializeOwned>(value: &Value) -> Vec<T> {
         .collect()
 }
 
-/// What `#[derive(Partial)]` calls. Not a public API.
-#[doc(hidden)]
-pub mod __partial {
+/// What `#[derive(Partial)]` calls (re-exported for it as
+/// `typecall::__private::partial`).
+pub(crate) mod generated {
     use super::*;
 
     /// A field of type `F`.

@@ -177,7 +177,7 @@ pub trait ToolArgs: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 
 /// The [`Tool`] of a `#[derive(Tool)]` struct: `Add::tool()`, or
 /// `ArgsTool::<Add>::new()`.
 pub struct ArgsTool<A: ToolArgs> {
-    built: &'static __private::BuiltDef,
+    built: &'static generated::BuiltDef,
     _args: std::marker::PhantomData<fn() -> A>,
 }
 
@@ -185,7 +185,7 @@ impl<A: ToolArgs> ArgsTool<A> {
     /// The tool.
     pub fn new() -> Self {
         Self {
-            built: __private::built_for::<A>(),
+            built: generated::built_for::<A>(),
             _args: std::marker::PhantomData,
         }
     }
@@ -209,7 +209,7 @@ impl<A: ToolArgs> Tool for ArgsTool<A> {
     }
     fn call<'a>(&'a self, args: Value, ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult> {
         Box::pin(async move {
-            let args: A = __private::decode_args(A::NAME, self.built, args)?;
+            let args: A = generated::decode_args(A::NAME, self.built, args)?;
             args.run(ctx).await
         })
     }
@@ -256,7 +256,7 @@ pub trait ToolOutput {
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize> ToolOutput for T {
     fn into_tool_value(self, tool: &str) -> ToolResult {
-        __private::to_value(tool, self)
+        generated::to_value(tool, self)
     }
 }
 
@@ -306,9 +306,9 @@ impl<T: SharedTools> ToolSet for Arc<T> {
     }
 }
 
-/// Support for the code the macros generate. Not a public API.
-#[doc(hidden)]
-pub mod __private {
+/// Support for the code `#[tool]`, `#[tools]` and `#[derive(Tool)]` generate
+/// (re-exported for it as `typecall::__private::tool`).
+pub(crate) mod generated {
     use std::future::Future;
     use std::sync::OnceLock;
 
