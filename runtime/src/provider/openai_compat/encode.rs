@@ -12,7 +12,7 @@ use crate::chat::{
 use crate::error::{Error, Result};
 
 /// The differences between OpenAI-compatible servers that the wire format needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WireConfig {
     /// Send `stream_options: {include_usage: true}` (OpenAI, llama.cpp); Cerebras
     /// sends usage without it and rejects unknown fields.
@@ -30,18 +30,33 @@ pub(crate) struct WireConfig {
     pub explicit_stream: bool,
     /// Send the model's name (a llama.cpp server serves one model and needs none).
     pub send_model: bool,
-    /// Mistral's media parts: a PDF by URL as `document_url`, audio as a bare
-    /// base64 string.
-    pub mistral_media: bool,
+    /// A PDF by URL goes as a `document_url` part (Mistral), not as a file.
+    pub pdf_as_document_url: bool,
+    /// Audio goes as a bare base64 string in `input_audio` (Mistral), not as
+    /// `{data, format}`.
+    pub audio_as_bare_base64: bool,
     /// The tool type of the vendor's own web search (Groq's
     /// `browser_search`), if it has one in chat completions.
     pub web_search_tool: Option<&'static str>,
-    /// Together's forms: the schema right in `response_format`
-    /// (`{"type": "json_schema", "schema": …}`), and `logprobs` as the
-    /// number of alternatives.
-    pub together_forms: bool,
-    /// llama.cpp's form: `json_schema` holds only the `schema`.
-    pub bare_json_schema: bool,
+    /// How a JSON Schema answer is asked for in `response_format`.
+    pub schema_form: SchemaForm,
+    /// `logprobs` is the number of alternatives (Together), not a flag with
+    /// `top_logprobs` beside it.
+    pub logprobs_as_count: bool,
+}
+
+/// How `response_format` carries a JSON Schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SchemaForm {
+    /// `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`
+    /// (OpenAI's).
+    Wrapped,
+    /// `{"type": "json_schema", "json_schema": {"schema"}}`: the schema
+    /// alone (llama.cpp's).
+    Bare,
+    /// `{"type": "json_schema", "schema": …}`: the schema right in the format
+    /// (Together's).
+    Flat,
 }
 
 impl WireConfig {
@@ -53,10 +68,11 @@ impl WireConfig {
         seed_field: "seed",
         explicit_stream: false,
         send_model: true,
-        mistral_media: false,
+        pdf_as_document_url: false,
+        audio_as_bare_base64: false,
         web_search_tool: None,
-        together_forms: false,
-        bare_json_schema: false,
+        schema_form: SchemaForm::Wrapped,
+        logprobs_as_count: false,
     };
 }
 
@@ -140,11 +156,12 @@ impl Serialize for WireRequest<'_> {
             ResponseFormat::JsonObject => {
                 m.serialize_entry("response_format", &Fields([("type", &"json_object")]))?;
             }
-            ResponseFormat::JsonSchema { schema, .. } if wire.together_forms => m.serialize_entry(
-                "response_format",
-                &Fields([("type", &Value::from("json_schema")), ("schema", schema)]),
-            )?,
-            ResponseFormat::JsonSchema { schema, .. } if wire.bare_json_schema => m
+            ResponseFormat::JsonSchema { schema, .. } if wire.schema_form == SchemaForm::Flat => m
+                .serialize_entry(
+                    "response_format",
+                    &Fields([("type", &Value::from("json_schema")), ("schema", schema)]),
+                )?,
+            ResponseFormat::JsonSchema { schema, .. } if wire.schema_form == SchemaForm::Bare => m
                 .serialize_entry(
                     "response_format",
                     &Fields([
@@ -181,7 +198,7 @@ impl Serialize for WireRequest<'_> {
         if !req.stop.is_empty() {
             m.serialize_entry("stop", &req.stop)?;
         }
-        if req.logprobs && wire.together_forms {
+        if req.logprobs && wire.logprobs_as_count {
             m.serialize_entry("logprobs", &req.top_logprobs.unwrap_or(1))?;
         } else if req.logprobs {
             m.serialize_entry("logprobs", &true)?;
@@ -449,13 +466,13 @@ impl Serialize for WirePart<'_> {
                         m.serialize_entry("type", "image_url")?;
                         m.serialize_entry("image_url", &Fields([("url", &url)]))?;
                     }
-                    (MediaKind::Pdf, MediaSource::Url(u)) if self.1.mistral_media => {
+                    (MediaKind::Pdf, MediaSource::Url(u)) if self.1.pdf_as_document_url => {
                         m.serialize_entry("type", "document_url")?;
                         m.serialize_entry("document_url", u)?;
                     }
                     (MediaKind::Audio, MediaSource::Base64(b)) => {
                         m.serialize_entry("type", "input_audio")?;
-                        if self.1.mistral_media {
+                        if self.1.audio_as_bare_base64 {
                             m.serialize_entry("input_audio", b)?;
                         } else {
                             m.serialize_entry(

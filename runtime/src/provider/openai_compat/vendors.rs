@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::encode::WireConfig;
+use super::encode::{SchemaForm, WireConfig};
 use crate::error::Result;
 use crate::provider::capabilities::{Capabilities, Support, Thinking};
 use crate::provider::endpoint::Endpoint;
@@ -33,6 +33,118 @@ pub enum Vendor {
     LlamaCpp,
 }
 
+/// A vendor as data: what its client needs besides the model.
+struct Row {
+    vendor: Vendor,
+    /// Its name on the command line and in spans.
+    name: &'static str,
+    /// Other names it is known by.
+    aliases: &'static [&'static str],
+    base_url: &'static str,
+    /// The environment variable of its key (none: it takes no key).
+    key_variable: Option<&'static str>,
+    /// How its chat completions differ from OpenAI's.
+    wire: WireConfig,
+}
+
+/// OpenAI's chat completions as the vendors below speak them: `"stream"`
+/// always sent, no `stream_options`, `max_tokens`.
+const VENDOR_WIRE: WireConfig = WireConfig {
+    explicit_stream: true,
+    stream_options: false,
+    max_tokens_field: "max_tokens",
+    ..WireConfig::OPENAI
+};
+
+/// Every vendor, one row each.
+const ROWS: [Row; 7] = [
+    Row {
+        vendor: Vendor::OpenAi,
+        name: "openai",
+        aliases: &[],
+        base_url: "https://api.openai.com/v1",
+        key_variable: Some("OPENAI_API_KEY"),
+        wire: WireConfig {
+            explicit_stream: true,
+            ..WireConfig::OPENAI
+        },
+    },
+    Row {
+        vendor: Vendor::Mistral,
+        name: "mistral",
+        aliases: &[],
+        base_url: "https://api.mistral.ai/v1",
+        key_variable: Some("MISTRAL_API_KEY"),
+        wire: WireConfig {
+            seed_field: "random_seed",
+            pdf_as_document_url: true,
+            audio_as_bare_base64: true,
+            ..VENDOR_WIRE
+        },
+    },
+    Row {
+        vendor: Vendor::Groq,
+        name: "groq",
+        aliases: &[],
+        base_url: "https://api.groq.com/openai/v1",
+        key_variable: Some("GROQ_API_KEY"),
+        wire: WireConfig {
+            max_tokens_field: "max_completion_tokens",
+            web_search_tool: Some("browser_search"),
+            ..VENDOR_WIRE
+        },
+    },
+    Row {
+        vendor: Vendor::DeepSeek,
+        name: "deepseek",
+        aliases: &[],
+        base_url: "https://api.deepseek.com",
+        key_variable: Some("DEEPSEEK_API_KEY"),
+        wire: WireConfig {
+            // Thinking mode wants its reasoning back with tool calls.
+            reasoning_field: Some("reasoning_content"),
+            ..VENDOR_WIRE
+        },
+    },
+    Row {
+        vendor: Vendor::OpenRouter,
+        name: "openrouter",
+        aliases: &[],
+        base_url: "https://openrouter.ai/api/v1",
+        key_variable: Some("OPENROUTER_API_KEY"),
+        wire: WireConfig {
+            stream_options: true,
+            ..VENDOR_WIRE
+        },
+    },
+    Row {
+        vendor: Vendor::Together,
+        name: "together",
+        aliases: &["togetherai"],
+        base_url: "https://api.together.xyz/v1",
+        key_variable: Some("TOGETHER_API_KEY"),
+        wire: WireConfig {
+            schema_form: SchemaForm::Flat,
+            logprobs_as_count: true,
+            ..VENDOR_WIRE
+        },
+    },
+    Row {
+        vendor: Vendor::LlamaCpp,
+        name: "llama-cpp",
+        aliases: &["llamacpp", "llama.cpp"],
+        base_url: "http://127.0.0.1:8080",
+        key_variable: None,
+        wire: WireConfig {
+            max_tokens_field: "n_predict",
+            explicit_stream: false,
+            send_model: false,
+            schema_form: SchemaForm::Bare,
+            ..VENDOR_WIRE
+        },
+    },
+];
+
 impl Vendor {
     /// Every vendor.
     pub const ALL: [Vendor; 7] = [
@@ -45,104 +157,39 @@ impl Vendor {
         Vendor::LlamaCpp,
     ];
 
+    fn row(self) -> &'static Row {
+        // Every vendor has its row (a test checks it); the first serves
+        // should one ever be missing.
+        let [first, ..] = &ROWS;
+        ROWS.iter().find(|r| r.vendor == self).unwrap_or(first)
+    }
+
     /// The name used on the command line and in spans (`openai`, `mistral`,
     /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`).
     pub fn name(self) -> &'static str {
-        match self {
-            Vendor::OpenAi => "openai",
-            Vendor::Mistral => "mistral",
-            Vendor::Groq => "groq",
-            Vendor::DeepSeek => "deepseek",
-            Vendor::OpenRouter => "openrouter",
-            Vendor::Together => "together",
-            Vendor::LlamaCpp => "llama-cpp",
-        }
+        self.row().name
     }
 
     /// The vendor of a name (see [`Vendor::name`]; `togetherai` and
     /// `llamacpp` too).
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "togetherai" => Some(Vendor::Together),
-            "llamacpp" | "llama.cpp" => Some(Vendor::LlamaCpp),
-            n => Self::ALL.into_iter().find(|v| v.name() == n),
-        }
+        ROWS.iter()
+            .find(|r| r.name == name || r.aliases.contains(&name))
+            .map(|r| r.vendor)
     }
 
     /// Where its API is (for llama.cpp, the default local address).
     pub fn base_url(self) -> &'static str {
-        match self {
-            Vendor::OpenAi => "https://api.openai.com/v1",
-            Vendor::Mistral => "https://api.mistral.ai/v1",
-            Vendor::Groq => "https://api.groq.com/openai/v1",
-            Vendor::DeepSeek => "https://api.deepseek.com",
-            Vendor::OpenRouter => "https://openrouter.ai/api/v1",
-            Vendor::Together => "https://api.together.xyz/v1",
-            Vendor::LlamaCpp => "http://127.0.0.1:8080",
-        }
+        self.row().base_url
     }
 
     /// The environment variable its key is read from (none for llama.cpp).
     pub fn key_variable(self) -> Option<&'static str> {
-        match self {
-            Vendor::OpenAi => Some("OPENAI_API_KEY"),
-            Vendor::Mistral => Some("MISTRAL_API_KEY"),
-            Vendor::Groq => Some("GROQ_API_KEY"),
-            Vendor::DeepSeek => Some("DEEPSEEK_API_KEY"),
-            Vendor::OpenRouter => Some("OPENROUTER_API_KEY"),
-            Vendor::Together => Some("TOGETHER_API_KEY"),
-            Vendor::LlamaCpp => None,
-        }
+        self.row().key_variable
     }
 
     fn wire(self) -> WireConfig {
-        let base = WireConfig {
-            explicit_stream: true,
-            ..WireConfig::OPENAI
-        };
-        match self {
-            Vendor::OpenAi | Vendor::OpenRouter => WireConfig {
-                max_tokens_field: if self == Vendor::OpenAi {
-                    "max_completion_tokens"
-                } else {
-                    "max_tokens"
-                },
-                ..base
-            },
-            Vendor::Mistral => WireConfig {
-                stream_options: false,
-                max_tokens_field: "max_tokens",
-                seed_field: "random_seed",
-                mistral_media: true,
-                ..base
-            },
-            Vendor::Groq => WireConfig {
-                stream_options: false,
-                web_search_tool: Some("browser_search"),
-                ..base
-            },
-            Vendor::DeepSeek => WireConfig {
-                stream_options: false,
-                max_tokens_field: "max_tokens",
-                // Thinking mode wants its reasoning back with tool calls.
-                reasoning_field: Some("reasoning_content"),
-                ..base
-            },
-            Vendor::Together => WireConfig {
-                stream_options: false,
-                max_tokens_field: "max_tokens",
-                together_forms: true,
-                ..base
-            },
-            Vendor::LlamaCpp => WireConfig {
-                stream_options: false,
-                max_tokens_field: "n_predict",
-                explicit_stream: false,
-                send_model: false,
-                bare_json_schema: true,
-                ..base
-            },
-        }
+        self.row().wire
     }
 
     /// What a model of this vendor takes, as the recordings and the vendor's
@@ -275,5 +322,21 @@ impl OpenAiCompat {
             )?),
         };
         Ok(Self::vendor(vendor, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vendor_has_one_row_and_its_names_lead_back_to_it() {
+        for v in Vendor::ALL {
+            assert_eq!(ROWS.iter().filter(|r| r.vendor == v).count(), 1, "{v:?}");
+            assert_eq!(Vendor::from_name(v.name()), Some(v));
+        }
+        assert_eq!(Vendor::from_name("togetherai"), Some(Vendor::Together));
+        assert_eq!(Vendor::from_name("llama.cpp"), Some(Vendor::LlamaCpp));
+        assert_eq!(Vendor::from_name("nope"), None);
     }
 }
