@@ -1,6 +1,7 @@
-//! A hostile HTTP server on 127.0.0.1 for fault tests: each request gets the
-//! next scripted [`Reply`], whose body may be endless, huge, dripping, cut, or
-//! never come. Bodies are generated as they are written, so a "1 GiB" body
+//! The tests' one scripted HTTP server on 127.0.0.1 (the fault suite's and
+//! the provider tests'): each request gets the next scripted [`Reply`], whose
+//! body may be an ordinary answer or endless, huge, dripping, cut, or never
+//! come; the request bodies are kept ([`HostileServer::bodies`]). Bodies are generated as they are written, so a "1 GiB" body
 //! costs the server no memory.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

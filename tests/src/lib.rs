@@ -61,7 +61,6 @@ pub mod gemini;
 pub mod hostile;
 pub mod replay;
 pub mod responses;
-pub mod scripted;
 
 /// The local llama.cpp server's model (`TYPECALL_LOCAL_BASE_URL`, started by
 /// `scripts/local-model start`), or `None` after saying the test skipped.

@@ -827,8 +827,8 @@ async fn an_async_approval_hook_waits_without_blocking_other_calls() {
 
 #[tokio::test]
 async fn a_model_error_inside_an_agent_stop_keeps_its_chain() {
-    let server = typecall_tests::scripted::ScriptedServer::start(vec![
-        typecall_tests::scripted::Step::json(503, json!({"error": {"message": "overloaded"}}))
+    let server = typecall_tests::hostile::HostileServer::start(vec![
+        typecall_tests::hostile::Reply::json(503, &json!({"error": {"message": "overloaded"}}))
             .header("retry-after", "7"),
     ])
     .await;

@@ -7,7 +7,7 @@ use typecall::chat::{ChatRequest, Message, ReasoningEffort, StreamEvent, ToolCal
 use typecall::provider::{Model, RetryPolicy, collect};
 use typecall::tool::ToolDef;
 use typecall::{Cerebras, ErrorKind, OpenAiCompat};
-use typecall_tests::scripted::{ScriptedServer, Step};
+use typecall_tests::hostile::{Body, HostileServer, Reply};
 
 fn ok_body(text: &str) -> serde_json::Value {
     json!({"id": "c1", "model": "m", "object": "chat.completion",
@@ -25,14 +25,14 @@ fn hello() -> ChatRequest {
 
 #[tokio::test]
 async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
-    let server = ScriptedServer::start(vec![
-        Step::json(
+    let server = HostileServer::start(vec![
+        Reply::json(
             429,
-            json!({"message": "Requests per minute limit exceeded - too many requests sent.",
+            &json!({"message": "Requests per minute limit exceeded - too many requests sent.",
             "type": "too_many_requests_error", "param": "quota", "code": "request_quota_exceeded"}),
         )
         .header("retry-after-ms", "300"),
-        Step::json(200, ok_body("hello")),
+        Reply::json(200, &ok_body("hello")),
     ])
     .await;
     let model = OpenAiCompat::new(&server.url)
@@ -46,15 +46,15 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
         start.elapsed() >= Duration::from_millis(300),
         "Retry-After was not honoured"
     );
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.requests(), 2);
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff() {
-    let server = ScriptedServer::start(vec![
-        Step::json(500, json!({"message": "boom"})),
-        Step::json(503, json!({"message": "busy"})),
-        Step::json(200, ok_body("third time")),
+    let server = HostileServer::start(vec![
+        Reply::json(500, &json!({"message": "boom"})),
+        Reply::json(503, &json!({"message": "busy"})),
+        Reply::json(200, &ok_body("third time")),
     ])
     .await;
     let model = OpenAiCompat::new(&server.url)
@@ -62,12 +62,12 @@ async fn server_errors_are_retried_with_backoff() {
         .retry(fast_retries())
         .model("m");
     assert_eq!(model.chat(&hello()).await.unwrap().text(), "third time");
-    assert_eq!(server.requests().len(), 3);
+    assert_eq!(server.requests(), 3);
 }
 
 #[tokio::test]
 async fn retries_run_out_into_typed_errors() {
-    let server = ScriptedServer::start(vec![Step::json(500, json!({"message": "boom"}))]).await;
+    let server = HostileServer::start(vec![Reply::json(500, &json!({"message": "boom"}))]).await;
     let model = OpenAiCompat::new(&server.url)
         .discovery(false)
         .retry(fast_retries().max_retries(1))
@@ -75,10 +75,10 @@ async fn retries_run_out_into_typed_errors() {
     let err = model.chat(&hello()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server);
     assert!(err.api_error().is_some_and(|e| e.message == "boom") && err.status() == Some(500));
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.requests(), 2);
 
-    let server = ScriptedServer::start(vec![
-        Step::json(429, json!({"message": "Tokens per minute limit exceeded"}))
+    let server = HostileServer::start(vec![
+        Reply::json(429, &json!({"message": "Tokens per minute limit exceeded"}))
             .header("retry-after", "3600"),
     ])
     .await;
@@ -93,7 +93,7 @@ async fn retries_run_out_into_typed_errors() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(server.requests().len(), 1);
+    assert_eq!(server.requests(), 1);
 }
 
 #[tokio::test]
@@ -117,7 +117,7 @@ async fn client_errors_are_not_retried_and_map_to_variants() {
         ),
     ];
     for (status, body) in cases {
-        let server = ScriptedServer::start(vec![Step::json(status, body.clone())]).await;
+        let server = HostileServer::start(vec![Reply::json(status, &body.clone())]).await;
         let model = Cerebras::new("csk-abcdefghijklmnopqrstuv")
             .base_url(&server.url)
             .retry(fast_retries())
@@ -132,21 +132,17 @@ async fn client_errors_are_not_retried_and_map_to_variants() {
         };
         assert!(ok, "HTTP {status}: {err:?}");
         assert!(!format!("{err} {err:?}").contains("csk-abcdefghijklmnopqrstuv"));
-        assert_eq!(
-            server.requests().len(),
-            1,
-            "HTTP {status} must not be retried"
-        );
+        assert_eq!(server.requests(), 1, "HTTP {status} must not be retried");
     }
 }
 
 #[tokio::test]
 async fn an_invalid_json_body_is_a_protocol_error_quoting_it() {
-    let server = ScriptedServer::start(vec![Step::Respond {
-        status: 200,
-        headers: vec![],
-        body: "<html>gateway</html>".into(),
-    }])
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "text/html",
+        Body::Bytes(b"<html>gateway</html>".to_vec()),
+    )])
     .await;
     let err = OpenAiCompat::new(&server.url)
         .discovery(false)
@@ -164,11 +160,11 @@ async fn an_invalid_json_body_is_a_protocol_error_quoting_it() {
 async fn a_connection_closed_mid_stream_is_an_error_not_a_short_answer() {
     let chunk =
         json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "Hello"}}]});
-    let server = ScriptedServer::start(vec![Step::BreakAfter {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        partial_body: format!("data: {chunk}\n\n"),
-    }])
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "text/event-stream",
+        Body::Cut(format!("data: {chunk}\n\n").into_bytes()),
+    )])
     .await;
     let model = OpenAiCompat::new(&server.url)
         .discovery(false)
@@ -178,12 +174,12 @@ async fn a_connection_closed_mid_stream_is_an_error_not_a_short_answer() {
     let err = collect(stream).await.unwrap_err();
     assert!(err.kind() == ErrorKind::Connection, "{err:?}");
     // Once a stream has delivered, it is never retried.
-    assert_eq!(server.requests().len(), 1);
+    assert_eq!(server.requests(), 1);
 }
 
 #[tokio::test]
 async fn an_error_inside_a_stream_uses_the_status_in_the_body() {
-    let server = ScriptedServer::start(vec![Step::sse(&[
+    let server = HostileServer::start(vec![Reply::sse(&[
         json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}),
         json!({"error": {"message": "Tokens per minute limit exceeded", "type": "too_many_requests_error", "code": "token_quota_exceeded"}, "status_code": 429}),
     ])])
@@ -200,7 +196,7 @@ async fn an_error_inside_a_stream_uses_the_status_in_the_body() {
 
 #[tokio::test]
 async fn streams_send_include_usage_only_where_accepted() {
-    let server = ScriptedServer::start(vec![Step::sse(&[
+    let server = HostileServer::start(vec![Reply::sse(&[
         json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}],
                "usage": {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}}),
     ])])
@@ -217,10 +213,10 @@ async fn streams_send_include_usage_only_where_accepted() {
     .unwrap();
     assert_eq!((resp.text(), resp.usage.total_tokens), ("Hi", 3));
     assert_eq!(
-        server.requests()[0]["stream_options"],
+        server.bodies()[0]["stream_options"],
         json!({"include_usage": true})
     );
-    let server2 = ScriptedServer::start(vec![Step::sse(&[
+    let server2 = HostileServer::start(vec![Reply::sse(&[
         json!({"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": "stop"}]}),
     ])])
     .await;
@@ -234,7 +230,7 @@ async fn streams_send_include_usage_only_where_accepted() {
     )
     .await
     .unwrap();
-    let sent = &server2.requests()[0];
+    let sent = &server2.bodies()[0];
     assert!(
         sent.get("stream_options").is_none(),
         "Cerebras rejects unknown fields: {sent}"
@@ -250,7 +246,7 @@ async fn cerebras_answers_blocking_when_it_refuses_to_stream_structured_output()
             {"id": "t1", "type": "function", "function": {"name": "square_root", "arguments": "{\"number\": 132413}"}}]}}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}});
     let server =
-        ScriptedServer::start(vec![Step::json(400, refusal), Step::json(200, answer)]).await;
+        HostileServer::start(vec![Reply::json(400, &refusal), Reply::json(200, &answer)]).await;
     let tool = ToolDef::new(
         "square_root",
         "Square root",
@@ -276,7 +272,7 @@ async fn cerebras_answers_blocking_when_it_refuses_to_stream_structured_output()
     let done = done.unwrap();
     assert!(saw_ready);
     assert_eq!(done.reasoning.as_deref(), Some("use the tool"));
-    let sent = server.requests();
+    let sent = server.bodies();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0]["stream"], json!(true));
     assert!(sent[1].get("stream").is_none());
@@ -284,7 +280,7 @@ async fn cerebras_answers_blocking_when_it_refuses_to_stream_structured_output()
 
 #[tokio::test]
 async fn unsupported_options_and_bad_conversations_fail_before_sending() {
-    let server = ScriptedServer::start(vec![Step::json(200, ok_body("x"))]).await;
+    let server = HostileServer::start(vec![Reply::json(200, &ok_body("x"))]).await;
     let cerebras = Cerebras::new("k").base_url(&server.url);
     let err = cerebras
         .model("llama3.1-8b")
@@ -321,14 +317,14 @@ async fn unsupported_options_and_bad_conversations_fail_before_sending() {
         .unwrap_err();
     assert!(err.kind() == ErrorKind::Conversation, "{err}");
     // Nothing reached the server.
-    assert!(server.requests().is_empty());
+    assert_eq!(server.requests(), 0);
     // gpt-oss takes reasoning_effort; a model the table does not know gets everything sent.
     cerebras
         .model("gpt-oss-120b")
         .chat(&hello().reasoning_effort(ReasoningEffort::Low))
         .await
         .unwrap();
-    assert_eq!(server.requests()[0]["reasoning_effort"], json!("low"));
+    assert_eq!(server.bodies()[0]["reasoning_effort"], json!("low"));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use typecall::output::{AnswerError, ExtractEvent, PartialJson};
 use typecall::provider::RetryPolicy;
 use typecall::testing::{Interaction, Replay};
 use typecall::{Cerebras, ErrorKind, Extract, OpenAiCompat, OutputMode};
-use typecall_tests::scripted::{ScriptedServer, Step};
+use typecall_tests::hostile::{HostileServer, Reply};
 use typecall_tests::{Fruit, json_files, json_scenario_mode, read_json, recordings_dir};
 
 #[tokio::test]
@@ -98,18 +98,18 @@ struct Invoice {
 
 #[tokio::test]
 async fn a_bad_answer_is_repaired_with_the_errors_and_every_attempt_is_kept() {
-    let server = ScriptedServer::start(vec![
-        Step::json(
+    let server = HostileServer::start(vec![
+        Reply::json(
             200,
-            answer("Sure, here you go: {\"number\": \"F-1\", \"lines\": ["),
+            &answer("Sure, here you go: {\"number\": \"F-1\", \"lines\": ["),
         ),
-        Step::json(
+        Reply::json(
             200,
-            answer(r#"{"number": "F-1", "lines": [{"item": "tea", "cents": -4}], "due": null}"#),
+            &answer(r#"{"number": "F-1", "lines": [{"item": "tea", "cents": -4}], "due": null}"#),
         ),
-        Step::json(
+        Reply::json(
             200,
-            answer(
+            &answer(
                 r#"```json
 {"number": "F-1", "lines": [{"item": "tea", "cents": 400}], "due": null}
 ```"#,
@@ -147,7 +147,7 @@ async fn a_bad_answer_is_repaired_with_the_errors_and_every_attempt_is_kept() {
             .contains("/lines/0/cents")
     );
     assert_eq!(out.usage.total_tokens, 45);
-    let sent = server.requests();
+    let sent = server.bodies();
     assert_eq!(sent.len(), 3);
     // The second request carries the first answer and what was wrong with it.
     let msgs = sent[1]["messages"].as_array().unwrap();
@@ -179,7 +179,7 @@ async fn when_every_attempt_fails_the_error_holds_every_raw_answer() {
         r#"{"number": "x", "lines": "none", "due": null}"#,
     ];
     let server =
-        ScriptedServer::start(raws.iter().map(|r| Step::json(200, answer(r))).collect()).await;
+        HostileServer::start(raws.iter().map(|r| Reply::json(200, &answer(r))).collect()).await;
     let model = OpenAiCompat::new(&server.url).discovery(false).model("m");
     let err = Extract::<Invoice>::new(&model)
         .mode(OutputMode::Native)
@@ -203,9 +203,9 @@ async fn tool_mode_forces_a_tool_and_repairs_through_a_tool_result() {
             "function": {"name": "final_answer", "arguments": args}}]}}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
     };
-    let server = ScriptedServer::start(vec![
-        Step::json(200, call(r#"{"is_fruit": "yes"}"#)),
-        Step::json(200, call(r#"{"is_fruit": true}"#)),
+    let server = HostileServer::start(vec![
+        Reply::json(200, &call(r#"{"is_fruit": "yes"}"#)),
+        Reply::json(200, &call(r#"{"is_fruit": true}"#)),
     ])
     .await;
     let model = OpenAiCompat::new(&server.url).discovery(false).model("m");
@@ -215,7 +215,7 @@ async fn tool_mode_forces_a_tool_and_repairs_through_a_tool_result() {
         .await
         .unwrap();
     assert!(out.value.is_fruit);
-    let sent = server.requests();
+    let sent = server.bodies();
     assert_eq!(sent[0]["tool_choice"], "required");
     assert_eq!(sent[0]["tools"][0]["function"]["name"], "final_answer");
     let msgs = sent[1]["messages"].as_array().unwrap();
@@ -226,14 +226,14 @@ async fn tool_mode_forces_a_tool_and_repairs_through_a_tool_result() {
 
 #[tokio::test]
 async fn auto_falls_back_when_the_server_refuses_a_mode_and_records_it() {
-    let server = ScriptedServer::start(vec![
-        Step::json(
+    let server = HostileServer::start(vec![
+        Reply::json(
             400,
-            json!({"message": "response_format json_schema is not supported by this model"}),
+            &json!({"message": "response_format json_schema is not supported by this model"}),
         ),
-        Step::json(
+        Reply::json(
             200,
-            json!({"id": "c", "model": "m", "choices": [{"index": 0, "finish_reason": "tool_calls",
+            &json!({"id": "c", "model": "m", "choices": [{"index": 0, "finish_reason": "tool_calls",
             "message": {"role": "assistant", "tool_calls": [{"id": "t", "type": "function",
                 "function": {"name": "final_answer", "arguments": "{\"is_fruit\": false}"}}]}}]}),
         ),
@@ -263,7 +263,7 @@ async fn non_object_roots_are_wrapped_and_items_stream_one_by_one() {
         .map(|c| json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": c}}]}))
         .chain([json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})])
         .collect();
-    let server = ScriptedServer::start(vec![Step::sse(&chunks)]).await;
+    let server = HostileServer::start(vec![Reply::sse(&chunks)]).await;
     let model = OpenAiCompat::new(&server.url).discovery(false).model("m");
     let mut items = Extract::<Vec<Line>>::new(&model)
         .stream_items::<Line>("Lines?")
@@ -280,7 +280,7 @@ async fn non_object_roots_are_wrapped_and_items_stream_one_by_one() {
     let second = items.next().await.unwrap().unwrap();
     assert_eq!(second.item, "cake");
     assert!(items.next().await.is_none());
-    let sent = server.requests();
+    let sent = server.bodies();
     assert_eq!(
         sent[0]["response_format"]["json_schema"]["schema"]["required"],
         json!(["value"])
@@ -380,11 +380,11 @@ async fn settled_parts_are_judged_as_they_close_and_open_ones_are_not() {
         .map(|c| json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": c}}]}))
         .chain([json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})])
         .collect();
-    let server = ScriptedServer::start(vec![
-        Step::sse(&chunks),
-        Step::json(
+    let server = HostileServer::start(vec![
+        Reply::sse(&chunks),
+        Reply::json(
             200,
-            answer(r#"{"number": "F-9", "lines": [{"item": "tea", "cents": 1}], "due": null}"#),
+            &answer(r#"{"number": "F-9", "lines": [{"item": "tea", "cents": 1}], "due": null}"#),
         ),
     ])
     .await;

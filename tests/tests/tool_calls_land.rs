@@ -14,7 +14,7 @@ use typecall::provider::{Capabilities, Model, ServerKind, Support};
 use typecall::testing::ScriptedModel;
 use typecall::tool::FnTool;
 use typecall::{Agent, AgentEvent, OpenAiCompat, tool};
-use typecall_tests::scripted::{ScriptedServer, Step};
+use typecall_tests::hostile::{HostileServer, Reply};
 
 /// Add a task to the to-do list.
 #[tool]
@@ -310,15 +310,15 @@ async fn a_bad_tool_is_reported_once_as_a_configuration_error() {
 
 #[tokio::test]
 async fn an_openai_compatible_server_says_what_it_is_and_what_its_model_takes() {
-    let server = ScriptedServer::start(vec![
-        Step::json(
+    let server = HostileServer::start(vec![
+        Reply::json(
             200,
-            json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
+            &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
         ),
-        Step::json(200, json!({"modalities": {"vision": false, "audio": true}})),
-        Step::json(
+        Reply::json(200, &json!({"modalities": {"vision": false, "audio": true}})),
+        Reply::json(
             200,
-            json!({"choices": [{"index": 0, "finish_reason": "stop",
+            &json!({"choices": [{"index": 0, "finish_reason": "stop",
                 "message": {"role": "assistant", "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]"}}]}),
         ),
     ])
@@ -343,7 +343,7 @@ async fn an_openai_compatible_server_says_what_it_is_and_what_its_model_takes() 
     assert_eq!(caps.audio, Support::Yes, "from /props");
     assert_eq!(caps.images, Support::No, "from /props");
     // Asked once per client: models list, props, one chat.
-    assert_eq!(server.requests().len(), 3);
+    assert_eq!(server.requests(), 3);
 
     // What the user declared is kept.
     let declared = client.model("m").with_capabilities(Capabilities::unknown());
