@@ -57,7 +57,12 @@ impl Case {
             model,
             request,
             body,
-            client: reqwest::Client::new(),
+            client: {
+                // reqwest without a built-in crypto provider: ring, as
+                // typecall's own client has it.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::new()
+            },
         })
     }
 

@@ -122,6 +122,8 @@ fn one_call_allocates_at_most_a_pinned_number_more_than_the_floor() {
         let req = ChatRequest::new(vec![Message::user("Hello")]);
         let body = model.request_body(&req, stream);
         let url = format!("{}/chat/completions", server.url());
+        // reqwest without a built-in crypto provider: ring, as typecall's own.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::new();
         let ours = per_call(&rt, async || typecall_call(&model, &req, stream).await);
         let floor = per_call(&rt, async || floor_call(&client, &url, &body, stream).await);

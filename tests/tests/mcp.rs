@@ -351,6 +351,8 @@ fn initialize_body() -> Value {
 }
 
 async fn post(url: &str, headers: &[(&str, &str)], body: String) -> reqwest::Response {
+    // reqwest without a built-in crypto provider: ring, as typecall's own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut request = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")

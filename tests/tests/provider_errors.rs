@@ -419,6 +419,8 @@ async fn the_http_clients_error_is_kept_as_the_source_and_timeouts_have_one_kind
             open.push(socket);
         }
     });
+    // reqwest without a built-in crypto provider: ring, as typecall's own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(200))
         .build()

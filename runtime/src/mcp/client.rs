@@ -172,16 +172,8 @@ impl McpClient {
         url: &str,
         options: McpHttpClientOptions,
     ) -> Result<Self, McpError> {
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| McpError::Setting(format!("TLS: {e}")))?;
-        let tls = rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier(tls)
-            .map_err(|e| McpError::Setting(format!("TLS certificates: {e}")))?
-            .with_no_client_auth();
-        let http = reqwest_mcp::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let http = crate::provider::tls_client_builder()
+            .map_err(|e| McpError::Setting(e.to_string()))?
             .build()
             .map_err(|e| McpError::Setting(format!("HTTP client: {e}")))?;
         let mut config = StreamableHttpClientTransportConfig::with_uri(url);

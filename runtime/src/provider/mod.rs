@@ -38,6 +38,8 @@ pub use capabilities::{Capabilities, Support, Thinking};
 pub use client::{ProtocolClient, ProtocolModel};
 pub use discovery::ServerKind;
 pub use gemini::{Gemini, GeminiModel, GenerateContentApi};
+#[cfg(feature = "mcp")]
+pub(crate) use http::tls_client_builder;
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 pub use openai_compat::Vendor;
 pub use openai_compat::{Cerebras, CerebrasModel};

@@ -113,11 +113,29 @@ impl fmt::Debug for HttpClient {
 /// shared by the whole process, whose connections would be tied to whichever
 /// tokio runtime used them first).
 pub(super) fn default_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+    tls_client_builder()?
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
-        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")).with_source(e))
+}
+
+/// A `reqwest` client builder whose TLS is rustls with the ring provider and
+/// the platform's certificate verifier, set on this client only (nothing is
+/// installed process-wide).
+///
+/// # Errors
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) when TLS cannot be set up
+/// (no usable certificate store).
+pub(crate) fn tls_client_builder() -> Result<reqwest::ClientBuilder> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::config(format!("TLS: {e}")).with_source(e))?;
+    let tls = rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier(tls)
+        .map_err(|e| Error::config(format!("TLS certificates: {e}")).with_source(e))?
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
 }
 
 /// Largest error body read for its message.
