@@ -247,6 +247,20 @@ impl Endpoint {
         serde_json::from_str(&text).map_err(|_| Error::protocol(what.to_owned(), &text))
     }
 
+    /// `GET url` (retried as the policy says), the answer as JSON.
+    pub async fn get_json(&self, url: &str) -> Result<Value> {
+        self.call_json(reqwest::Method::GET, url, None, &[], "a JSON answer")
+            .await
+    }
+
+    /// `DELETE url` (retried as the policy says); the answer is not read
+    /// beyond its status.
+    pub async fn delete(&self, url: &str) -> Result<()> {
+        self.call_json(reqwest::Method::DELETE, url, None, &[], "a JSON answer")
+            .await
+            .map(drop)
+    }
+
     /// Sends through the user's `reqwest` client.
     pub fn use_client(&mut self, client: reqwest::Client) {
         match &mut self.http {

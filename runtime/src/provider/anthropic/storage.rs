@@ -79,10 +79,7 @@ impl Anthropic {
     /// not a batch.
     pub async fn batch(&self, id: &str) -> Result<Batch> {
         let url = format!("{}/messages/batches/{}", self.inner.base_url, segment(id)?);
-        let v = self
-            .inner
-            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
-            .await?;
+        let v = self.inner.get_json(&url).await?;
         batch_of(&v)
     }
 
@@ -92,10 +89,7 @@ impl Anthropic {
     /// As [`Anthropic::batch`].
     pub async fn list_batches(&self) -> Result<Vec<Batch>> {
         let url = format!("{}/messages/batches?limit=1000", self.inner.base_url);
-        let v = self
-            .inner
-            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
-            .await?;
+        let v = self.inner.get_json(&url).await?;
         records(&v, "data", batch_of)
     }
 
@@ -123,10 +117,7 @@ impl Anthropic {
     /// The provider's error (a batch still in progress cannot be deleted).
     pub async fn delete_batch(&self, id: &str) -> Result<()> {
         let url = format!("{}/messages/batches/{}", self.inner.base_url, segment(id)?);
-        self.inner
-            .call_json(reqwest::Method::DELETE, &url, None, &[], "a JSON answer")
-            .await
-            .map(drop)
+        self.inner.delete(&url).await
     }
 
     /// The results of an ended batch (`GET …/results`, one JSON line per

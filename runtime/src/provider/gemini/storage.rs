@@ -155,10 +155,7 @@ impl Gemini {
             self.inner.base_url,
             id_segment(name, "files")?
         );
-        let v = self
-            .inner
-            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
-            .await?;
+        let v = self.inner.get_json(&url).await?;
         file_of(&v)
     }
 
@@ -168,10 +165,7 @@ impl Gemini {
     /// As [`Gemini::upload_file`].
     pub async fn list_files(&self) -> Result<Vec<StoredFile>> {
         let url = format!("{}/files?pageSize=100", self.inner.base_url);
-        let v = self
-            .inner
-            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
-            .await?;
+        let v = self.inner.get_json(&url).await?;
         records(&v, "files", file_of)
     }
 
@@ -185,10 +179,7 @@ impl Gemini {
             self.inner.base_url,
             id_segment(name, "files")?
         );
-        self.inner
-            .call_json(reqwest::Method::DELETE, &url, None, &[], "a JSON answer")
-            .await
-            .map(drop)
+        self.inner.delete(&url).await
     }
 
     /// Cached contents by name (`cachedContents/…`).
@@ -202,10 +193,7 @@ impl Gemini {
             self.inner.base_url,
             id_segment(name, "cachedContents")?
         );
-        let v = self
-            .inner
-            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
-            .await?;
+        let v = self.inner.get_json(&url).await?;
         cache_of(&v)
     }
 
@@ -215,10 +203,7 @@ impl Gemini {
     /// As [`Gemini::cached_prompt`].
     pub async fn list_cached_prompts(&self) -> Result<Vec<CachedPrompt>> {
         let url = format!("{}/cachedContents?pageSize=100", self.inner.base_url);
-        let v = self
-            .inner
-            .call_json(reqwest::Method::GET, &url, None, &[], "a JSON answer")
-            .await?;
+        let v = self.inner.get_json(&url).await?;
         records(&v, "cachedContents", cache_of)
     }
 
@@ -232,10 +217,7 @@ impl Gemini {
             self.inner.base_url,
             id_segment(name, "cachedContents")?
         );
-        self.inner
-            .call_json(reqwest::Method::DELETE, &url, None, &[], "a JSON answer")
-            .await
-            .map(drop)
+        self.inner.delete(&url).await
     }
 }
 
