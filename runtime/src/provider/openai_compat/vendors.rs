@@ -33,6 +33,72 @@ pub enum Vendor {
     LlamaCpp,
 }
 
+/// Whether a model (lower-case name) is one of OpenAI's reasoning models
+/// (`gpt-5*`, `o*`, `gpt-oss*`), wherever it is served.
+fn reasoning_model(m: &str) -> bool {
+    m.starts_with("gpt-5") || m.contains("gpt-oss") || m.starts_with('o')
+}
+
+fn openai_capabilities(c: &mut Capabilities, m: &str) {
+    if reasoning_model(m) {
+        c.stop = Support::No;
+        c.logprobs = Support::No;
+        c.reasoning_effort = Support::Yes;
+        c.thinking = Thinking::Always;
+    }
+    c.images = Support::Yes;
+    c.pdf = Support::Yes;
+}
+
+fn mistral_capabilities(c: &mut Capabilities, _m: &str) {
+    c.logprobs = Support::No;
+    c.audio = Support::No;
+    c.images = Support::Yes;
+}
+
+fn groq_capabilities(c: &mut Capabilities, m: &str) {
+    c.images = Support::No;
+    c.pdf = Support::No;
+    if m.contains("compound") {
+        c.tools = Support::No;
+        c.tool_choice_required = Support::No;
+        c.json_schema = Support::No;
+        c.thinking = Thinking::Always;
+    } else if reasoning_model(m) {
+        // gpt-oss on Groq: no strict schemas, but its browser search tool.
+        c.json_schema = Support::No;
+        c.reasoning_effort = Support::Yes;
+        c.web_search = Support::Yes;
+        c.thinking = Thinking::Always;
+    }
+}
+
+fn deepseek_capabilities(c: &mut Capabilities, _m: &str) {
+    c.json_schema = Support::No;
+    c.logprobs = Support::Yes;
+    c.images = Support::No;
+    c.thinking = Thinking::OnRequest;
+}
+
+fn openrouter_capabilities(c: &mut Capabilities, _m: &str) {
+    c.logprobs = Support::Flaky;
+    c.json_schema = Support::Flaky;
+    c.images = Support::Yes;
+}
+
+fn together_capabilities(c: &mut Capabilities, _m: &str) {
+    c.logprobs = Support::Flaky;
+}
+
+fn llama_cpp_capabilities(c: &mut Capabilities, _m: &str) {
+    // What its model takes in (images, audio) the server says in `/props`,
+    // asked before the first request.
+    *c = Capabilities::llama_cpp();
+    c.web_search = Support::No;
+    c.web_fetch = Support::No;
+    c.citations = Support::No;
+}
+
 /// A vendor as data: what its client needs besides the model.
 struct Row {
     vendor: Vendor,
@@ -45,6 +111,9 @@ struct Row {
     key_variable: Option<&'static str>,
     /// How its chat completions differ from OpenAI's.
     wire: WireConfig,
+    /// What its models take beyond the common base, given the model's
+    /// lower-case name.
+    capabilities: fn(&mut Capabilities, &str),
 }
 
 /// OpenAI's chat completions as the vendors below speak them: `"stream"`
@@ -68,6 +137,7 @@ const ROWS: [Row; 7] = [
             explicit_stream: true,
             ..WireConfig::OPENAI
         },
+        capabilities: openai_capabilities,
     },
     Row {
         vendor: Vendor::Mistral,
@@ -81,6 +151,7 @@ const ROWS: [Row; 7] = [
             audio_as_bare_base64: true,
             ..VENDOR_WIRE
         },
+        capabilities: mistral_capabilities,
     },
     Row {
         vendor: Vendor::Groq,
@@ -93,6 +164,7 @@ const ROWS: [Row; 7] = [
             web_search_tool: Some("browser_search"),
             ..VENDOR_WIRE
         },
+        capabilities: groq_capabilities,
     },
     Row {
         vendor: Vendor::DeepSeek,
@@ -105,6 +177,7 @@ const ROWS: [Row; 7] = [
             reasoning_field: Some("reasoning_content"),
             ..VENDOR_WIRE
         },
+        capabilities: deepseek_capabilities,
     },
     Row {
         vendor: Vendor::OpenRouter,
@@ -116,6 +189,7 @@ const ROWS: [Row; 7] = [
             stream_options: true,
             ..VENDOR_WIRE
         },
+        capabilities: openrouter_capabilities,
     },
     Row {
         vendor: Vendor::Together,
@@ -128,6 +202,7 @@ const ROWS: [Row; 7] = [
             logprobs_as_count: true,
             ..VENDOR_WIRE
         },
+        capabilities: together_capabilities,
     },
     Row {
         vendor: Vendor::LlamaCpp,
@@ -142,6 +217,7 @@ const ROWS: [Row; 7] = [
             schema_form: SchemaForm::Bare,
             ..VENDOR_WIRE
         },
+        capabilities: llama_cpp_capabilities,
     },
 ];
 
@@ -215,62 +291,7 @@ impl Vendor {
         c.web_search = Support::No;
         c.web_fetch = Support::No;
         c.citations = Support::No;
-        let reasoning = m.starts_with("gpt-5") || m.contains("gpt-oss") || m.starts_with('o');
-        match self {
-            Vendor::OpenAi => {
-                if reasoning {
-                    c.stop = Support::No;
-                    c.logprobs = Support::No;
-                    c.reasoning_effort = Support::Yes;
-                    c.thinking = Thinking::Always;
-                }
-                c.images = Support::Yes;
-                c.pdf = Support::Yes;
-            }
-            Vendor::Mistral => {
-                c.logprobs = Support::No;
-                c.audio = Support::No;
-                c.images = Support::Yes;
-            }
-            Vendor::Groq => {
-                c.images = Support::No;
-                c.pdf = Support::No;
-                if m.contains("compound") {
-                    c.tools = Support::No;
-                    c.tool_choice_required = Support::No;
-                    c.json_schema = Support::No;
-                    c.thinking = Thinking::Always;
-                } else if reasoning {
-                    // gpt-oss on Groq: no strict schemas, but its browser
-                    // search tool.
-                    c.json_schema = Support::No;
-                    c.reasoning_effort = Support::Yes;
-                    c.web_search = Support::Yes;
-                    c.thinking = Thinking::Always;
-                }
-            }
-            Vendor::DeepSeek => {
-                c.json_schema = Support::No;
-                c.logprobs = Support::Yes;
-                c.images = Support::No;
-                c.thinking = Thinking::OnRequest;
-            }
-            Vendor::OpenRouter | Vendor::Together => {
-                c.logprobs = Support::Flaky;
-                if self == Vendor::OpenRouter {
-                    c.json_schema = Support::Flaky;
-                    c.images = Support::Yes;
-                }
-            }
-            Vendor::LlamaCpp => {
-                // What its model takes in (images, audio) the server says
-                // in `/props`, asked before the first request.
-                c = Capabilities::llama_cpp();
-                c.web_search = Support::No;
-                c.web_fetch = Support::No;
-                c.citations = Support::No;
-            }
-        }
+        (self.row().capabilities)(&mut c, &m);
         c
     }
 
