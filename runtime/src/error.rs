@@ -303,30 +303,31 @@ impl Error {
     /// The provider's answer said the API key was refused: as an
     /// authentication error, whatever status it came with.
     pub(crate) fn into_auth(self) -> Self {
-        match self.inner.detail {
-            Detail::BadRequest(api) | Detail::Auth(api) => Self::new(Detail::Auth(api)),
-            detail => Self {
-                inner: Box::new(Inner {
-                    detail,
-                    source: self.inner.source,
-                }),
-            },
+        let Inner { detail, source } = *self.inner;
+        let detail = match detail {
+            Detail::BadRequest(api) | Detail::Auth(api) => Detail::Auth(api),
+            other => other,
+        };
+        Self {
+            inner: Box::new(Inner { detail, source }),
         }
     }
 
     /// This provider error as "model not found" for `model`, keeping what
-    /// the provider said.
+    /// the provider said (and the source).
     pub(crate) fn into_model_not_found(self, model: &str) -> Self {
-        match self.inner.detail {
+        let Inner { detail, source } = *self.inner;
+        let detail = match detail {
             Detail::BadRequest(error) | Detail::ModelNotFound { error, .. } => {
-                Self::model_not_found(model, error)
+                Detail::ModelNotFound {
+                    model: model.to_owned(),
+                    error,
+                }
             }
-            detail => Self {
-                inner: Box::new(Inner {
-                    detail,
-                    source: self.inner.source,
-                }),
-            },
+            other => other,
+        };
+        Self {
+            inner: Box::new(Inner { detail, source }),
         }
     }
 
