@@ -166,3 +166,32 @@ pub(crate) fn check_decoded(
     }
     Ok(())
 }
+
+/// Fuzzes a stream decoder: a body of up to `events.end - 1` events from
+/// `event`, each written by `frame`, is decoded by `decoder` whole and cut at
+/// random points, with `max_tool_calls` from `max_calls`; [`check_decoded`]
+/// must hold.
+pub(crate) fn fuzz_stream_decoder<E, D>(
+    name: &str,
+    event: E,
+    events: std::ops::Range<usize>,
+    max_calls: std::ops::Range<usize>,
+    frame: fn(&str) -> String,
+    decoder: impl Fn(&crate::provider::Limits) -> D,
+) where
+    E: Strategy<Value = String>,
+    D: Decode,
+{
+    let input = (
+        proptest::collection::vec(event, events),
+        proptest::collection::vec(any::<usize>(), 0..8),
+        max_calls,
+    );
+    fuzz(name, 2000, input, |(events, cuts, max_calls)| {
+        let body: Vec<u8> = events.iter().flat_map(|e| frame(e).into_bytes()).collect();
+        let limits = crate::provider::Limits::default().max_tool_calls(max_calls);
+        let whole = decode_with(decoder(&limits), std::slice::from_ref(&body));
+        let parts = decode_with(decoder(&limits), &split(&body, &cuts));
+        check_decoded(&whole, &parts, max_calls)
+    });
+}

@@ -870,7 +870,6 @@ mod fuzz {
     use proptest::prelude::*;
 
     use crate::fuzzing::*;
-    use crate::provider::Limits;
 
     /// One event of an Anthropic Messages stream, well-formed or hostile.
     fn anthropic_event() -> impl Strategy<Value = String> {
@@ -937,27 +936,13 @@ mod fuzz {
 
     #[test]
     fn fuzz_anthropic_stream() {
-        let input = (
-            proptest::collection::vec(anthropic_event(), 0..14),
-            proptest::collection::vec(any::<usize>(), 0..8),
-            1usize..4,
-        );
-        fuzz(
+        fuzz_stream_decoder(
             "anthropic_stream",
-            2000,
-            input,
-            |(events, cuts, max_calls)| {
-                let body: Vec<u8> = events
-                    .iter()
-                    .flat_map(|e| format!("event: x\ndata: {e}\n\n").into_bytes())
-                    .collect();
-                let limits = Limits::default().max_tool_calls(max_calls);
-                let decoder =
-                    || super::stream_decoder(Default::default(), "m".into(), None, &limits);
-                let whole = decode_with(decoder(), std::slice::from_ref(&body));
-                let parts = decode_with(decoder(), &split(&body, &cuts));
-                check_decoded(&whole, &parts, max_calls)
-            },
+            anthropic_event(),
+            0..14,
+            1..4,
+            |e| format!("event: x\ndata: {e}\n\n"),
+            |limits| super::stream_decoder(Default::default(), "m".into(), None, limits),
         );
     }
 }

@@ -967,7 +967,6 @@ mod fuzz {
     use proptest::prelude::*;
 
     use crate::fuzzing::*;
-    use crate::provider::Limits;
 
     /// One chunk of a Gemini stream, well-formed or hostile.
     fn gemini_chunk() -> impl Strategy<Value = String> {
@@ -1016,21 +1015,13 @@ mod fuzz {
 
     #[test]
     fn fuzz_gemini_stream() {
-        let input = (
-            proptest::collection::vec(gemini_chunk(), 0..10),
-            proptest::collection::vec(any::<usize>(), 0..8),
-            1usize..4,
+        fuzz_stream_decoder(
+            "gemini_stream",
+            gemini_chunk(),
+            0..10,
+            1..4,
+            |c| format!("data: {c}\r\n\r\n"),
+            |limits| super::stream_decoder("m".into(), None, limits),
         );
-        fuzz("gemini_stream", 2000, input, |(chunks, cuts, max_calls)| {
-            let body: Vec<u8> = chunks
-                .iter()
-                .flat_map(|c| format!("data: {c}\r\n\r\n").into_bytes())
-                .collect();
-            let limits = Limits::default().max_tool_calls(max_calls);
-            let decoder = || super::stream_decoder("m".into(), None, &limits);
-            let whole = decode_with(decoder(), std::slice::from_ref(&body));
-            let parts = decode_with(decoder(), &split(&body, &cuts));
-            check_decoded(&whole, &parts, max_calls)
-        });
     }
 }

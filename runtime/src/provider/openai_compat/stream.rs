@@ -417,18 +417,9 @@ mod fuzz {
     use proptest::prelude::*;
 
     use super::StreamDecoder;
-    use crate::chat::{StreamAccumulator, StreamEvent};
-    use crate::error::Result;
-    use crate::fuzzing::*;
-    use crate::provider::Limits;
+    use crate::chat::StreamAccumulator;
 
-    /// Decodes a streamed body given in chunks: every event, the last one the end.
-    fn decode(chunks: &[Vec<u8>], limits: &Limits) -> Vec<Result<StreamEvent>> {
-        decode_with(
-            StreamDecoder::new(StreamAccumulator::default(), 200, "m".into(), None, limits),
-            chunks,
-        )
-    }
+    use crate::fuzzing::*;
 
     fn tool_call_piece() -> impl Strategy<Value = String> {
         (
@@ -482,24 +473,14 @@ mod fuzz {
 
     #[test]
     fn fuzz_stream_decoder() {
-        let input = (
-            proptest::collection::vec(stream_chunk(), 0..12),
-            proptest::collection::vec(any::<usize>(), 0..8),
-            1usize..6,
-        );
-        fuzz(
+        crate::fuzzing::fuzz_stream_decoder(
             "stream_decoder",
-            2000,
-            input,
-            |(chunks, cuts, max_calls)| {
-                let body: Vec<u8> = chunks
-                    .iter()
-                    .flat_map(|c| format!("data: {c}\n\n").into_bytes())
-                    .collect();
-                let limits = Limits::default().max_tool_calls(max_calls);
-                let whole = decode(std::slice::from_ref(&body), &limits);
-                let parts = decode(&split(&body, &cuts), &limits);
-                check_decoded(&whole, &parts, max_calls)
+            stream_chunk(),
+            0..12,
+            1..6,
+            |c| format!("data: {c}\n\n"),
+            |limits| {
+                StreamDecoder::new(StreamAccumulator::default(), 200, "m".into(), None, limits)
             },
         );
     }

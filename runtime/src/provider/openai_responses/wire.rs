@@ -699,7 +699,6 @@ mod fuzz {
     use proptest::prelude::*;
 
     use crate::fuzzing::*;
-    use crate::provider::Limits;
 
     /// One event of an OpenAI Responses stream, well-formed or hostile.
     fn responses_event() -> impl Strategy<Value = String> {
@@ -751,27 +750,13 @@ mod fuzz {
 
     #[test]
     fn fuzz_responses_stream() {
-        let input = (
-            proptest::collection::vec(responses_event(), 0..12),
-            proptest::collection::vec(any::<usize>(), 0..8),
-            1usize..4,
-        );
-        fuzz(
+        fuzz_stream_decoder(
             "responses_stream",
-            2000,
-            input,
-            |(events, cuts, max_calls)| {
-                let body: Vec<u8> = events
-                    .iter()
-                    .flat_map(|e| format!("data: {e}\n\n").into_bytes())
-                    .collect();
-                let limits = Limits::default().max_tool_calls(max_calls);
-                let decoder =
-                    || super::stream_decoder(Default::default(), "m".into(), None, &limits);
-                let whole = decode_with(decoder(), std::slice::from_ref(&body));
-                let parts = decode_with(decoder(), &split(&body, &cuts));
-                check_decoded(&whole, &parts, max_calls)
-            },
+            responses_event(),
+            0..12,
+            1..4,
+            |e| format!("data: {e}\n\n"),
+            |limits| super::stream_decoder(Default::default(), "m".into(), None, limits),
         );
     }
 }
