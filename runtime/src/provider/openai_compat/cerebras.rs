@@ -254,15 +254,8 @@ pub(crate) fn capabilities_for(model: &str) -> Capabilities {
         },
         "gemma-4-31b" => Capabilities {
             images: Support::Yes,
-            pdf: Support::No,
-            audio: Support::No,
-            video: Support::No,
-            citations: Support::No,
-            web_search: Support::No,
-            web_fetch: Support::No,
             tools_with_response_format: Support::Unknown,
-            grammar: Support::No,
-            ..Capabilities::all()
+            ..scoreboard
         },
         "zai-glm-4.7" => Capabilities {
             thinking: Thinking::Always,
