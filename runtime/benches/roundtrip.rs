@@ -7,7 +7,7 @@
 //!
 //! Before criterion's figures it prints the ratio typecall / floor: 2000
 //! sequential calls per round, floor and typecall rounds alternating, the
-//! median of 5 paired rounds.
+//! median of 9 paired rounds.
 //! Run: `cargo bench -p typecall --features testing --bench roundtrip`
 #![allow(missing_docs)]
 
@@ -141,7 +141,7 @@ fn bench(c: &mut Criterion) {
     // ratio the median of the rounds' ratios: drift of the machine between
     // rounds hits both sides alike.
     const CALLS: usize = 2000;
-    const ROUNDS: usize = 5;
+    const ROUNDS: usize = 9;
     for case in &cases {
         let round = |typecall: bool| {
             rt.block_on(async {

@@ -174,9 +174,11 @@ pub struct Usage {
     /// Prompt tokens written to the provider's cache, where reported.
     #[serde(default)]
     pub cache_write_tokens: Option<u64>,
-    /// Cerebras's `time_info`.
+    /// The server's timing breakdown, where it gives one (Cerebras's
+    /// `time_info`, Groq's timings in `usage`).
     pub time: Option<TimeInfo>,
-    /// Cerebras's `inference-id` header.
+    /// The server's id for this inference, where a header gives one apart
+    /// from the answer's id (Cerebras's `inference-id`).
     pub inference_id: Option<String>,
 }
 
@@ -199,7 +201,7 @@ impl Usage {
     }
 }
 
-/// Cerebras's timings, in seconds.
+/// A server's timing breakdown of one answer, in seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimeInfo {
     /// Waiting in the queue.
@@ -262,7 +264,7 @@ pub enum RateLimitWindow {
     Day,
 }
 
-/// One rate limit, from the `x-ratelimit-*` headers.
+/// One rate limit, as a provider's headers reported it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateLimit {
     /// What it counts.
@@ -285,82 +287,12 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// Parses every `x-ratelimit-{limit,remaining,reset}-{requests,tokens}-{minute,hour,day}`
-    /// header present, and Anthropic's
-    /// `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
-    /// (per minute; the reset an RFC 3339 time). `headers` yields (lower-case
-    /// name, value) pairs.
-    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut out = RateLimits::default();
-        for (name, value) in headers {
-            if let Some(rest) = name.strip_prefix("anthropic-ratelimit-") {
-                out.anthropic(rest, value.trim());
-                continue;
-            }
-            let Some(rest) = name.strip_prefix("x-ratelimit-") else {
-                continue;
-            };
-            let mut parts = rest.splitn(3, '-');
-            // `x-ratelimit-limit-requests` (OpenAI, Groq, …) has no window
-            // and counts per minute.
-            let (Some(field), Some(resource), window) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            let window = window.unwrap_or("minute");
-            let resource = match resource {
-                "requests" => RateLimitResource::Requests,
-                "tokens" => RateLimitResource::Tokens,
-                _ => continue,
-            };
-            let window = match window {
-                "minute" => RateLimitWindow::Minute,
-                "hour" => RateLimitWindow::Hour,
-                "day" => RateLimitWindow::Day,
-                _ => continue,
-            };
-            let value = value.trim();
-            let entry = out.entry(resource, window);
-            match field {
-                "limit" => entry.limit = value.parse().ok(),
-                "remaining" => entry.remaining = value.parse().ok(),
-                "reset" => {
-                    // Fallible: `1e20` or `inf` from a server saturates, never
-                    // panics; OpenAI writes `6m0s` or `120ms`.
-                    entry.reset = crate::wire_numbers::parse_seconds(value)
-                        .or_else(|| crate::wire_numbers::parse_go_duration(value))
-                }
-                _ => {}
-            }
-        }
-        out.limits.sort_by_key(|l| (l.resource, l.window));
-        out
-    }
-
-    fn anthropic(&mut self, rest: &str, value: &str) {
-        let Some((resource, field)) = rest.rsplit_once('-') else {
-            return;
-        };
-        let resource = match resource {
-            "requests" => RateLimitResource::Requests,
-            "tokens" => RateLimitResource::Tokens,
-            "input-tokens" => RateLimitResource::InputTokens,
-            "output-tokens" => RateLimitResource::OutputTokens,
-            _ => return,
-        };
-        let entry = self.entry(resource, RateLimitWindow::Minute);
-        match field {
-            "limit" => entry.limit = value.parse().ok(),
-            "remaining" => entry.remaining = value.parse().ok(),
-            "reset" => {
-                entry.reset =
-                    crate::wire_numbers::parse_rfc3339_wait(value, std::time::SystemTime::now())
-            }
-            _ => {}
-        }
-    }
-
-    fn entry(&mut self, resource: RateLimitResource, window: RateLimitWindow) -> &mut RateLimit {
+    /// The limit for this resource and window, added empty when absent.
+    pub(crate) fn entry(
+        &mut self,
+        resource: RateLimitResource,
+        window: RateLimitWindow,
+    ) -> &mut RateLimit {
         let pos = self
             .limits
             .iter()

@@ -75,9 +75,7 @@ pub(crate) struct Endpoint {
     pub base_url: String,
     pub key: Option<ApiKey>,
     pub headers: Vec<(String, String)>,
-    pub http: Option<HttpClient>,
-    /// Why the default HTTP client could not be built, if it could not.
-    pub http_error: Option<String>,
+    pub http: HttpClient,
     /// The path and query after the base URL that list the models.
     pub models_path: &'static str,
     /// The provider's own reading of its error answers (a bad key sent as a
@@ -88,17 +86,12 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// An endpoint with the default HTTP client.
     pub fn new(provider: &'static str, base_url: &str, key: Option<ApiKey>) -> Self {
-        let (http, http_error) = match HttpClient::new() {
-            Ok(h) => (Some(h), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
         Self {
             provider,
             base_url: base_url.trim_end_matches('/').to_owned(),
             key,
             headers: Vec::new(),
-            http,
-            http_error,
+            http: HttpClient::new(),
             models_path: "/models",
             typed_error: super::client::as_is,
         }
@@ -169,16 +162,14 @@ impl Endpoint {
 
     /// The HTTP client, or the configuration error that kept it from being built.
     pub fn http(&self) -> Result<&HttpClient> {
-        self.http
-            .as_ref()
-            .ok_or_else(|| Error::config(self.http_error.clone().unwrap_or_default()))
+        self.http.reqwest()?;
+        Ok(&self.http)
     }
 
-    /// Changes the HTTP client's settings (nothing when it could not be built).
+    /// Changes the HTTP client's settings (kept even while there is no
+    /// `reqwest` client: they apply to the one handed in later).
     pub fn edit_http(&mut self, f: impl FnOnce(&mut HttpClient)) {
-        if let Some(h) = &mut self.http {
-            f(h);
-        }
+        f(&mut self.http);
     }
 
     /// The models listed at `url` (`{"data": [{"id": …}, …]}`).
@@ -263,13 +254,7 @@ impl Endpoint {
 
     /// Sends through the user's `reqwest` client.
     pub fn use_client(&mut self, client: reqwest::Client) {
-        match &mut self.http {
-            Some(h) => h.client = client,
-            None => {
-                self.http = Some(HttpClient::with_client(client));
-                self.http_error = None;
-            }
-        }
+        self.http.client = Ok(client);
     }
 }
 
@@ -312,6 +297,23 @@ macro_rules! endpoint_builders {
         /// builds its own. The retry policy, timeout and limits still apply.
         pub fn http_client(self, client: reqwest::Client) -> Self {
             self.edit(|e| e.use_client(client))
+        }
+
+        /// The client, or the error that keeps it from sending: the HTTP
+        /// client could not be built (TLS could not be set up: no usable
+        /// certificate store). Without this check the same error comes
+        /// from the first request.
+        ///
+        /// # Errors
+        /// [`ErrorKind::Config`](crate::ErrorKind::Config), with the cause as
+        /// its `source()`.
+        pub fn build(self) -> $crate::Result<Self> {
+            let mut failed = None;
+            let this = self.edit(|e| failed = e.http().err());
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(this),
+            }
         }
 
         /// Shows every exchange to `observer` (a recorder).

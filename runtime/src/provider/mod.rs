@@ -6,7 +6,6 @@
 //! OpenRouter, …) give models.
 
 pub(crate) mod anthropic;
-mod borrowed_json;
 mod capabilities;
 mod client;
 mod discovery;
@@ -14,6 +13,7 @@ mod endpoint;
 pub(crate) mod gemini;
 mod http;
 mod json;
+mod lenient;
 pub(crate) mod openai_compat;
 pub(crate) mod openai_responses;
 mod protocol;

@@ -80,7 +80,8 @@ type Table = HashMap<RequestMeaning, Entry>;
 #[derive(Debug, Default)]
 struct Answers {
     table: Table,
-    every_request: Option<RecordedResponse>,
+    /// The one answer, rendered once to the bytes sent for every request.
+    every_request: Option<Arc<[u8]>>,
 }
 
 /// A loopback server answering from recordings. Stops when dropped.
@@ -154,7 +155,7 @@ impl Replay {
     pub fn answering_every_request(response: RecordedResponse) -> Result<Self> {
         Self::serve(Answers {
             table: Table::new(),
-            every_request: Some(response),
+            every_request: Some(render(&response).into()),
         })
     }
 
@@ -275,7 +276,7 @@ async fn handle(
                 .lock()
                 .map_err(|_| std::io::Error::other("replay table poisoned"))?;
             match &t.every_request {
-                Some(r) => Ok(r.clone()),
+                Some(bytes) => Ok(bytes.clone()),
                 None => {
                     let json: Option<Value> = if body.is_empty() {
                         None
@@ -288,49 +289,56 @@ async fn handle(
                         .and_then(|entry| {
                             let i = entry.served.min(entry.interactions.len().saturating_sub(1));
                             entry.served += 1;
-                            entry.interactions.get(i).map(|x| x.response.clone())
+                            entry
+                                .interactions
+                                .get(i)
+                                .map(|x| render(&x.response).into())
                         })
                         .ok_or(meaning)
                 }
             }
         };
-        let (status, headers, body) = match answer {
-            Ok(r) => {
-                let headers: Vec<(String, String)> = r
-                    .headers
-                    .iter()
-                    .filter(|(k, _)| {
-                        !matches!(
-                            k.to_ascii_lowercase().as_str(),
-                            "content-length"
-                                | "transfer-encoding"
-                                | "connection"
-                                | "content-encoding"
-                        )
-                    })
-                    .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-                    .collect();
-                (r.status, headers, r.body)
-            }
+        let out: Arc<[u8]> = match answer {
+            Ok(bytes) => bytes,
             Err(meaning) => {
                 let message = format!("typecall replay: no recorded interaction matches {meaning}");
                 let body = serde_json::json!({"message": message, "type": "replay_no_match", "param": null, "code": "replay_no_match"});
-                (
-                    400,
-                    vec![("content-type".to_owned(), "application/json".to_owned())],
-                    body.to_string(),
-                )
+                render(&RecordedResponse {
+                    status: 400,
+                    headers: [(
+                        "content-type".to_owned(),
+                        vec!["application/json".to_owned()],
+                    )]
+                    .into_iter()
+                    .collect(),
+                    body: body.to_string(),
+                })
+                .into()
             }
         };
-        let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-        for (k, v) in &headers {
-            out.push_str(&format!("{k}: {v}\r\n"));
-        }
-        out.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-        out.push_str(&body);
-        socket.write_all(out.as_bytes()).await?;
+        socket.write_all(&out).await?;
     }
     Ok(())
+}
+
+/// A recorded response as the bytes of an HTTP/1.1 answer: its status, its
+/// headers but those about framing (the body is sent whole, with its length).
+fn render(r: &RecordedResponse) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status));
+    for (k, vs) in &r.headers {
+        if matches!(
+            k.to_ascii_lowercase().as_str(),
+            "content-length" | "transfer-encoding" | "connection" | "content-encoding"
+        ) {
+            continue;
+        }
+        for v in vs {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    out.push_str(&format!("content-length: {}\r\n\r\n", r.body.len()));
+    out.push_str(&r.body);
+    out.into_bytes()
 }
 
 /// Reads the next request of a connection: method, path and body; `None` when

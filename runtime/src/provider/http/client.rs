@@ -50,20 +50,12 @@ impl Response {
     }
     /// The rate limits the headers report.
     pub fn rate_limits(&self) -> RateLimits {
-        rate_limits_of(self.inner.headers())
+        super::rate_limits::of_header_map(self.inner.headers())
     }
     /// The headers as owned (lower-case name, value) pairs, for observers.
     pub fn owned_headers(&self) -> Vec<(String, String)> {
         owned(self.inner.headers())
     }
-}
-
-pub(super) fn rate_limits_of(headers: &reqwest::header::HeaderMap) -> RateLimits {
-    RateLimits::from_headers(
-        headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
-    )
 }
 
 pub(super) fn owned(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
@@ -78,10 +70,6 @@ pub(super) fn owned(headers: &reqwest::header::HeaderMap) -> Vec<(String, String
         .collect()
 }
 
-pub(super) fn rate_limits(headers: &[(String, String)]) -> RateLimits {
-    RateLimits::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
 pub(super) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -92,7 +80,10 @@ pub(super) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
 /// A provider's client. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct HttpClient {
-    pub client: reqwest::Client,
+    /// The `reqwest` client, or why the default one could not be built (kept
+    /// with its source, returned by every request and by the providers'
+    /// `build()`).
+    pub client: std::result::Result<reqwest::Client, Arc<Error>>,
     pub retry: RetryPolicy,
     pub timeout: Duration,
     pub limits: Limits,
@@ -142,13 +133,26 @@ pub(crate) fn tls_client_builder() -> Result<reqwest::ClientBuilder> {
 pub(super) const MAX_ERROR_BODY: usize = 64 << 10;
 
 impl HttpClient {
-    pub fn new() -> Result<Self> {
-        Ok(Self::with_client(default_client()?))
+    /// A client with the default `reqwest` client, or, when that cannot be
+    /// built, the reason (settings still apply once a client is handed in).
+    pub fn new() -> Self {
+        Self::with(default_client().map_err(Arc::new))
     }
 
-    /// A client sending through `client`, with the default retry policy,
-    /// timeout (120 s) and limits, and no observer.
-    pub fn with_client(client: reqwest::Client) -> Self {
+    /// The `reqwest` client, or why there is none.
+    pub fn reqwest(&self) -> Result<&reqwest::Client> {
+        self.client.as_ref().map_err(|e| {
+            let message = e
+                .config_message()
+                .map_or_else(|| e.to_string(), str::to_owned);
+            Error::config(message).with_source(Arc::clone(e))
+        })
+    }
+
+    /// A client sending through `client` (or failing with why there is
+    /// none), with the default retry policy, timeout (120 s) and limits, and
+    /// no observer.
+    fn with(client: std::result::Result<reqwest::Client, Arc<Error>>) -> Self {
         Self {
             client,
             retry: RetryPolicy::default(),
@@ -193,7 +197,7 @@ impl HttpClient {
         let mut attempt = 0u32;
         let mut fresh_tries = 0u32;
         loop {
-            let mut rb = self.client.request(method.clone(), url);
+            let mut rb = self.reqwest()?.request(method.clone(), url);
             if let Some(k) = key {
                 rb = k.authorize(rb);
             }
@@ -277,7 +281,7 @@ impl HttpClient {
                 status,
                 &text,
                 model,
-                rate_limits(&resp_headers),
+                super::rate_limits::of_pairs(&resp_headers),
                 wait,
                 key,
             ));

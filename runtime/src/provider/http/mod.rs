@@ -7,6 +7,7 @@ mod client;
 mod exchange;
 mod key;
 mod limits;
+pub(crate) mod rate_limits;
 mod retry;
 mod status;
 
@@ -96,7 +97,7 @@ mod fuzz {
 
     use proptest::prelude::*;
 
-    use crate::chat::RateLimits;
+    use super::rate_limits;
 
     use crate::fuzzing::*;
 
@@ -121,8 +122,7 @@ mod fuzz {
         ];
         let input = (proptest::collection::vec((name, value), 0..10), 100u16..600);
         fuzz("headers", 4000, input, |(headers, status)| {
-            let limits =
-                RateLimits::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let limits = rate_limits::of_pairs(&headers);
             prop_assert!(limits.limits.len() <= 6);
             let _ = limits.exhausted_reset();
             let _ = crate::provider::http::retry_wait(status, &headers);

@@ -114,7 +114,7 @@ pub(crate) fn retry_wait(status: u16, headers: &[(String, String)]) -> Option<Du
         return Some(wait);
     }
     if status == 429 {
-        return rate_limits(headers).exhausted_reset();
+        return super::rate_limits::of_pairs(headers).exhausted_reset();
     }
     None
 }

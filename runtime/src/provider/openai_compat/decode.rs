@@ -1,7 +1,11 @@
-//! Chat completions, reading a blocking answer: JSON → [`ChatResponse`], and
-//! the usage, timing and logprob shapes streams share.
+//! Chat completions, reading an answer: the wire types of a completion (a
+//! blocking body or one chunk of a stream, which differ in `message` and
+//! `delta`), a blocking answer → [`ChatResponse`], and the usage, timing and
+//! logprob shapes streams share.
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::chat::{
     ChatResponse, FinishReason, RateLimits, ServerToolCall, TimeInfo, TokenLogprob, ToolCall,
@@ -9,9 +13,246 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 use crate::provider::http::{error_status_in, status_error};
+use crate::provider::lenient::{Count, Items, Obj, Real, Text, first_object};
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_owned)
+/// A chat completion, or one chunk of a streamed one. Only the first choice
+/// is read; fields of an unexpected type read as absent (see `lenient`).
+#[derive(Deserialize)]
+pub(super) struct Completion<'a> {
+    #[serde(default, borrow)]
+    pub id: Text<'a>,
+    #[serde(default, borrow)]
+    pub model: Text<'a>,
+    #[serde(default, borrow)]
+    pub system_fingerprint: Text<'a>,
+    #[serde(default, borrow, deserialize_with = "first_object")]
+    pub choices: Option<Choice<'a>>,
+    #[serde(default)]
+    pub usage: Obj<WireUsage>,
+    /// Cerebras's timings.
+    #[serde(default)]
+    pub time_info: Obj<WireTime>,
+    /// Groq's compound models put a stream's usage here.
+    #[serde(default)]
+    pub x_groq: Obj<GroqExtras>,
+    /// llama.cpp streams its counts so when no usage was asked for.
+    #[serde(default)]
+    pub timings: Obj<LlamaCppTimings>,
+    /// An error reported in the body (a stream's error event, a relayed
+    /// upstream refusal).
+    #[serde(default, borrow)]
+    pub error: Option<&'a RawValue>,
+    #[serde(default)]
+    pub status_code: Count,
+}
+
+/// The first choice: a blocking answer's `message` or a chunk's `delta`.
+#[derive(Deserialize)]
+pub(super) struct Choice<'a> {
+    #[serde(default, borrow)]
+    pub message: Obj<WireMessage<'a>>,
+    #[serde(default, borrow)]
+    pub delta: Obj<WireMessage<'a>>,
+    #[serde(default, borrow)]
+    pub finish_reason: Text<'a>,
+    #[serde(default, borrow)]
+    pub logprobs: Option<&'a RawValue>,
+}
+
+/// What the model said (whole, or a piece of it).
+#[derive(Deserialize)]
+pub(super) struct WireMessage<'a> {
+    #[serde(default, borrow)]
+    pub content: Text<'a>,
+    #[serde(default, borrow)]
+    pub reasoning: Text<'a>,
+    #[serde(default, borrow)]
+    pub reasoning_content: Text<'a>,
+    #[serde(default, borrow)]
+    pub tool_calls: Items<WireCall<'a>>,
+    /// Groq's tools run on its side.
+    #[serde(default, borrow)]
+    pub executed_tools: Option<&'a RawValue>,
+}
+
+impl<'a> WireMessage<'a> {
+    /// The answer's text and reasoning, whichever field carried the latter.
+    pub fn content_and_reasoning(&mut self) -> (Option<String>, Option<String>) {
+        let reasoning = std::mem::take(&mut self.reasoning)
+            .owned()
+            .or_else(|| std::mem::take(&mut self.reasoning_content).owned());
+        (std::mem::take(&mut self.content).owned(), reasoning)
+    }
+}
+
+/// A tool call (whole, or a piece of it with its `index`).
+#[derive(Deserialize)]
+pub(super) struct WireCall<'a> {
+    #[serde(default)]
+    pub index: Count,
+    #[serde(default, borrow)]
+    pub id: Text<'a>,
+    #[serde(default, borrow)]
+    pub function: Obj<WireFunction<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireFunction<'a> {
+    #[serde(default, borrow)]
+    pub name: Text<'a>,
+    #[serde(default, borrow)]
+    pub arguments: Option<&'a RawValue>,
+}
+
+impl WireFunction<'_> {
+    /// The arguments as the model wrote them: a JSON string's text, other
+    /// JSON as written, `None` when absent or `null`.
+    pub fn arguments(&self) -> Option<String> {
+        let raw = self.arguments?;
+        match serde_json::from_str::<Text<'_>>(raw.get()) {
+            Ok(Text(Some(s))) => Some(s.into_owned()),
+            _ if raw.get() == "null" => None,
+            _ => Some(raw.get().to_owned()),
+        }
+    }
+}
+
+/// `usage`, with Groq's timings where it puts them.
+#[derive(Deserialize, Default)]
+pub(super) struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Count,
+    #[serde(default)]
+    completion_tokens: Count,
+    #[serde(default)]
+    total_tokens: Count,
+    #[serde(default)]
+    completion_tokens_details: Obj<ReasoningTokens>,
+    #[serde(default)]
+    prompt_tokens_details: Obj<CachedTokens>,
+    // Groq's timings, as `WireTime` has them (written out, not `flatten`ed:
+    // that would buffer the whole object first).
+    #[serde(default)]
+    queue_time: Real,
+    #[serde(default)]
+    prompt_time: Real,
+    #[serde(default)]
+    completion_time: Real,
+    #[serde(default)]
+    total_time: Real,
+}
+
+#[derive(Deserialize)]
+struct ReasoningTokens {
+    #[serde(default)]
+    reasoning_tokens: Count,
+}
+
+#[derive(Deserialize)]
+struct CachedTokens {
+    #[serde(default)]
+    cached_tokens: Count,
+}
+
+/// The server's timing breakdown, in seconds.
+#[derive(Deserialize, Default)]
+pub(super) struct WireTime {
+    #[serde(default)]
+    queue_time: Real,
+    #[serde(default)]
+    prompt_time: Real,
+    #[serde(default)]
+    completion_time: Real,
+    #[serde(default)]
+    total_time: Real,
+}
+
+#[derive(Deserialize)]
+pub(super) struct GroqExtras {
+    #[serde(default)]
+    pub usage: Obj<WireUsage>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct LlamaCppTimings {
+    #[serde(default)]
+    prompt_n: Count,
+    #[serde(default)]
+    cache_n: Count,
+    #[serde(default)]
+    predicted_n: Count,
+}
+
+impl WireTime {
+    /// The timings, when the server gave any.
+    fn info(&self) -> Option<TimeInfo> {
+        let f = |r: Real| r.0.unwrap_or(0.0);
+        [
+            self.queue_time,
+            self.prompt_time,
+            self.completion_time,
+            self.total_time,
+        ]
+        .iter()
+        .any(|r| r.0.is_some())
+        .then(|| TimeInfo {
+            queue_time: f(self.queue_time),
+            prompt_time: f(self.prompt_time),
+            completion_time: f(self.completion_time),
+            total_time: f(self.total_time),
+        })
+    }
+}
+
+impl WireUsage {
+    /// The usage; `time_info` (Cerebras's, beside the usage) wins over timings
+    /// inside it (Groq's).
+    pub fn usage(&self, time_info: &Obj<WireTime>) -> Usage {
+        let n = |c: Count| c.0.unwrap_or(0);
+        Usage {
+            prompt_tokens: n(self.prompt_tokens),
+            completion_tokens: n(self.completion_tokens),
+            total_tokens: n(self.total_tokens),
+            reasoning_tokens: self
+                .completion_tokens_details
+                .0
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens.0),
+            cached_tokens: self
+                .prompt_tokens_details
+                .0
+                .as_ref()
+                .and_then(|d| d.cached_tokens.0),
+            cache_write_tokens: None,
+            time: time_info.0.as_ref().and_then(WireTime::info).or_else(|| {
+                WireTime {
+                    queue_time: self.queue_time,
+                    prompt_time: self.prompt_time,
+                    completion_time: self.completion_time,
+                    total_time: self.total_time,
+                }
+                .info()
+            }),
+            inference_id: None,
+        }
+    }
+}
+
+impl LlamaCppTimings {
+    /// llama.cpp's `timings` (`prompt_n`, `predicted_n`) as token counts.
+    pub fn usage(&self) -> Usage {
+        let n = |c: Count| c.0.unwrap_or(0);
+        let (prompt, completion) = (
+            n(self.prompt_n).saturating_add(n(self.cache_n)),
+            n(self.predicted_n),
+        );
+        Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt.saturating_add(completion),
+            ..Usage::default()
+        }
+    }
 }
 
 /// Parses a blocking answer.
@@ -20,127 +261,99 @@ pub(crate) fn parse_response(
     rate_limits: RateLimits,
     inference_id: Option<String>,
 ) -> Result<ChatResponse> {
-    let mut v: Value = serde_json::from_str(body)
-        .map_err(|_| Error::protocol("a chat completion (not JSON)", body))?;
-    // An error in a successful answer (OpenRouter relays an upstream
-    // provider's refusal so): typed by the status it names.
-    if v.get("choices").is_none() && v.get("error").is_some_and(Value::is_object) {
-        let status = error_status_in(&v, 500);
-        return Err(status_error(
-            status,
+    let completion: Completion<'_> = match serde_json::from_str(body) {
+        Ok(Obj(Some(c))) => c,
+        Ok(Obj(None)) => return Err(Error::protocol("a chat completion (not an object)", body)),
+        Err(e) => return Err(Error::protocol(format!("a chat completion ({e})"), body)),
+    };
+    let Some(mut choice) = completion.choices else {
+        // An error in a successful answer (OpenRouter relays an upstream
+        // provider's refusal so): typed by the status it names.
+        if completion.error.is_some_and(|e| e.get().starts_with('{')) {
+            let status =
+                serde_json::from_str::<Value>(body).map_or(500, |v| error_status_in(&v, 500));
+            return Err(status_error(
+                status,
+                body,
+                completion.model.0.as_deref().unwrap_or_default(),
+                rate_limits,
+                None,
+                None,
+            ));
+        }
+        return Err(Error::protocol("a chat completion (no `choices`)", body));
+    };
+    let Some(mut msg) = choice.message.0.take() else {
+        return Err(Error::protocol(
+            "a chat completion (no `message` object)",
             body,
-            v.get("model").and_then(Value::as_str).unwrap_or_default(),
-            rate_limits,
-            None,
-            None,
         ));
-    }
-    // Strings are moved out of the parsed value, not copied.
-    let mut choice = v
-        .get_mut("choices")
-        .and_then(Value::as_array_mut)
-        .and_then(|c| c.first_mut())
-        .map(Value::take)
-        .ok_or_else(|| Error::protocol("a chat completion (no `choices`)", body))?;
-    let mut msg = choice
-        .get_mut("message")
-        .filter(|m| m.is_object())
-        .map(Value::take)
-        .ok_or_else(|| Error::protocol("a chat completion (no `message` object)", body))?;
+    };
     let server_tool_calls: Vec<ServerToolCall> = msg
-        .get("executed_tools")
-        .map(executed_tools)
+        .executed_tools
+        .and_then(|e| serde_json::from_str::<Value>(e.get()).ok())
+        .map(|e| executed_tools(&e))
         .unwrap_or_default()
         .into_iter()
         .map(|(_, c)| c)
         .collect();
-    let content = take_str(&mut msg, "content");
-    let reasoning =
-        take_str(&mut msg, "reasoning").or_else(|| take_str(&mut msg, "reasoning_content"));
+    let (content, reasoning) = msg.content_and_reasoning();
     let (content, reasoning) = separate_reasoning(content, reasoning);
-    let mut tool_calls = Vec::new();
-    if let Some(Value::Array(calls)) = msg.get_mut("tool_calls") {
-        for c in calls.iter_mut() {
-            let mut f = c.get_mut("function").map(Value::take).unwrap_or_default();
-            let arguments = match f.get_mut("arguments").map(Value::take) {
-                Some(Value::String(s)) => s,
-                Some(Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
-            tool_calls.push(ToolCall::new(
-                take_str(c, "id").unwrap_or_default(),
-                take_str(&mut f, "name").unwrap_or_default(),
-                arguments,
-            ));
-        }
-    }
-    let mut usage = v.get("usage").map(parse_usage).unwrap_or_default();
-    usage.time = v.get("time_info").and_then(parse_time);
+    let tool_calls = std::mem::take(&mut msg.tool_calls)
+        .0
+        .into_iter()
+        .map(|c| {
+            let f = c.function.0;
+            ToolCall::new(
+                c.id.owned().unwrap_or_default(),
+                f.as_ref()
+                    .and_then(|f| f.name.0.as_deref())
+                    .unwrap_or_default(),
+                f.as_ref()
+                    .and_then(WireFunction::arguments)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut usage = completion
+        .usage
+        .0
+        .unwrap_or_default()
+        .usage(&completion.time_info);
     usage.inference_id = inference_id;
     Ok(ChatResponse {
-        id: take_str(&mut v, "id").unwrap_or_default(),
-        model: take_str(&mut v, "model").unwrap_or_default(),
+        id: completion.id.owned().unwrap_or_default(),
+        model: completion.model.owned().unwrap_or_default(),
         content,
         reasoning,
         tool_calls,
         finish_reason: choice
-            .get("finish_reason")
-            .and_then(Value::as_str)
+            .finish_reason
+            .0
+            .as_deref()
             .map(FinishReason::from_wire)
             .unwrap_or_default(),
         usage,
-        logprobs: choice.get("logprobs").and_then(parse_logprobs),
+        logprobs: choice.logprobs.and_then(logprobs_of),
         rate_limits,
-        system_fingerprint: take_str(&mut v, "system_fingerprint"),
+        system_fingerprint: completion.system_fingerprint.owned(),
         server_tool_calls,
         ..ChatResponse::default()
     })
 }
 
-/// A string field moved out of an object (`None` when absent or not a string).
-fn take_str(v: &mut Value, key: &str) -> Option<String> {
-    match v.get_mut(key) {
-        Some(Value::String(s)) => Some(std::mem::take(s)),
-        _ => None,
+/// Logprobs, when present and readable.
+pub(super) fn logprobs_of(raw: &RawValue) -> Option<Vec<TokenLogprob>> {
+    if raw.get() == "null" {
+        return None;
     }
+    serde_json::from_str::<Value>(raw.get())
+        .ok()
+        .and_then(|l| parse_logprobs(&l))
 }
 
-/// llama.cpp's `timings` (`prompt_n`, `predicted_n`) as token counts.
-pub(super) fn usage_of_timings(t: &Value) -> Usage {
-    let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let (prompt, completion) = (n("prompt_n").saturating_add(n("cache_n")), n("predicted_n"));
-    Usage {
-        prompt_tokens: prompt,
-        completion_tokens: completion,
-        total_tokens: prompt.saturating_add(completion),
-        ..Usage::default()
-    }
-}
-
-pub(super) fn parse_usage(u: &Value) -> Usage {
-    // `get` chains, not `Value::pointer` (which allocates per segment).
-    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64);
-    let nested = |outer: &str, k: &str| u.get(outer).and_then(|d| n(d, k));
-    Usage {
-        prompt_tokens: n(u, "prompt_tokens").unwrap_or(0),
-        completion_tokens: n(u, "completion_tokens").unwrap_or(0),
-        total_tokens: n(u, "total_tokens").unwrap_or(0),
-        reasoning_tokens: nested("completion_tokens_details", "reasoning_tokens"),
-        cached_tokens: nested("prompt_tokens_details", "cached_tokens"),
-        cache_write_tokens: None,
-        time: None,
-        inference_id: None,
-    }
-}
-
-pub(super) fn parse_time(t: &Value) -> Option<TimeInfo> {
-    let f = |k: &str| t.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-    t.is_object().then(|| TimeInfo {
-        queue_time: f("queue_time"),
-        prompt_time: f("prompt_time"),
-        completion_time: f("completion_time"),
-        total_time: f("total_time"),
-    })
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// The completions-style form (Together): parallel `tokens`,
@@ -270,4 +483,82 @@ pub(crate) fn executed_tools(v: &Value) -> Vec<(usize, ServerToolCall)> {
             (index, call)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completion_is_read_typed_and_leniently() {
+        // Groq's shape: timings inside `usage`; arguments as an object; an
+        // id of the wrong type; a second choice never read.
+        let body = r#"{
+            "id": 7, "model": "openai/gpt-oss-20b", "system_fingerprint": "fp_1",
+            "choices": [
+                {"index": 0, "finish_reason": "tool_calls", "message": {
+                    "role": "assistant", "content": null, "reasoning": "Think.",
+                    "tool_calls": [
+                        {"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{\"a\": 1}"}},
+                        "not a call",
+                        {"id": "c2", "function": {"name": "mul", "arguments": {"a": 2}}},
+                        {"id": "c3", "function": {"name": "now", "arguments": null}}
+                    ]}},
+                {"index": 1, "message": {"content": "never read"}}
+            ],
+            "usage": {"queue_time": 0.25, "prompt_tokens": 100, "prompt_time": 0.5,
+                      "completion_tokens": 22, "completion_time": 1, "total_tokens": 122,
+                      "total_time": 1.75, "completion_tokens_details": {"reasoning_tokens": 20}}
+        }"#;
+        let r = parse_response(body, RateLimits::default(), Some("inf-1".into())).unwrap();
+        assert_eq!(r.id, "", "an id of the wrong type reads as absent");
+        assert_eq!(
+            (r.model.as_str(), r.system_fingerprint.as_deref()),
+            ("openai/gpt-oss-20b", Some("fp_1"))
+        );
+        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
+        assert_eq!(r.reasoning.as_deref(), Some("Think."));
+        let calls: Vec<_> = r
+            .tool_calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str(), c.arguments.as_str()))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("c1", "add", r#"{"a": 1}"#),
+                ("c2", "mul", r#"{"a": 2}"#),
+                ("c3", "now", "")
+            ]
+        );
+        assert_eq!(
+            (r.usage.prompt_tokens, r.usage.completion_tokens),
+            (100, 22)
+        );
+        assert_eq!(r.usage.reasoning_tokens, Some(20));
+        let time = r.usage.time.expect("Groq's timings");
+        assert_eq!((time.queue_time, time.total_time), (0.25, 1.75));
+        assert_eq!(r.usage.inference_id.as_deref(), Some("inf-1"));
+    }
+
+    #[test]
+    fn what_is_no_completion_is_a_protocol_error() {
+        for body in [
+            "[1]",
+            "{\"choices\": []}",
+            "{\"choices\": [{\"message\": 5}]}",
+            "{",
+            "{\"id\": \"a\", \"id\": \"b\"}",
+        ] {
+            let e = parse_response(body, RateLimits::default(), None).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Protocol, "{body}");
+        }
+        let e = parse_response(
+            r#"{"error": {"message": "slow down", "code": 429}}"#,
+            RateLimits::default(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::RateLimited);
+    }
 }

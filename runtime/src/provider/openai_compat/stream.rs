@@ -1,5 +1,6 @@
 //! Chat completions, reading a stream: SSE bytes → [`StreamEvent`]s, each
-//! chunk read in place, tool-call pieces put in their call's slot.
+//! chunk read as a typed [`Completion`] borrowing from the event, tool-call
+//! pieces put in their call's slot.
 
 use std::collections::VecDeque;
 
@@ -11,7 +12,9 @@ use crate::provider::http::{ApiKey, Limits, error_status_in, status_error, too_m
 use crate::provider::sse::{SseEvent, SseParser};
 use crate::provider::streaming::{Decode, malformed_stream, oversized_event, oversized_line};
 
-use super::decode::{executed_tools, parse_logprobs, parse_time, parse_usage, usage_of_timings};
+use crate::provider::lenient::{Count, Obj};
+
+use super::decode::{Completion, WireFunction, executed_tools, logprobs_of};
 
 /// What one SSE data payload was. (Not boxed: it lives for one chunk, on the
 /// stack, and a box would be an allocation per chunk.)
@@ -28,44 +31,28 @@ pub(crate) enum Chunk {
 /// still lacks of its id, model and system fingerprint (read once, not copied
 /// out of every chunk).
 pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Result<Chunk> {
-    use crate::provider::borrowed_json::{
-        fields, fields_of, first_item, is_null, items, string, whole,
+    let chunk: Completion<'_> = match serde_json::from_str(data) {
+        Ok(Obj(Some(c))) => c,
+        // JSON that is not an object is no chunk of ours: skipped.
+        Ok(Obj(None)) => return Ok(Chunk::Delta(ChunkDelta::default(), Vec::new())),
+        Err(e) => return Err(Error::protocol(format!("a stream chunk ({e})"), data)),
     };
-    // The fields in place: no `Value` tree per chunk (see `borrowed_json`).
-    let [
-        id,
-        model,
-        fingerprint,
-        choices,
-        usage,
-        time_info,
-        error,
-        status_code,
-        timings,
-        x_groq,
-    ] = match fields(
-        data,
-        [
-            "id",
-            "model",
-            "system_fingerprint",
-            "choices",
-            "usage",
-            "time_info",
-            "error",
-            "status_code",
-            "timings",
-            "x_groq",
-        ],
-    ) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Ok(Chunk::Delta(ChunkDelta::default(), Vec::new())),
-        Err(()) => return Err(Error::protocol("a stream chunk (not JSON)", data)),
-    };
-    if !is_null(error) {
-        let status = whole(status_code)
-            .or_else(|| whole(error.and_then(|e| fields_of(e, ["status_code"]))?[0]))
-            .or_else(|| whole(error.and_then(|e| fields_of(e, ["code"]))?[0]))
+    if let Some(error) = chunk.error.filter(|e| e.get() != "null") {
+        #[derive(serde::Deserialize)]
+        struct Numbers {
+            #[serde(default)]
+            status_code: Count,
+            #[serde(default)]
+            code: Count,
+        }
+        let inner = serde_json::from_str::<Obj<Numbers>>(error.get())
+            .ok()
+            .and_then(|o| o.0);
+        let status = chunk
+            .status_code
+            .0
+            .or_else(|| inner.as_ref().and_then(|n| n.status_code.0))
+            .or_else(|| inner.as_ref().and_then(|n| n.code.0))
             .and_then(|s| u16::try_from(s).ok())
             .filter(|s| (400..600).contains(s))
             .unwrap_or_else(|| {
@@ -80,85 +67,46 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
     let mut wire_indices = Vec::new();
     let mut d = ChunkDelta::default();
     if need.ids {
-        d.id = string(id);
-        d.model = string(model);
+        d.id = chunk.id.owned();
+        d.model = chunk.model.owned();
     }
     if need.fingerprint {
-        d.system_fingerprint = string(fingerprint);
+        d.system_fingerprint = chunk.system_fingerprint.owned();
     }
-    if let Some(u) = usage.filter(|u| u.get() != "null")
-        && let Ok(u) = serde_json::from_str::<Value>(u.get())
-    {
-        let mut usage = parse_usage(&u);
-        usage.time = time_info
-            .and_then(|t| serde_json::from_str::<Value>(t.get()).ok())
-            .and_then(|t| parse_time(&t));
-        d.usage = Some(usage);
-    } else if let Some(u) = x_groq
-        .filter(|x| x.get() != "null")
-        .and_then(|x| serde_json::from_str::<Value>(x.get()).ok())
-        .and_then(|x| x.get("usage").filter(|u| u.is_object()).map(parse_usage))
-    {
-        // Groq's compound models put the stream's usage under `x_groq`.
-        d.usage = Some(u);
-    } else if let Some(t) = timings.filter(|t| t.get() != "null")
-        && let Ok(t) = serde_json::from_str::<Value>(t.get())
-    {
-        // llama.cpp streams its counts as `timings` when no usage was asked.
-        d.usage = Some(usage_of_timings(&t));
+    if let Some(u) = &chunk.usage.0 {
+        d.usage = Some(u.usage(&chunk.time_info));
+    } else if let Some(u) = chunk.x_groq.0.as_ref().and_then(|x| x.usage.0.as_ref()) {
+        d.usage = Some(u.usage(&Default::default()));
+    } else if let Some(t) = &chunk.timings.0 {
+        d.usage = Some(t.usage());
     }
-    if let Some(choice) = choices.and_then(first_item)
-        && let Some([delta, finish_reason, logprobs]) =
-            fields_of(choice, ["delta", "finish_reason", "logprobs"])
-    {
-        if let Some([content, reasoning, reasoning_content, tool_calls, executed]) =
-            delta.and_then(|d| {
-                fields_of(
-                    d,
-                    [
-                        "content",
-                        "reasoning",
-                        "reasoning_content",
-                        "tool_calls",
-                        "executed_tools",
-                    ],
-                )
-            })
-        {
-            if let Some(e) = executed.filter(|e| e.get() != "null")
-                && let Ok(e) = serde_json::from_str::<Value>(e.get())
+    if let Some(choice) = chunk.choices {
+        if let Some(mut delta) = choice.delta.0 {
+            if let Some(e) = delta
+                .executed_tools
+                .filter(|e| e.get() != "null")
+                .and_then(|e| serde_json::from_str::<Value>(e.get()).ok())
             {
                 d.server_tools = executed_tools(&e);
             }
-            d.content = string(content);
-            d.reasoning = string(reasoning).or_else(|| string(reasoning_content));
-            for c in tool_calls.map(items).unwrap_or_default() {
-                let Some([index, call_id, function]) = fields_of(c, ["index", "id", "function"])
-                else {
-                    continue;
-                };
-                let [name, arguments] = function
-                    .and_then(|f| fields_of(f, ["name", "arguments"]))
-                    .unwrap_or_default();
-                wire_indices.push(whole(index));
+            (d.content, d.reasoning) = delta.content_and_reasoning();
+            for c in delta.tool_calls.0 {
+                wire_indices.push(c.index.0);
+                let f = c.function.0;
                 d.tool_calls.push(ToolCallDelta {
                     // Set by the decoder's `CallSlots` from the wire identity.
                     index: 0,
-                    id: string(call_id),
-                    name: string(name),
-                    arguments: match arguments {
-                        None => None,
-                        Some(a) if a.get() == "null" => None,
-                        Some(a) => string(Some(a)).or_else(|| Some(a.get().to_owned())),
-                    },
+                    id: c.id.owned(),
+                    name: f
+                        .as_ref()
+                        .and_then(|f| f.name.0.as_deref())
+                        .map(str::to_owned),
+                    arguments: f.as_ref().and_then(WireFunction::arguments),
                 });
             }
         }
-        d.finish_reason = string(finish_reason);
-        d.logprobs = logprobs
-            .filter(|l| l.get() != "null")
-            .and_then(|l| serde_json::from_str::<Value>(l.get()).ok())
-            .and_then(|l| parse_logprobs(&l));
+        d.finish_reason = choice.finish_reason.owned();
+        d.logprobs = choice.logprobs.and_then(logprobs_of);
     }
     Ok(Chunk::Delta(d, wire_indices))
 }
