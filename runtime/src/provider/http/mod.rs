@@ -37,6 +37,30 @@ mod tests {
     }
 
     #[test]
+    fn an_error_in_a_body_is_typed_by_its_number_then_its_name() {
+        use serde_json::json;
+        let status = |v: serde_json::Value| error_status_in(&v, 500);
+        // The number beside the error wins (Cerebras), then the error's own.
+        assert_eq!(
+            status(json!({"status_code": 429, "error": {"code": 503}})),
+            429
+        );
+        assert_eq!(status(json!({"error": {"code": 503}, "code": 429})), 503);
+        assert_eq!(status(json!({"error": {"status": 404}})), 404);
+        assert_eq!(status(json!({"code": 429})), 429, "a flat error");
+        // No number in range: the name says it, in any provider's spelling.
+        assert_eq!(
+            status(json!({"error": {"code": 7, "type": "rate_limit_error"}})),
+            429
+        );
+        assert_eq!(
+            status(json!({"error": {"status": "RESOURCE_EXHAUSTED"}})),
+            429
+        );
+        assert_eq!(status(json!({"error": "boom"})), 500, "else the fallback");
+    }
+
+    #[test]
     fn errors_map_to_actionable_variants() {
         let body = r#"{"message":"Wrong API Key","type":"invalid_request_error","param":"api_key","code":"wrong_api_key"}"#;
         assert!({

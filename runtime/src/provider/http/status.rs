@@ -93,7 +93,8 @@ pub(crate) fn api_error(status: u16, body: &str, key: Option<&ApiKey>) -> ApiErr
 
 /// The HTTP status an error reported inside a body stands for (an error event
 /// in a stream, a failed response object, an error in a 200 answer): a
-/// numeric `status_code`, `code` or `status` when there is one, else the
+/// numeric `status_code` beside the error (Cerebras's), else the error's own
+/// numeric `status_code`, `code` or `status`, else the body's, else the
 /// status its name means in any provider's spelling (`rate_limit_exceeded`,
 /// `rate_limit_error`, `RESOURCE_EXHAUSTED`, `overloaded_error`, …), else
 /// `fallback`. The error may be flat or wrapped in `{"error": {…}}`.
@@ -102,14 +103,20 @@ pub(crate) fn error_status_in(error: &Value, fallback: u16) -> u16 {
         Some(e @ Value::Object(_)) => e,
         _ => error,
     };
-    let fields = ["status_code", "code", "status"];
-    let numeric = [inner, error].into_iter().find_map(|o| {
-        fields.iter().find_map(|k| {
-            o.get(*k)
-                .and_then(Value::as_u64)
-                .and_then(|c| u16::try_from(c).ok())
-                .filter(|c| (400..600).contains(c))
-        })
+    let numeric = [
+        (error, "status_code"),
+        (inner, "status_code"),
+        (inner, "code"),
+        (inner, "status"),
+        (error, "code"),
+        (error, "status"),
+    ]
+    .into_iter()
+    .find_map(|(o, k)| {
+        o.get(k)
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .filter(|c| (400..600).contains(c))
     });
     if let Some(status) = numeric {
         return status;

@@ -29,9 +29,9 @@ pub(super) struct Completion<'a> {
     pub choices: Option<Choice<'a>>,
     #[serde(default)]
     pub usage: Obj<WireUsage>,
-    /// Cerebras's timings.
+    /// Cerebras's timings (the four timing fields Groq puts in `usage`).
     #[serde(default)]
-    pub time_info: Obj<WireTime>,
+    pub time_info: Obj<WireUsage>,
     /// Groq's compound models put a stream's usage here.
     #[serde(default)]
     pub x_groq: Obj<GroqExtras>,
@@ -42,8 +42,6 @@ pub(super) struct Completion<'a> {
     /// upstream refusal).
     #[serde(default, borrow)]
     pub error: Option<&'a RawValue>,
-    #[serde(default)]
-    pub status_code: Count,
 }
 
 /// The first choice: a blocking answer's `message` or a chunk's `delta`.
@@ -117,7 +115,8 @@ impl WireFunction<'_> {
     }
 }
 
-/// `usage`, with Groq's timings where it puts them.
+/// `usage`, with Groq's timings where it puts them; also read for Cerebras's
+/// `time_info`, which holds the same four timing fields alone.
 #[derive(Deserialize, Default)]
 pub(super) struct WireUsage {
     #[serde(default)]
@@ -130,8 +129,6 @@ pub(super) struct WireUsage {
     completion_tokens_details: Obj<ReasoningTokens>,
     #[serde(default)]
     prompt_tokens_details: Obj<CachedTokens>,
-    // Groq's timings, as `WireTime` has them (written out, not `flatten`ed:
-    // that would buffer the whole object first).
     #[serde(default)]
     queue_time: Real,
     #[serde(default)]
@@ -154,19 +151,6 @@ struct CachedTokens {
     cached_tokens: Count,
 }
 
-/// The server's timing breakdown, in seconds.
-#[derive(Deserialize, Default)]
-pub(super) struct WireTime {
-    #[serde(default)]
-    queue_time: Real,
-    #[serde(default)]
-    prompt_time: Real,
-    #[serde(default)]
-    completion_time: Real,
-    #[serde(default)]
-    total_time: Real,
-}
-
 #[derive(Deserialize)]
 pub(super) struct GroqExtras {
     #[serde(default)]
@@ -183,9 +167,9 @@ pub(super) struct LlamaCppTimings {
     predicted_n: Count,
 }
 
-impl WireTime {
-    /// The timings, when the server gave any.
-    fn info(&self) -> Option<TimeInfo> {
+impl WireUsage {
+    /// The timings, when the server gave any (in seconds).
+    fn time(&self) -> Option<TimeInfo> {
         let f = |r: Real| r.0.unwrap_or(0.0);
         [
             self.queue_time,
@@ -202,12 +186,10 @@ impl WireTime {
             total_time: f(self.total_time),
         })
     }
-}
 
-impl WireUsage {
     /// The usage; `time_info` (Cerebras's, beside the usage) wins over timings
     /// inside it (Groq's).
-    pub fn usage(&self, time_info: &Obj<WireTime>) -> Usage {
+    pub fn usage(&self, time_info: &Obj<WireUsage>) -> Usage {
         let n = |c: Count| c.0.unwrap_or(0);
         Usage {
             prompt_tokens: n(self.prompt_tokens),
@@ -224,15 +206,11 @@ impl WireUsage {
                 .as_ref()
                 .and_then(|d| d.cached_tokens.0),
             cache_write_tokens: None,
-            time: time_info.0.as_ref().and_then(WireTime::info).or_else(|| {
-                WireTime {
-                    queue_time: self.queue_time,
-                    prompt_time: self.prompt_time,
-                    completion_time: self.completion_time,
-                    total_time: self.total_time,
-                }
-                .info()
-            }),
+            time: time_info
+                .0
+                .as_ref()
+                .and_then(WireUsage::time)
+                .or_else(|| self.time()),
             inference_id: None,
         }
     }

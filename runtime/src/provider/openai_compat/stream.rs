@@ -12,7 +12,7 @@ use crate::provider::http::{ApiKey, Limits, error_status_in, status_error, too_m
 use crate::provider::sse::{SseEvent, SseParser};
 use crate::provider::streaming::{Decode, malformed_stream, oversized_event, oversized_line};
 
-use crate::provider::lenient::{Count, Obj};
+use crate::provider::lenient::Obj;
 
 use super::decode::{Completion, WireFunction, executed_tools, logprobs_of};
 
@@ -37,31 +37,12 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
         Ok(Obj(None)) => return Ok(Chunk::Delta(ChunkDelta::default(), Vec::new())),
         Err(e) => return Err(Error::protocol(format!("a stream chunk ({e})"), data)),
     };
-    if let Some(error) = chunk.error.filter(|e| e.get() != "null") {
-        #[derive(serde::Deserialize)]
-        struct Numbers {
-            #[serde(default)]
-            status_code: Count,
-            #[serde(default)]
-            code: Count,
-        }
-        let inner = serde_json::from_str::<Obj<Numbers>>(error.get())
-            .ok()
-            .and_then(|o| o.0);
-        let status = chunk
-            .status_code
-            .0
-            .or_else(|| inner.as_ref().and_then(|n| n.status_code.0))
-            .or_else(|| inner.as_ref().and_then(|n| n.code.0))
-            .and_then(|s| u16::try_from(s).ok())
-            .filter(|s| (400..600).contains(s))
-            .unwrap_or_else(|| {
-                // No number: the error's name says it (`rate_limit_exceeded`).
-                let fallback = if http_status >= 400 { http_status } else { 500 };
-                serde_json::from_str::<Value>(data)
-                    .map(|v| error_status_in(&v, fallback))
-                    .unwrap_or(fallback)
-            });
+    if chunk.error.is_some_and(|e| e.get() != "null") {
+        // Typed by the number or name it carries (`error_status_in`).
+        let fallback = if http_status >= 400 { http_status } else { 500 };
+        let status = serde_json::from_str::<Value>(data)
+            .map(|v| error_status_in(&v, fallback))
+            .unwrap_or(fallback);
         return Ok(Chunk::Error(status, data.to_owned()));
     }
     let mut wire_indices = Vec::new();
