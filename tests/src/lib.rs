@@ -122,6 +122,22 @@ where
     (checked, failures, answers)
 }
 
+/// Asserts that every file [`replay_tree`] checked passed (naming each that
+/// failed) and that it checked at least `at_least` (the whole tree, not a
+/// folder found empty).
+pub fn assert_tree_replayed(checked: usize, failures: &[String], at_least: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} files failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        checked >= at_least,
+        "expected the whole tree, found {checked} files"
+    );
+}
+
 /// How many blocking answers read the same as their streamed twin (same
 /// text), asserting that those agree on finish reason and model.
 pub fn sync_stream_pairs(

@@ -4,7 +4,7 @@
 //! conversations run through `Agent`, and the schema scenarios through
 //! `Extract`. One loop over the tree, naming each file that fails.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -16,8 +16,9 @@ use typecall::testing::Replay;
 use typecall::{Agent, Anthropic, ErrorKind, Extract};
 use typecall_tests::anthropic::{Facts, facts_of, normalized, request_from_recorded, thinking_of};
 use typecall_tests::{
-    Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
-    interactions, json_files, recordings_dir, replay_square_root_conversations, skip,
+    Fruit, RequestLog, SquareRoot, SquareRootConversation, assert_tree_replayed, compare_answer,
+    extract_value, interactions, json_files, recordings_dir, replay_square_root_conversations,
+    replay_tree, skip, sync_stream_pairs,
 };
 
 const KEY: &str = "sk-ant-test-key-never-sent-anywhere";
@@ -35,8 +36,8 @@ fn observed_model_for(replay: &Replay, body: &Value, log: Arc<RequestLog>) -> An
         .thinking(thinking_of(body))
 }
 
-async fn check_file(path: &Path) -> Result<Option<ChatResponse>, String> {
-    let all = interactions(path);
+async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
+    let all = interactions(&path);
     let last = all.last().ok_or("no interactions")?.clone();
     let replay = Replay::from_interactions(all).map_err(|e| e.to_string())?;
     let status = last.response.status;
@@ -237,47 +238,12 @@ async fn every_recorded_anthropic_exchange_replays_into_the_recorded_facts() {
         skip("anthropic replay", "no anthropic/ recordings");
         return;
     }
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    let mut answers = std::collections::BTreeMap::new();
-    for path in json_files(&root) {
-        let name = path.strip_prefix(&root).unwrap().display().to_string();
-        if name.starts_with("extras/") {
-            // Batches, file uploads, token counting: not spoken yet (see the README).
-            continue;
-        }
-        checked += 1;
-        match check_file(&path).await {
-            Ok(Some(resp)) => {
-                answers.insert(name, resp);
-            }
-            Ok(None) => {}
-            Err(e) => failures.push(format!("{name}: {e}")),
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} files failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        checked >= 150,
-        "expected the whole tree, found {checked} files"
-    );
+    // Batches, file uploads, token counting: not spoken yet (see the README).
+    let (checked, failures, answers) = replay_tree(&root, &["extras/"], check_file).await;
+    assert_tree_replayed(checked, &failures, 150);
     // Blocking and streamed answers of the same scenario that say the same
     // thing are read the same.
-    let mut pairs = 0;
-    for (name, sync) in &answers {
-        let Some(streamed) = answers.get(&name.replace("/GenSync", "/GenStream")) else {
-            continue;
-        };
-        if name.contains("/GenSync") && sync.content == streamed.content {
-            pairs += 1;
-            assert_eq!(sync.finish_reason, streamed.finish_reason, "{name}");
-            assert_eq!(sync.model, streamed.model, "{name}");
-        }
-    }
+    let pairs = sync_stream_pairs(&answers);
     assert!(pairs >= 20, "only {pairs} sync/stream pairs agreed");
 }
 

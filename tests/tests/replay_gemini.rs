@@ -16,9 +16,9 @@ use typecall::testing::Replay;
 use typecall::{Agent, ErrorKind, Extract, Gemini};
 use typecall_tests::gemini::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
-    interactions, json_files, json_scenario_mode, recordings_dir, replay_square_root_conversations,
-    replay_tree, skip, sync_stream_pairs,
+    Fruit, RequestLog, SquareRoot, SquareRootConversation, assert_tree_replayed, compare_answer,
+    extract_value, interactions, json_files, json_scenario_mode, recordings_dir,
+    replay_square_root_conversations, replay_tree, skip, sync_stream_pairs,
 };
 
 const KEY: &str = "AIza-test-key-never-sent-anywhere";
@@ -169,16 +169,7 @@ async fn every_recorded_gemini_exchange_replays_into_the_recorded_facts() {
         "not spoken (caching and files: replay_storage; see the README's provider table)",
     );
     let (checked, failures, answers) = replay_tree(&root, &skipped, check_file).await;
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} files failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        checked >= 150,
-        "expected the whole tree, found {checked} files"
-    );
+    assert_tree_replayed(checked, &failures, 150);
     let pairs = sync_stream_pairs(&answers);
     assert!(pairs >= 10, "only {pairs} sync/stream pairs agreed");
 }

@@ -18,9 +18,9 @@ use typecall::{Agent, ErrorKind, Extract, OpenAiResponses};
 use typecall_tests::replay::without_schema_keys;
 use typecall_tests::responses::{Facts, configure, facts_of, request_from_recorded};
 use typecall_tests::{
-    Fruit, RequestLog, SquareRoot, SquareRootConversation, compare_answer, extract_value,
-    interactions, json_files, json_scenario_mode, recordings_dir, replay_square_root_conversations,
-    replay_tree, skip, sync_stream_pairs,
+    Fruit, RequestLog, SquareRoot, SquareRootConversation, assert_tree_replayed, compare_answer,
+    extract_value, interactions, json_files, json_scenario_mode, recordings_dir,
+    replay_square_root_conversations, replay_tree, skip, sync_stream_pairs,
 };
 
 const KEY: &str = "sk-proj-test-key-never-sent-anywhere";
@@ -207,16 +207,7 @@ async fn every_recorded_responses_exchange_replays_into_the_recorded_facts() {
         "not chat (see the README's provider table)",
     );
     let (checked, failures, answers) = replay_tree(&root, &skipped, check_file).await;
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} files failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        checked >= 80,
-        "expected the whole tree, found {checked} files"
-    );
+    assert_tree_replayed(checked, &failures, 80);
     let pairs = sync_stream_pairs(&answers);
     assert!(pairs >= 15, "only {pairs} sync/stream pairs agreed");
 }

@@ -2,7 +2,6 @@
 //! meaning to the recorded one, and reads the recorded answer into exactly the
 //! recorded facts. One loop over every file, naming each file that fails.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use futures_util::StreamExt;
@@ -14,7 +13,7 @@ use typecall::provider::{Model, RetryPolicy, collect};
 use typecall::testing::{Interaction, Replay};
 use typecall::{Cerebras, ErrorKind};
 use typecall_tests::replay::{facts_of, request_from_recorded, without_schema_keys};
-use typecall_tests::{json_files, read_json, recordings_dir};
+use typecall_tests::{assert_tree_replayed, read_json, recordings_dir, replay_tree};
 
 fn client(replay: &Replay) -> Cerebras {
     Cerebras::new("csk-test-key-never-sent-anywhere")
@@ -219,31 +218,12 @@ async fn every_recorded_exchange_replays_into_the_recorded_facts() {
         return;
     };
     let root = dir.join("cerebras");
-    let files = json_files(&root);
-    assert!(
-        files.len() > 200,
-        "expected the whole recordings tree, found {} files",
-        files.len()
-    );
-    let mut failures = Vec::new();
-    let mut answers: BTreeMap<String, ChatResponse> = BTreeMap::new();
-    for path in &files {
-        let name = path.strip_prefix(&root).unwrap().display().to_string();
-        match check_file(path, &root).await {
-            Ok(Some(resp)) => {
-                answers.insert(name, resp);
-            }
-            Ok(None) => {}
-            Err(e) => failures.push(format!("{name}: {e}")),
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} files failed:\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n")
-    );
+    let (checked, failures, answers) = replay_tree(&root, &[], |path| {
+        let root = root.clone();
+        async move { check_file(&path, &root).await }
+    })
+    .await;
+    assert_tree_replayed(checked, &failures, 201);
 
     // GenSync and GenStream of the same scenario give equal answers where the
     // model answered the same.

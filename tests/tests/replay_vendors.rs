@@ -14,8 +14,8 @@ use typecall::testing::Replay;
 use typecall::{ErrorKind, OpenAiCompat};
 use typecall_tests::replay::{facts_of, normalized_chat, request_from_recorded};
 use typecall_tests::{
-    Fruit, SquareRoot, interactions, json_scenario_mode, recordings_dir, replay_tree, skip,
-    sync_stream_pairs,
+    Fruit, SquareRoot, assert_tree_replayed, interactions, json_scenario_mode, recordings_dir,
+    replay_tree, skip, sync_stream_pairs,
 };
 
 const KEY: &str = "vendor-test-key-never-sent-anywhere";
@@ -237,13 +237,7 @@ async fn every_recorded_vendor_exchange_replays_through_its_preset() {
         failures.extend(failed.into_iter().map(|f| format!("{folder}/{f}")));
         let _ = sync_stream_pairs(&answers);
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {total} files failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(total >= 500, "only {total} files");
+    assert_tree_replayed(total, &failures, 500);
 }
 
 /// A request by meaning for the agent comparison: arguments as parsed JSON;
