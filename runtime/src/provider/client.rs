@@ -1,10 +1,11 @@
-//! One client and one model type for every protocol a provider speaks
-//! natively: the builders, `list_models`, the span, sending with retries and
-//! reading blocking or streamed answers are written here once; a protocol
-//! ([`Protocol`](super::protocol::Protocol)) says only where a request goes, how it is written and how
-//! its answer is read. [`Anthropic`](super::Anthropic),
-//! [`Gemini`](super::Gemini) and [`OpenAiResponses`](super::OpenAiResponses)
-//! are [`ProtocolClient`]s of their protocols.
+//! One client and one model type for every protocol: the builders,
+//! `list_models`, the span, sending with retries and reading blocking or
+//! streamed answers are written here once; a protocol
+//! ([`Protocol`](super::protocol::Protocol)) says only where a request goes,
+//! how it is written and how its answer is read. [`OpenAiCompat`](super::OpenAiCompat),
+//! [`Anthropic`](super::Anthropic), [`Gemini`](super::Gemini) and
+//! [`OpenAiResponses`](super::OpenAiResponses) are [`ProtocolClient`]s of
+//! their protocols.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -12,9 +13,10 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
+use super::discovery::Discovered;
 use super::endpoint::{Endpoint, Sent, endpoint_builders};
 use super::http::ApiKey;
-use super::protocol::Protocol;
+use super::protocol::{AnswerHead, Protocol};
 use super::{BoxFuture, Capabilities, ChatStream, Model, ModelInfo, check_request};
 use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::{Error, Result};
@@ -41,15 +43,29 @@ pub(crate) struct Provider {
 }
 
 /// A client for a provider that speaks protocol `P`: where requests go, with
-/// which key and headers, through which HTTP client. Cheap to clone.
-/// [`Anthropic`](super::Anthropic), [`Gemini`](super::Gemini) and
-/// [`OpenAiResponses`](super::OpenAiResponses) are this type.
-pub struct ProtocolClient<P> {
-    pub(crate) inner: Arc<Endpoint>,
+/// which key and headers, through which HTTP client, and what the protocol's
+/// clients keep besides (`S`). Cheap to clone.
+/// [`OpenAiCompat`](super::OpenAiCompat), [`Anthropic`](super::Anthropic),
+/// [`Gemini`](super::Gemini) and [`OpenAiResponses`](super::OpenAiResponses)
+/// are this type.
+pub struct ProtocolClient<P, S = ()> {
+    pub(crate) inner: Arc<ClientInner<S>>,
     protocol: PhantomData<fn() -> P>,
 }
 
-impl<P> Clone for ProtocolClient<P> {
+/// What a client holds, shared by its clones and models.
+#[derive(Clone)]
+pub(crate) struct ClientInner<S> {
+    pub endpoint: Endpoint,
+    /// The protocol's own (chat completions: its dialect, capability table,
+    /// whether to ask the server what it is).
+    pub state: S,
+    /// What the server said of itself, once asked (only chat completions
+    /// asks); forgotten when the endpoint changes.
+    pub found: Arc<tokio::sync::OnceCell<Option<Discovered>>>,
+}
+
+impl<P, S> Clone for ProtocolClient<P, S> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -58,13 +74,78 @@ impl<P> Clone for ProtocolClient<P> {
     }
 }
 
-impl<P> fmt::Debug for ProtocolClient<P> {
+impl<P, S> fmt::Debug for ProtocolClient<P, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProtocolClient")
-            .field("provider", &self.inner.provider)
-            .field("base_url", &self.inner.base_url)
-            .field("api_key", &self.inner.key)
+            .field("provider", &self.inner.endpoint.provider)
+            .field("base_url", &self.inner.endpoint.base_url)
+            .field("api_key", &self.inner.endpoint.key)
             .finish_non_exhaustive()
+    }
+}
+
+impl<P, S: Clone> ProtocolClient<P, S> {
+    /// A client sending to `endpoint`, keeping `state`.
+    pub(crate) fn from_parts(endpoint: Endpoint, state: S) -> Self {
+        Self {
+            inner: Arc::new(ClientInner {
+                endpoint,
+                state,
+                found: Arc::default(),
+            }),
+            protocol: PhantomData,
+        }
+    }
+
+    /// Changes the protocol's own state.
+    pub(crate) fn edit_state(mut self, f: impl FnOnce(&mut S)) -> Self {
+        f(&mut Arc::make_mut(&mut self.inner).state);
+        self
+    }
+
+    pub(crate) fn edit(mut self, f: impl FnOnce(&mut Endpoint)) -> Self {
+        let inner = Arc::make_mut(&mut self.inner);
+        f(&mut inner.endpoint);
+        // Another URL may be another server.
+        inner.found = Arc::default();
+        self
+    }
+
+    endpoint_builders!();
+
+    /// The base URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.inner.endpoint.base_url
+    }
+
+    /// The models the key may use (`GET /models`).
+    ///
+    /// # Errors
+    /// The provider's error ([`ErrorKind::Auth`](crate::ErrorKind::Auth) for
+    /// a bad key), or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for
+    /// an answer that is not a model list.
+    pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
+        let e = &self.inner.endpoint;
+        let url = format!("{}{}", e.base_url, e.models_path);
+        e.list_models(&url)
+            .await
+            .map_err(|err| (e.typed_error)(err, ""))
+    }
+
+    /// A model of this client with these protocol settings.
+    pub(crate) fn model_with(
+        &self,
+        name: String,
+        capabilities: Capabilities,
+        settings: P,
+    ) -> ProtocolModel<P, S> {
+        ProtocolModel {
+            client: self.clone(),
+            name,
+            capabilities,
+            declared: false,
+            settings,
+        }
     }
 }
 
@@ -84,10 +165,7 @@ impl<P> ProtocolClient<P> {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        Self {
-            inner: Arc::new(endpoint),
-            protocol: PhantomData,
-        }
+        Self::from_parts(endpoint, ())
     }
 
     /// A client of `provider` with the key (and base URL, if set) from its
@@ -100,115 +178,95 @@ impl<P> ProtocolClient<P> {
         }
         Ok(c)
     }
-
-    fn edit(mut self, f: impl FnOnce(&mut Endpoint)) -> Self {
-        f(Arc::make_mut(&mut self.inner));
-        self
-    }
-
-    endpoint_builders!();
-
-    /// The base URL requests go to.
-    pub fn url(&self) -> &str {
-        &self.inner.base_url
-    }
-
-    /// The models the key may use (`GET /models`).
-    ///
-    /// # Errors
-    /// The provider's error ([`ErrorKind::Auth`](crate::ErrorKind::Auth) for
-    /// a bad key), or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for
-    /// an answer that is not a model list.
-    pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
-        let url = format!("{}{}", self.inner.base_url, self.inner.models_path);
-        self.inner
-            .list_models(&url)
-            .await
-            .map_err(|e| (self.inner.typed_error)(e, ""))
-    }
-
-    /// A model of this client with these protocol settings.
-    pub(crate) fn model_with(
-        &self,
-        name: String,
-        capabilities: Capabilities,
-        settings: P,
-    ) -> ProtocolModel<P> {
-        ProtocolModel {
-            client: self.clone(),
-            name,
-            capabilities,
-            settings,
-        }
-    }
 }
 
 /// A model of a [`ProtocolClient`]: its name, what it supports, and the
-/// protocol's settings for it. [`AnthropicModel`](super::AnthropicModel),
-/// [`GeminiModel`](super::GeminiModel) and
-/// [`OpenAiResponsesModel`](super::OpenAiResponsesModel) are this type.
+/// protocol's settings for it. [`OpenAiCompatModel`](super::OpenAiCompatModel),
+/// [`AnthropicModel`](super::AnthropicModel), [`GeminiModel`](super::GeminiModel)
+/// and [`OpenAiResponsesModel`](super::OpenAiResponsesModel) are this type.
 #[derive(Debug, Clone)]
-pub struct ProtocolModel<P> {
-    pub(crate) client: ProtocolClient<P>,
+pub struct ProtocolModel<P, S = ()> {
+    pub(crate) client: ProtocolClient<P, S>,
     pub(crate) name: String,
     pub(crate) capabilities: Capabilities,
+    /// Set by the user: not replaced by what the server says of itself.
+    pub(crate) declared: bool,
     pub(crate) settings: P,
 }
 
-impl<P> ProtocolModel<P> {
-    /// Declares what the model supports.
+impl<P, S> ProtocolModel<P, S> {
+    /// Declares what the model supports (by default: what the provider's
+    /// table says, or what the server says of itself, or unknown).
     pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
         self.capabilities = caps;
+        self.declared = true;
         self
     }
 }
 
 /// Checks and sends `request`: the answer's head, its body unread.
 async fn post<'m, P: Protocol>(
-    m: &'m ProtocolModel<P>,
+    m: &'m ProtocolModel<P, P::Client>,
     request: &ChatRequest,
     stream: bool,
 ) -> Result<Sent<'m>> {
-    check_request(&m.name, &m.capabilities, request)?;
-    let endpoint = &m.client.inner;
-    let body = m.settings.body(&m.name, request, stream)?;
+    P::check(m, request)?;
+    P::prepare(m).await;
+    check_request(&m.name, &P::capabilities(m), request)?;
+    let endpoint = &m.client.inner.endpoint;
+    let body = m
+        .settings
+        .body(&m.name, &m.client.inner.state, request, stream)?;
     let url = format!("{}{}", endpoint.base_url, m.settings.path(&m.name, stream));
+    let extra: Vec<(String, String)> = P::extra_header(m, stream)
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into_iter()
+        .collect();
     endpoint
-        .post(url, &body, &m.name)
+        .post(url, &body, &m.name, &extra)
         .await
         .map_err(|e| (endpoint.typed_error)(e, &m.name))
 }
 
-async fn chat<P: Protocol>(m: &ProtocolModel<P>, request: &ChatRequest) -> Result<ChatResponse> {
+/// A blocking call of `m`.
+pub(crate) async fn chat<P: Protocol>(
+    m: &ProtocolModel<P, P::Client>,
+    request: &ChatRequest,
+) -> Result<ChatResponse> {
     let sent = post(m, request, false).await?;
-    sent.read(|text, limits| m.settings.read(text, &m.name, limits))
+    sent.read(|text, limits, head| m.settings.read(text, &m.name, limits, head))
         .await
 }
 
-async fn stream<P: Protocol>(m: &ProtocolModel<P>, request: &ChatRequest) -> Result<ChatStream> {
+/// A streamed call of `m`.
+pub(crate) async fn stream<P: Protocol>(
+    m: &ProtocolModel<P, P::Client>,
+    request: &ChatRequest,
+) -> Result<ChatStream> {
     let sent = post(m, request, true).await?;
-    let decoder = m.settings.decoder(
-        &m.name,
-        sent.resp.rate_limits(),
-        sent.key.cloned(),
-        &sent.http.limits,
-    );
+    let head = sent.head();
+    let decoder = m
+        .settings
+        .decoder(&m.name, head, sent.key.cloned(), &sent.http.limits);
     Ok(sent.stream(decoder, super::record_usage))
 }
 
-impl<P: Protocol> Model for ProtocolModel<P> {
+impl<P: Protocol<Client = S>, S: Clone + Send + Sync + 'static> Model for ProtocolModel<P, S> {
     fn name(&self) -> &str {
         &self.name
     }
     fn capabilities(&self) -> Capabilities {
-        self.capabilities.clone()
+        P::capabilities(self)
+    }
+    fn discover(&self) -> BoxFuture<'_, ()> {
+        P::prepare(self)
     }
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
-        let span = super::chat_span(self.client.inner.provider, &self.name, false);
+        let span = super::chat_span(self.client.inner.endpoint.provider, &self.name, false);
         Box::pin(chat(self, request).instrument(span))
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream>> {
-        let span = super::chat_span(self.client.inner.provider, &self.name, true);
+        let span = super::chat_span(self.client.inner.endpoint.provider, &self.name, true);
         Box::pin(stream(self, request).instrument(span))
     }
 }
@@ -217,12 +275,11 @@ impl<P: Protocol> Model for ProtocolModel<P> {
 /// into the [`ChatResponse`] a blocking call would give.
 #[cfg(any(test, feature = "testing"))]
 pub(crate) fn read_whole_stream<P: Protocol>(p: &P, body: &[u8]) -> Result<ChatResponse> {
-    let decoder = p.decoder(
-        "",
-        crate::chat::RateLimits::default(),
-        None,
-        &super::Limits::default(),
-    );
+    let head = AnswerHead {
+        status: 200,
+        ..AnswerHead::default()
+    };
+    let decoder = p.decoder("", head, None, &super::Limits::default());
     super::streaming::decode_whole(decoder, body)
 }
 

@@ -5,9 +5,14 @@
 use serde_json::Value;
 
 use super::http::{ApiKey, Body, HttpClient, Response};
+use super::protocol::AnswerHead;
 use super::{ChatStream, Limits, ModelInfo, streaming};
 use crate::chat::ChatResponse;
 use crate::error::{Error, Result};
+
+/// The header a server names its inference by, apart from the answer's id
+/// (Cerebras's).
+const INFERENCE_ID: &str = "inference-id";
 
 /// A chat request sent and answered with a success status, its body unread:
 /// read it whole ([`Sent::text`]) or as a stream ([`Sent::stream`]).
@@ -36,19 +41,29 @@ impl Sent<'_> {
     }
 
     /// The whole answer, read by `parse` (given its text and the client's
-    /// limits), with the rate limits its headers gave; the span's usage
-    /// fields record it.
+    /// limits), with the rate limits its headers gave (and the server's
+    /// inference id, where one is given); the span's usage fields record it.
     pub async fn read(
         self,
-        parse: impl FnOnce(&str, &Limits) -> Result<ChatResponse>,
+        parse: impl FnOnce(&str, &Limits, &AnswerHead) -> Result<ChatResponse>,
     ) -> Result<ChatResponse> {
-        let rate_limits = self.resp.rate_limits();
+        let head = self.head();
         let limits = self.http.limits.clone();
         let text = self.text().await?;
-        let mut response = parse(&text, &limits)?;
-        response.rate_limits = rate_limits;
+        let mut response = parse(&text, &limits, &head)?;
+        response.rate_limits = head.rate_limits;
+        response.usage.inference_id = head.inference_id;
         super::record_usage(&response);
         Ok(response)
+    }
+
+    /// What the answer's head told.
+    pub fn head(&self) -> AnswerHead {
+        AnswerHead {
+            status: self.resp.status,
+            rate_limits: self.resp.rate_limits(),
+            inference_id: self.resp.header(INFERENCE_ID).map(str::to_owned),
+        }
     }
 
     /// The answer's events, read by `decoder`; `on_done` sees the final
@@ -115,19 +130,10 @@ impl Endpoint {
             .filter(|u| !u.is_empty())
     }
 
-    /// Sends a chat request's JSON `body` to `url` (retried as the policy
-    /// says) for `model`.
+    /// Sends a chat request as JSON (with `extra_headers` besides the
+    /// client's, for this request only), retried as the policy says; a
+    /// success status comes back with its body unread.
     pub async fn post(
-        &self,
-        url: String,
-        body: &impl serde::Serialize,
-        model: &str,
-    ) -> Result<Sent<'_>> {
-        self.post_with(url, body, model, &[]).await
-    }
-
-    /// As [`Endpoint::post`], with headers for this request only.
-    pub async fn post_with(
         &self,
         url: String,
         body: &impl serde::Serialize,

@@ -43,7 +43,9 @@ pub(crate) use http::tls_client_builder;
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 pub use openai_compat::Vendor;
 pub use openai_compat::{Cerebras, CerebrasModel};
-pub use openai_compat::{ModelInfo, OpenAiCompat, OpenAiCompatModel};
+pub use openai_compat::{
+    ChatCompletionsApi, ChatCompletionsClient, ModelInfo, OpenAiCompat, OpenAiCompatModel,
+};
 pub use openai_responses::{OpenAiResponses, OpenAiResponsesModel, ResponsesApi};
 pub use storage::{
     Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, CachedPrompt, StoredFile,

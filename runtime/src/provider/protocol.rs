@@ -1,33 +1,86 @@
 //! What a wire format is to the one client ([`ProtocolClient`](super::ProtocolClient)):
-//! where a request goes, how it is written, how its answer is read.
+//! where a request goes, how it is written, how its answer is read, and what
+//! a client of it keeps or does besides.
 
-use serde_json::Value;
-
-use super::Limits;
+use super::client::ProtocolModel;
 use super::http::ApiKey;
 use super::streaming::Decode;
+use super::{BoxFuture, Capabilities, Limits};
 use crate::chat::{ChatRequest, ChatResponse, RateLimits};
 use crate::error::Result;
+
+/// What the head of an answer told: its status, the rate limits its
+/// headers gave, and the server's id for the inference (Cerebras's
+/// `inference-id` header).
+#[derive(Debug, Default)]
+pub(crate) struct AnswerHead {
+    pub status: u16,
+    pub rate_limits: RateLimits,
+    pub inference_id: Option<String>,
+}
 
 /// A wire format: where a model's requests go, how they are written, and how
 /// their answers (blocking or streamed) are read. Implemented by each
 /// protocol's settings type (what a model of it keeps besides its name and
-/// capabilities).
-pub(crate) trait Protocol: Send + Sync + 'static {
+/// capabilities). The hooks with defaults are what chat completions does
+/// besides: ask the server what it is before the first request, and take
+/// its capabilities from what it said.
+pub(crate) trait Protocol: Sized + Send + Sync + 'static {
     /// Reads a streamed answer.
     type Decoder: Decode;
+    /// What a client of this protocol keeps besides its endpoint, shared by
+    /// its clones and models (`()` for most).
+    type Client: Clone + Send + Sync + 'static;
+    /// A request's body, serialized as it is sent.
+    type Body<'a>: serde::Serialize + Send + Sync
+    where
+        Self: 'a;
     /// The path after the base URL a request for `model` goes to.
     fn path(&self, model: &str, stream: bool) -> String;
-    /// The JSON body of `request` for `model`.
-    fn body(&self, model: &str, request: &ChatRequest, stream: bool) -> Result<Value>;
-    /// Reads a blocking answer's body.
-    fn read(&self, text: &str, model: &str, limits: &Limits) -> Result<ChatResponse>;
-    /// A decoder for a streamed answer whose headers gave `rate_limits`.
+    /// The body of `request` for `model`.
+    fn body<'a>(
+        &'a self,
+        model: &'a str,
+        client: &'a Self::Client,
+        request: &'a ChatRequest,
+        stream: bool,
+    ) -> Result<Self::Body<'a>>;
+    /// Reads a blocking answer's body (`head`: for an error reported in it).
+    fn read(
+        &self,
+        text: &str,
+        model: &str,
+        limits: &Limits,
+        head: &AnswerHead,
+    ) -> Result<ChatResponse>;
+    /// A decoder for a streamed answer whose head said `head`.
     fn decoder(
         &self,
         model: &str,
-        rate_limits: RateLimits,
+        head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,
     ) -> Self::Decoder;
+
+    /// Refuses a request the protocol cannot write, before anything is asked
+    /// or sent.
+    fn check(_m: &ProtocolModel<Self, Self::Client>, _request: &ChatRequest) -> Result<()> {
+        Ok(())
+    }
+    /// Done once before the first request (chat completions asks the server
+    /// what it is); [`Model::discover`](super::Model::discover).
+    fn prepare(_m: &ProtocolModel<Self, Self::Client>) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+    /// What the model supports now.
+    fn capabilities(m: &ProtocolModel<Self, Self::Client>) -> Capabilities {
+        m.capabilities.clone()
+    }
+    /// A header this request needs besides the client's.
+    fn extra_header(
+        _m: &ProtocolModel<Self, Self::Client>,
+        _stream: bool,
+    ) -> Option<(&'static str, &'static str)> {
+        None
+    }
 }

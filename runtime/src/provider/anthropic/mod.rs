@@ -8,8 +8,8 @@ mod wire;
 use super::capabilities::{Capabilities, Support, Thinking};
 use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
-use super::protocol::Protocol;
-use crate::chat::{ChatRequest, ChatResponse, RateLimits};
+use super::protocol::{AnswerHead, Protocol};
+use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::Result;
 
 #[cfg(any(test, feature = "testing"))]
@@ -185,23 +185,37 @@ impl MessagesApi {
 
 impl Protocol for MessagesApi {
     type Decoder = wire::StreamDecoder;
+    type Client = ();
+    type Body<'a> = serde_json::Value;
     fn path(&self, _model: &str, _stream: bool) -> String {
         "/messages".into()
     }
-    fn body(&self, model: &str, request: &ChatRequest, stream: bool) -> Result<serde_json::Value> {
+    fn body<'a>(
+        &'a self,
+        model: &'a str,
+        _client: &'a (),
+        request: &'a ChatRequest,
+        stream: bool,
+    ) -> Result<serde_json::Value> {
         Ok(wire::request_body(&self.wire_model(model), request, stream))
     }
-    fn read(&self, text: &str, _model: &str, limits: &Limits) -> Result<ChatResponse> {
+    fn read(
+        &self,
+        text: &str,
+        _model: &str,
+        limits: &Limits,
+        _head: &AnswerHead,
+    ) -> Result<ChatResponse> {
         wire::parse_message_within(text, limits)
     }
     fn decoder(
         &self,
         model: &str,
-        rate_limits: RateLimits,
+        head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,
     ) -> Self::Decoder {
-        wire::stream_decoder(rate_limits, model.to_owned(), key, limits)
+        wire::stream_decoder(head.rate_limits, model.to_owned(), key, limits)
     }
 }
 

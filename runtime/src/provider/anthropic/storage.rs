@@ -78,8 +78,12 @@ impl Anthropic {
     /// The provider's error, or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that is
     /// not a batch.
     pub async fn batch(&self, id: &str) -> Result<Batch> {
-        let url = format!("{}/messages/batches/{}", self.inner.base_url, segment(id)?);
-        let v = self.inner.get_json(&url).await?;
+        let url = format!(
+            "{}/messages/batches/{}",
+            self.inner.endpoint.base_url,
+            segment(id)?
+        );
+        let v = self.inner.endpoint.get_json(&url).await?;
         batch_of(&v)
     }
 
@@ -88,8 +92,11 @@ impl Anthropic {
     /// # Errors
     /// As [`Anthropic::batch`].
     pub async fn list_batches(&self) -> Result<Vec<Batch>> {
-        let url = format!("{}/messages/batches?limit=1000", self.inner.base_url);
-        let v = self.inner.get_json(&url).await?;
+        let url = format!(
+            "{}/messages/batches?limit=1000",
+            self.inner.endpoint.base_url
+        );
+        let v = self.inner.endpoint.get_json(&url).await?;
         records(&v, "data", batch_of)
     }
 
@@ -101,11 +108,12 @@ impl Anthropic {
     pub async fn cancel_batch(&self, id: &str) -> Result<Batch> {
         let url = format!(
             "{}/messages/batches/{}/cancel",
-            self.inner.base_url,
+            self.inner.endpoint.base_url,
             segment(id)?
         );
         let v = self
             .inner
+            .endpoint
             .call_json(reqwest::Method::POST, &url, None, &[], "a JSON answer")
             .await?;
         batch_of(&v)
@@ -116,8 +124,12 @@ impl Anthropic {
     /// # Errors
     /// The provider's error (a batch still in progress cannot be deleted).
     pub async fn delete_batch(&self, id: &str) -> Result<()> {
-        let url = format!("{}/messages/batches/{}", self.inner.base_url, segment(id)?);
-        self.inner.delete(&url).await
+        let url = format!(
+            "{}/messages/batches/{}",
+            self.inner.endpoint.base_url,
+            segment(id)?
+        );
+        self.inner.endpoint.delete(&url).await
     }
 
     /// The results of an ended batch (`GET …/results`, one JSON line per
@@ -130,14 +142,15 @@ impl Anthropic {
     pub async fn batch_results(&self, id: &str) -> Result<Vec<BatchResult>> {
         let url = format!(
             "{}/messages/batches/{}/results",
-            self.inner.base_url,
+            self.inner.endpoint.base_url,
             segment(id)?
         );
         let (_, body) = self
             .inner
+            .endpoint
             .call(reqwest::Method::GET, &url, None, &[])
             .await?;
-        let limits = self.inner.http()?.limits.clone();
+        let limits = self.inner.endpoint.http()?.limits.clone();
         let mut out = Vec::new();
         for line in body.lines().filter(|l| !l.trim().is_empty()) {
             let v: Value = serde_json::from_str(line)
@@ -211,9 +224,10 @@ impl Anthropic {
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let body = Body::raw(body, format!("multipart/form-data; boundary={boundary}"));
-        let url = format!("{}/files?beta=true", self.inner.base_url);
+        let url = format!("{}/files?beta=true", self.inner.endpoint.base_url);
         let v = self
             .inner
+            .endpoint
             .call_json(
                 reqwest::Method::POST,
                 &url,
@@ -230,9 +244,14 @@ impl Anthropic {
     /// # Errors
     /// As [`Anthropic::upload_file`].
     pub async fn file(&self, id: &str) -> Result<StoredFile> {
-        let url = format!("{}/files/{}?beta=true", self.inner.base_url, segment(id)?);
+        let url = format!(
+            "{}/files/{}?beta=true",
+            self.inner.endpoint.base_url,
+            segment(id)?
+        );
         let v = self
             .inner
+            .endpoint
             .call_json(
                 reqwest::Method::GET,
                 &url,
@@ -249,9 +268,13 @@ impl Anthropic {
     /// # Errors
     /// As [`Anthropic::upload_file`].
     pub async fn list_files(&self) -> Result<Vec<StoredFile>> {
-        let url = format!("{}/files?beta=true&limit=1000", self.inner.base_url);
+        let url = format!(
+            "{}/files?beta=true&limit=1000",
+            self.inner.endpoint.base_url
+        );
         let v = self
             .inner
+            .endpoint
             .call_json(
                 reqwest::Method::GET,
                 &url,
@@ -268,8 +291,13 @@ impl Anthropic {
     /// # Errors
     /// The provider's error.
     pub async fn delete_file(&self, id: &str) -> Result<()> {
-        let url = format!("{}/files/{}?beta=true", self.inner.base_url, segment(id)?);
+        let url = format!(
+            "{}/files/{}?beta=true",
+            self.inner.endpoint.base_url,
+            segment(id)?
+        );
         self.inner
+            .endpoint
             .call_json(
                 reqwest::Method::DELETE,
                 &url,
@@ -299,12 +327,13 @@ impl AnthropicModel {
                 "params": self.request_body(req, false),
             }));
         }
-        let http = self.client.inner.http()?;
+        let http = self.client.inner.endpoint.http()?;
         let body = http.body(&json!({ "requests": items }))?;
-        let url = format!("{}/messages/batches", self.client.inner.base_url);
+        let url = format!("{}/messages/batches", self.client.inner.endpoint.base_url);
         let v = self
             .client
             .inner
+            .endpoint
             .call_json(
                 reqwest::Method::POST,
                 &url,
@@ -328,12 +357,16 @@ impl AnthropicModel {
         if let Some(o) = params.as_object_mut() {
             o.remove("max_tokens");
         }
-        let http = self.client.inner.http()?;
+        let http = self.client.inner.endpoint.http()?;
         let body = http.body(&params)?;
-        let url = format!("{}/messages/count_tokens", self.client.inner.base_url);
+        let url = format!(
+            "{}/messages/count_tokens",
+            self.client.inner.endpoint.base_url
+        );
         let v = self
             .client
             .inner
+            .endpoint
             .call_json(
                 reqwest::Method::POST,
                 &url,

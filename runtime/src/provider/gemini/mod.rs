@@ -10,8 +10,8 @@ mod wire;
 use super::capabilities::{Capabilities, Support, Thinking};
 use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
-use super::protocol::Protocol;
-use crate::chat::{ChatRequest, ChatResponse, RateLimits};
+use super::protocol::{AnswerHead, Protocol};
+use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::Result;
 
 #[cfg(any(test, feature = "testing"))]
@@ -118,12 +118,14 @@ impl GeminiModel {
     /// answer's schema cannot be written in Gemini's dialect (a recursive
     /// type).
     pub fn request_body(&self, request: &ChatRequest) -> Result<serde_json::Value> {
-        self.settings.body(&self.name, request, false)
+        self.settings.body(&self.name, &(), request, false)
     }
 }
 
 impl Protocol for GenerateContentApi {
     type Decoder = wire::StreamDecoder;
+    type Client = ();
+    type Body<'a> = serde_json::Value;
     fn path(&self, model: &str, stream: bool) -> String {
         let name = wire::path_segment(model);
         if stream {
@@ -132,21 +134,28 @@ impl Protocol for GenerateContentApi {
             format!("/models/{name}:generateContent")
         }
     }
-    fn body(
-        &self,
-        _model: &str,
-        request: &ChatRequest,
+    fn body<'a>(
+        &'a self,
+        _model: &'a str,
+        _client: &'a (),
+        request: &'a ChatRequest,
         _stream: bool,
     ) -> Result<serde_json::Value> {
         wire::request_body(request, self.thinking_budget, self.cached.as_deref())
     }
-    fn read(&self, text: &str, model: &str, limits: &Limits) -> Result<ChatResponse> {
+    fn read(
+        &self,
+        text: &str,
+        model: &str,
+        limits: &Limits,
+        _head: &AnswerHead,
+    ) -> Result<ChatResponse> {
         wire::parse_response_within(text, model, limits)
     }
     fn decoder(
         &self,
         model: &str,
-        _rate_limits: RateLimits,
+        _head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,
     ) -> Self::Decoder {

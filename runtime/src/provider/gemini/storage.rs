@@ -67,7 +67,7 @@ fn ttl(d: Duration) -> String {
 impl Gemini {
     /// The scheme, host and port of the base URL, and its path.
     fn origin_and_path(&self) -> (String, String) {
-        let base = &self.inner.base_url;
+        let base = &self.inner.endpoint.base_url;
         let after_scheme = base.find("://").map_or(0, |i| i + 3);
         match base.get(after_scheme..).and_then(|r| r.find('/')) {
             Some(i) => (
@@ -93,7 +93,7 @@ impl Gemini {
     ) -> Result<StoredFile> {
         let (origin, path) = self.origin_and_path();
         let start_url = format!("{origin}/upload{path}/files");
-        let http = self.inner.http()?;
+        let http = self.inner.endpoint.http()?;
         let start = http.body(&json!({"file": {"displayName": name}}))?;
         let headers = vec![
             ("x-goog-upload-protocol".to_owned(), "resumable".to_owned()),
@@ -109,6 +109,7 @@ impl Gemini {
         ];
         let (seen, _) = self
             .inner
+            .endpoint
             .call(reqwest::Method::POST, &start_url, Some(&start), &headers)
             .await?;
         let upload = seen
@@ -134,6 +135,7 @@ impl Gemini {
         ];
         let v = self
             .inner
+            .endpoint
             .call_json(
                 reqwest::Method::PUT,
                 &upload_url,
@@ -152,10 +154,10 @@ impl Gemini {
     pub async fn file(&self, name: &str) -> Result<StoredFile> {
         let url = format!(
             "{}/files/{}",
-            self.inner.base_url,
+            self.inner.endpoint.base_url,
             id_segment(name, "files")?
         );
-        let v = self.inner.get_json(&url).await?;
+        let v = self.inner.endpoint.get_json(&url).await?;
         file_of(&v)
     }
 
@@ -164,8 +166,8 @@ impl Gemini {
     /// # Errors
     /// As [`Gemini::upload_file`].
     pub async fn list_files(&self) -> Result<Vec<StoredFile>> {
-        let url = format!("{}/files?pageSize=100", self.inner.base_url);
-        let v = self.inner.get_json(&url).await?;
+        let url = format!("{}/files?pageSize=100", self.inner.endpoint.base_url);
+        let v = self.inner.endpoint.get_json(&url).await?;
         records(&v, "files", file_of)
     }
 
@@ -176,10 +178,10 @@ impl Gemini {
     pub async fn delete_file(&self, name: &str) -> Result<()> {
         let url = format!(
             "{}/files/{}",
-            self.inner.base_url,
+            self.inner.endpoint.base_url,
             id_segment(name, "files")?
         );
-        self.inner.delete(&url).await
+        self.inner.endpoint.delete(&url).await
     }
 
     /// Cached contents by name (`cachedContents/…`).
@@ -190,10 +192,10 @@ impl Gemini {
     pub async fn cached_prompt(&self, name: &str) -> Result<CachedPrompt> {
         let url = format!(
             "{}/cachedContents/{}",
-            self.inner.base_url,
+            self.inner.endpoint.base_url,
             id_segment(name, "cachedContents")?
         );
-        let v = self.inner.get_json(&url).await?;
+        let v = self.inner.endpoint.get_json(&url).await?;
         cache_of(&v)
     }
 
@@ -202,8 +204,11 @@ impl Gemini {
     /// # Errors
     /// As [`Gemini::cached_prompt`].
     pub async fn list_cached_prompts(&self) -> Result<Vec<CachedPrompt>> {
-        let url = format!("{}/cachedContents?pageSize=100", self.inner.base_url);
-        let v = self.inner.get_json(&url).await?;
+        let url = format!(
+            "{}/cachedContents?pageSize=100",
+            self.inner.endpoint.base_url
+        );
+        let v = self.inner.endpoint.get_json(&url).await?;
         records(&v, "cachedContents", cache_of)
     }
 
@@ -214,10 +219,10 @@ impl Gemini {
     pub async fn delete_cached_prompt(&self, name: &str) -> Result<()> {
         let url = format!(
             "{}/cachedContents/{}",
-            self.inner.base_url,
+            self.inner.endpoint.base_url,
             id_segment(name, "cachedContents")?
         );
-        self.inner.delete(&url).await
+        self.inner.endpoint.delete(&url).await
     }
 }
 
@@ -241,7 +246,7 @@ impl GeminiModel {
             o.insert("displayName".into(), display_name.into());
             o.insert("model".into(), format!("models/{}", self.name).into());
         }
-        let endpoint = &self.client.inner;
+        let endpoint = &self.client.inner.endpoint;
         let body = endpoint.http()?.body(&body)?;
         let url = format!("{}/cachedContents", endpoint.base_url);
         let v = endpoint
@@ -265,7 +270,7 @@ impl GeminiModel {
         name: &str,
         ttl_for: Duration,
     ) -> Result<CachedPrompt> {
-        let endpoint = &self.client.inner;
+        let endpoint = &self.client.inner.endpoint;
         let body = endpoint.http()?.body(&json!({
             "ttl": ttl(ttl_for),
             "model": format!("models/{}", self.name),

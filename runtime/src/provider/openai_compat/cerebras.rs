@@ -164,7 +164,7 @@ impl CerebrasModel {
         if self.blocking_fallback && known_unsupported {
             return self.replay_blocking(request).await;
         }
-        match self.inner.stream_inner(request).await {
+        match crate::provider::client::stream(&self.inner, request).await {
             Err(e)
                 if self.blocking_fallback
                     && structured
@@ -182,7 +182,9 @@ impl CerebrasModel {
     }
 
     async fn replay_blocking(&self, request: &ChatRequest) -> Result<ChatStream> {
-        Ok(replay_as_stream(self.inner.chat_inner(request).await?))
+        Ok(replay_as_stream(
+            crate::provider::client::chat(&self.inner, request).await?,
+        ))
     }
 }
 
