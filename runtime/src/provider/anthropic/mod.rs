@@ -2,6 +2,7 @@
 //! streaming, with tools, thinking, structured output, documents with
 //! citations, image and PDF input, and Anthropic's own web tools.
 
+mod read;
 mod storage;
 mod wire;
 
@@ -13,7 +14,7 @@ use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::Result;
 
 #[cfg(any(test, feature = "testing"))]
-pub use wire::parse_message;
+pub use read::parse_message;
 
 /// The API version typecall speaks (`anthropic-version`).
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -184,7 +185,7 @@ impl MessagesApi {
 }
 
 impl Protocol for MessagesApi {
-    type Decoder = wire::StreamDecoder;
+    type Decoder = read::StreamDecoder;
     type Client = ();
     type Body<'a> = serde_json::Value;
     fn path(&self, _model: &str, _stream: bool) -> String {
@@ -206,7 +207,7 @@ impl Protocol for MessagesApi {
         limits: &Limits,
         _head: &AnswerHead,
     ) -> Result<ChatResponse> {
-        wire::parse_message_within(text, limits)
+        read::parse_message_within(text, limits)
     }
     fn decoder(
         &self,
@@ -215,7 +216,7 @@ impl Protocol for MessagesApi {
         key: Option<ApiKey>,
         limits: &Limits,
     ) -> Self::Decoder {
-        wire::stream_decoder(head.rate_limits, model.to_owned(), key, limits)
+        read::stream_decoder(head.rate_limits, model.to_owned(), key, limits)
     }
 }
 

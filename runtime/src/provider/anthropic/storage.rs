@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Anthropic, AnthropicModel, wire};
+use super::{Anthropic, AnthropicModel};
 use crate::chat::ChatRequest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::check_request;
@@ -158,7 +158,9 @@ impl Anthropic {
             let result = v.get("result").cloned().unwrap_or_default();
             let kind = text(&result, "type").unwrap_or_default();
             let outcome = match (kind.as_str(), result.get("message")) {
-                ("succeeded", Some(m)) => Ok(wire::parse_message_within(&m.to_string(), &limits)?),
+                ("succeeded", Some(m)) => {
+                    Ok(super::read::parse_message_within(&m.to_string(), &limits)?)
+                }
                 _ => Err(BatchFailure {
                     message: result
                         .pointer("/error/error/message")
