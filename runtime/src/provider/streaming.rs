@@ -200,8 +200,8 @@ async fn next_event<D: Decode>(
 /// A stream format of JSON server-sent events (Anthropic, Gemini, OpenAI
 /// Responses): what one event does to the answer.
 pub(crate) trait JsonEvents: Send + 'static {
-    /// Applies one event (its `data`, JSON to parse: [`parse_event`] for a
-    /// `Value`), appending stream events to `out`; `Some` with the whole
+    /// Applies one event (its `data`, JSON to read as the protocol's typed
+    /// event), appending stream events to `out`; `Some` with the whole
     /// answer when the event ends it.
     ///
     /// # Errors
@@ -272,14 +272,6 @@ impl<H: JsonEvents> SseJson<H> {
 /// A stream the SSE parser could not read (its message says where).
 pub(crate) fn malformed_stream(parser_error: String) -> Error {
     Error::protocol("an event stream", &parser_error)
-}
-
-/// An event's `data` as JSON.
-///
-/// # Errors
-/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when it is not JSON.
-pub(crate) fn parse_event(data: &str) -> Result<Value> {
-    serde_json::from_str(data).map_err(|_| Error::protocol("an event of the stream", data))
 }
 
 /// A whole server-sent event past `max` bytes.

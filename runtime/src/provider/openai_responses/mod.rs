@@ -4,6 +4,7 @@
 //! reasoning items when it does not), `text.format` structured output, web
 //! search, image and PDF input, and its semantic stream events.
 
+mod read;
 mod wire;
 
 use super::capabilities::{Capabilities, Support, Thinking};
@@ -14,7 +15,7 @@ use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::Result;
 
 #[cfg(any(test, feature = "testing"))]
-pub use wire::parse_response;
+pub use read::parse_response;
 
 static PROVIDER: Provider = Provider {
     name: "openai",
@@ -142,7 +143,7 @@ impl Default for ResponsesApi {
 }
 
 impl Protocol for ResponsesApi {
-    type Decoder = wire::StreamDecoder;
+    type Decoder = read::StreamDecoder;
     type Client = ();
     type Body<'a> = serde_json::Value;
     fn path(&self, _model: &str, _stream: bool) -> String {
@@ -164,7 +165,7 @@ impl Protocol for ResponsesApi {
         limits: &Limits,
         _head: &AnswerHead,
     ) -> Result<ChatResponse> {
-        wire::parse_response_within(text, limits)
+        read::parse_response_within(text, limits)
     }
     fn decoder(
         &self,
@@ -173,7 +174,7 @@ impl Protocol for ResponsesApi {
         key: Option<ApiKey>,
         limits: &Limits,
     ) -> Self::Decoder {
-        wire::stream_decoder(head.rate_limits, model.to_owned(), key, limits)
+        read::stream_decoder(head.rate_limits, model.to_owned(), key, limits)
     }
 }
 
