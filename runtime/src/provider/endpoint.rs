@@ -10,10 +10,6 @@ use super::{ChatStream, Limits, ModelInfo, streaming};
 use crate::chat::ChatResponse;
 use crate::error::{Error, Result};
 
-/// The header a server names its inference by, apart from the answer's id
-/// (Cerebras's).
-const INFERENCE_ID: &str = "inference-id";
-
 /// A chat request sent and answered with a success status, its body unread:
 /// read it whole ([`Sent::text`]) or as a stream ([`Sent::stream`]).
 pub(crate) struct Sent<'a> {
@@ -23,6 +19,8 @@ pub(crate) struct Sent<'a> {
     pub resp: Response,
     /// The key, to redact from what is read (cloned only for a stream).
     pub key: Option<&'a ApiKey>,
+    /// The header the provider names its inference by, if any.
+    pub inference_id_header: Option<&'static str>,
 }
 
 impl Sent<'_> {
@@ -62,7 +60,10 @@ impl Sent<'_> {
         AnswerHead {
             status: self.resp.status,
             rate_limits: self.resp.rate_limits(),
-            inference_id: self.resp.header(INFERENCE_ID).map(str::to_owned),
+            inference_id: self
+                .inference_id_header
+                .and_then(|h| self.resp.header(h))
+                .map(str::to_owned),
         }
     }
 
@@ -96,6 +97,10 @@ pub(crate) struct Endpoint {
     /// The provider's own reading of its error answers (a bad key sent as a
     /// 400, an unknown model), given the model asked for.
     pub typed_error: fn(Error, &str) -> Error,
+    /// The header the provider names each inference by, apart from the
+    /// answer's id (Cerebras's `inference-id`), read into
+    /// [`Usage::inference_id`](crate::chat::Usage::inference_id).
+    pub inference_id_header: Option<&'static str>,
 }
 
 impl Endpoint {
@@ -109,6 +114,7 @@ impl Endpoint {
             http: HttpClient::new(),
             models_path: "/models",
             typed_error: super::client::as_is,
+            inference_id_header: None,
         }
     }
 
@@ -163,6 +169,7 @@ impl Endpoint {
             body,
             resp,
             key: self.key.as_ref(),
+            inference_id_header: self.inference_id_header,
         })
     }
 

@@ -55,7 +55,8 @@ impl Cerebras {
             std::sync::Arc::new(capabilities_for),
         )
         .api_key(api_key)
-        .header("X-Cerebras-Version-Patch", "2");
+        .header("X-Cerebras-Version-Patch", "2")
+        .edit(|e| e.inference_id_header = Some("inference-id"));
         Self { client }
     }
 
