@@ -183,26 +183,75 @@ impl<T> Default for Items<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ItemsVisitor<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ItemsVisitor<T> {
-            type Value = Items<T>;
+        let Slots(slots) = Slots::deserialize(d)?;
+        Ok(Items(slots.into_iter().flatten().collect()))
+    }
+}
+
+/// A list of objects read as `T`, each at its position (`None` where an
+/// element is not an object: for lists other fields index into), or empty for
+/// anything that is not a list.
+#[derive(Debug)]
+pub(crate) struct Slots<T>(pub Vec<Option<T>>);
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slots<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SlotsVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for SlotsVisitor<T> {
+            type Value = Slots<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items<T>, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slots<T>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(Obj(item)) = seq.next_element::<Obj<T>>()? {
-                    out.extend(item);
+                    out.push(item);
                 }
-                Ok(Items(out))
+                Ok(Slots(out))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Items<T>, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slots<T>, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Items::default())
+                Ok(Slots::default())
             }
-            scalars_are!(Items::default());
+            scalars_are!(Slots::default());
         }
-        d.deserialize_any(ItemsVisitor(std::marker::PhantomData))
+        d.deserialize_any(SlotsVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A list of [`Count`]s (elements that are not counts skipped), or empty for
+/// anything that is not a list.
+#[derive(Debug, Default)]
+pub(crate) struct Counts(pub Vec<u64>);
+
+impl<'de> Deserialize<'de> for Counts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CountsVisitor;
+        impl<'de> Visitor<'de> for CountsVisitor {
+            type Value = Counts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of counts")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Counts, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Count(n)) = seq.next_element::<Count>()? {
+                    out.extend(n);
+                }
+                Ok(Counts(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Counts, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Counts::default())
+            }
+            scalars_are!(Counts::default());
+        }
+        d.deserialize_any(CountsVisitor)
     }
 }
 
@@ -252,6 +301,8 @@ mod tests {
         items: Items<Head>,
         #[serde(default)]
         obj: Obj<Head>,
+        #[serde(default)]
+        counts: Counts,
     }
 
     #[derive(serde::Deserialize, Debug, PartialEq)]
@@ -267,13 +318,14 @@ mod tests {
     fn leaves_of_the_wrong_type_read_as_absent() {
         let s = read(
             r#"{"text": "plain", "count": 7, "real": 2, "head": [{"n": 1}, 2, {"n": 3}],
-                "items": [{"n": 1}, 2, null, {"n": 3}], "obj": {"n": 4}}"#,
+                "items": [{"n": 1}, 2, null, {"n": 3}], "obj": {"n": 4}, "counts": [1, "x", -2, 3]}"#,
         );
         assert!(matches!(s.text.0, Some(Cow::Borrowed("plain"))));
         assert_eq!((s.count.0, s.real.0), (Some(7), Some(2.0)));
         assert_eq!(s.head, Some(Head { n: 1 }));
         assert_eq!(s.items.0, [Head { n: 1 }, Head { n: 3 }]);
         assert_eq!(s.obj.0, Some(Head { n: 4 }));
+        assert_eq!(s.counts.0, [1, 3]);
         let s = read(
             r#"{"text": "a\nb", "count": -1, "real": "x", "head": [], "items": {"n": 1}, "obj": [1]}"#,
         );

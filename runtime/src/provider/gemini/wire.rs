@@ -20,6 +20,7 @@ use crate::provider::http::{
     ApiKey, Limits, error_status_in, status_error, too_large, too_many_tool_calls,
 };
 use crate::provider::json;
+use crate::provider::lenient::{Count, Counts, Items, Obj, Slots, Text};
 use crate::provider::streaming::{JsonEvents, SseJson};
 use crate::schema::to_gemini;
 
@@ -699,7 +700,10 @@ impl Meta {
             reasoning: thoughts,
             tool_calls,
             finish_reason: finish,
-            usage: self.usage.as_ref().map(read_usage).unwrap_or_default(),
+            usage: typed::<UsageMetadata>(self.usage.as_ref())
+                .as_ref()
+                .map(usage)
+                .unwrap_or_default(),
             citations,
             server_tool_calls,
             provider_state: keep.then(|| ProviderState {
@@ -752,6 +756,87 @@ fn call_of(call: &Value, count: usize, max: usize) -> Result<ToolCall> {
     Ok(ToolCall::new(s("id"), s("name"), args.to_string()))
 }
 
+/// `usageMetadata`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageMetadata {
+    #[serde(default)]
+    prompt_token_count: Count,
+    #[serde(default)]
+    tool_use_prompt_token_count: Count,
+    #[serde(default)]
+    thoughts_token_count: Count,
+    #[serde(default)]
+    candidates_token_count: Count,
+    #[serde(default)]
+    total_token_count: Count,
+    #[serde(default)]
+    cached_content_token_count: Count,
+}
+
+/// `groundingMetadata`: the pages Google Search found, what of the answer
+/// each supports, and the queries made.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroundingMetadata<'a> {
+    /// By position: `groundingChunkIndices` index into this list.
+    #[serde(default, borrow)]
+    grounding_chunks: Slots<GroundingChunk<'a>>,
+    #[serde(default, borrow)]
+    grounding_supports: Items<GroundingSupport<'a>>,
+    #[serde(default)]
+    web_search_queries: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct GroundingChunk<'a> {
+    #[serde(default, borrow)]
+    web: Obj<WebPage<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WebPage<'a> {
+    #[serde(default, borrow)]
+    uri: Text<'a>,
+    #[serde(default, borrow)]
+    title: Text<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroundingSupport<'a> {
+    #[serde(default, borrow)]
+    segment: Obj<Segment<'a>>,
+    #[serde(default)]
+    grounding_chunk_indices: Counts,
+}
+
+#[derive(Deserialize)]
+struct Segment<'a> {
+    #[serde(default, borrow)]
+    text: Text<'a>,
+}
+
+/// `urlContextMetadata`: the pages the URL context tool fetched.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UrlContextMetadata<'a> {
+    #[serde(default, borrow)]
+    url_metadata: Items<UrlMetadata<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UrlMetadata<'a> {
+    #[serde(default, borrow)]
+    retrieved_url: Text<'a>,
+}
+
+/// `T` read from JSON a stream kept across chunks (`None` unless an object).
+fn typed<'v, T: Deserialize<'v>>(v: Option<&'v Value>) -> Option<T> {
+    Obj::<T>::deserialize(v?).ok().and_then(|o| o.0)
+}
+
 /// What Google Search or URL context grounding found: citations of the web
 /// pages the answer used, and the searches (or fetches) made.
 fn grounding(
@@ -760,38 +845,30 @@ fn grounding(
 ) -> (Vec<Citation>, Vec<ServerToolCall>) {
     let mut citations = Vec::new();
     let mut calls = Vec::new();
-    if let Some(g) = grounding {
-        let pages: Vec<WebSource> = g
-            .get("groundingChunks")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| {
-                let web = c.get("web")?;
+    if let Some(g) = typed::<GroundingMetadata<'_>>(grounding) {
+        // Each chunk at its position (the supports index into the chunks),
+        // `None` where a chunk is no web page.
+        let pages: Vec<Option<WebSource>> = g
+            .grounding_chunks
+            .0
+            .iter()
+            .map(|c| {
+                let web = c.as_ref()?.web.0.as_ref()?;
                 Some(WebSource {
-                    url: web.get("uri")?.as_str()?.to_owned(),
-                    title: web.get("title").and_then(Value::as_str).map(str::to_owned),
+                    url: web.uri.0.as_deref()?.to_owned(),
+                    title: web.title.0.as_deref().map(str::to_owned),
                 })
             })
             .collect();
-        for s in g
-            .get("groundingSupports")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for s in &g.grounding_supports.0 {
             let cited = s
-                .pointer("/segment/text")
-                .and_then(Value::as_str)
+                .segment
+                .0
+                .as_ref()
+                .and_then(|seg| seg.text.0.as_deref())
                 .unwrap_or_default();
-            for i in s
-                .get("groundingChunkIndices")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_u64)
-            {
-                if let Some(page) = usize::try_from(i).ok().and_then(|i| pages.get(i)) {
+            for &i in &s.grounding_chunk_indices.0 {
+                if let Some(Some(page)) = usize::try_from(i).ok().and_then(|i| pages.get(i)) {
                     citations.push(Citation {
                         cited_text: cited.to_owned(),
                         source: CitationSource::Web {
@@ -802,10 +879,8 @@ fn grounding(
                 }
             }
         }
-        let queries = g
-            .get("webSearchQueries")
-            .cloned()
-            .unwrap_or_else(|| json!([]));
+        let pages: Vec<WebSource> = pages.into_iter().flatten().collect();
+        let queries = g.web_search_queries.unwrap_or_else(|| json!([]));
         if !pages.is_empty() || queries.as_array().is_some_and(|q| !q.is_empty()) {
             calls.push(ServerToolCall {
                 id: String::new(),
@@ -815,15 +890,14 @@ fn grounding(
             });
         }
     }
-    if let Some(u) = url_context {
+    if let Some(u) = typed::<UrlContextMetadata<'_>>(url_context) {
         let fetched: Vec<WebSource> = u
-            .get("urlMetadata")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .url_metadata
+            .0
+            .iter()
             .filter_map(|m| {
                 Some(WebSource {
-                    url: m.get("retrievedUrl")?.as_str()?.to_owned(),
+                    url: m.retrieved_url.0.as_deref()?.to_owned(),
                     title: None,
                 })
             })
@@ -839,21 +913,21 @@ fn grounding(
     (citations, calls)
 }
 
-fn read_usage(u: &Value) -> Usage {
-    let n = |k: &str| u.get(k).and_then(Value::as_u64);
-    let prompt = n("promptTokenCount")
+fn usage(u: &UsageMetadata) -> Usage {
+    let n = |c: Count| c.0;
+    let prompt = n(u.prompt_token_count)
         .unwrap_or(0)
-        .saturating_add(n("toolUsePromptTokenCount").unwrap_or(0));
-    let thoughts = n("thoughtsTokenCount");
-    let completion = n("candidatesTokenCount")
+        .saturating_add(n(u.tool_use_prompt_token_count).unwrap_or(0));
+    let thoughts = n(u.thoughts_token_count);
+    let completion = n(u.candidates_token_count)
         .unwrap_or(0)
         .saturating_add(thoughts.unwrap_or(0));
     Usage {
         prompt_tokens: prompt,
         completion_tokens: completion,
-        total_tokens: n("totalTokenCount").unwrap_or(prompt.saturating_add(completion)),
+        total_tokens: n(u.total_token_count).unwrap_or(prompt.saturating_add(completion)),
         reasoning_tokens: thoughts,
-        cached_tokens: n("cachedContentTokenCount"),
+        cached_tokens: n(u.cached_content_token_count),
         ..Usage::default()
     }
 }
@@ -923,6 +997,64 @@ impl JsonEvents for ChunkEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grounding_is_read_typed_and_leniently() {
+        let search = json!({
+            "webSearchQueries": ["capital of France"],
+            "groundingChunks": [
+                {"web": {"uri": "https://a.example", "title": "A"}},
+                {"web": {"title": "no uri"}},
+                "not a chunk",
+                {"web": {"uri": "https://b.example"}}
+            ],
+            "groundingSupports": [
+                {"segment": {"text": "Paris"}, "groundingChunkIndices": [0, "x", 1, 3, 99]},
+                {"segment": 5, "groundingChunkIndices": 1}
+            ]
+        });
+        let fetched = json!({"urlMetadata": [{"retrievedUrl": "https://c.example"}, {}]});
+        let (citations, calls) = grounding(Some(&search), Some(&fetched));
+        let cited: Vec<(&str, String)> = citations
+            .iter()
+            .map(|c| match &c.source {
+                CitationSource::Web { url, .. } => (c.cited_text.as_str(), url.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            cited,
+            [
+                ("Paris", "https://a.example".to_owned()),
+                ("Paris", "https://b.example".to_owned())
+            ],
+            "indices point into the chunks as listed (1 and 2 are no pages); bad ones are skipped"
+        );
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].name, "web_search");
+        assert_eq!(calls[0].sources.len(), 2);
+        assert_eq!(calls[1].name, "web_fetch");
+        assert_eq!(calls[1].sources.len(), 1);
+        let usage = usage(
+            &serde_json::from_value(json!({
+                "promptTokenCount": 10, "toolUsePromptTokenCount": 2, "thoughtsTokenCount": 3,
+                "candidatesTokenCount": 4, "cachedContentTokenCount": "x"
+            }))
+            .unwrap(),
+        );
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens
+            ),
+            (12, 7, 19)
+        );
+        assert_eq!(
+            (usage.reasoning_tokens, usage.cached_tokens),
+            (Some(3), None)
+        );
+    }
 
     #[test]
     fn signed_parts_go_back_unchanged_and_results_are_grouped() {
