@@ -18,7 +18,7 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 use crate::provider::http::{
-    ApiKey, Limits, error_status_in, status_error, too_large, too_many_tool_calls,
+    ApiKey, Limits, error_status_in_text, status_error, too_large, too_many_tool_calls,
 };
 use crate::provider::json;
 use crate::provider::lenient::{Count, Items, Obj, Text};
@@ -158,7 +158,7 @@ pub(super) fn parse_message_within(body: &str, limits: &Limits) -> Result<ChatRe
     };
     if message.kind.0.as_deref() == Some("error") {
         return Err(status_error(
-            error_status(body),
+            error_status_in_text(body, 500),
             body,
             message.model.0.as_deref().unwrap_or_default(),
             RateLimits::default(),
@@ -171,11 +171,6 @@ pub(super) fn parse_message_within(body: &str, limits: &Limits) -> Result<ChatRe
     };
     let blocks = content.iter().map(|raw| BlockJson::Written(raw)).collect();
     read_message(&message, blocks, &[], limits.max_tool_calls)
-}
-
-/// The HTTP status an error object (as JSON text) stands for.
-fn error_status(body: &str) -> u16 {
-    serde_json::from_str::<Value>(body).map_or(500, |v| error_status_in(&v, 500))
 }
 
 /// Reads a message: its head, and its blocks in order. `raw_arguments[i]`
@@ -644,7 +639,7 @@ impl MessageEvents {
             "message_stop" => return self.end(out).map(Some),
             "error" => {
                 let err = status_error(
-                    error_status(data),
+                    error_status_in_text(data, 500),
                     data,
                     &self.model,
                     RateLimits::default(),

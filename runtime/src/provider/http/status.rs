@@ -128,6 +128,12 @@ pub(crate) fn error_status_in(error: &Value, fallback: u16) -> u16 {
         .unwrap_or(fallback)
 }
 
+/// [`error_status_in`] of an error's JSON text; `fallback` when it is not
+/// JSON.
+pub(crate) fn error_status_in_text(text: &str, fallback: u16) -> u16 {
+    serde_json::from_str::<Value>(text).map_or(fallback, |v| error_status_in(&v, fallback))
+}
+
 /// The HTTP status an error name stands for, across providers' spellings.
 pub(super) fn status_of_error_name(name: &str) -> Option<u16> {
     let lower = name.to_ascii_lowercase();

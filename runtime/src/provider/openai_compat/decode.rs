@@ -12,7 +12,7 @@ use crate::chat::{
     TopLogprob, Usage, WebSource, separate_reasoning,
 };
 use crate::error::{Error, Result};
-use crate::provider::http::{error_status_in, status_error};
+use crate::provider::http::{error_status_in_text, status_error};
 use crate::provider::lenient::{Count, Items, Obj, Real, Text, first_object};
 
 /// A chat completion, or one chunk of a streamed one. Only the first choice
@@ -248,8 +248,7 @@ pub(crate) fn parse_response(
         // An error in a successful answer (OpenRouter relays an upstream
         // provider's refusal so): typed by the status it names.
         if completion.error.is_some_and(|e| e.get().starts_with('{')) {
-            let status =
-                serde_json::from_str::<Value>(body).map_or(500, |v| error_status_in(&v, 500));
+            let status = error_status_in_text(body, 500);
             return Err(status_error(
                 status,
                 body,

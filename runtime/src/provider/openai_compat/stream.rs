@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::chat::{ChunkDelta, MetaNeeded, StreamAccumulator, StreamEvent, ToolCallDelta};
 use crate::error::{Error, Result};
-use crate::provider::http::{ApiKey, Limits, error_status_in, status_error, too_many_tool_calls};
+use crate::provider::http::{
+    ApiKey, Limits, error_status_in_text, status_error, too_many_tool_calls,
+};
 use crate::provider::sse::{SseEvent, SseParser};
 use crate::provider::streaming::{Decode, malformed_stream, oversized_event, oversized_line};
 
@@ -40,9 +42,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
     if chunk.error.is_some_and(|e| e.get() != "null") {
         // Typed by the number or name it carries (`error_status_in`).
         let fallback = if http_status >= 400 { http_status } else { 500 };
-        let status = serde_json::from_str::<Value>(data)
-            .map(|v| error_status_in(&v, fallback))
-            .unwrap_or(fallback);
+        let status = error_status_in_text(data, fallback);
         return Ok(Chunk::Error(status, data.to_owned()));
     }
     let mut wire_indices = Vec::new();
