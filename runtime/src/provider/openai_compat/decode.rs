@@ -233,12 +233,10 @@ impl LlamaCppTimings {
     }
 }
 
-/// Parses a blocking answer.
-pub(crate) fn parse_response(
-    body: &str,
-    rate_limits: RateLimits,
-    inference_id: Option<String>,
-) -> Result<ChatResponse> {
+/// Parses a blocking answer. `rate_limits` (the headers') go into an error
+/// the body reports; the caller puts them, and the inference id, on an
+/// answer.
+pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<ChatResponse> {
     let completion: Completion<'_> = match serde_json::from_str(body) {
         Ok(Obj(Some(c))) => c,
         Ok(Obj(None)) => return Err(Error::protocol("a chat completion (not an object)", body)),
@@ -253,7 +251,7 @@ pub(crate) fn parse_response(
                 status,
                 body,
                 completion.model.0.as_deref().unwrap_or_default(),
-                rate_limits,
+                rate_limits.clone(),
                 None,
                 None,
             ));
@@ -292,12 +290,11 @@ pub(crate) fn parse_response(
             )
         })
         .collect();
-    let mut usage = completion
+    let usage = completion
         .usage
         .0
         .unwrap_or_default()
         .usage(&completion.time_info);
-    usage.inference_id = inference_id;
     Ok(ChatResponse {
         id: completion.id.owned().unwrap_or_default(),
         model: completion.model.owned().unwrap_or_default(),
@@ -312,7 +309,6 @@ pub(crate) fn parse_response(
             .unwrap_or_default(),
         usage,
         logprobs: choice.logprobs.and_then(logprobs_of),
-        rate_limits,
         system_fingerprint: completion.system_fingerprint.owned(),
         server_tool_calls,
         ..ChatResponse::default()
@@ -414,7 +410,7 @@ pub(super) fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when `body` is not a chat completion.
 #[cfg(any(test, feature = "testing"))]
 pub fn parse_chat_response(body: &str) -> Result<ChatResponse> {
-    parse_response(body, Default::default(), None)
+    parse_response(body, &RateLimits::default())
 }
 
 /// Groq's `executed_tools` (its browser search and page visits, run on its
@@ -487,7 +483,7 @@ mod tests {
                       "completion_tokens": 22, "completion_time": 1, "total_tokens": 122,
                       "total_time": 1.75, "completion_tokens_details": {"reasoning_tokens": 20}}
         }"#;
-        let r = parse_response(body, RateLimits::default(), Some("inf-1".into())).unwrap();
+        let r = parse_response(body, &RateLimits::default()).unwrap();
         assert_eq!(r.id, "", "an id of the wrong type reads as absent");
         assert_eq!(
             (r.model.as_str(), r.system_fingerprint.as_deref()),
@@ -515,7 +511,6 @@ mod tests {
         assert_eq!(r.usage.reasoning_tokens, Some(20));
         let time = r.usage.time.expect("Groq's timings");
         assert_eq!((time.queue_time, time.total_time), (0.25, 1.75));
-        assert_eq!(r.usage.inference_id.as_deref(), Some("inf-1"));
     }
 
     #[test]
@@ -527,15 +522,25 @@ mod tests {
             "{",
             "{\"id\": \"a\", \"id\": \"b\"}",
         ] {
-            let e = parse_response(body, RateLimits::default(), None).unwrap_err();
+            let e = parse_response(body, &RateLimits::default()).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Protocol, "{body}");
         }
+        // An error in the body keeps the rate limits the headers gave.
+        let limits = RateLimits {
+            limits: vec![crate::chat::RateLimit {
+                resource: crate::chat::RateLimitResource::Requests,
+                window: crate::chat::RateLimitWindow::Minute,
+                limit: Some(30),
+                remaining: Some(0),
+                reset: None,
+            }],
+        };
         let e = parse_response(
             r#"{"error": {"message": "slow down", "code": 429}}"#,
-            RateLimits::default(),
-            None,
+            &limits,
         )
         .unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::RateLimited);
+        assert_eq!(e.rate_limits(), Some(&limits));
     }
 }

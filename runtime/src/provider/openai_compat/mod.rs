@@ -232,7 +232,7 @@ impl Protocol for ChatCompletionsApi {
         _limits: &Limits,
         head: &AnswerHead,
     ) -> Result<ChatResponse> {
-        decode::parse_response(text, head.rate_limits.clone(), None)
+        decode::parse_response(text, &head.rate_limits)
     }
 
     fn decoder(
