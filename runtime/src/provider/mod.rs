@@ -20,6 +20,8 @@ mod protocol;
 pub(crate) mod sse;
 mod storage;
 pub(crate) mod streaming;
+#[cfg(test)]
+mod request_fixture;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -228,7 +228,221 @@ pub(super) fn model_not_found(e: Error, model: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ToolCall;
+    use crate::chat::{ProviderState, ToolCall};
+
+    #[test]
+    fn every_field_is_written() {
+        let state = ProviderState {
+            provider: PROVIDER.into(),
+            data: json!([{"type": "thinking", "thinking": "hmm", "signature": "sig"}]),
+        };
+        let req = crate::provider::request_fixture::every_field(Some(state));
+        let model = WireModel {
+            name: "claude-x",
+            max_tokens: 10,
+            thinking: AnthropicThinking::Budget(1024),
+        };
+        let body = serde_json::to_value(request_body(&model, &req, true)).unwrap();
+        let expected = json!({
+            "model": "claude-x",
+            "max_tokens": 100,
+            "system": [
+                {
+                    "type": "text",
+                    "text": "Be brief."
+                },
+                {
+                    "type": "text",
+                    "text": "Use metric units."
+                }
+            ],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": "Look:"
+                        },
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "url",
+                                "url": "https://example.com/cat.png?size=2"
+                            }
+                        },
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "image/png",
+                                "data": "AQID"
+                            }
+                        },
+                        {
+                            "type": "document",
+                            "source": {
+                                "type": "url",
+                                "url": "https://example.com/a.pdf"
+                            }
+                        },
+                        {
+                            "type": "document",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "application/pdf",
+                                "data": "BAUG"
+                            }
+                        },
+                        {
+                            "type": "document",
+                            "source": {
+                                "type": "text",
+                                "media_type": "text/plain",
+                                "data": "Oslo is cold."
+                            },
+                            "citations": {
+                                "enabled": true
+                            },
+                            "title": "Notes"
+                        }
+                    ]
+                },
+                {
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": "Let me check."
+                        },
+                        {
+                            "type": "tool_use",
+                            "id": "call_1",
+                            "name": "weather",
+                            "input": {
+                                "city": "Oslo"
+                            }
+                        },
+                        {
+                            "type": "tool_use",
+                            "id": "call_2",
+                            "name": "weather",
+                            "input": {}
+                        }
+                    ]
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "call_1",
+                            "content": [
+                                {
+                                    "type": "text",
+                                    "text": "12C"
+                                }
+                            ]
+                        },
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "call_2",
+                            "content": [
+                                {
+                                    "type": "text",
+                                    "text": "bad arguments"
+                                }
+                            ],
+                            "is_error": true
+                        }
+                    ]
+                },
+                {
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "thinking",
+                            "thinking": "hmm",
+                            "signature": "sig"
+                        },
+                        {
+                            "type": "text",
+                            "text": "It is 12C."
+                        }
+                    ]
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": "Thanks."
+                        }
+                    ]
+                }
+            ],
+            "stream": true,
+            "thinking": {
+                "type": "enabled",
+                "budget_tokens": 1024
+            },
+            "tools": [
+                {
+                    "name": "weather",
+                    "description": "The weather in a city.",
+                    "input_schema": {
+                        "type": "object",
+                        "properties": {
+                            "city": {
+                                "type": "string"
+                            }
+                        },
+                        "required": [
+                            "city"
+                        ],
+                        "additionalProperties": false
+                    }
+                },
+                {
+                    "type": "web_search_20250305",
+                    "name": "web_search",
+                    "max_uses": 2
+                },
+                {
+                    "type": "web_fetch_20250910",
+                    "name": "web_fetch"
+                }
+            ],
+            "tool_choice": {
+                "type": "tool",
+                "name": "weather",
+                "disable_parallel_tool_use": true
+            },
+            "stop_sequences": [
+                "END"
+            ],
+            "temperature": 0.5,
+            "top_p": 0.25,
+            "output_config": {
+                "format": {
+                    "type": "json_schema",
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "city": {
+                                "type": "string"
+                            }
+                        },
+                        "required": [
+                            "city"
+                        ],
+                        "additionalProperties": false
+                    }
+                }
+            }
+        });
+        assert_eq!(body, expected);
+    }
 
     #[test]
     fn tool_results_are_grouped_and_failures_marked() {

@@ -999,6 +999,207 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_field_is_written() {
+        let state = ProviderState {
+            provider: PROVIDER.into(),
+            data: json!({"parts": [{"text": "It is 12C.", "thoughtSignature": "sig"}]}),
+        };
+        let req = crate::provider::request_fixture::every_field(Some(state));
+        let body = serde_json::to_value(request_body(&req, Some(512), Some("cachedContents/c1")).unwrap()).unwrap();
+        let expected = json!({
+            "cachedContent": "cachedContents/c1",
+            "systemInstruction": {
+                "parts": [
+                    {
+                        "text": "Be brief."
+                    },
+                    {
+                        "text": "Use metric units."
+                    }
+                ]
+            },
+            "contents": [
+                {
+                    "role": "user",
+                    "parts": [
+                        {
+                            "text": "Look:"
+                        },
+                        {
+                            "fileData": {
+                                "mimeType": "image/png",
+                                "fileUri": "https://example.com/cat.png?size=2"
+                            }
+                        },
+                        {
+                            "inlineData": {
+                                "mimeType": "image/png",
+                                "data": "AQID"
+                            }
+                        },
+                        {
+                            "fileData": {
+                                "mimeType": "application/pdf",
+                                "fileUri": "https://example.com/a.pdf"
+                            }
+                        },
+                        {
+                            "inlineData": {
+                                "mimeType": "application/pdf",
+                                "data": "BAUG"
+                            }
+                        },
+                        {
+                            "text": "Oslo is cold."
+                        }
+                    ]
+                },
+                {
+                    "role": "model",
+                    "parts": [
+                        {
+                            "text": "Let me check."
+                        },
+                        {
+                            "functionCall": {
+                                "id": "call_1",
+                                "name": "weather",
+                                "args": {
+                                    "city": "Oslo"
+                                }
+                            }
+                        },
+                        {
+                            "functionCall": {
+                                "id": "call_2",
+                                "name": "weather",
+                                "args": {}
+                            }
+                        }
+                    ]
+                },
+                {
+                    "role": "user",
+                    "parts": [
+                        {
+                            "functionResponse": {
+                                "name": "weather",
+                                "response": {
+                                    "response": "12C"
+                                },
+                                "id": "call_1"
+                            }
+                        },
+                        {
+                            "functionResponse": {
+                                "name": "weather",
+                                "response": {
+                                    "error": "bad arguments"
+                                },
+                                "id": "call_2"
+                            }
+                        }
+                    ]
+                },
+                {
+                    "role": "model",
+                    "parts": [
+                        {
+                            "text": "It is 12C.",
+                            "thoughtSignature": "sig"
+                        }
+                    ]
+                },
+                {
+                    "role": "user",
+                    "parts": [
+                        {
+                            "text": "Thanks."
+                        }
+                    ]
+                }
+            ],
+            "tools": [
+                {
+                    "functionDeclarations": [
+                        {
+                            "name": "weather",
+                            "description": "The weather in a city.",
+                            "parameters": {
+                                "type": "OBJECT",
+                                "properties": {
+                                    "city": {
+                                        "type": "STRING"
+                                    }
+                                },
+                                "required": [
+                                    "city"
+                                ]
+                            },
+                            "response": {
+                                "type": "OBJECT",
+                                "properties": {
+                                    "response": {
+                                        "type": "STRING"
+                                    }
+                                },
+                                "required": [
+                                    "response"
+                                ]
+                            }
+                        }
+                    ]
+                },
+                {
+                    "googleSearch": {}
+                },
+                {
+                    "urlContext": {}
+                }
+            ],
+            "toolConfig": {
+                "functionCallingConfig": {
+                    "mode": "ANY",
+                    "allowedFunctionNames": [
+                        "weather"
+                    ]
+                }
+            },
+            "generationConfig": {
+                "responseModalities": [
+                    "TEXT"
+                ],
+                "responseMimeType": "application/json",
+                "responseSchema": {
+                    "type": "OBJECT",
+                    "properties": {
+                        "city": {
+                            "type": "STRING"
+                        }
+                    },
+                    "required": [
+                        "city"
+                    ]
+                },
+                "seed": 7,
+                "stopSequences": [
+                    "END"
+                ],
+                "maxOutputTokens": 100,
+                "temperature": 0.5,
+                "topP": 0.25,
+                "responseLogprobs": true,
+                "logprobs": 3,
+                "thinkingConfig": {
+                    "includeThoughts": true,
+                    "thinkingBudget": 512
+                }
+            }
+        });
+        assert_eq!(body, expected);
+    }
+
+    #[test]
     fn grounding_is_read_typed_and_leniently() {
         let search = json!({
             "webSearchQueries": ["capital of France"],

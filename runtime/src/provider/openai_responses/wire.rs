@@ -270,6 +270,180 @@ mod tests {
     use crate::chat::{ProviderState, ToolCall};
 
     #[test]
+    fn every_field_is_written() {
+        let state = ProviderState {
+            provider: PROVIDER.into(),
+            data: json!({"response_id": "resp_1", "items": [{"type": "reasoning", "encrypted_content": "x"}, {"type": "message"}]}),
+        };
+        let req = crate::provider::request_fixture::every_field(Some(state));
+        let o = Options {
+            store: false,
+            reasoning_summary: true,
+            service_tier: Some("flex".into()),
+        };
+        let body = serde_json::to_value(request_body("gpt-x", &o, &req, true)).unwrap();
+        let expected = json!({
+            "model": "gpt-x",
+            "instructions": "Be brief.\n\nUse metric units.",
+            "input": [
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "input_text",
+                            "text": "Look:"
+                        },
+                        {
+                            "type": "input_image",
+                            "image_url": "https://example.com/cat.png?size=2",
+                            "detail": "auto"
+                        },
+                        {
+                            "type": "input_image",
+                            "image_url": "data:image/png;base64,AQID",
+                            "detail": "auto"
+                        },
+                        {
+                            "type": "input_file",
+                            "file_url": "https://example.com/a.pdf"
+                        },
+                        {
+                            "type": "input_file",
+                            "file_data": "data:application/pdf;base64,BAUG",
+                            "filename": "document.pdf"
+                        },
+                        {
+                            "type": "input_text",
+                            "text": "Oslo is cold."
+                        }
+                    ]
+                },
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "output_text",
+                            "text": "Let me check."
+                        }
+                    ]
+                },
+                {
+                    "type": "function_call",
+                    "call_id": "call_1",
+                    "name": "weather",
+                    "arguments": "{\"city\":\"Oslo\"}"
+                },
+                {
+                    "type": "function_call",
+                    "call_id": "call_2",
+                    "name": "weather",
+                    "arguments": "not json"
+                },
+                {
+                    "type": "function_call_output",
+                    "call_id": "call_1",
+                    "output": "12C"
+                },
+                {
+                    "type": "function_call_output",
+                    "call_id": "call_2",
+                    "output": "bad arguments"
+                },
+                {
+                    "type": "reasoning",
+                    "encrypted_content": "x"
+                },
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "output_text",
+                            "text": "It is 12C."
+                        }
+                    ]
+                },
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "input_text",
+                            "text": "Thanks."
+                        }
+                    ]
+                }
+            ],
+            "stream": true,
+            "store": false,
+            "include": [
+                "reasoning.encrypted_content",
+                "web_search_call.action.sources",
+                "message.output_text.logprobs"
+            ],
+            "service_tier": "flex",
+            "reasoning": {
+                "effort": "low",
+                "summary": "auto"
+            },
+            "tools": [
+                {
+                    "type": "function",
+                    "name": "weather",
+                    "description": "The weather in a city.",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {
+                            "city": {
+                                "type": "string"
+                            }
+                        },
+                        "required": [
+                            "city"
+                        ],
+                        "additionalProperties": false
+                    },
+                    "strict": true
+                },
+                {
+                    "type": "web_search"
+                }
+            ],
+            "tool_choice": {
+                "type": "function",
+                "name": "weather"
+            },
+            "parallel_tool_calls": false,
+            "text": {
+                "format": {
+                    "type": "json_schema",
+                    "name": "answer",
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "city": {
+                                "type": "string"
+                            }
+                        },
+                        "required": [
+                            "city"
+                        ],
+                        "additionalProperties": false
+                    },
+                    "strict": true
+                }
+            },
+            "max_output_tokens": 100,
+            "temperature": 0.5,
+            "top_p": 0.25,
+            "top_logprobs": 3
+        });
+        assert_eq!(body, expected);
+    }
+
+    #[test]
     fn stored_conversations_send_only_what_is_new() {
         let call = ToolCall::new("call_1", "f", "{}");
         let mut assistant = Message::assistant_tool_calls(vec![call.clone()]);
