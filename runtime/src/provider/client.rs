@@ -16,7 +16,7 @@ use tracing::Instrument;
 use super::discovery::Discovered;
 use super::endpoint::{Endpoint, Sent, endpoint_builders};
 use super::http::ApiKey;
-use super::protocol::{AnswerHead, Protocol};
+use super::protocol::Protocol;
 use super::{BoxFuture, Capabilities, ChatStream, Model, ModelInfo, check_request};
 use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::{Error, Result};
@@ -275,6 +275,7 @@ impl<P: Protocol<Client = S>, S: Clone + Send + Sync + 'static> Model for Protoc
 /// into the [`ChatResponse`] a blocking call would give.
 #[cfg(any(test, feature = "testing"))]
 pub(crate) fn read_whole_stream<P: Protocol>(p: &P, body: &[u8]) -> Result<ChatResponse> {
+    use super::protocol::AnswerHead;
     let head = AnswerHead {
         status: 200,
         ..AnswerHead::default()

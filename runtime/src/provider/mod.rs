@@ -17,11 +17,11 @@ mod lenient;
 pub(crate) mod openai_compat;
 pub(crate) mod openai_responses;
 mod protocol;
+#[cfg(test)]
+mod request_fixture;
 pub(crate) mod sse;
 mod storage;
 pub(crate) mod streaming;
-#[cfg(test)]
-mod request_fixture;
 
 use std::pin::Pin;
 use std::sync::Arc;

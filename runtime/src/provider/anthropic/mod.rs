@@ -4,14 +4,14 @@
 
 mod read;
 mod storage;
-mod wire;
+mod write;
 
 use super::capabilities::{Capabilities, Support, Thinking};
 use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
 use super::protocol::{AnswerHead, Protocol};
 use crate::chat::{ChatRequest, ChatResponse};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 #[cfg(any(test, feature = "testing"))]
 pub use read::parse_message;
@@ -28,8 +28,27 @@ static PROVIDER: Provider = Provider {
     key_var: "ANTHROPIC_API_KEY",
     url_var: "ANTHROPIC_BASE_URL",
     key_how: "create a key at console.anthropic.com and export it",
-    typed_error: wire::model_not_found,
+    typed_error: model_not_found,
 };
+
+/// The provider name on the [`ProviderState`](crate::chat::ProviderState)s
+/// this protocol writes.
+const STATE_NAME: &str = "anthropic";
+
+/// A 404 about the model (`"model: …"`) as [`ErrorKind::ModelNotFound`].
+fn model_not_found(e: Error, model: &str) -> Error {
+    let about_the_model = e.kind() == ErrorKind::BadRequest
+        && e.api_error().is_some_and(|api| {
+            api.status == 404
+                && (api.message.starts_with("model:")
+                    || api.kind.as_deref() == Some("not_found_error"))
+        });
+    if about_the_model {
+        e.into_model_not_found(model)
+    } else {
+        e
+    }
+}
 
 /// A client for Anthropic's Messages API. Cheap to clone.
 ///
@@ -170,13 +189,14 @@ impl AnthropicModel {
 
     /// The JSON body this model would send for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(&self.settings.wire_model(&self.name), request, stream)
+        let body = write::request_body(&self.settings.wire_model(&self.name), request, stream);
+        serde_json::to_value(body).unwrap_or_default()
     }
 }
 
 impl MessagesApi {
-    fn wire_model<'a>(&self, name: &'a str) -> wire::WireModel<'a> {
-        wire::WireModel {
+    fn wire_model<'a>(&self, name: &'a str) -> write::WireModel<'a> {
+        write::WireModel {
             name,
             max_tokens: self.max_tokens,
             thinking: self.thinking,
@@ -187,7 +207,7 @@ impl MessagesApi {
 impl Protocol for MessagesApi {
     type Decoder = read::StreamDecoder;
     type Client = ();
-    type Body<'a> = serde_json::Value;
+    type Body<'a> = write::Request<'a>;
     fn path(&self, _model: &str, _stream: bool) -> String {
         "/messages".into()
     }
@@ -197,8 +217,12 @@ impl Protocol for MessagesApi {
         _client: &'a (),
         request: &'a ChatRequest,
         stream: bool,
-    ) -> Result<serde_json::Value> {
-        Ok(wire::request_body(&self.wire_model(model), request, stream))
+    ) -> Result<write::Request<'a>> {
+        Ok(write::request_body(
+            &self.wire_model(model),
+            request,
+            stream,
+        ))
     }
     fn read(
         &self,

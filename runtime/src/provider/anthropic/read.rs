@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::wire::{PROVIDER, model_not_found};
+use super::{STATE_NAME, model_not_found};
 use crate::chat::{
     ChatResponse, Citation, CitationSource, FinishReason, ProviderState, RateLimits,
     ServerToolCall, StreamEvent, ToolCall, Usage, WebSource,
@@ -271,7 +271,7 @@ fn read_message(
         citations,
         server_tool_calls: server_calls,
         provider_state: (!state.is_empty()).then(|| ProviderState {
-            provider: PROVIDER.into(),
+            provider: STATE_NAME.into(),
             data: Value::Array(state),
         }),
         ..ChatResponse::default()

@@ -4,18 +4,19 @@
 //! structured output, inline and by-URI media (image, PDF, audio, video),
 //! Google Search and URL context grounding, safety blocks as typed errors.
 
+mod read;
 mod storage;
-mod wire;
+mod write;
 
 use super::capabilities::{Capabilities, Support, Thinking};
 use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
 use super::protocol::{AnswerHead, Protocol};
 use crate::chat::{ChatRequest, ChatResponse};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 #[cfg(any(test, feature = "testing"))]
-pub use wire::parse_response;
+pub use read::parse_response;
 
 static PROVIDER: Provider = Provider {
     name: "gemini",
@@ -26,8 +27,30 @@ static PROVIDER: Provider = Provider {
     key_var: "GEMINI_API_KEY",
     url_var: "GEMINI_BASE_URL",
     key_how: "create a key at aistudio.google.com and export it",
-    typed_error: wire::typed_error,
+    typed_error,
 };
+
+/// The provider name on the [`ProviderState`](crate::chat::ProviderState)s
+/// this protocol writes.
+const STATE_NAME: &str = "gemini";
+
+/// Gemini's errors as typed errors: a bad key (a 400 `API_KEY_INVALID`) is
+/// [`ErrorKind::Auth`](crate::ErrorKind::Auth), an unknown or malformed model name [`ErrorKind::ModelNotFound`](crate::ErrorKind::ModelNotFound).
+fn typed_error(e: Error, model: &str) -> Error {
+    let Some(api) = e.api_error() else {
+        return e;
+    };
+    let refused = matches!(e.kind(), ErrorKind::BadRequest | ErrorKind::Auth);
+    if refused && api.message.contains("API key") {
+        e.into_auth()
+    } else if e.kind() == ErrorKind::BadRequest
+        && (api.status == 404 || (api.status == 400 && api.message.contains("model name")))
+    {
+        e.into_model_not_found(model)
+    } else {
+        e
+    }
+}
 
 /// A client for the Gemini API. Cheap to clone.
 ///
@@ -118,16 +141,17 @@ impl GeminiModel {
     /// answer's schema cannot be written in Gemini's dialect (a recursive
     /// type).
     pub fn request_body(&self, request: &ChatRequest) -> Result<serde_json::Value> {
-        self.settings.body(&self.name, &(), request, false)
+        let body = self.settings.body(&self.name, &(), request, false)?;
+        Ok(serde_json::to_value(body).unwrap_or_default())
     }
 }
 
 impl Protocol for GenerateContentApi {
-    type Decoder = wire::StreamDecoder;
+    type Decoder = read::StreamDecoder;
     type Client = ();
-    type Body<'a> = serde_json::Value;
+    type Body<'a> = write::Request<'a>;
     fn path(&self, model: &str, stream: bool) -> String {
-        let name = wire::path_segment(model);
+        let name = write::path_segment(model);
         if stream {
             format!("/models/{name}:streamGenerateContent?alt=sse")
         } else {
@@ -140,8 +164,8 @@ impl Protocol for GenerateContentApi {
         _client: &'a (),
         request: &'a ChatRequest,
         _stream: bool,
-    ) -> Result<serde_json::Value> {
-        wire::request_body(request, self.thinking_budget, self.cached.as_deref())
+    ) -> Result<write::Request<'a>> {
+        write::request_body(request, self.thinking_budget, self.cached.as_deref())
     }
     fn read(
         &self,
@@ -150,7 +174,7 @@ impl Protocol for GenerateContentApi {
         limits: &Limits,
         _head: &AnswerHead,
     ) -> Result<ChatResponse> {
-        wire::parse_response_within(text, model, limits)
+        read::parse_response_within(text, model, limits)
     }
     fn decoder(
         &self,
@@ -159,7 +183,7 @@ impl Protocol for GenerateContentApi {
         key: Option<ApiKey>,
         limits: &Limits,
     ) -> Self::Decoder {
-        wire::stream_decoder(model.to_owned(), key, limits)
+        read::stream_decoder(model.to_owned(), key, limits)
     }
 }
 

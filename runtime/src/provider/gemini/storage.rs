@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Gemini, GeminiModel, wire};
+use super::{Gemini, GeminiModel, write};
 use crate::chat::ChatRequest;
 use crate::error::{Error, Result};
 use crate::provider::http::Body;
@@ -240,12 +240,7 @@ impl GeminiModel {
         ttl_for: Duration,
         display_name: &str,
     ) -> Result<CachedPrompt> {
-        let mut body = wire::cache_body(prefix);
-        if let Some(o) = body.as_object_mut() {
-            o.insert("ttl".into(), ttl(ttl_for).into());
-            o.insert("displayName".into(), display_name.into());
-            o.insert("model".into(), format!("models/{}", self.name).into());
-        }
+        let body = write::cache_body(prefix, &self.name, ttl(ttl_for), display_name);
         let endpoint = &self.client.inner.endpoint;
         let body = endpoint.http()?.body(&body)?;
         let url = format!("{}/cachedContents", endpoint.base_url);

@@ -5,14 +5,14 @@
 //! search, image and PDF input, and its semantic stream events.
 
 mod read;
-mod wire;
+mod write;
 
 use super::capabilities::{Capabilities, Support, Thinking};
 use super::client::{ProtocolClient, ProtocolModel, Provider};
 use super::http::{ApiKey, Limits};
 use super::protocol::{AnswerHead, Protocol};
 use crate::chat::{ChatRequest, ChatResponse};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 #[cfg(any(test, feature = "testing"))]
 pub use read::parse_response;
@@ -26,8 +26,21 @@ static PROVIDER: Provider = Provider {
     key_var: "OPENAI_API_KEY",
     url_var: "OPENAI_BASE_URL",
     key_how: "create a key at platform.openai.com and export it",
-    typed_error: wire::model_error,
+    typed_error: model_error,
 };
+
+/// The provider name on the [`ProviderState`](crate::chat::ProviderState)s
+/// this protocol writes.
+const STATE_NAME: &str = "openai_responses";
+
+/// Names the model in an error that did not know it.
+fn model_error(e: Error, model: &str) -> Error {
+    if e.kind() == ErrorKind::ModelNotFound {
+        e.into_model_not_found(model)
+    } else {
+        e
+    }
+}
 
 /// A client for OpenAI's Responses API. Cheap to clone.
 ///
@@ -48,7 +61,7 @@ pub type OpenAiResponsesModel = ProtocolModel<ResponsesApi>;
 /// the server stores responses, a reasoning summary, the service tier.
 #[derive(Debug, Clone)]
 pub struct ResponsesApi {
-    options: wire::Options,
+    options: write::Options,
 }
 
 impl OpenAiResponses {
@@ -125,7 +138,8 @@ impl OpenAiResponsesModel {
 
     /// The JSON body this model would send for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(&self.name, &self.settings.options, request, stream)
+        let body = write::request_body(&self.name, &self.settings.options, request, stream);
+        serde_json::to_value(body).unwrap_or_default()
     }
 }
 
@@ -133,7 +147,7 @@ impl Default for ResponsesApi {
     /// Responses stored by the server, no reasoning summary, the default tier.
     fn default() -> Self {
         Self {
-            options: wire::Options {
+            options: write::Options {
                 store: true,
                 reasoning_summary: false,
                 service_tier: None,
@@ -145,7 +159,7 @@ impl Default for ResponsesApi {
 impl Protocol for ResponsesApi {
     type Decoder = read::StreamDecoder;
     type Client = ();
-    type Body<'a> = serde_json::Value;
+    type Body<'a> = write::Request<'a>;
     fn path(&self, _model: &str, _stream: bool) -> String {
         "/responses".into()
     }
@@ -155,8 +169,8 @@ impl Protocol for ResponsesApi {
         _client: &'a (),
         request: &'a ChatRequest,
         stream: bool,
-    ) -> Result<serde_json::Value> {
-        Ok(wire::request_body(model, &self.options, request, stream))
+    ) -> Result<write::Request<'a>> {
+        Ok(write::request_body(model, &self.options, request, stream))
     }
     fn read(
         &self,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::wire::{PROVIDER, model_error};
+use super::{STATE_NAME, model_error};
 use crate::chat::{
     ChatResponse, Citation, CitationSource, FinishReason, ProviderState, RateLimits,
     ServerToolCall, StreamEvent, ToolCall, Usage, WebSource,
@@ -284,7 +284,7 @@ fn read_response(
         citations,
         server_tool_calls: server_calls,
         provider_state: Some(ProviderState {
-            provider: PROVIDER.into(),
+            provider: STATE_NAME.into(),
             data: json!({"response_id": id, "items": kept}),
         }),
         id,

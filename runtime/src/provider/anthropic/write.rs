@@ -1,18 +1,16 @@
-//! The Messages wire format, written: requests from a [`ChatRequest`], and
-//! how the provider's error answers are typed. Answers are read in `read`.
+//! The Messages wire format, written: a [`ChatRequest`] as the typed body
+//! Anthropic takes, serialized straight from the request (no `Value` tree is
+//! built; what is copied is the tool-call arguments, parsed into the objects
+//! Anthropic wants, and media parts).
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use super::AnthropicThinking;
+use super::{AnthropicThinking, STATE_NAME};
 use crate::chat::{
     ChatRequest, ContentPart, MediaKind, MediaSource, Message, ResponseFormat, ServerTool,
     ToolChoice,
 };
-use crate::error::{Error, ErrorKind};
-use crate::provider::json;
-
-/// The provider name on [`ProviderState`]s this module writes.
-pub(super) const PROVIDER: &str = "anthropic";
 
 /// What the model adds to every request.
 pub(super) struct WireModel<'a> {
@@ -21,100 +19,253 @@ pub(super) struct WireModel<'a> {
     pub thinking: AnthropicThinking,
 }
 
-/// The request body for `request`.
-pub(super) fn request_body(model: &WireModel<'_>, req: &ChatRequest, stream: bool) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), model.name.into());
-    body.insert(
-        "max_tokens".into(),
-        req.max_tokens.unwrap_or(model.max_tokens).into(),
-    );
-    let system: Vec<Value> = req
+/// A Messages request body.
+#[derive(Serialize)]
+pub(crate) struct Request<'a> {
+    model: &'a str,
+    max_tokens: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    system: Vec<TextBlock<'a>>,
+    messages: Vec<Turn<'a>>,
+    #[serde(skip_serializing_if = "is_false")]
+    stream: bool,
+    thinking: ThinkingConfig,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<Tool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<Choice<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stop_sequences: &'a [String],
+    // Floats go out as f64, as they always have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_config: Option<OutputConfig<'a>>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// `thinking`: off, adaptive, or a token budget.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ThinkingConfig {
+    Disabled,
+    Adaptive { display: &'static str },
+    Enabled { budget_tokens: u32 },
+}
+
+/// One message of the conversation.
+#[derive(Serialize)]
+struct Turn<'a> {
+    role: &'static str,
+    content: Vec<Content<'a>>,
+}
+
+/// A content block: one typecall wrote, or one the model gave that goes back
+/// as it came (signed thinking, server tool use and results).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Content<'a> {
+    Written(Block<'a>),
+    Kept(&'a Value),
+}
+
+/// A text block.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "text")]
+struct TextBlock<'a> {
+    text: &'a str,
+}
+
+/// A content block typecall writes.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block<'a> {
+    Text {
+        text: &'a str,
+    },
+    Image {
+        source: Source<'a>,
+    },
+    Document {
+        source: Source<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        citations: Option<Enabled>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        title: Option<&'a str>,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: &'a str,
+        content: [TextBlock<'a>; 1],
+        #[serde(skip_serializing_if = "is_false")]
+        is_error: bool,
+    },
+}
+
+/// Where a document's or an image's bytes are.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Source<'a> {
+    Url {
+        url: String,
+    },
+    Base64 {
+        media_type: String,
+        data: String,
+    },
+    Text {
+        media_type: &'static str,
+        data: &'a str,
+    },
+}
+
+/// `{"enabled": true}`.
+#[derive(Serialize)]
+struct Enabled {
+    enabled: bool,
+}
+
+/// A tool: one of the request's, or one Anthropic runs.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Tool<'a> {
+    Function {
+        name: &'a str,
+        description: &'a str,
+        input_schema: &'a Value,
+    },
+    Server {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        name: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_uses: Option<u32>,
+    },
+}
+
+/// `tool_choice`.
+#[derive(Serialize)]
+struct Choice<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    disable_parallel_tool_use: bool,
+}
+
+/// `output_config`: the answer's JSON Schema.
+#[derive(Serialize)]
+struct OutputConfig<'a> {
+    format: SchemaFormat<'a>,
+}
+
+#[derive(Serialize)]
+struct SchemaFormat<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema: &'a Value,
+}
+
+/// The request body for `req`.
+pub(super) fn request_body<'a>(
+    model: &WireModel<'a>,
+    req: &'a ChatRequest,
+    stream: bool,
+) -> Request<'a> {
+    let system = req
         .messages
         .iter()
         .filter_map(|m| match m {
-            Message::System { content } => Some(json!({"type": "text", "text": content})),
+            Message::System { content } => Some(TextBlock { text: content }),
             _ => None,
         })
         .collect();
-    if !system.is_empty() {
-        body.insert("system".into(), system.into());
-    }
-    body.insert("messages".into(), messages(&req.messages).into());
-    if stream {
-        body.insert("stream".into(), true.into());
-    }
-    body.insert(
-        "thinking".into(),
-        match model.thinking {
-            AnthropicThinking::Disabled => json!({"type": "disabled"}),
-            AnthropicThinking::Adaptive => json!({"type": "adaptive", "display": "summarized"}),
-            AnthropicThinking::Budget(n) => json!({"type": "enabled", "budget_tokens": n}),
-        },
-    );
-    let mut tools: Vec<Value> = req
+    let mut tools: Vec<Tool<'a>> = req
         .tools
         .iter()
-        .map(|t| {
-            json!({
-                "name": t.name,
-                "description": t.description,
-                "input_schema": t.parameters,
-            })
+        .map(|t| Tool::Function {
+            name: &t.name,
+            description: &t.description,
+            input_schema: &t.parameters,
         })
         .collect();
-    for t in &req.server_tools {
+    tools.extend(req.server_tools.iter().map(|t| {
         let (kind, name, max_uses) = match t {
             ServerTool::WebSearch { max_uses } => ("web_search_20250305", "web_search", max_uses),
             ServerTool::WebFetch { max_uses } => ("web_fetch_20250910", "web_fetch", max_uses),
         };
-        let mut tool = json!({"type": kind, "name": name});
-        if let Some(n) = max_uses {
-            json::set(&mut tool, "max_uses", *n);
+        Tool::Server {
+            kind,
+            name,
+            max_uses: *max_uses,
         }
-        tools.push(tool);
-    }
-    if !tools.is_empty() {
-        body.insert("tools".into(), tools.into());
-    }
-    let mut choice = req.tool_choice.as_ref().map(|c| match c {
-        ToolChoice::Auto => json!({"type": "auto"}),
-        ToolChoice::None => json!({"type": "none"}),
-        ToolChoice::Required => json!({"type": "any"}),
-        ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
+    }));
+    let mut tool_choice = req.tool_choice.as_ref().map(|c| {
+        let (kind, name) = match c {
+            ToolChoice::Auto => ("auto", None),
+            ToolChoice::None => ("none", None),
+            ToolChoice::Required => ("any", None),
+            ToolChoice::Tool(name) => ("tool", Some(name.as_str())),
+        };
+        Choice {
+            kind,
+            name,
+            disable_parallel_tool_use: false,
+        }
     });
     if req.parallel_tool_calls == Some(false) && !req.tools.is_empty() {
-        let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
-        if c["type"] != "none" {
-            c["disable_parallel_tool_use"] = true.into();
-        }
+        let c = tool_choice.get_or_insert(Choice {
+            kind: "auto",
+            name: None,
+            disable_parallel_tool_use: false,
+        });
+        c.disable_parallel_tool_use = c.kind != "none";
     }
-    if let Some(c) = choice {
-        body.insert("tool_choice".into(), c);
+    Request {
+        model: model.name,
+        max_tokens: req.max_tokens.unwrap_or(model.max_tokens),
+        system,
+        messages: messages(&req.messages),
+        stream,
+        thinking: match model.thinking {
+            AnthropicThinking::Disabled => ThinkingConfig::Disabled,
+            AnthropicThinking::Adaptive => ThinkingConfig::Adaptive {
+                display: "summarized",
+            },
+            AnthropicThinking::Budget(n) => ThinkingConfig::Enabled { budget_tokens: n },
+        },
+        tools,
+        tool_choice,
+        stop_sequences: &req.stop,
+        temperature: req.temperature.map(f64::from),
+        top_p: req.top_p.map(f64::from),
+        output_config: match &req.response_format {
+            ResponseFormat::JsonSchema { schema, .. } => Some(OutputConfig {
+                format: SchemaFormat {
+                    kind: "json_schema",
+                    schema,
+                },
+            }),
+            ResponseFormat::Text | ResponseFormat::JsonObject => None,
+        },
     }
-    if !req.stop.is_empty() {
-        body.insert("stop_sequences".into(), req.stop.clone().into());
-    }
-    if let Some(t) = req.temperature {
-        body.insert("temperature".into(), t.into());
-    }
-    if let Some(p) = req.top_p {
-        body.insert("top_p".into(), p.into());
-    }
-    if let ResponseFormat::JsonSchema { schema, .. } = &req.response_format {
-        body.insert(
-            "output_config".into(),
-            json!({"format": {"type": "json_schema", "schema": schema}}),
-        );
-    }
-    Value::Object(body)
 }
 
 /// The conversation without its system messages; each run of tool results
 /// becomes one user message of `tool_result` blocks.
-fn messages(messages: &[Message]) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    let mut results: Vec<Value> = Vec::new();
+fn messages(messages: &[Message]) -> Vec<Turn<'_>> {
+    let mut out = Vec::new();
+    let mut results = Vec::new();
     for m in messages {
         if let Message::Tool {
             tool_call_id,
@@ -123,105 +274,102 @@ fn messages(messages: &[Message]) -> Vec<Value> {
             ..
         } = m
         {
-            let mut block = json!({
-                "type": "tool_result",
-                "tool_use_id": tool_call_id,
-                "content": [{"type": "text", "text": content}],
-            });
-            if *is_error {
-                json::set(&mut block, "is_error", true);
-            }
-            results.push(block);
+            results.push(Content::Written(Block::ToolResult {
+                tool_use_id: tool_call_id,
+                content: [TextBlock { text: content }],
+                is_error: *is_error,
+            }));
             continue;
         }
         if !results.is_empty() {
-            out.push(json!({"role": "user", "content": std::mem::take(&mut results)}));
+            out.push(Turn {
+                role: "user",
+                content: std::mem::take(&mut results),
+            });
         }
         match m {
-            Message::User { content } => {
-                out.push(json!({"role": "user", "content": content.iter().map(part).collect::<Vec<_>>()}));
-            }
+            Message::User { content } => out.push(Turn {
+                role: "user",
+                content: content.iter().map(|p| Content::Written(part(p))).collect(),
+            }),
             Message::Assistant {
                 content,
                 tool_calls,
                 provider_state,
                 ..
             } => {
-                let mut blocks: Vec<Value> = provider_state
+                let mut blocks: Vec<Content<'_>> = provider_state
                     .as_ref()
-                    .filter(|s| s.provider == PROVIDER)
-                    .and_then(|s| s.data.as_array().cloned())
-                    .unwrap_or_default();
+                    .filter(|s| s.provider == STATE_NAME)
+                    .and_then(|s| s.data.as_array())
+                    .into_iter()
+                    .flatten()
+                    .map(Content::Kept)
+                    .collect();
                 if let Some(text) = content.as_deref().filter(|t| !t.is_empty()) {
-                    blocks.push(json!({"type": "text", "text": text}));
+                    blocks.push(Content::Written(Block::Text { text }));
                 }
                 for c in tool_calls {
-                    let input = c
-                        .parsed_arguments()
-                        .unwrap_or_else(|_| Value::Object(Map::new()));
-                    blocks.push(
-                        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}),
-                    );
+                    blocks.push(Content::Written(Block::ToolUse {
+                        id: &c.id,
+                        name: &c.name,
+                        input: c
+                            .parsed_arguments()
+                            .unwrap_or_else(|_| Value::Object(Map::new())),
+                    }));
                 }
-                out.push(json!({"role": "assistant", "content": blocks}));
+                out.push(Turn {
+                    role: "assistant",
+                    content: blocks,
+                });
             }
             Message::System { .. } | Message::Tool { .. } => {}
         }
     }
     if !results.is_empty() {
-        out.push(json!({"role": "user", "content": results}));
+        out.push(Turn {
+            role: "user",
+            content: results,
+        });
     }
     out
 }
 
 /// A user message part as a content block.
-fn part(p: &ContentPart) -> Value {
+fn part(p: &ContentPart) -> Block<'_> {
     if let ContentPart::Document(d) = p {
-        let mut block = json!({
-            "type": "document",
-            "source": {"type": "text", "media_type": "text/plain", "data": d.text},
-        });
-        if d.citations {
-            json::set(&mut block, "citations", json!({"enabled": true}));
-        }
-        if let Some(t) = &d.title {
-            json::set(&mut block, "title", t.clone());
-        }
-        return block;
+        return Block::Document {
+            source: Source::Text {
+                media_type: "text/plain",
+                data: &d.text,
+            },
+            citations: d.citations.then_some(Enabled { enabled: true }),
+            title: d.title.as_deref(),
+        };
     }
     let Some(media) = p.as_media() else {
         let text = match p {
             ContentPart::Text(t) => t.as_str(),
             _ => "",
         };
-        return json!({"type": "text", "text": text});
+        return Block::Text { text };
     };
-    let kind = if media.kind() == MediaKind::Image {
-        "image"
+    let is_image = media.kind() == MediaKind::Image;
+    let source = match media.source {
+        MediaSource::Url(url) => Source::Url { url },
+        MediaSource::Base64(data) => Source::Base64 {
+            media_type: media.media_type,
+            data,
+        },
+    };
+    if is_image {
+        Block::Image { source }
     } else {
-        "document"
-    };
-    let source = match &media.source {
-        MediaSource::Url(url) => json!({"type": "url", "url": url}),
-        MediaSource::Base64(data) => {
-            json!({"type": "base64", "media_type": media.media_type, "data": data})
+        Block::Document {
+            source,
+            citations: None,
+            title: None,
         }
-    };
-    json!({"type": kind, "source": source})
-}
-
-/// A 404 about the model (`"model: …"`) as [`ErrorKind::ModelNotFound`](crate::ErrorKind::ModelNotFound).
-pub(super) fn model_not_found(e: Error, model: &str) -> Error {
-    let about_the_model = e.kind() == ErrorKind::BadRequest
-        && e.api_error().is_some_and(|api| {
-            api.status == 404
-                && (api.message.starts_with("model:")
-                    || api.kind.as_deref() == Some("not_found_error"))
-        });
-    if about_the_model {
-        e.into_model_not_found(model)
-    } else {
-        e
     }
 }
 
@@ -229,11 +377,12 @@ pub(super) fn model_not_found(e: Error, model: &str) -> Error {
 mod tests {
     use super::*;
     use crate::chat::{ProviderState, ToolCall};
+    use serde_json::json;
 
     #[test]
     fn every_field_is_written() {
         let state = ProviderState {
-            provider: PROVIDER.into(),
+            provider: STATE_NAME.into(),
             data: json!([{"type": "thinking", "thinking": "hmm", "signature": "sig"}]),
         };
         let req = crate::provider::request_fixture::every_field(Some(state));
@@ -458,7 +607,7 @@ mod tests {
             max_tokens: 10,
             thinking: AnthropicThinking::Disabled,
         };
-        let body = request_body(&model, &req, false);
+        let body = serde_json::to_value(request_body(&model, &req, false)).unwrap();
         assert_eq!(
             body["system"],
             json!([{"type": "text", "text": "Be brief."}])

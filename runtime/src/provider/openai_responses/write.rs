@@ -1,17 +1,15 @@
-//! The Responses wire format, written: requests from a [`ChatRequest`], and
-//! how the provider's errors name the model. Answers are read in `read`.
+//! The Responses wire format, written: a [`ChatRequest`] as the typed body
+//! OpenAI takes, serialized straight from the request (no `Value` tree is
+//! built; media parts and the joined instructions are the only copies).
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::STATE_NAME;
 use crate::chat::{
     ChatRequest, ContentPart, MediaKind, MediaSource, Message, ResponseFormat, ServerTool,
     ToolChoice,
 };
-use crate::error::{Error, ErrorKind};
-use crate::provider::json;
-
-/// The provider name on [`ProviderState`]s this module writes.
-pub(super) const PROVIDER: &str = "openai_responses";
 
 /// The model's settings that shape every request.
 #[derive(Debug, Clone)]
@@ -21,24 +19,171 @@ pub(super) struct Options {
     pub service_tier: Option<String>,
 }
 
+/// A Responses request body.
+#[derive(Serialize)]
+pub(crate) struct Request<'a> {
+    model: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_response_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instructions: Option<String>,
+    input: Vec<Item<'a>>,
+    #[serde(skip_serializing_if = "is_false")]
+    stream: bool,
+    store: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    include: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_tier: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning: Option<Reasoning>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<Tool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<Choice<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parallel_tool_calls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<TextConfig<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_output_tokens: Option<u32>,
+    // Floats go out as f64, as they always have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_logprobs: Option<u8>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// An input item: one typecall wrote, or one the model gave that goes back
+/// as it came (encrypted reasoning).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Item<'a> {
+    Written(Written<'a>),
+    Kept(&'a Value),
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Written<'a> {
+    Message {
+        role: &'static str,
+        content: Vec<Part<'a>>,
+    },
+    FunctionCall {
+        call_id: &'a str,
+        name: &'a str,
+        arguments: &'a str,
+    },
+    FunctionCallOutput {
+        call_id: &'a str,
+        output: &'a str,
+    },
+}
+
+/// A part of a message.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Part<'a> {
+    InputText {
+        text: &'a str,
+    },
+    OutputText {
+        text: &'a str,
+    },
+    InputImage {
+        image_url: String,
+        detail: &'static str,
+    },
+    InputFile {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file_url: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file_data: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        filename: Option<String>,
+    },
+}
+
+/// `reasoning`: the effort, and whether to summarize.
+#[derive(Serialize)]
+struct Reasoning {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    effort: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'static str>,
+}
+
+/// A tool: one of the request's, or OpenAI's web search.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Tool<'a> {
+    Function {
+        name: &'a str,
+        description: &'a str,
+        parameters: &'a Value,
+        #[serde(skip_serializing_if = "is_false")]
+        strict: bool,
+    },
+    WebSearch,
+}
+
+/// `tool_choice`: a mode, or one function.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Choice<'a> {
+    Mode(&'static str),
+    Function {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        name: &'a str,
+    },
+}
+
+/// `text`: the answer's format.
+#[derive(Serialize)]
+struct TextConfig<'a> {
+    format: Format<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Format<'a> {
+    JsonObject,
+    JsonSchema {
+        name: &'a str,
+        schema: &'a Value,
+        strict: bool,
+    },
+}
+
 /// The response id an assistant message's state names, if it came from here.
 fn response_id(m: &Message) -> Option<&str> {
     match m {
         Message::Assistant {
             provider_state: Some(s),
             ..
-        } if s.provider == PROVIDER => s.data.get("response_id").and_then(Value::as_str),
+        } if s.provider == STATE_NAME => s.data.get("response_id").and_then(Value::as_str),
         _ => None,
     }
 }
 
 /// The request body for `req`.
-pub(super) fn request_body(model: &str, o: &Options, req: &ChatRequest, stream: bool) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), model.into());
+pub(super) fn request_body<'a>(
+    model: &'a str,
+    o: &'a Options,
+    req: &'a ChatRequest,
+    stream: bool,
+) -> Request<'a> {
     // With stored responses, the conversation up to the last answer is the
     // server's: name it, and send only what came after.
-    let (previous, rest) = match o.store {
+    let (previous_response_id, rest) = match o.store {
         true => match req.messages.iter().rposition(|m| response_id(m).is_some()) {
             Some(i) => (
                 req.messages.get(i).and_then(response_id),
@@ -48,9 +193,6 @@ pub(super) fn request_body(model: &str, o: &Options, req: &ChatRequest, stream: 
         },
         false => (None, req.messages.as_slice()),
     };
-    if let Some(id) = previous {
-        body.insert("previous_response_id".into(), id.into());
-    }
     let instructions: Vec<&str> = req
         .messages
         .iter()
@@ -59,124 +201,84 @@ pub(super) fn request_body(model: &str, o: &Options, req: &ChatRequest, stream: 
             _ => None,
         })
         .collect();
-    if !instructions.is_empty() {
-        body.insert("instructions".into(), instructions.join("\n\n").into());
-    }
-    body.insert("input".into(), input(rest, o.store).into());
-    if stream {
-        body.insert("stream".into(), true.into());
-    }
-    body.insert("store".into(), o.store.into());
+    let mut include = Vec::new();
     if !o.store {
-        body.insert("include".into(), json!(["reasoning.encrypted_content"]));
+        include.push("reasoning.encrypted_content");
     }
-    if let Some(t) = &o.service_tier {
-        body.insert("service_tier".into(), t.clone().into());
-    }
-    if o.reasoning_summary || req.reasoning_effort.is_some() {
-        let mut r = Map::new();
-        if let Some(e) = req.reasoning_effort {
-            r.insert("effort".into(), e.as_str().into());
-        }
-        if o.reasoning_summary {
-            r.insert("summary".into(), "auto".into());
-        }
-        body.insert("reasoning".into(), Value::Object(r));
-    }
-    let mut tools: Vec<Value> = req
+    let mut tools: Vec<Tool<'a>> = req
         .tools
         .iter()
-        .map(|t| {
-            let mut tool = json!({
-                "type": "function",
-                "name": t.name,
-                "description": t.description,
-                "parameters": t.parameters,
-            });
-            if t.strict {
-                json::set(&mut tool, "strict", true);
-            }
-            tool
+        .map(|t| Tool::Function {
+            name: &t.name,
+            description: &t.description,
+            parameters: &t.parameters,
+            strict: t.strict,
         })
         .collect();
     for t in &req.server_tools {
         if let ServerTool::WebSearch { .. } = t {
-            tools.push(json!({"type": "web_search"}));
-            let include = body
-                .entry("include")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Some(list) = include.as_array_mut() {
-                list.push("web_search_call.action.sources".into());
-            }
+            tools.push(Tool::WebSearch);
+            include.push("web_search_call.action.sources");
         }
-    }
-    if !tools.is_empty() {
-        body.insert("tools".into(), tools.into());
-    }
-    if let Some(c) = &req.tool_choice {
-        body.insert(
-            "tool_choice".into(),
-            match c {
-                ToolChoice::Auto => "auto".into(),
-                ToolChoice::None => "none".into(),
-                ToolChoice::Required => "required".into(),
-                ToolChoice::Tool(name) => json!({"type": "function", "name": name}),
-            },
-        );
-    }
-    if let Some(p) = req.parallel_tool_calls {
-        body.insert("parallel_tool_calls".into(), p.into());
-    }
-    match &req.response_format {
-        ResponseFormat::Text => {}
-        ResponseFormat::JsonObject => {
-            body.insert("text".into(), json!({"format": {"type": "json_object"}}));
-        }
-        ResponseFormat::JsonSchema {
-            name,
-            schema,
-            strict,
-        } => {
-            body.insert(
-                "text".into(),
-                json!({"format": {"type": "json_schema", "name": name, "schema": schema, "strict": strict}}),
-            );
-        }
-    }
-    if let Some(n) = req.max_tokens {
-        body.insert("max_output_tokens".into(), n.into());
-    }
-    if let Some(t) = req.temperature {
-        body.insert("temperature".into(), t.into());
-    }
-    if let Some(p) = req.top_p {
-        body.insert("top_p".into(), p.into());
     }
     if req.logprobs {
-        body.insert(
-            "top_logprobs".into(),
-            req.top_logprobs.unwrap_or_default().into(),
-        );
-        let include = body
-            .entry("include")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Some(list) = include.as_array_mut() {
-            list.push("message.output_text.logprobs".into());
-        }
+        include.push("message.output_text.logprobs");
     }
-    Value::Object(body)
+    let reasoning = (o.reasoning_summary || req.reasoning_effort.is_some()).then(|| Reasoning {
+        effort: req.reasoning_effort.map(|e| e.as_str()),
+        summary: o.reasoning_summary.then_some("auto"),
+    });
+    Request {
+        model,
+        previous_response_id,
+        instructions: (!instructions.is_empty()).then(|| instructions.join("\n\n")),
+        input: input(rest, o.store),
+        stream,
+        store: o.store,
+        include,
+        service_tier: o.service_tier.as_deref(),
+        reasoning,
+        tools,
+        tool_choice: req.tool_choice.as_ref().map(|c| match c {
+            ToolChoice::Auto => Choice::Mode("auto"),
+            ToolChoice::None => Choice::Mode("none"),
+            ToolChoice::Required => Choice::Mode("required"),
+            ToolChoice::Tool(name) => Choice::Function {
+                kind: "function",
+                name,
+            },
+        }),
+        parallel_tool_calls: req.parallel_tool_calls,
+        text: match &req.response_format {
+            ResponseFormat::Text => None,
+            ResponseFormat::JsonObject => Some(Format::JsonObject),
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => Some(Format::JsonSchema {
+                name,
+                schema,
+                strict: *strict,
+            }),
+        }
+        .map(|format| TextConfig { format }),
+        max_output_tokens: req.max_tokens,
+        temperature: req.temperature.map(f64::from),
+        top_p: req.top_p.map(f64::from),
+        top_logprobs: req.logprobs.then(|| req.top_logprobs.unwrap_or_default()),
+    }
 }
 
 /// The input items for these messages (system messages go to `instructions`).
-fn input(messages: &[Message], store: bool) -> Vec<Value> {
+fn input(messages: &[Message], store: bool) -> Vec<Item<'_>> {
     let mut items = Vec::new();
     for m in messages {
         match m {
             Message::System { .. } => {}
-            Message::User { content } => items.push(json!({
-                "type": "message",
-                "role": "user",
-                "content": content.iter().map(part).collect::<Vec<_>>(),
+            Message::User { content } => items.push(Item::Written(Written::Message {
+                role: "user",
+                content: content.iter().map(part).collect(),
             })),
             Message::Assistant {
                 content,
@@ -186,7 +288,7 @@ fn input(messages: &[Message], store: bool) -> Vec<Value> {
             } => {
                 // Reasoning the server does not keep travels encrypted.
                 if !store
-                    && let Some(s) = provider_state.as_ref().filter(|s| s.provider == PROVIDER)
+                    && let Some(s) = provider_state.as_ref().filter(|s| s.provider == STATE_NAME)
                 {
                     items.extend(
                         s.data
@@ -195,22 +297,20 @@ fn input(messages: &[Message], store: bool) -> Vec<Value> {
                             .into_iter()
                             .flatten()
                             .filter(|i| i.get("type").and_then(Value::as_str) == Some("reasoning"))
-                            .cloned(),
+                            .map(Item::Kept),
                     );
                 }
                 if let Some(text) = content.as_deref().filter(|t| !t.is_empty()) {
-                    items.push(json!({
-                        "type": "message",
-                        "role": "assistant",
-                        "content": [{"type": "output_text", "text": text}],
+                    items.push(Item::Written(Written::Message {
+                        role: "assistant",
+                        content: vec![Part::OutputText { text }],
                     }));
                 }
                 for c in tool_calls {
-                    items.push(json!({
-                        "type": "function_call",
-                        "call_id": c.id,
-                        "name": c.name,
-                        "arguments": c.arguments,
+                    items.push(Item::Written(Written::FunctionCall {
+                        call_id: &c.id,
+                        name: &c.name,
+                        arguments: &c.arguments,
                     }));
                 }
             }
@@ -218,49 +318,49 @@ fn input(messages: &[Message], store: bool) -> Vec<Value> {
                 tool_call_id,
                 content,
                 ..
-            } => items.push(json!({
-                "type": "function_call_output",
-                "call_id": tool_call_id,
-                "output": content,
+            } => items.push(Item::Written(Written::FunctionCallOutput {
+                call_id: tool_call_id,
+                output: content,
             })),
         }
     }
     items
 }
 
-fn part(p: &ContentPart) -> Value {
+fn part(p: &ContentPart) -> Part<'_> {
     if let ContentPart::Document(d) = p {
-        return json!({"type": "input_text", "text": d.text});
+        return Part::InputText { text: &d.text };
     }
     let Some(media) = p.as_media() else {
         let text = match p {
             ContentPart::Text(t) => t.as_str(),
             _ => "",
         };
-        return json!({"type": "input_text", "text": text});
+        return Part::InputText { text };
     };
-    let url = match &media.source {
-        MediaSource::Url(u) => u.clone(),
-        MediaSource::Base64(b) => format!("data:{};base64,{b}", media.media_type),
-    };
-    if media.kind() == MediaKind::Image {
-        return json!({"type": "input_image", "image_url": url, "detail": "auto"});
-    }
-    match &media.source {
-        MediaSource::Url(u) => json!({"type": "input_file", "file_url": u}),
-        MediaSource::Base64(_) => {
+    let is_image = media.kind() == MediaKind::Image;
+    match media.source {
+        MediaSource::Url(url) if is_image => Part::InputImage {
+            image_url: url,
+            detail: "auto",
+        },
+        MediaSource::Base64(b) if is_image => Part::InputImage {
+            image_url: format!("data:{};base64,{b}", media.media_type),
+            detail: "auto",
+        },
+        MediaSource::Url(url) => Part::InputFile {
+            file_url: Some(url),
+            file_data: None,
+            filename: None,
+        },
+        MediaSource::Base64(b) => {
             let ext = media.media_type.rsplit('/').next().unwrap_or("bin");
-            json!({"type": "input_file", "file_data": url, "filename": format!("document.{ext}")})
+            Part::InputFile {
+                file_url: None,
+                file_data: Some(format!("data:{};base64,{b}", media.media_type)),
+                filename: Some(format!("document.{ext}")),
+            }
         }
-    }
-}
-
-/// Names the model in an error that did not know it.
-pub(super) fn model_error(e: Error, model: &str) -> Error {
-    if e.kind() == ErrorKind::ModelNotFound {
-        e.into_model_not_found(model)
-    } else {
-        e
     }
 }
 
@@ -268,11 +368,12 @@ pub(super) fn model_error(e: Error, model: &str) -> Error {
 mod tests {
     use super::*;
     use crate::chat::{ProviderState, ToolCall};
+    use serde_json::json;
 
     #[test]
     fn every_field_is_written() {
         let state = ProviderState {
-            provider: PROVIDER.into(),
+            provider: STATE_NAME.into(),
             data: json!({"response_id": "resp_1", "items": [{"type": "reasoning", "encrypted_content": "x"}, {"type": "message"}]}),
         };
         let req = crate::provider::request_fixture::every_field(Some(state));
@@ -449,7 +550,7 @@ mod tests {
         let mut assistant = Message::assistant_tool_calls(vec![call.clone()]);
         if let Message::Assistant { provider_state, .. } = &mut assistant {
             *provider_state = Some(ProviderState {
-                provider: PROVIDER.into(),
+                provider: STATE_NAME.into(),
                 data: json!({"response_id": "resp_1", "items": [{"type": "reasoning", "encrypted_content": "x"}]}),
             });
         }
@@ -463,7 +564,7 @@ mod tests {
             reasoning_summary: false,
             service_tier: None,
         };
-        let body = request_body("m", &stored, &req, false);
+        let body = serde_json::to_value(request_body("m", &stored, &req, false)).unwrap();
         assert_eq!(body["previous_response_id"], "resp_1");
         assert_eq!(
             body["input"],
@@ -473,7 +574,7 @@ mod tests {
             store: false,
             ..stored
         };
-        let body = request_body("m", &stateless, &req, false);
+        let body = serde_json::to_value(request_body("m", &stateless, &req, false)).unwrap();
         assert!(body.get("previous_response_id").is_none());
         let kinds: Vec<&str> = body["input"]
             .as_array()
