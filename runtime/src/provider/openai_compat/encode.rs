@@ -526,3 +526,411 @@ impl Serialize for WireCall<'_> {
         m.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Every field and message shape, with audio, video and reasoning
+    /// besides the fixture's.
+    fn request() -> ChatRequest {
+        let mut req = crate::provider::request_fixture::every_field(None);
+        if let Some(Message::User { content }) = req.messages.get_mut(2) {
+            content.push(ContentPart::media_bytes("audio/mpeg", &[7, 8, 9]));
+            content.push(ContentPart::media_url("video/mp4", "https://example.com/v.mp4"));
+        }
+        if let Some(Message::Assistant { reasoning, .. }) = req.messages.get_mut(3) {
+            *reasoning = Some("Oslo needs a lookup.".into());
+        }
+        req
+    }
+
+    fn written(wire: &WireConfig, stream: bool) -> Value {
+        let extra = [
+            ("top_k".to_owned(), json!(5)),
+            ("temperature".to_owned(), json!(9)),
+            ("random_seed".to_owned(), json!(1)),
+        ];
+        request_body(&request(), "m", stream, wire, &extra)
+    }
+
+    #[test]
+    fn every_field_is_written_in_openai_dialect() {
+        let body = written(&WireConfig::OPENAI, true);
+        let expected = json!({
+            "model": "m",
+            "messages": [
+                {
+                    "role": "system",
+                    "content": "Be brief."
+                },
+                {
+                    "role": "system",
+                    "content": "Use metric units."
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": "Look:"
+                        },
+                        {
+                            "type": "image_url",
+                            "image_url": {
+                                "url": "https://example.com/cat.png?size=2"
+                            }
+                        },
+                        {
+                            "type": "image_url",
+                            "image_url": {
+                                "url": "data:image/png;base64,AQID"
+                            }
+                        },
+                        {
+                            "type": "file",
+                            "file": {
+                                "filename": "document.pdf",
+                                "file_data": "https://example.com/a.pdf"
+                            }
+                        },
+                        {
+                            "type": "file",
+                            "file": {
+                                "filename": "document.pdf",
+                                "file_data": "data:application/pdf;base64,BAUG"
+                            }
+                        },
+                        {
+                            "type": "text",
+                            "text": "Oslo is cold."
+                        },
+                        {
+                            "type": "input_audio",
+                            "input_audio": {
+                                "data": "BwgJ",
+                                "format": "mp3"
+                            }
+                        },
+                        {
+                            "type": "video_url",
+                            "video_url": {
+                                "url": "https://example.com/v.mp4"
+                            }
+                        }
+                    ]
+                },
+                {
+                    "role": "assistant",
+                    "content": "Let me check.",
+                    "tool_calls": [
+                        {
+                            "type": "function",
+                            "id": "call_1",
+                            "function": {
+                                "name": "weather",
+                                "arguments": "{\"city\":\"Oslo\"}"
+                            }
+                        },
+                        {
+                            "type": "function",
+                            "id": "call_2",
+                            "function": {
+                                "name": "weather",
+                                "arguments": "not json"
+                            }
+                        }
+                    ]
+                },
+                {
+                    "role": "tool",
+                    "content": "12C",
+                    "tool_call_id": "call_1",
+                    "name": "weather"
+                },
+                {
+                    "role": "tool",
+                    "content": "bad arguments",
+                    "tool_call_id": "call_2",
+                    "name": "weather"
+                },
+                {
+                    "role": "assistant",
+                    "content": "It is 12C."
+                },
+                {
+                    "role": "user",
+                    "content": "Thanks."
+                }
+            ],
+            "stream": true,
+            "stream_options": {
+                "include_usage": true
+            },
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "weather",
+                        "description": "The weather in a city.",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {
+                                "city": {
+                                    "type": "string"
+                                }
+                            },
+                            "required": [
+                                "city"
+                            ],
+                            "additionalProperties": false
+                        },
+                        "strict": true
+                    }
+                }
+            ],
+            "tool_choice": {
+                "type": "function",
+                "function": {
+                    "name": "weather"
+                }
+            },
+            "parallel_tool_calls": false,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "answer",
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "city": {
+                                "type": "string"
+                            }
+                        },
+                        "required": [
+                            "city"
+                        ],
+                        "additionalProperties": false
+                    },
+                    "strict": true
+                }
+            },
+            "temperature": 0.5,
+            "top_p": 0.25,
+            "seed": 7,
+            "max_completion_tokens": 100,
+            "stop": [
+                "END"
+            ],
+            "logprobs": true,
+            "top_logprobs": 3,
+            "reasoning_effort": "low",
+            "top_k": 5,
+            "random_seed": 1
+        });
+        assert_eq!(body, expected);
+    }
+
+    #[test]
+    fn every_field_is_written_in_the_other_dialect() {
+        let wire = WireConfig {
+            stream_options: false,
+            reasoning_field: Some("reasoning_content"),
+            max_tokens_field: "max_tokens",
+            seed_field: "random_seed",
+            explicit_stream: true,
+            send_model: false,
+            pdf_as_document_url: true,
+            audio_as_bare_base64: true,
+            web_search_tool: Some("browser_search"),
+            schema_form: SchemaForm::Flat,
+            logprobs_as_count: true,
+        };
+        let body = written(&wire, false);
+        let bare = WireConfig {
+            schema_form: SchemaForm::Bare,
+            ..wire
+        };
+        let bare = written(&bare, false);
+        let expected = json!({
+            "messages": [
+                {
+                    "role": "system",
+                    "content": "Be brief."
+                },
+                {
+                    "role": "system",
+                    "content": "Use metric units."
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": "Look:"
+                        },
+                        {
+                            "type": "image_url",
+                            "image_url": {
+                                "url": "https://example.com/cat.png?size=2"
+                            }
+                        },
+                        {
+                            "type": "image_url",
+                            "image_url": {
+                                "url": "data:image/png;base64,AQID"
+                            }
+                        },
+                        {
+                            "type": "document_url",
+                            "document_url": "https://example.com/a.pdf"
+                        },
+                        {
+                            "type": "file",
+                            "file": {
+                                "filename": "document.pdf",
+                                "file_data": "data:application/pdf;base64,BAUG"
+                            }
+                        },
+                        {
+                            "type": "text",
+                            "text": "Oslo is cold."
+                        },
+                        {
+                            "type": "input_audio",
+                            "input_audio": "BwgJ"
+                        },
+                        {
+                            "type": "video_url",
+                            "video_url": {
+                                "url": "https://example.com/v.mp4"
+                            }
+                        }
+                    ]
+                },
+                {
+                    "role": "assistant",
+                    "content": "Let me check.",
+                    "tool_calls": [
+                        {
+                            "type": "function",
+                            "id": "call_1",
+                            "function": {
+                                "name": "weather",
+                                "arguments": "{\"city\":\"Oslo\"}"
+                            }
+                        },
+                        {
+                            "type": "function",
+                            "id": "call_2",
+                            "function": {
+                                "name": "weather",
+                                "arguments": "not json"
+                            }
+                        }
+                    ],
+                    "reasoning_content": "Oslo needs a lookup."
+                },
+                {
+                    "role": "tool",
+                    "content": "12C",
+                    "tool_call_id": "call_1",
+                    "name": "weather"
+                },
+                {
+                    "role": "tool",
+                    "content": "bad arguments",
+                    "tool_call_id": "call_2",
+                    "name": "weather"
+                },
+                {
+                    "role": "assistant",
+                    "content": "It is 12C."
+                },
+                {
+                    "role": "user",
+                    "content": "Thanks."
+                }
+            ],
+            "stream": false,
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "weather",
+                        "description": "The weather in a city.",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {
+                                "city": {
+                                    "type": "string"
+                                }
+                            },
+                            "required": [
+                                "city"
+                            ],
+                            "additionalProperties": false
+                        },
+                        "strict": true
+                    }
+                },
+                {
+                    "type": "browser_search"
+                }
+            ],
+            "tool_choice": {
+                "type": "function",
+                "function": {
+                    "name": "weather"
+                }
+            },
+            "parallel_tool_calls": false,
+            "response_format": {
+                "type": "json_schema",
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "city": {
+                            "type": "string"
+                        }
+                    },
+                    "required": [
+                        "city"
+                    ],
+                    "additionalProperties": false
+                }
+            },
+            "temperature": 0.5,
+            "top_p": 0.25,
+            "random_seed": 7,
+            "max_tokens": 100,
+            "stop": [
+                "END"
+            ],
+            "logprobs": 3,
+            "reasoning_effort": "low",
+            "top_k": 5
+        });
+        assert_eq!(body, expected);
+        let expected = json!({
+            "type": "json_schema",
+            "json_schema": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "city": {
+                            "type": "string"
+                        }
+                    },
+                    "required": [
+                        "city"
+                    ],
+                    "additionalProperties": false
+                }
+            }
+        });
+        assert_eq!(bare["response_format"], expected);
+    }
+}
