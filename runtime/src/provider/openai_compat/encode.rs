@@ -2,7 +2,9 @@
 //! takes, in the dialect its [`WireConfig`] names; and what the format cannot
 //! carry, refused first.
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use std::borrow::Cow;
+
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::chat::{
@@ -17,15 +19,13 @@ pub(crate) struct WireConfig {
     /// Send `stream_options: {include_usage: true}` (OpenAI, llama.cpp); Cerebras
     /// sends usage without it and rejects unknown fields.
     pub stream_options: bool,
-    /// The field assistant reasoning is sent back in (`reasoning` for Cerebras),
-    /// or `None` to not send it.
-    pub reasoning_field: Option<&'static str>,
-    /// The field the token limit goes in: `max_completion_tokens` (OpenAI,
-    /// Cerebras, Groq), `max_tokens` (Mistral, DeepSeek, OpenRouter,
-    /// Together), `n_predict` (llama.cpp's own).
-    pub max_tokens_field: &'static str,
-    /// The field the seed goes in: `seed`, or Mistral's `random_seed`.
-    pub seed_field: &'static str,
+    /// The field assistant reasoning is sent back in, or `None` to not
+    /// send it.
+    pub reasoning_field: Option<ReasoningField>,
+    /// The field the token limit goes in.
+    pub max_tokens_field: MaxTokensField,
+    /// The field the seed goes in.
+    pub seed_field: SeedField,
     /// Send `"stream": false` on blocking requests too.
     pub explicit_stream: bool,
     /// Send the model's name (a llama.cpp server serves one model and needs none).
@@ -59,13 +59,61 @@ pub(crate) enum SchemaForm {
     Flat,
 }
 
+/// The field assistant reasoning goes back in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReasoningField {
+    /// `reasoning`.
+    Reasoning,
+    /// `reasoning_content` (DeepSeek's).
+    ReasoningContent,
+}
+
+/// The field the token limit goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MaxTokensField {
+    /// `max_completion_tokens` (OpenAI, Cerebras, Groq).
+    MaxCompletionTokens,
+    /// `max_tokens` (Mistral, DeepSeek, OpenRouter, Together).
+    MaxTokens,
+    /// `n_predict` (llama.cpp's own).
+    NPredict,
+}
+
+impl MaxTokensField {
+    fn name(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::NPredict => "n_predict",
+        }
+    }
+}
+
+/// The field the seed goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SeedField {
+    /// `seed`.
+    Seed,
+    /// `random_seed` (Mistral's).
+    RandomSeed,
+}
+
+impl SeedField {
+    fn name(self) -> &'static str {
+        match self {
+            SeedField::Seed => "seed",
+            SeedField::RandomSeed => "random_seed",
+        }
+    }
+}
+
 impl WireConfig {
     /// OpenAI's chat completions.
     pub(crate) const OPENAI: WireConfig = WireConfig {
         stream_options: true,
         reasoning_field: None,
-        max_tokens_field: "max_completion_tokens",
-        seed_field: "seed",
+        max_tokens_field: MaxTokensField::MaxCompletionTokens,
+        seed_field: SeedField::Seed,
         explicit_stream: false,
         send_model: true,
         pdf_as_document_url: false,
@@ -79,138 +127,80 @@ impl WireConfig {
 /// A request as the wire format writes it: serialized straight from the
 /// [`ChatRequest`], with no `Value` tree built and no tool schema copied (the
 /// hot path encodes it to bytes; [`request_body`] makes a `Value` of it for
-/// those who ask).
+/// those who ask). Lists are written item by item as they are serialized.
+#[derive(Serialize)]
 pub(crate) struct WireRequest<'a> {
-    pub req: &'a ChatRequest,
-    pub model: &'a str,
-    pub stream: bool,
-    pub wire: &'a WireConfig,
-    /// Fields the model adds as they are (a vendor's own options).
-    pub extra: &'a [(String, Value)],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
+    #[serde(serialize_with = "each_message")]
+    messages: InDialect<'a, Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Tools::is_empty", serialize_with = "each_tool")]
+    tools: Tools<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<Choice<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parallel_tool_calls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Format<'a>>,
+    // Floats go out as f64, as a `Value` holds them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    random_seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n_predict: Option<u32>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logprobs: Option<Logprobs>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_logprobs: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<&'static str>,
+    #[serde(flatten, serialize_with = "extra_fields")]
+    extra: Extra<'a>,
 }
 
-/// The JSON body of a request, as a `Value`.
-pub(crate) fn request_body(
-    req: &ChatRequest,
-    model: &str,
-    stream: bool,
-    wire: &WireConfig,
-    extra: &[(String, Value)],
-) -> Value {
-    serde_json::to_value(WireRequest {
-        req,
-        model,
-        stream,
-        wire,
-        extra,
-    })
-    .unwrap_or_default()
+/// Items to be written in a dialect.
+struct InDialect<'a, T> {
+    items: &'a [T],
+    wire: &'a WireConfig,
 }
 
-impl Serialize for WireRequest<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let (req, wire) = (self.req, self.wire);
-        let mut m = s.serialize_map(None)?;
-        if wire.send_model {
-            m.serialize_entry("model", self.model)?;
-        }
-        m.serialize_entry(
-            "messages",
-            &Each(&req.messages, |msg| WireMessage(msg, wire)),
-        )?;
-        if self.stream {
-            m.serialize_entry("stream", &true)?;
-            if wire.stream_options {
-                m.serialize_entry("stream_options", &Fields([("include_usage", &true)]))?;
-            }
-        } else if wire.explicit_stream {
-            m.serialize_entry("stream", &false)?;
-        }
-        let search = wire.web_search_tool.filter(|_| {
-            req.server_tools
-                .iter()
-                .any(|t| matches!(t, ServerTool::WebSearch { .. }))
-        });
-        if !req.tools.is_empty() || search.is_some() {
-            m.serialize_entry(
-                "tools",
-                &WireTools {
-                    tools: &req.tools,
-                    search,
-                },
-            )?;
-        }
-        if let Some(choice) = &req.tool_choice {
-            match choice {
-                ToolChoice::Auto => m.serialize_entry("tool_choice", "auto")?,
-                ToolChoice::None => m.serialize_entry("tool_choice", "none")?,
-                ToolChoice::Required => m.serialize_entry("tool_choice", "required")?,
-                ToolChoice::Tool(name) => m.serialize_entry("tool_choice", &NamedFunction(name))?,
-            }
-        }
-        if let Some(p) = req.parallel_tool_calls {
-            m.serialize_entry("parallel_tool_calls", &p)?;
-        }
-        match &req.response_format {
-            ResponseFormat::Text => {}
-            ResponseFormat::JsonObject => {
-                m.serialize_entry("response_format", &Fields([("type", &"json_object")]))?;
-            }
-            ResponseFormat::JsonSchema { schema, .. } if wire.schema_form == SchemaForm::Flat => m
-                .serialize_entry(
-                    "response_format",
-                    &Fields([("type", &Value::from("json_schema")), ("schema", schema)]),
-                )?,
-            ResponseFormat::JsonSchema { schema, .. } if wire.schema_form == SchemaForm::Bare => m
-                .serialize_entry(
-                    "response_format",
-                    &Fields([
-                        ("type", &Value::from("json_schema")),
-                        ("json_schema", &serde_json::json!({ "schema": schema })),
-                    ]),
-                )?,
-            ResponseFormat::JsonSchema {
-                name,
-                schema,
-                strict,
-            } => m.serialize_entry(
-                "response_format",
-                &JsonSchemaFormat {
-                    name,
-                    schema,
-                    strict: *strict,
-                },
-            )?,
-        }
-        // Floats go out as f64, as a `Value` holds them.
-        if let Some(t) = req.temperature {
-            m.serialize_entry("temperature", &f64::from(t))?;
-        }
-        if let Some(p) = req.top_p {
-            m.serialize_entry("top_p", &f64::from(p))?;
-        }
-        if let Some(seed) = req.seed {
-            m.serialize_entry(wire.seed_field, &seed)?;
-        }
-        if let Some(n) = req.max_tokens {
-            m.serialize_entry(wire.max_tokens_field, &n)?;
-        }
-        if !req.stop.is_empty() {
-            m.serialize_entry("stop", &req.stop)?;
-        }
-        if req.logprobs && wire.logprobs_as_count {
-            m.serialize_entry("logprobs", &req.top_logprobs.unwrap_or(1))?;
-        } else if req.logprobs {
-            m.serialize_entry("logprobs", &true)?;
-            if let Some(n) = req.top_logprobs {
-                m.serialize_entry("top_logprobs", &n)?;
-            }
-        }
-        if let Some(e) = req.reasoning_effort {
-            m.serialize_entry("reasoning_effort", e.as_str())?;
-        }
-        // Extra fields never repeat a field written above (a JSON object
-        // with a key twice means different things to different servers).
+/// The function tools, then the vendor's own web search.
+struct Tools<'a> {
+    tools: &'a [crate::tool::ToolDef],
+    search: Option<&'static str>,
+}
+
+impl Tools<'_> {
+    fn is_empty(&self) -> bool {
+        self.tools.is_empty() && self.search.is_none()
+    }
+}
+
+/// Fields the model adds as they are (a vendor's own options), but for
+/// those the body writes itself: a JSON object with a key twice means
+/// different things to different servers.
+struct Extra<'a> {
+    fields: &'a [(String, Value)],
+    wire: &'a WireConfig,
+}
+
+impl Extra<'_> {
+    fn is_own(&self, key: &str) -> bool {
         const OWN: [&str; 14] = [
             "model",
             "messages",
@@ -227,126 +217,259 @@ impl Serialize for WireRequest<'_> {
             "top_logprobs",
             "reasoning_effort",
         ];
-        for (k, v) in self.extra {
-            if !OWN.contains(&k.as_str()) && k != wire.seed_field && k != wire.max_tokens_field {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
+        OWN.contains(&key)
+            || key == self.wire.seed_field.name()
+            || key == self.wire.max_tokens_field.name()
     }
 }
 
-/// `{"type": "function", "function": {"name": …}}`: a forced tool choice.
-struct NamedFunction<'a>(&'a str);
-
-impl Serialize for NamedFunction<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("type", "function")?;
-        m.serialize_entry("function", &Fields([("name", self.0)]))?;
-        m.end()
-    }
+fn each_message<S: Serializer>(
+    m: &InDialect<'_, Message>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(m.items.iter().map(|msg| WireMessage::of(msg, m.wire)))
 }
 
-/// `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`.
-struct JsonSchemaFormat<'a> {
+fn each_part<S: Serializer>(
+    p: &InDialect<'_, ContentPart>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(p.items.iter().map(|part| WirePart::of(part, p.wire)))
+}
+
+fn each_call<S: Serializer>(calls: &&[ToolCall], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(calls.iter().map(|c| WireCall {
+        id: &c.id,
+        function: CallFunction {
+            name: &c.name,
+            arguments: &c.arguments,
+        },
+    }))
+}
+
+fn each_tool<S: Serializer>(t: &Tools<'_>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let functions = t.tools.iter().map(|t| {
+        WireTool::Function(FunctionTool {
+            function: FunctionDef {
+                name: &t.name,
+                description: &t.description,
+                parameters: &t.parameters,
+                strict: t.strict,
+            },
+        })
+    });
+    let search = t.search.map(|kind| WireTool::Builtin(Builtin { kind }));
+    s.collect_seq(functions.chain(search))
+}
+
+fn extra_fields<S: Serializer>(e: &Extra<'_>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_map(
+        e.fields
+            .iter()
+            .filter(|(k, _)| !e.is_own(k))
+            .map(|(k, v)| (k, v)),
+    )
+}
+
+/// `stream_options`.
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+/// `tool_choice`: a mode, or one function.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Choice<'a> {
+    Mode(&'static str),
+    Function(NamedFunction<'a>),
+}
+
+/// `{"type": "function", "function": {"name": …}}`.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "function")]
+struct NamedFunction<'a> {
+    function: Name<'a>,
+}
+
+#[derive(Serialize)]
+struct Name<'a> {
+    name: &'a str,
+}
+
+/// `response_format`, in the dialect's [`SchemaForm`].
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Format<'a> {
+    JsonObject,
+    #[serde(rename = "json_schema")]
+    Wrapped {
+        json_schema: WrappedSchema<'a>,
+    },
+    #[serde(rename = "json_schema")]
+    Bare {
+        json_schema: BareSchema<'a>,
+    },
+    #[serde(rename = "json_schema")]
+    Flat {
+        schema: &'a Value,
+    },
+}
+
+#[derive(Serialize)]
+struct WrappedSchema<'a> {
     name: &'a str,
     schema: &'a Value,
     strict: bool,
 }
 
-impl Serialize for JsonSchemaFormat<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        struct Inner<'a>(&'a JsonSchemaFormat<'a>);
-        impl Serialize for Inner<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(3))?;
-                m.serialize_entry("name", self.0.name)?;
-                m.serialize_entry("schema", self.0.schema)?;
-                m.serialize_entry("strict", &self.0.strict)?;
-                m.end()
-            }
+#[derive(Serialize)]
+struct BareSchema<'a> {
+    schema: &'a Value,
+}
+
+/// `logprobs`: a flag (with `top_logprobs` beside it), or the number of
+/// alternatives.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Logprobs {
+    Flag(bool),
+    Count(u8),
+}
+
+/// A tool: a function, or the vendor's own (`{"type": "browser_search"}`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WireTool<'a> {
+    Function(FunctionTool<'a>),
+    Builtin(Builtin),
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "function")]
+struct FunctionTool<'a> {
+    function: FunctionDef<'a>,
+}
+
+/// A tool definition; its schema by reference.
+#[derive(Serialize)]
+struct FunctionDef<'a> {
+    name: &'a str,
+    description: &'a str,
+    parameters: &'a Value,
+    #[serde(skip_serializing_if = "is_false")]
+    strict: bool,
+}
+
+#[derive(Serialize)]
+struct Builtin {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+impl<'a> WireRequest<'a> {
+    /// The body of `req` to `model` in dialect `wire`, with the model's
+    /// `extra` fields.
+    pub(crate) fn new(
+        req: &'a ChatRequest,
+        model: &'a str,
+        stream: bool,
+        wire: &'a WireConfig,
+        extra: &'a [(String, Value)],
+    ) -> Self {
+        let search = wire.web_search_tool.filter(|_| {
+            req.server_tools
+                .iter()
+                .any(|t| matches!(t, ServerTool::WebSearch { .. }))
+        });
+        let response_format = match &req.response_format {
+            ResponseFormat::Text => None,
+            ResponseFormat::JsonObject => Some(Format::JsonObject),
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => Some(match wire.schema_form {
+                SchemaForm::Wrapped => Format::Wrapped {
+                    json_schema: WrappedSchema {
+                        name,
+                        schema,
+                        strict: *strict,
+                    },
+                },
+                SchemaForm::Bare => Format::Bare {
+                    json_schema: BareSchema { schema },
+                },
+                SchemaForm::Flat => Format::Flat { schema },
+            }),
+        };
+        let (logprobs, top_logprobs) = match (req.logprobs, wire.logprobs_as_count) {
+            (false, _) => (None, None),
+            (true, true) => (Some(Logprobs::Count(req.top_logprobs.unwrap_or(1))), None),
+            (true, false) => (Some(Logprobs::Flag(true)), req.top_logprobs),
+        };
+        let seed = |field| req.seed.filter(|_| wire.seed_field == field);
+        let limit = |field| req.max_tokens.filter(|_| wire.max_tokens_field == field);
+        WireRequest {
+            model: wire.send_model.then_some(model),
+            messages: InDialect {
+                items: &req.messages,
+                wire,
+            },
+            stream: if stream {
+                Some(true)
+            } else {
+                wire.explicit_stream.then_some(false)
+            },
+            stream_options: (stream && wire.stream_options).then_some(StreamOptions {
+                include_usage: true,
+            }),
+            tools: Tools {
+                tools: &req.tools,
+                search,
+            },
+            tool_choice: req.tool_choice.as_ref().map(|c| match c {
+                ToolChoice::Auto => Choice::Mode("auto"),
+                ToolChoice::None => Choice::Mode("none"),
+                ToolChoice::Required => Choice::Mode("required"),
+                ToolChoice::Tool(name) => Choice::Function(NamedFunction {
+                    function: Name { name },
+                }),
+            }),
+            parallel_tool_calls: req.parallel_tool_calls,
+            response_format,
+            temperature: req.temperature.map(f64::from),
+            top_p: req.top_p.map(f64::from),
+            seed: seed(SeedField::Seed),
+            random_seed: seed(SeedField::RandomSeed),
+            max_completion_tokens: limit(MaxTokensField::MaxCompletionTokens),
+            max_tokens: limit(MaxTokensField::MaxTokens),
+            n_predict: limit(MaxTokensField::NPredict),
+            stop: &req.stop,
+            logprobs,
+            top_logprobs,
+            reasoning_effort: req.reasoning_effort.map(|e| e.as_str()),
+            extra: Extra {
+                fields: extra,
+                wire,
+            },
         }
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("type", "json_schema")?;
-        m.serialize_entry("json_schema", &Inner(self))?;
-        m.end()
     }
 }
 
-/// A JSON object of fixed fields.
-struct Fields<'a, const N: usize, V: ?Sized>([(&'static str, &'a V); N]);
-
-impl<const N: usize, V: Serialize + ?Sized> Serialize for Fields<'_, N, V> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(N))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-}
-
-/// A list serialized item by item through `view`.
-struct Each<'a, T, F>(&'a [T], F);
-
-impl<'a, T, F, V> Serialize for Each<'a, T, F>
-where
-    F: Fn(&'a T) -> V,
-    V: Serialize,
-{
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for item in self.0 {
-            seq.serialize_element(&(self.1)(item))?;
-        }
-        seq.end()
-    }
-}
-
-/// A tool definition as the wire writes it; its schema by reference.
-struct WireTool<'a>(&'a crate::tool::ToolDef);
-
-/// The function tools, then the vendor's own web search.
-struct WireTools<'a> {
-    tools: &'a [crate::tool::ToolDef],
-    search: Option<&'static str>,
-}
-
-impl Serialize for WireTools<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for t in self.tools {
-            seq.serialize_element(&WireTool(t))?;
-        }
-        if let Some(kind) = self.search {
-            seq.serialize_element(&Fields([("type", kind)]))?;
-        }
-        seq.end()
-    }
-}
-
-impl Serialize for WireTool<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        struct Function<'a>(&'a crate::tool::ToolDef);
-        impl Serialize for Function<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-                let t = self.0;
-                let mut m = s.serialize_map(None)?;
-                m.serialize_entry("name", &t.name)?;
-                m.serialize_entry("description", &t.description)?;
-                m.serialize_entry("parameters", &t.parameters)?;
-                if t.strict {
-                    m.serialize_entry("strict", &true)?;
-                }
-                m.end()
-            }
-        }
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("type", "function")?;
-        m.serialize_entry("function", &Function(self.0))?;
-        m.end()
-    }
+/// The JSON body of a request, as a `Value`.
+pub(crate) fn request_body(
+    req: &ChatRequest,
+    model: &str,
+    stream: bool,
+    wire: &WireConfig,
+    extra: &[(String, Value)],
+) -> Value {
+    serde_json::to_value(WireRequest::new(req, model, stream, wire, extra)).unwrap_or_default()
 }
 
 /// Refuses what chat completions cannot carry, whatever the server: the
@@ -383,38 +506,67 @@ pub(crate) fn check_expressible(model: &str, req: &ChatRequest, wire: &WireConfi
 }
 
 /// A message as the wire writes it.
-struct WireMessage<'a>(&'a Message, &'a WireConfig);
+#[derive(Serialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+enum WireMessage<'a> {
+    System {
+        content: &'a str,
+    },
+    User {
+        content: UserContent<'a>,
+    },
+    Assistant {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content: Option<&'a str>,
+        #[serde(skip_serializing_if = "<[_]>::is_empty", serialize_with = "each_call")]
+        tool_calls: &'a [ToolCall],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reasoning: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reasoning_content: Option<&'a str>,
+    },
+    Tool {
+        content: &'a str,
+        tool_call_id: &'a str,
+        #[serde(skip_serializing_if = "str::is_empty")]
+        name: &'a str,
+    },
+}
 
-impl Serialize for WireMessage<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        match self.0 {
-            Message::System { content } => {
-                m.serialize_entry("role", "system")?;
-                m.serialize_entry("content", content)?;
-            }
-            Message::User { content } => {
-                m.serialize_entry("role", "user")?;
-                match content.as_slice() {
-                    [ContentPart::Text(t)] => m.serialize_entry("content", t)?,
-                    parts => m.serialize_entry("content", &Each(parts, |p| WirePart(p, self.1)))?,
-                }
-            }
+/// A user message's content: one text as a string, else its parts.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum UserContent<'a> {
+    Text(&'a str),
+    Parts(#[serde(serialize_with = "each_part")] InDialect<'a, ContentPart>),
+}
+
+impl<'a> WireMessage<'a> {
+    fn of(m: &'a Message, wire: &'a WireConfig) -> Self {
+        match m {
+            Message::System { content } => WireMessage::System { content },
+            Message::User { content } => WireMessage::User {
+                content: match content.as_slice() {
+                    [ContentPart::Text(t)] => UserContent::Text(t),
+                    parts => UserContent::Parts(InDialect { items: parts, wire }),
+                },
+            },
             Message::Assistant {
                 content,
                 tool_calls,
                 reasoning,
                 ..
             } => {
-                m.serialize_entry("role", "assistant")?;
-                if let Some(c) = content {
-                    m.serialize_entry("content", c)?;
-                }
-                if !tool_calls.is_empty() {
-                    m.serialize_entry("tool_calls", &Each(tool_calls, WireCall))?;
-                }
-                if let (Some(field), Some(r)) = (self.1.reasoning_field, reasoning) {
-                    m.serialize_entry(field, r)?;
+                let reasoning_in = |field| {
+                    reasoning
+                        .as_deref()
+                        .filter(|_| wire.reasoning_field == Some(field))
+                };
+                WireMessage::Assistant {
+                    content: content.as_deref(),
+                    tool_calls,
+                    reasoning: reasoning_in(ReasoningField::Reasoning),
+                    reasoning_content: reasoning_in(ReasoningField::ReasoningContent),
                 }
             }
             Message::Tool {
@@ -422,109 +574,115 @@ impl Serialize for WireMessage<'_> {
                 name,
                 content,
                 ..
-            } => {
-                m.serialize_entry("role", "tool")?;
-                m.serialize_entry("content", content)?;
-                m.serialize_entry("tool_call_id", tool_call_id)?;
-                if !name.is_empty() {
-                    m.serialize_entry("name", name)?;
-                }
-            }
+            } => WireMessage::Tool {
+                content,
+                tool_call_id,
+                name,
+            },
         }
-        m.end()
     }
 }
 
 /// A part of a user message, in this wire's media dialect.
-struct WirePart<'a>(&'a ContentPart, &'a WireConfig);
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WirePart<'a> {
+    Text { text: &'a str },
+    ImageUrl { image_url: Url<'a> },
+    DocumentUrl { document_url: &'a str },
+    InputAudio { input_audio: Audio<'a> },
+    VideoUrl { video_url: Url<'a> },
+    File { file: File<'a> },
+}
 
-impl Serialize for WirePart<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        match self.0 {
-            ContentPart::Text(t) => {
-                m.serialize_entry("type", "text")?;
-                m.serialize_entry("text", t)?;
-            }
+#[derive(Serialize)]
+struct Url<'a> {
+    url: Cow<'a, str>,
+}
+
+/// Audio: `{data, format}`, or bare base64 (Mistral's).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Audio<'a> {
+    Bare(&'a str),
+    Data { data: &'a str, format: &'a str },
+}
+
+/// OpenAI's file part: a PDF (or other file) as a data URL.
+#[derive(Serialize)]
+struct File<'a> {
+    filename: String,
+    file_data: Cow<'a, str>,
+}
+
+impl<'a> WirePart<'a> {
+    fn of(p: &'a ContentPart, wire: &WireConfig) -> Self {
+        let media = match p {
+            ContentPart::Text(text) => return WirePart::Text { text },
             ContentPart::Image { url } => {
-                m.serialize_entry("type", "image_url")?;
-                m.serialize_entry("image_url", &Fields([("url", url)]))?;
+                return WirePart::ImageUrl {
+                    image_url: Url { url: url.into() },
+                };
             }
-            ContentPart::Media(media) => {
-                let url = match &media.source {
-                    MediaSource::Url(u) => u.clone(),
-                    MediaSource::Base64(b) => format!("data:{};base64,{b}", media.media_type),
-                };
-                let format = media.media_type.rsplit('/').next().unwrap_or_default();
-                let format = match format {
-                    "mpeg" => "mp3",
-                    "x-wav" | "wave" => "wav",
-                    other => other,
-                };
-                match (media.kind(), &media.source) {
-                    (MediaKind::Image, _) => {
-                        m.serialize_entry("type", "image_url")?;
-                        m.serialize_entry("image_url", &Fields([("url", &url)]))?;
-                    }
-                    (MediaKind::Pdf, MediaSource::Url(u)) if self.1.pdf_as_document_url => {
-                        m.serialize_entry("type", "document_url")?;
-                        m.serialize_entry("document_url", u)?;
-                    }
-                    (MediaKind::Audio, MediaSource::Base64(b)) => {
-                        m.serialize_entry("type", "input_audio")?;
-                        if self.1.audio_as_bare_base64 {
-                            m.serialize_entry("input_audio", b)?;
+            // No citations here (check_expressible refuses them): the text.
+            ContentPart::Document(d) => return WirePart::Text { text: &d.text },
+            ContentPart::Media(media) => media,
+        };
+        let url: Cow<'a, str> = match &media.source {
+            MediaSource::Url(u) => u.into(),
+            MediaSource::Base64(b) => format!("data:{};base64,{b}", media.media_type).into(),
+        };
+        let format = match media.media_type.rsplit('/').next().unwrap_or_default() {
+            "mpeg" => "mp3",
+            "x-wav" | "wave" => "wav",
+            other => other,
+        };
+        match (media.kind(), &media.source) {
+            (MediaKind::Image, _) => WirePart::ImageUrl {
+                image_url: Url { url },
+            },
+            (MediaKind::Pdf, MediaSource::Url(u)) if wire.pdf_as_document_url => {
+                WirePart::DocumentUrl { document_url: u }
+            }
+            (MediaKind::Audio, MediaSource::Base64(b)) => WirePart::InputAudio {
+                input_audio: if wire.audio_as_bare_base64 {
+                    Audio::Bare(b)
+                } else {
+                    Audio::Data { data: b, format }
+                },
+            },
+            (MediaKind::Video, _) => WirePart::VideoUrl {
+                video_url: Url { url },
+            },
+            (kind, _) => WirePart::File {
+                file: File {
+                    filename: format!(
+                        "document.{}",
+                        if kind == MediaKind::Pdf {
+                            "pdf"
                         } else {
-                            m.serialize_entry(
-                                "input_audio",
-                                &Fields([("data", b.as_str()), ("format", format)]),
-                            )?;
+                            format
                         }
-                    }
-                    (MediaKind::Video, _) => {
-                        m.serialize_entry("type", "video_url")?;
-                        m.serialize_entry("video_url", &Fields([("url", &url)]))?;
-                    }
-                    _ => {
-                        // OpenAI's file part: a PDF (or other file) as a data URL.
-                        let ext = match media.kind() {
-                            MediaKind::Pdf => "pdf",
-                            _ => format,
-                        };
-                        let name = format!("document.{ext}");
-                        m.serialize_entry("type", "file")?;
-                        m.serialize_entry(
-                            "file",
-                            &Fields([("filename", &name), ("file_data", &url)]),
-                        )?;
-                    }
-                }
-            }
-            ContentPart::Document(d) => {
-                // No citations here (check_request refuses them): the text.
-                m.serialize_entry("type", "text")?;
-                m.serialize_entry("text", &d.text)?;
-            }
+                    ),
+                    file_data: url,
+                },
+            },
         }
-        m.end()
     }
 }
 
 /// A tool call of an assistant message.
-struct WireCall<'a>(&'a ToolCall);
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "function")]
+struct WireCall<'a> {
+    id: &'a str,
+    function: CallFunction<'a>,
+}
 
-impl Serialize for WireCall<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let c = self.0;
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("type", "function")?;
-        m.serialize_entry("id", &c.id)?;
-        m.serialize_entry(
-            "function",
-            &Fields([("name", &c.name), ("arguments", &c.arguments)]),
-        )?;
-        m.end()
-    }
+#[derive(Serialize)]
+struct CallFunction<'a> {
+    name: &'a str,
+    arguments: &'a str,
 }
 
 #[cfg(test)]
@@ -539,7 +697,10 @@ mod tests {
         let mut req = crate::provider::request_fixture::every_field(None);
         if let Some(Message::User { content }) = req.messages.get_mut(2) {
             content.push(ContentPart::media_bytes("audio/mpeg", &[7, 8, 9]));
-            content.push(ContentPart::media_url("video/mp4", "https://example.com/v.mp4"));
+            content.push(ContentPart::media_url(
+                "video/mp4",
+                "https://example.com/v.mp4",
+            ));
         }
         if let Some(Message::Assistant { reasoning, .. }) = req.messages.get_mut(3) {
             *reasoning = Some("Oslo needs a lookup.".into());
@@ -737,9 +898,9 @@ mod tests {
     fn every_field_is_written_in_the_other_dialect() {
         let wire = WireConfig {
             stream_options: false,
-            reasoning_field: Some("reasoning_content"),
-            max_tokens_field: "max_tokens",
-            seed_field: "random_seed",
+            reasoning_field: Some(ReasoningField::ReasoningContent),
+            max_tokens_field: MaxTokensField::MaxTokens,
+            seed_field: SeedField::RandomSeed,
             explicit_stream: true,
             send_model: false,
             pdf_as_document_url: true,

@@ -216,13 +216,13 @@ impl Protocol for ChatCompletionsApi {
         request: &'a ChatRequest,
         stream: bool,
     ) -> Result<encode::WireRequest<'a>> {
-        Ok(encode::WireRequest {
-            req: request,
+        Ok(encode::WireRequest::new(
+            request,
             model,
             stream,
-            wire: &client.wire,
-            extra: &self.extra,
-        })
+            &client.wire,
+            &self.extra,
+        ))
     }
 
     fn read(

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::encode::{SchemaForm, WireConfig};
+use super::encode::{MaxTokensField, ReasoningField, SchemaForm, SeedField, WireConfig};
 use crate::error::Result;
 use crate::provider::capabilities::{Capabilities, Support, Thinking};
 use crate::provider::endpoint::Endpoint;
@@ -121,7 +121,7 @@ struct Row {
 const VENDOR_WIRE: WireConfig = WireConfig {
     explicit_stream: true,
     stream_options: false,
-    max_tokens_field: "max_tokens",
+    max_tokens_field: MaxTokensField::MaxTokens,
     ..WireConfig::OPENAI
 };
 
@@ -146,7 +146,7 @@ const ROWS: [Row; 7] = [
         base_url: "https://api.mistral.ai/v1",
         key_variable: Some("MISTRAL_API_KEY"),
         wire: WireConfig {
-            seed_field: "random_seed",
+            seed_field: SeedField::RandomSeed,
             pdf_as_document_url: true,
             audio_as_bare_base64: true,
             ..VENDOR_WIRE
@@ -160,7 +160,7 @@ const ROWS: [Row; 7] = [
         base_url: "https://api.groq.com/openai/v1",
         key_variable: Some("GROQ_API_KEY"),
         wire: WireConfig {
-            max_tokens_field: "max_completion_tokens",
+            max_tokens_field: MaxTokensField::MaxCompletionTokens,
             web_search_tool: Some("browser_search"),
             ..VENDOR_WIRE
         },
@@ -174,7 +174,7 @@ const ROWS: [Row; 7] = [
         key_variable: Some("DEEPSEEK_API_KEY"),
         wire: WireConfig {
             // Thinking mode wants its reasoning back with tool calls.
-            reasoning_field: Some("reasoning_content"),
+            reasoning_field: Some(ReasoningField::ReasoningContent),
             ..VENDOR_WIRE
         },
         capabilities: deepseek_capabilities,
@@ -211,7 +211,7 @@ const ROWS: [Row; 7] = [
         base_url: "http://127.0.0.1:8080",
         key_variable: None,
         wire: WireConfig {
-            max_tokens_field: "n_predict",
+            max_tokens_field: MaxTokensField::NPredict,
             explicit_stream: false,
             send_model: false,
             schema_form: SchemaForm::Bare,
