@@ -22,6 +22,7 @@ mod request_fixture;
 pub(crate) mod sse;
 mod storage;
 pub(crate) mod streaming;
+mod writing;
 
 use std::pin::Pin;
 use std::sync::Arc;

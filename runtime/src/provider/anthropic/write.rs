@@ -11,6 +11,7 @@ use crate::chat::{
     ChatRequest, ContentPart, MediaKind, MediaSource, Message, ResponseFormat, ServerTool,
     ToolChoice,
 };
+use crate::provider::writing::{Outgoing, is_false};
 
 /// What the model adds to every request.
 pub(super) struct WireModel<'a> {
@@ -45,10 +46,6 @@ pub(crate) struct Request<'a> {
     output_config: Option<OutputConfig<'a>>,
 }
 
-fn is_false(b: &bool) -> bool {
-    !b
-}
-
 /// `thinking`: off, adaptive, or a token budget.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -67,12 +64,7 @@ struct Turn<'a> {
 
 /// A content block: one typecall wrote, or one the model gave that goes back
 /// as it came (signed thinking, server tool use and results).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Content<'a> {
-    Written(Block<'a>),
-    Kept(&'a Value),
-}
+type Content<'a> = Outgoing<'a, Block<'a>>;
 
 /// A text block.
 #[derive(Serialize)]

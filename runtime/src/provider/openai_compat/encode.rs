@@ -12,6 +12,7 @@ use crate::chat::{
     ToolCall, ToolChoice,
 };
 use crate::error::{Error, Result};
+use crate::provider::writing::is_false;
 
 /// The differences between OpenAI-compatible servers that the wire format needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,10 +366,6 @@ struct FunctionDef<'a> {
 struct Builtin {
     #[serde(rename = "type")]
     kind: &'static str,
-}
-
-fn is_false(b: &bool) -> bool {
-    !b
 }
 
 impl<'a> WireRequest<'a> {

@@ -10,6 +10,7 @@ use crate::chat::{
     ChatRequest, ContentPart, MediaKind, MediaSource, Message, ResponseFormat, ServerTool,
     ToolChoice,
 };
+use crate::provider::writing::{Outgoing, is_false};
 
 /// The model's settings that shape every request.
 #[derive(Debug, Clone)]
@@ -56,18 +57,9 @@ pub(crate) struct Request<'a> {
     top_logprobs: Option<u8>,
 }
 
-fn is_false(b: &bool) -> bool {
-    !b
-}
-
 /// An input item: one typecall wrote, or one the model gave that goes back
 /// as it came (encrypted reasoning).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Item<'a> {
-    Written(Written<'a>),
-    Kept(&'a Value),
-}
+type Item<'a> = Outgoing<'a, Written<'a>>;
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
