@@ -341,6 +341,35 @@ async fn typecall_server_and_client_round_trip_over_http_and_a_dead_server_is_a_
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_offers_the_newest_handshake_revision_or_the_one_asked_for() {
+    let server = local_http_server(HttpOptions::new()).await;
+    // By default: the newest revision that has an `initialize` handshake.
+    let client = McpClient::connect_http(&server.url()).await.unwrap();
+    assert_eq!(client.protocol_version(), "2025-11-25");
+    assert_eq!(
+        typecall::mcp::MCP_PROTOCOL_VERSIONS.last(),
+        Some(&"2025-11-25")
+    );
+    // An older one when asked: the server answers in it, and tools work.
+    let older = McpHttpClientOptions::new().protocol_version("2025-06-18");
+    let client = McpClient::connect_http_with(&server.url(), older)
+        .await
+        .unwrap();
+    assert_eq!(client.protocol_version(), "2025-06-18");
+    round_trip(&client).await;
+    // One typecall does not speak is refused before anything is sent.
+    let unknown = McpHttpClientOptions::new().protocol_version("1999-01-01");
+    let err = McpClient::connect_http_with(&server.url(), unknown)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, McpError::Setting(m) if m.contains("1999-01-01") && m.contains("2025-11-25")),
+        "{err:?}"
+    );
+    server.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------
 // Safe by default over HTTP.
 

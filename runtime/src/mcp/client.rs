@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ContentBlock,
-    Implementation, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject,
+    Implementation, NumberOrString, ProgressNotificationParam, ProgressToken, ProtocolVersion,
+    RequestMetaObject,
 };
 use rmcp::service::{NotificationContext, RunningService, ServiceError};
 use rmcp::transport::TokioChildProcess;
@@ -57,11 +58,23 @@ impl std::fmt::Debug for McpClient {
     }
 }
 
-/// What the client hears from the server besides answers.
+/// The protocol revisions typecall's client speaks, oldest first: those
+/// negotiated by the `initialize` handshake.
+pub const MCP_PROTOCOL_VERSIONS: [&str; 4] =
+    ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// The revision offered unless [`McpHttpClientOptions::protocol_version`]
+/// says otherwise: the newest of [`MCP_PROTOCOL_VERSIONS`]. (A server that
+/// only speaks an older one answers with it, and the client goes on in it.)
+const OFFERED_VERSION: &str = "2025-11-25";
+
+/// What the client hears from the server besides answers, and what it says
+/// of itself.
 #[derive(Clone)]
 struct Notices {
     changed: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
+    offered: &'static str,
 }
 
 impl ClientHandler for Notices {
@@ -88,6 +101,13 @@ impl ClientHandler for Notices {
             ClientCapabilities::default(),
             Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
         )
+        .with_protocol_version(
+            ProtocolVersion::KNOWN_VERSIONS
+                .iter()
+                .find(|v| v.as_str() == self.offered)
+                .cloned()
+                .unwrap_or(ProtocolVersion::LATEST_WITH_INITIALIZE),
+        )
     }
 }
 
@@ -98,6 +118,7 @@ impl ClientHandler for Notices {
 #[derive(Clone, Default)]
 pub struct McpHttpClientOptions {
     bearer_token: Option<String>,
+    protocol_version: Option<String>,
 }
 
 impl std::fmt::Debug for McpHttpClientOptions {
@@ -107,6 +128,7 @@ impl std::fmt::Debug for McpHttpClientOptions {
                 "bearer_token",
                 &self.bearer_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("protocol_version", &self.protocol_version)
             .finish()
     }
 }
@@ -120,6 +142,31 @@ impl McpHttpClientOptions {
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.bearer_token = Some(token.into());
         self
+    }
+    /// The protocol revision to offer (one of [`MCP_PROTOCOL_VERSIONS`];
+    /// the newest by default), for a server that refuses newer ones. The
+    /// server may answer with an older revision it speaks; the client goes on
+    /// in it if typecall knows it.
+    pub fn protocol_version(mut self, version: impl Into<String>) -> Self {
+        self.protocol_version = Some(version.into());
+        self
+    }
+}
+
+/// The revision to offer: `asked` when typecall speaks it.
+fn offered_version(asked: Option<&str>) -> Result<&'static str, McpError> {
+    match asked {
+        None => Ok(OFFERED_VERSION),
+        Some(v) => MCP_PROTOCOL_VERSIONS
+            .iter()
+            .find(|known| **known == v)
+            .copied()
+            .ok_or_else(|| {
+                McpError::Setting(format!(
+                    "MCP protocol version `{v}` is not one typecall speaks ({})",
+                    MCP_PROTOCOL_VERSIONS.join(", ")
+                ))
+            }),
     }
 }
 
@@ -152,7 +199,7 @@ impl McpClient {
                 what: format!("starting the MCP server {label}"),
                 source,
             })?;
-        Self::handshake(transport, label).await
+        Self::handshake(transport, label, OFFERED_VERSION).await
     }
 
     /// Connects to a streamable-HTTP MCP endpoint (`http://host:port/mcp`).
@@ -167,11 +214,13 @@ impl McpClient {
     ///
     /// # Errors
     /// As [`connect_http`](Self::connect_http); [`McpError::Setting`] when no
-    /// HTTP client can be built.
+    /// HTTP client can be built or the protocol version asked for is not one
+    /// typecall speaks.
     pub async fn connect_http_with(
         url: &str,
         options: McpHttpClientOptions,
     ) -> Result<Self, McpError> {
+        let offered = offered_version(options.protocol_version.as_deref())?;
         let http = crate::provider::tls_client_builder()
             .map_err(|e| McpError::Setting(e.to_string()))?
             .build()
@@ -181,10 +230,14 @@ impl McpClient {
             config = config.auth_header(token);
         }
         let transport = StreamableHttpClientTransport::with_client(http, config);
-        Self::handshake(transport, url.to_owned()).await
+        Self::handshake(transport, url.to_owned(), offered).await
     }
 
-    async fn handshake<T, E, A>(transport: T, label: String) -> Result<Self, McpError>
+    async fn handshake<T, E, A>(
+        transport: T,
+        label: String,
+        offered: &'static str,
+    ) -> Result<Self, McpError>
     where
         T: rmcp::transport::IntoTransport<RoleClient, E, A>,
         E: std::error::Error + Send + Sync + 'static,
@@ -194,6 +247,7 @@ impl McpClient {
         let notices = Notices {
             changed: Arc::clone(&changed),
             progress: Arc::clone(&progress),
+            offered,
         };
         let service = notices
             .serve(transport)
@@ -202,6 +256,20 @@ impl McpClient {
                 peer: label.clone(),
                 message: e.to_string(),
             })?;
+        let agreed = service
+            .peer_info()
+            .map(|info| info.protocol_version.to_string())
+            .unwrap_or_default();
+        if !MCP_PROTOCOL_VERSIONS.contains(&agreed.as_str()) {
+            return Err(McpError::Handshake {
+                peer: label,
+                message: format!(
+                    "the server answered in MCP protocol version `{agreed}`, which typecall \
+                     does not speak ({})",
+                    MCP_PROTOCOL_VERSIONS.join(", ")
+                ),
+            });
+        }
         Ok(Self {
             connection: Arc::new(Connection {
                 service,
@@ -220,6 +288,15 @@ impl McpClient {
     pub fn call_timeout(mut self, limit: Duration) -> Self {
         self.call_timeout = limit;
         self
+    }
+
+    /// The protocol revision the server and this client agreed on.
+    pub fn protocol_version(&self) -> String {
+        self.connection
+            .service
+            .peer_info()
+            .map(|info| info.protocol_version.to_string())
+            .unwrap_or_default()
     }
 
     /// The server's name and version, as it introduced itself.

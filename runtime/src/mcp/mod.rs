@@ -41,7 +41,7 @@ mod error;
 mod http;
 mod server;
 
-pub use client::{McpClient, McpHttpClientOptions, McpTools, RefusedTool};
+pub use client::{MCP_PROTOCOL_VERSIONS, McpClient, McpHttpClientOptions, McpTools, RefusedTool};
 pub use error::McpError;
 pub use http::{HttpOptions, HttpServer};
 pub use server::McpServer;

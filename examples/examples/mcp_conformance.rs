@@ -1,0 +1,140 @@
+//! typecall against the Model Context Protocol's official conformance suite
+//! (npm `@modelcontextprotocol/conformance`), written with typecall's public
+//! API only. `tests/tests/mcp_conformance.rs` runs the suite with it; by hand:
+//!
+//! Server mode: serve the suite's fixtures over streamable HTTP, then point
+//! the suite at `http://ADDR/mcp`:
+//!   `cargo run -p typecall-examples --example mcp_conformance -- server --http 127.0.0.1:8000`
+//!   `node …/conformance/dist/index.js server --url http://127.0.0.1:8000/mcp`
+//!
+//! Client mode: the command the suite's client mode runs; it appends the URL
+//! of its own test server and names the scenario in
+//! `MCP_CONFORMANCE_SCENARIO`:
+//!   `node …/conformance/dist/index.js client --scenario initialize \
+//!      --command "target/debug/examples/mcp_conformance client"`
+//!
+//! The fixtures served are the suite's that typecall can express: each
+//! scenario's requirements are in the suite (`conformance list`, and each
+//! scenario's description).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use typecall::future::BoxFuture;
+use typecall::mcp::{HttpOptions, McpClient, McpServer};
+use typecall::tool::{Tool, ToolContext, ToolDef, ToolResult, ToolValue, Toolbox};
+
+/// Tests simple text content response
+#[typecall::tool]
+fn test_simple_text() -> String {
+    "This is a simple text response for testing.".to_owned()
+}
+
+/// Tests error response handling
+#[typecall::tool]
+fn test_error_handling() -> Result<String, String> {
+    Err("This tool intentionally returns an error for testing".to_owned())
+}
+
+/// A tool whose input schema is given as it is (JSON Schema 2020-12, with
+/// `$schema`, `$defs` and `additionalProperties`), not derived from a Rust
+/// type: the suite checks that the listing keeps every keyword.
+struct JsonSchema2020Tool {
+    def: ToolDef,
+}
+
+impl JsonSchema2020Tool {
+    fn new() -> Self {
+        Self {
+            def: ToolDef {
+                name: "json_schema_2020_12_tool".into(),
+                description: "Tool with JSON Schema 2020-12 features".into(),
+                parameters: json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "type": "object",
+                    "$defs": {
+                        "address": {
+                            "type": "object",
+                            "properties": {
+                                "street": {"type": "string"},
+                                "city": {"type": "string"}
+                            }
+                        }
+                    },
+                    "properties": {
+                        "name": {"type": "string"},
+                        "address": {"$ref": "#/$defs/address"}
+                    },
+                    "additionalProperties": false
+                }),
+                strict: false,
+            },
+        }
+    }
+}
+
+impl Tool for JsonSchema2020Tool {
+    fn def(&self) -> &ToolDef {
+        &self.def
+    }
+    fn call<'a>(&'a self, args: Value, _ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult> {
+        Box::pin(async move { Ok(ToolValue::Text(format!("Received: {args}"))) })
+    }
+}
+
+/// The suite's fixtures that typecall can serve.
+fn fixtures() -> typecall::Result<Toolbox> {
+    let mut tools = Toolbox::new();
+    tools.add(TestSimpleText)?;
+    tools.add(TestErrorHandling)?;
+    tools.add_arc(Arc::new(JsonSchema2020Tool::new()))?;
+    Ok(tools)
+}
+
+async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let server =
+        McpServer::new(fixtures()?).name("typecall-conformance", env!("CARGO_PKG_VERSION"));
+    let running = server
+        .serve_http(HttpOptions::new().addr(addr.parse()?))
+        .await?;
+    // Stdout is not the protocol channel here: say where it listens.
+    println!("MCP server listening at {}", running.url());
+    running.run().await;
+    Ok(())
+}
+
+/// What the suite's client scenarios ask of a client: connect, list the
+/// tools, and call the one the scenario's server offers.
+async fn client(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    eprintln!("scenario `{scenario}` against {url}");
+    let client = McpClient::connect_http(url).await?;
+    let tools = client.tools().await?;
+    eprintln!("tools: {:?}", tools.names());
+    if tools.get("add_numbers").is_some() {
+        let sum = client.call("add_numbers", json!({"a": 2, "b": 3})).await?;
+        eprintln!("add_numbers: {}", sum.to_content());
+    }
+    for name in tools.names() {
+        if name == "test_reconnection" {
+            let answer = client.call(name, json!({})).await?;
+            eprintln!("{name}: {}", answer.to_content());
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["server", "--http", addr] => serve(addr).await,
+        ["client", url] => client(url).await,
+        _ => Err("usage: mcp_conformance server --http ADDR | mcp_conformance client URL".into()),
+    }
+}
