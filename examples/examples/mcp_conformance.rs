@@ -22,12 +22,63 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use typecall::future::BoxFuture;
 use typecall::mcp::{HttpOptions, McpClient, McpServer};
-use typecall::tool::{Tool, ToolContext, ToolDef, ToolResult, ToolValue, Toolbox};
+use typecall::tool::{Tool, ToolContent, ToolContext, ToolDef, ToolResult, ToolValue, Toolbox};
 
 /// Tests simple text content response
 #[typecall::tool]
 fn test_simple_text() -> String {
     "This is a simple text response for testing.".to_owned()
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+/// A WAV header with no samples: 8 kHz, mono, 8-bit.
+const WAV: &[u8] = &[
+    b'R', b'I', b'F', b'F', 36, 0, 0, 0, b'W', b'A', b'V', b'E', b'f', b'm', b't', b' ', 16, 0, 0,
+    0, 1, 0, 1, 0, 0x40, 0x1F, 0, 0, 0x40, 0x1F, 0, 0, 1, 0, 8, 0, b'd', b'a', b't', b'a', 0, 0, 0,
+    0,
+];
+
+/// Tests image content response
+#[typecall::tool]
+fn test_image_content() -> ToolContent {
+    ToolContent::new().image("image/png", PNG)
+}
+
+/// Tests audio content response
+#[typecall::tool]
+fn test_audio_content() -> ToolContent {
+    ToolContent::new().audio("audio/wav", WAV)
+}
+
+/// Tests embedded resource content response
+#[typecall::tool]
+fn test_embedded_resource() -> ToolContent {
+    ToolContent::new().resource_text(
+        "test://embedded-resource",
+        "text/plain",
+        "This is an embedded resource content.",
+    )
+}
+
+/// Tests response with multiple content types (text, image, resource)
+#[typecall::tool]
+fn test_multiple_content_types() -> ToolContent {
+    ToolContent::new()
+        .text("Multiple content types test:")
+        .image("image/png", PNG)
+        .resource_text(
+            "test://mixed-content-resource",
+            "application/json",
+            r#"{"test":"data","value":123}"#,
+        )
 }
 
 /// Tests error response handling
@@ -87,6 +138,10 @@ fn fixtures() -> typecall::Result<Toolbox> {
     let mut tools = Toolbox::new();
     tools.add(TestSimpleText)?;
     tools.add(TestErrorHandling)?;
+    tools.add(TestImageContent)?;
+    tools.add(TestAudioContent)?;
+    tools.add(TestEmbeddedResource)?;
+    tools.add(TestMultipleContentTypes)?;
     tools.add_arc(Arc::new(JsonSchema2020Tool::new()))?;
     Ok(tools)
 }

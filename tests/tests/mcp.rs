@@ -370,6 +370,64 @@ async fn the_client_offers_the_newest_handshake_revision_or_the_one_asked_for() 
     server.shutdown().await;
 }
 
+/// A chart and its caption.
+#[typecall::tool]
+fn chart(fail: bool) -> Result<typecall::tool::ToolContent, String> {
+    if fail {
+        return Err("no data".into());
+    }
+    Ok(typecall::tool::ToolContent::new()
+        .text("Sales rose.")
+        .image("image/png", &[1, 2, 3])
+        .audio("audio/wav", &[4, 5])
+        .resource_text("test://notes", "text/markdown", "# Notes")
+        .resource_bytes("test://raw", "application/octet-stream", &[6]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_blocks_cross_mcp_unchanged_both_ways() {
+    use typecall::tool::{ContentBlock, ResourceContents, Toolbox};
+    let server = McpServer::new(Toolbox::new().with(Chart).unwrap())
+        .serve_http(HttpOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let client = McpClient::connect_http(&server.url()).await.unwrap();
+    let got = client.call("chart", json!({"fail": false})).await.unwrap();
+    let ToolValue::Content(content) = &got else {
+        panic!("expected content blocks, got {got:?}")
+    };
+    let blocks = content.blocks();
+    assert_eq!(blocks.len(), 5, "{blocks:?}");
+    assert!(matches!(&blocks[0], ContentBlock::Text { text } if text == "Sales rose."));
+    assert!(
+        matches!(&blocks[1], ContentBlock::Image { media_type, data } if media_type == "image/png" && data == "AQID")
+    );
+    assert!(
+        matches!(&blocks[2], ContentBlock::Audio { media_type, data } if media_type == "audio/wav" && data == "BAU=")
+    );
+    assert!(
+        matches!(&blocks[3], ContentBlock::Resource { uri, media_type: Some(t), contents: ResourceContents::Text(text) }
+        if uri == "test://notes" && t == "text/markdown" && text == "# Notes")
+    );
+    assert!(
+        matches!(&blocks[4], ContentBlock::Resource { contents: ResourceContents::Blob(b), .. } if b == "Bg==")
+    );
+    // What a model reads of it.
+    assert_eq!(
+        got.to_content(),
+        "Sales rose.\n[image: image/png, 3 bytes]\n[audio: audio/wav, 2 bytes]\n\
+         [resource test://notes (text/markdown)]\n# Notes\n\
+         [resource test://raw (application/octet-stream), 1 bytes]"
+    );
+    // The `Err` of a `Result<ToolContent, E>` is still an error result.
+    let err = client
+        .call("chart", json!({"fail": true}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no data"), "{err}");
+    server.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------
 // Safe by default over HTTP.
 

@@ -7,6 +7,7 @@ mod response;
 mod stream;
 mod think;
 
+pub(crate) use message::base64;
 pub use message::{
     ContentPart, Document, Media, MediaKind, MediaSource, Message, ProviderState, ToolCall,
 };

@@ -22,8 +22,8 @@ use super::McpError;
 use crate::future::BoxFuture;
 use crate::schema::{Dialect, Schema, SchemaError};
 use crate::tool::{
-    Tool, ToolAnnotations, ToolContext, ToolDef, ToolError, ToolResult, ToolSet, ToolValue,
-    WRAPPED_RESULT,
+    Tool, ToolAnnotations, ToolContent, ToolContext, ToolDef, ToolError, ToolResult, ToolSet,
+    ToolValue, WRAPPED_RESULT,
 };
 
 /// How long a call or a list may take before it is a
@@ -564,22 +564,57 @@ async fn call_remote(
     read_result(name, answer, output)
 }
 
+/// A content block as a [`ToolContent`] keeps it.
+fn block(b: &ContentBlock) -> crate::tool::ContentBlock {
+    use crate::tool::{ContentBlock as Block, ResourceContents as Contents};
+    let text = |text: String| Block::Text { text };
+    match b {
+        ContentBlock::Text(t) => text(t.text.clone()),
+        ContentBlock::Image(i) => Block::Image {
+            media_type: i.mime_type.clone(),
+            data: i.data.clone(),
+        },
+        ContentBlock::Audio(a) => Block::Audio {
+            media_type: a.mime_type.clone(),
+            data: a.data.clone(),
+        },
+        ContentBlock::Resource(r) => match &r.resource {
+            rmcp::model::ResourceContents::TextResourceContents {
+                uri,
+                mime_type,
+                text,
+                ..
+            } => Block::Resource {
+                uri: uri.clone(),
+                media_type: mime_type.clone(),
+                contents: Contents::Text(text.clone()),
+            },
+            rmcp::model::ResourceContents::BlobResourceContents {
+                uri,
+                mime_type,
+                blob,
+                ..
+            } => Block::Resource {
+                uri: uri.clone(),
+                media_type: mime_type.clone(),
+                contents: Contents::Blob(blob.clone()),
+            },
+            _ => text("[embedded resource]".to_owned()),
+        },
+        ContentBlock::ResourceLink(r) => text(format!("[resource {}]", r.uri)),
+        _ => text("[content]".to_owned()),
+    }
+}
+
 /// A result as the model reads it: the error text of an `isError` result,
-/// the checked structured value, or the text content.
+/// the checked structured value, the text content, or the content blocks
+/// when there is more than text (images, audio, resources).
 fn read_result(name: &str, result: CallToolResult, output: Option<&Schema>) -> ToolResult {
-    let text = result
+    let content = result
         .content
         .iter()
-        .map(|block| match block {
-            ContentBlock::Text(t) => t.text.clone(),
-            ContentBlock::Image(i) => format!("[{} image]", i.mime_type),
-            ContentBlock::Audio(a) => format!("[{} audio]", a.mime_type),
-            ContentBlock::Resource(_) => "[embedded resource]".to_owned(),
-            ContentBlock::ResourceLink(r) => format!("[resource {}]", r.uri),
-            _ => "[content]".to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+        .fold(ToolContent::new(), |c, b| c.block(block(b)));
+    let text = content.to_text();
     if result.is_error == Some(true) {
         return Err(ToolError::Failed {
             tool: name.to_owned(),
@@ -611,7 +646,14 @@ fn read_result(name: &str, result: CallToolResult, output: Option<&Schema>) -> T
                 other => other,
             }))
         }
-        None => Ok(ToolValue::Text(text)),
+        None if content
+            .blocks()
+            .iter()
+            .all(|b| matches!(b, crate::tool::ContentBlock::Text { .. })) =>
+        {
+            Ok(ToolValue::Text(text))
+        }
+        None => Ok(ToolValue::Content(content)),
     }
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
-    Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig,
+    Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ResourceContents,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, ServiceExt};
@@ -161,11 +161,14 @@ impl ToolHandler {
 /// A successful result: the text for every client, and the structured value
 /// when the tool declared an output schema.
 fn success(value: ToolValue, output_schema: Option<&Value>) -> CallToolResult {
+    if let ToolValue::Content(content) = value {
+        return CallToolResult::success(content.blocks().iter().map(block).collect());
+    }
     let mut result = CallToolResult::success(vec![ContentBlock::text(value.to_content())]);
     if let Some(schema) = output_schema {
         let value = match value {
             ToolValue::Json(v) => v,
-            ToolValue::Text(t) => Value::String(t),
+            other => Value::String(other.to_content()),
         };
         let wrapped = schema.get(WRAPPED_RESULT) == Some(&Value::Bool(true));
         result.structured_content = Some(if wrapped {
@@ -175,6 +178,30 @@ fn success(value: ToolValue, output_schema: Option<&Value>) -> CallToolResult {
         });
     }
     result
+}
+
+/// A content block as MCP writes it.
+fn block(b: &crate::tool::ContentBlock) -> ContentBlock {
+    use crate::tool::{ContentBlock as Block, ResourceContents as Contents};
+    match b {
+        Block::Text { text } => ContentBlock::text(text.clone()),
+        Block::Image { media_type, data } => ContentBlock::image(data.clone(), media_type.clone()),
+        Block::Audio { media_type, data } => ContentBlock::audio(data.clone(), media_type.clone()),
+        Block::Resource {
+            uri,
+            media_type,
+            contents,
+        } => {
+            let mut resource = match contents {
+                Contents::Text(text) => ResourceContents::text(text.clone(), uri.clone()),
+                Contents::Blob(data) => ResourceContents::blob(data.clone(), uri.clone()),
+            };
+            if let Some(t) = media_type {
+                resource = resource.with_mime_type(t.clone());
+            }
+            ContentBlock::resource(resource)
+        }
+    }
 }
 
 fn as_object(v: &Value) -> JsonObject {

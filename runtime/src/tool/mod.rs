@@ -3,6 +3,7 @@
 //! [`Toolbox`] that dispatches calls, and the errors a model gets back.
 
 mod annotations;
+mod content;
 mod context;
 mod error;
 mod function;
@@ -18,6 +19,7 @@ use crate::future::BoxFuture;
 use crate::schema::{Dialect, Schema, SchemaError, schema_for};
 
 pub use annotations::{ToolAnnotations, WRAPPED_RESULT, output_schema_for};
+pub use content::{ContentBlock, ResourceContents, ToolContent};
 pub use context::{Ctx, ToolContext};
 pub use error::ToolError;
 pub use function::FnTool;
@@ -86,11 +88,15 @@ impl ToolDef {
 
 /// What a tool returns to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ToolValue {
     /// Structured data, sent as JSON text.
     Json(Value),
     /// Text, sent as is.
     Text(String),
+    /// Content blocks: text, images, audio, embedded resources (what a
+    /// tool returning a [`ToolContent`] gives).
+    Content(ToolContent),
 }
 
 impl ToolValue {
@@ -99,6 +105,7 @@ impl ToolValue {
         match self {
             ToolValue::Json(v) => v.to_string(),
             ToolValue::Text(t) => t.clone(),
+            ToolValue::Content(c) => c.to_text(),
         }
     }
 }
@@ -595,6 +602,17 @@ pub(crate) mod generated {
     /// # Errors
     /// [`ToolError::Failed`] when serialization fails.
     pub fn to_value<T: Serialize>(tool: &str, v: T) -> ToolResult {
+        // Content blocks stay blocks (a `ToolContent` is `Serialize` for
+        // records, so it arrives here like any value).
+        if std::any::type_name::<T>() == std::any::type_name::<super::ToolContent>() {
+            return serde_json::to_value(v)
+                .and_then(serde_json::from_value)
+                .map(ToolValue::Content)
+                .map_err(|e| ToolError::Failed {
+                    tool: tool.to_owned(),
+                    message: format!("the result could not be read as content blocks: {e}"),
+                });
+        }
         // A `Result` that reached here through an alias: its `Err` is an error.
         let is_result = std::any::type_name::<T>().starts_with("core::result::Result<");
         match serde_json::to_value(v) {
