@@ -20,9 +20,13 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use std::time::Duration;
 use typecall::future::BoxFuture;
 use typecall::mcp::{HttpOptions, McpClient, McpServer};
-use typecall::tool::{Tool, ToolContent, ToolContext, ToolDef, ToolResult, ToolValue, Toolbox};
+
+use typecall::tool::{
+    LogLevel, Reporter, Tool, ToolContent, ToolContext, ToolDef, ToolResult, ToolValue, Toolbox,
+};
 
 /// Tests simple text content response
 #[typecall::tool]
@@ -79,6 +83,33 @@ fn test_multiple_content_types() -> ToolContent {
             "application/json",
             r#"{"test":"data","value":123}"#,
         )
+}
+
+/// Tests tool that emits log messages during execution
+#[typecall::tool]
+async fn test_tool_with_logging() -> String {
+    let report = Reporter::current();
+    report.log(LogLevel::Info, "Tool execution started");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    report.log(LogLevel::Info, "Tool processing data");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    report.log(LogLevel::Info, "Tool execution completed");
+    "Tool with logging executed successfully".to_owned()
+}
+
+/// Tests tool that reports progress notifications
+#[typecall::tool]
+async fn test_tool_with_progress() -> String {
+    let report = Reporter::current();
+    for step in [0.0, 50.0, 100.0] {
+        report.progress(
+            step,
+            Some(100.0),
+            Some(&format!("Completed step {step} of 100")),
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    "Progress reported".to_owned()
 }
 
 /// Tests error response handling
@@ -142,6 +173,8 @@ fn fixtures() -> typecall::Result<Toolbox> {
     tools.add(TestAudioContent)?;
     tools.add(TestEmbeddedResource)?;
     tools.add(TestMultipleContentTypes)?;
+    tools.add(TestToolWithLogging)?;
+    tools.add(TestToolWithProgress)?;
     tools.add_arc(Arc::new(JsonSchema2020Tool::new()))?;
     Ok(tools)
 }

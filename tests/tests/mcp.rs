@@ -428,6 +428,64 @@ async fn content_blocks_cross_mcp_unchanged_both_ways() {
     server.shutdown().await;
 }
 
+/// Counts to three, reporting each step.
+#[typecall::tool]
+async fn count_to_three() -> u32 {
+    let report = typecall::tool::Reporter::current();
+    for i in 1..=3 {
+        report.progress(f64::from(i), Some(3.0), None);
+        report.log(typecall::tool::LogLevel::Info, &format!("step {i}"));
+    }
+    3
+}
+
+/// The same, on a blocking thread.
+#[typecall::tool(blocking)]
+fn count_to_three_blocking() -> u32 {
+    let report = typecall::tool::Reporter::current();
+    for i in 1..=3 {
+        report.progress(f64::from(i), Some(3.0), None);
+    }
+    3
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tools_progress_reaches_the_client() {
+    use typecall::tool::Toolbox;
+    let tools = Toolbox::new()
+        .with(CountToThree)
+        .unwrap()
+        .with(CountToThreeBlocking)
+        .unwrap();
+    let server = McpServer::new(tools)
+        .serve_http(HttpOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let client = McpClient::connect_http(&server.url()).await.unwrap();
+    // The client handles each notification on its own task: give the last
+    // ones a moment (they were sent before the result).
+    let seen = |n: u64| {
+        let client = client.clone();
+        async move {
+            for _ in 0..200 {
+                if client.progress_updates() >= n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            client.progress_updates()
+        }
+    };
+    client.call("count_to_three", json!({})).await.unwrap();
+    assert_eq!(seen(3).await, 3);
+    client
+        .call("count_to_three_blocking", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(seen(6).await, 6);
+    server.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------
 // Safe by default over HTTP.
 

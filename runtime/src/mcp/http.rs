@@ -288,8 +288,11 @@ pub(super) async fn serve(
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_cancellation_token(stop.child_token());
     let sessions = Arc::new(LocalSessionManager::default());
-    let service =
-        StreamableHttpService::new(move || Ok(handler.clone()), Arc::clone(&sessions), config);
+    let service = StreamableHttpService::new(
+        move || Ok(handler.for_session()),
+        Arc::clone(&sessions),
+        config,
+    );
     let gate = Arc::new(Gate {
         service,
         sessions,

@@ -5,7 +5,10 @@
 //!   clients (editors, desktop assistants, other agents) over stdio or
 //!   streamable HTTP: each tool with its input schema, description, title and
 //!   hints, an `outputSchema` and `structuredContent` when its Rust return type
-//!   has a schema, failures as `isError` results the client's model can read.
+//!   has a schema, failures as `isError` results the client's model can read;
+//!   results made of images, audio and embedded resources
+//!   ([`ToolContent`](crate::tool::ToolContent)); a tool's progress and logs
+//!   ([`Reporter`](crate::tool::Reporter)) sent to the client as they happen.
 //! - [`McpClient`] connects to an MCP server (a child process, or streamable
 //!   HTTP) and hands its tools to an [`Agent`](crate::Agent) as a
 //!   [`ToolSet`](crate::tool::ToolSet): schemas lowered for the model like a

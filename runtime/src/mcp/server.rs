@@ -1,19 +1,29 @@
-//! A [`Toolbox`] as an MCP server: `tools/list` and `tools/call`.
+//! A [`Toolbox`] as an MCP server: `tools/list`, `tools/call` with the
+//! call's progress and logs (see [`Reporter`]), `logging/setLevel`.
+// MCP logging (`logging/setLevel`, `notifications/message`) is in every
+// revision up to 2025-11-25, the one clients negotiate through `initialize`;
+// rmcp marks it deprecated for the revision after it (SEP-2577).
+#![allow(deprecated)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
-    Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ResourceContents,
-    ServerCapabilities, ServerConfig,
+    Implementation, JsonObject, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
+    PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ResourceContents,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::{RoleServer, ServerHandler, ServiceExt};
 use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
 
 use super::McpError;
 use super::http::{HttpOptions, HttpServer};
-use crate::tool::{Tool, ToolError, ToolValue, Toolbox, WRAPPED_RESULT};
+use crate::tool::{
+    LogLevel, ReportSink, Reporter, Tool, ToolError, ToolValue, Toolbox, WRAPPED_RESULT,
+};
 
 /// Serves the tools of a [`Toolbox`] to MCP clients, over stdio
 /// ([`serve_stdio`](Self::serve_stdio)) or streamable HTTP
@@ -38,7 +48,20 @@ pub(super) struct ToolHandler {
     tools: Arc<Toolbox>,
     info: Implementation,
     instructions: Option<String>,
+    /// The least severe log level the client wants (a [`LogLevel`] as `u8`),
+    /// one per session.
+    log_level: Arc<AtomicU8>,
 }
+
+/// The level logs are sent at until the client sets one.
+const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
+
+/// How many progress and log messages of one call may wait to be sent;
+/// beyond it they are dropped rather than holding the tool.
+const REPORT_QUEUE: usize = 256;
+
+/// How long the messages a call queued may take to go out after it ended.
+const REPORT_FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl McpServer {
     /// A server for these tools, introducing itself as `typecall` with
@@ -49,6 +72,7 @@ impl McpServer {
                 tools: Arc::new(tools),
                 info: Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
                 instructions: None,
+                log_level: Arc::new(AtomicU8::new(DEFAULT_LOG_LEVEL as u8)),
             },
         }
     }
@@ -116,7 +140,113 @@ impl McpServer {
     }
 }
 
+/// What a call reports, on its way to the client.
+enum Report {
+    Progress(ProgressNotificationParam),
+    Log(LoggingMessageNotificationParam),
+}
+
+/// A call's [`ReportSink`]: progress only when the call carried a progress
+/// token, logs at or above the session's level; queued, never waiting.
+struct CallReports {
+    queue: mpsc::Sender<Report>,
+    token: Option<ProgressToken>,
+    log_level: Arc<AtomicU8>,
+}
+
+impl ReportSink for CallReports {
+    fn progress(&self, done: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.token else { return };
+        let mut p = ProgressNotificationParam::new(token.clone(), done);
+        p.total = total;
+        p.message = message.map(str::to_owned);
+        let _ = self.queue.try_send(Report::Progress(p));
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        if (level as u8) < self.log_level.load(Ordering::Relaxed) {
+            return;
+        }
+        let level = match level {
+            LogLevel::Debug => LoggingLevel::Debug,
+            LogLevel::Info => LoggingLevel::Info,
+            LogLevel::Notice => LoggingLevel::Notice,
+            LogLevel::Warning => LoggingLevel::Warning,
+            LogLevel::Error => LoggingLevel::Error,
+            LogLevel::Critical => LoggingLevel::Critical,
+            LogLevel::Alert => LoggingLevel::Alert,
+            LogLevel::Emergency => LoggingLevel::Emergency,
+        };
+        let _ = self
+            .queue
+            .try_send(Report::Log(LoggingMessageNotificationParam::new(
+                level,
+                Value::String(message.to_owned()),
+            )));
+    }
+}
+
+/// Sends what `reports` receives to `peer`, in order, until `done` fires;
+/// then what is already queued, and ends.
+async fn forward_reports(
+    peer: Peer<RoleServer>,
+    mut reports: mpsc::Receiver<Report>,
+    mut done: oneshot::Receiver<()>,
+) {
+    let send = |report| {
+        let peer = peer.clone();
+        async move {
+            let _ = match report {
+                Report::Progress(p) => peer.notify_progress(p).await,
+                Report::Log(l) => peer.notify_logging_message(l).await,
+            };
+        }
+    };
+    loop {
+        tokio::select! {
+            biased;
+            report = reports.recv() => match report {
+                Some(report) => send(report).await,
+                None => return,
+            },
+            _ = &mut done => break,
+        }
+    }
+    while let Ok(report) = reports.try_recv() {
+        send(report).await;
+    }
+}
+
 impl ToolHandler {
+    /// The handler of a new session: the same tools, its own log level.
+    pub(super) fn for_session(&self) -> Self {
+        Self {
+            log_level: Arc::new(AtomicU8::new(DEFAULT_LOG_LEVEL as u8)),
+            ..self.clone()
+        }
+    }
+
+    /// Runs a call with a [`Reporter`] whose messages go to the client
+    /// before the result does.
+    async fn call_reporting(
+        &self,
+        name: &str,
+        args: Value,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (queue, reports) = mpsc::channel(REPORT_QUEUE);
+        let (done, finished) = oneshot::channel();
+        let forwarder = tokio::spawn(forward_reports(context.peer.clone(), reports, finished));
+        let reporter = Reporter::new(Arc::new(CallReports {
+            queue,
+            token: context.meta.get_progress_token(),
+            log_level: Arc::clone(&self.log_level),
+        }));
+        let result = reporter.scope(self.call(name, args)).await;
+        let _ = done.send(());
+        let _ = tokio::time::timeout(REPORT_FLUSH_LIMIT, forwarder).await;
+        result
+    }
+
     fn describe(tool: &Arc<dyn Tool>) -> rmcp::model::Tool {
         let def = tool.def();
         let mut listed = rmcp::model::Tool::new(
@@ -213,12 +343,34 @@ fn as_object(v: &Value) -> JsonObject {
 
 impl ServerHandler for ToolHandler {
     fn get_info(&self) -> ServerConfig {
-        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(self.info.clone());
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .build();
+        let mut config = ServerConfig::new(capabilities).with_server_info(self.info.clone());
         if let Some(text) = &self.instructions {
             config = config.with_instructions(text.clone());
         }
         config
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let level = match request.level {
+            LoggingLevel::Debug => LogLevel::Debug,
+            LoggingLevel::Info => LogLevel::Info,
+            LoggingLevel::Notice => LogLevel::Notice,
+            LoggingLevel::Warning => LogLevel::Warning,
+            LoggingLevel::Error => LogLevel::Error,
+            LoggingLevel::Critical => LogLevel::Critical,
+            LoggingLevel::Alert => LogLevel::Alert,
+            LoggingLevel::Emergency => LogLevel::Emergency,
+        };
+        self.log_level.store(level as u8, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn list_tools(
@@ -243,11 +395,55 @@ impl ServerHandler for ToolHandler {
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.map_or(Value::Null, Value::Object);
         tokio::select! {
-            result = self.call(&request.name, args) => result.map(CallToolResponse::from),
+            result = self.call_reporting(&request.name, args, &context) => result.map(CallToolResponse::from),
             () = context.ct.cancelled() => Err(ErrorData::internal_error(
                 format!("the call to `{}` was cancelled by the client", request.name),
                 None,
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::NumberOrString;
+
+    use super::*;
+
+    fn reports(token: Option<&str>, level: LogLevel) -> (CallReports, mpsc::Receiver<Report>) {
+        let (queue, received) = mpsc::channel(2);
+        let sink = CallReports {
+            queue,
+            token: token.map(|t| ProgressToken(NumberOrString::String(t.to_owned().into()))),
+            log_level: Arc::new(AtomicU8::new(level as u8)),
+        };
+        (sink, received)
+    }
+
+    fn kinds(received: &mut mpsc::Receiver<Report>) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Ok(r) = received.try_recv() {
+            seen.push(match r {
+                Report::Progress(p) => format!("progress {}", p.progress),
+                Report::Log(l) => format!("log {}", l.data),
+            });
+        }
+        seen
+    }
+
+    #[test]
+    fn progress_goes_only_with_a_token_and_logs_only_at_the_sessions_level() {
+        let (sink, mut received) = reports(None, LogLevel::Warning);
+        sink.progress(1.0, None, None);
+        sink.log(LogLevel::Info, "quiet");
+        sink.log(LogLevel::Error, "loud");
+        assert_eq!(kinds(&mut received), ["log \"loud\""]);
+
+        // A full queue drops messages instead of waiting.
+        let (sink, mut received) = reports(Some("t"), LogLevel::Debug);
+        for i in 0..5 {
+            sink.progress(f64::from(i), Some(4.0), None);
+        }
+        assert_eq!(kinds(&mut received), ["progress 0", "progress 1"]);
     }
 }

@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod function;
 mod panics;
+mod report;
 mod toolbox;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use content::{ContentBlock, ResourceContents, ToolContent};
 pub use context::{Ctx, ToolContext};
 pub use error::ToolError;
 pub use function::FnTool;
+pub use report::{LogLevel, ReportSink, Reporter};
 pub use toolbox::Toolbox;
 
 /// A tool as a model sees it: a name, a description, and the JSON Schema of its
@@ -501,7 +503,9 @@ pub(crate) mod generated {
         tool: &str,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, ToolError> {
-        tokio::task::spawn_blocking(move || super::panics::marked_blocking(f))
+        // The call's reporter goes with it to the blocking thread.
+        let reporter = super::Reporter::current();
+        tokio::task::spawn_blocking(move || reporter.enter(|| super::panics::marked_blocking(f)))
             .await
             .map_err(|e| ToolError::Panicked {
                 tool: tool.to_owned(),
