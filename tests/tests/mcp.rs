@@ -509,6 +509,99 @@ async fn post(url: &str, headers: &[(&str, &str)], body: String) -> reqwest::Res
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_requests_get_json_rpc_errors_and_nothing_is_left_open() {
+    let server = local_http_server(HttpOptions::new()).await;
+    let url = server.url();
+    let code = |v: &Value| v["error"]["code"].as_i64();
+
+    let r = post(&url, &[], "{not json".into()).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(code(&r.json().await.unwrap()), Some(-32700));
+
+    let batch = json!([initialize_body(), initialize_body()]).to_string();
+    let r = post(&url, &[], batch).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(code(&r.json().await.unwrap()), Some(-32600));
+
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "add", "arguments": [1, 2]}});
+    let r = post(&url, &[], call.to_string()).await;
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(code(&answer), Some(-32602), "{answer}");
+    assert_eq!(answer["id"], 7);
+
+    // A good request still works after all that.
+    let r = post(&url, &[], initialize_body().to_string()).await;
+    assert_eq!(r.status(), 200);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_idle_sessions_give_way() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = local_http_server(
+        HttpOptions::new()
+            .header_read_timeout(Duration::from_millis(300))
+            .body_read_timeout(Duration::from_millis(300))
+            .max_sessions(2)
+            .evictable_after(Duration::from_millis(500)),
+    )
+    .await;
+    let url = server.url();
+    let addr = server.local_addr();
+
+    // Headers sent one byte and then nothing: the connection is closed.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"P").await.unwrap();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+        "a client that sends no headers is not cut off"
+    );
+
+    // A body promised and not sent: 408.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\ncontent-length: 100\r\n\r\n{{\"a\""
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // The cap: two sessions; a third waits until one has been idle long enough.
+    let session =
+        |r: &reqwest::Response| r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let first = post(&url, &[], initialize_body().to_string()).await;
+    assert_eq!(first.status(), 200);
+    let first = session(&first);
+    let second = post(&url, &[], initialize_body().to_string()).await;
+    assert_eq!(second.status(), 200);
+    let r = post(&url, &[], initialize_body().to_string()).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let third = post(&url, &[], initialize_body().to_string()).await;
+    assert_eq!(third.status(), 200, "{:?}", third.text().await);
+    // The least recently used session was the one closed.
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}).to_string();
+    let r = post(
+        &url,
+        &[
+            ("mcp-session-id", &first),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        ping,
+    )
+    .await;
+    assert_eq!(r.status(), 404, "{:?}", r.text().await);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_server_refuses_foreign_origins_missing_tokens_big_bodies_and_too_many_sessions() {
     let server = local_http_server(
         HttpOptions::new()

@@ -1,16 +1,19 @@
 //! Serving MCP over streamable HTTP, safe by default.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rmcp::transport::streamable_http_server::session::SessionManager;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +26,14 @@ use super::server::ToolHandler;
 /// `127.0.0.1:8000` only, requests whose `Origin` is not a loopback page
 /// refused (DNS-rebinding protection), `Host` checked, request bodies capped
 /// at 1 MiB and open sessions at 64. A bearer token can be required.
+///
+/// Clients are held to time and space: a request's headers must arrive within
+/// 10 s and its body within 30 s; a session unused for 60 s is closed, and
+/// when every session is taken the least recently used one that has been idle
+/// for 10 s gives way to a new one. A body that is not JSON is refused with a
+/// JSON-RPC parse error (-32700, HTTP 400), a batch with -32600 (MCP has no
+/// batches since 2025-06-18), a `tools/call` whose arguments are not an
+/// object with -32602.
 ///
 /// ```
 /// use typecall::mcp::HttpOptions;
@@ -42,6 +53,10 @@ pub struct HttpOptions {
     allowed_origins: Vec<String>,
     allowed_hosts: Vec<String>,
     beyond_loopback: bool,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
+    session_idle_timeout: Duration,
+    evictable_after: Duration,
 }
 
 impl std::fmt::Debug for HttpOptions {
@@ -58,6 +73,10 @@ impl std::fmt::Debug for HttpOptions {
             .field("allowed_origins", &self.allowed_origins)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("beyond_loopback", &self.beyond_loopback)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("evictable_after", &self.evictable_after)
             .finish()
     }
 }
@@ -88,6 +107,10 @@ impl HttpOptions {
                 "::1".to_owned(),
             ],
             beyond_loopback: false,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            session_idle_timeout: Duration::from_secs(60),
+            evictable_after: Duration::from_secs(10),
         }
     }
     /// The address to listen on (port 0: any free port, see
@@ -129,6 +152,30 @@ impl HttpOptions {
     /// defaults; needed when serving beyond loopback.
     pub fn allowed_hosts(mut self, hosts: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.allowed_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+    /// How long a client may take to send a request's headers (default 10 s);
+    /// the connection is closed beyond it.
+    pub fn header_read_timeout(mut self, limit: Duration) -> Self {
+        self.header_read_timeout = limit;
+        self
+    }
+    /// How long a client may take to send a request's body (default 30 s;
+    /// 408 beyond).
+    pub fn body_read_timeout(mut self, limit: Duration) -> Self {
+        self.body_read_timeout = limit;
+        self
+    }
+    /// How long a session may go unused before it is closed (default 60 s).
+    pub fn session_idle_timeout(mut self, limit: Duration) -> Self {
+        self.session_idle_timeout = limit;
+        self
+    }
+    /// When every session is taken, how long the least recently used one must
+    /// have been idle to be closed for a new one (default 10 s; until then a
+    /// new session gets 503 with `Retry-After`).
+    pub fn evictable_after(mut self, idle: Duration) -> Self {
+        self.evictable_after = idle;
         self
     }
     /// Allows an address that is not loopback. Set a bearer token and the
@@ -182,6 +229,79 @@ impl Drop for HttpServer {
 
 type Body = BoxBody<Bytes, Infallible>;
 
+/// A JSON-RPC error for a request that could not be read, as HTTP `status`.
+fn json_rpc_error(
+    status: StatusCode,
+    id: &serde_json::Value,
+    code: i64,
+    message: &str,
+) -> Response<Body> {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": code, "message": message},
+    });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// What is wrong with a request body, as the JSON-RPC error to answer with.
+fn unreadable(body: &[u8]) -> Option<Response<Body>> {
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Some(json_rpc_error(
+                StatusCode::BAD_REQUEST,
+                &serde_json::Value::Null,
+                -32700,
+                &format!("Parse error: the body is not JSON ({e})"),
+            ));
+        }
+    };
+    let null = serde_json::Value::Null;
+    let Some(message) = value.as_object() else {
+        let why = if value.is_array() {
+            "Invalid Request: JSON-RPC batches are not part of MCP (since 2025-06-18); send one message per request"
+        } else {
+            "Invalid Request: a JSON-RPC message is an object"
+        };
+        return Some(json_rpc_error(StatusCode::BAD_REQUEST, &null, -32600, why));
+    };
+    let id = message.get("id").unwrap_or(&null);
+    if message.get("jsonrpc").and_then(serde_json::Value::as_str) != Some("2.0") {
+        return Some(json_rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32600,
+            "Invalid Request: `jsonrpc` must be \"2.0\"",
+        ));
+    }
+    let method = message.get("method").and_then(serde_json::Value::as_str);
+    if method == Some("tools/call") {
+        let params = message.get("params");
+        let name_ok = params
+            .and_then(|p| p.get("name"))
+            .is_some_and(serde_json::Value::is_string);
+        let args_ok = params
+            .and_then(|p| p.get("arguments"))
+            .is_none_or(|a| a.is_object() || a.is_null());
+        if !name_ok || !args_ok {
+            return Some(json_rpc_error(
+                StatusCode::OK,
+                id,
+                -32602,
+                "Invalid params: `tools/call` takes {\"name\": string, \"arguments\": object}",
+            ));
+        }
+    }
+    None
+}
+
 fn refuse(status: StatusCode, message: &str) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(message.to_owned())).boxed());
     *response.status_mut() = status;
@@ -210,6 +330,10 @@ struct Gate {
     bearer: Option<String>,
     max_body_bytes: usize,
     max_sessions: usize,
+    body_read_timeout: Duration,
+    evictable_after: Duration,
+    /// When each session was last used.
+    last_used: Mutex<HashMap<String, Instant>>,
 }
 
 impl Gate {
@@ -241,15 +365,116 @@ impl Gate {
                 "the request body is too large",
             );
         }
-        let new_session = request.method() == http::Method::POST
-            && !request.headers().contains_key("mcp-session-id");
-        if new_session && self.sessions.sessions.read().await.len() >= self.max_sessions {
-            return refuse(
+        let session = request
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let new_session = request.method() == http::Method::POST && session.is_none();
+        if new_session && !self.make_room().await {
+            let mut response = refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "too many open MCP sessions; close one and retry",
+                "too many open MCP sessions, all in use; retry later",
             );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                http::HeaderValue::from(self.evictable_after.as_secs().max(1)),
+            );
+            return response;
         }
-        self.service.handle(request).await
+        if let Some(id) = &session {
+            self.touch(id);
+        }
+        let response = if request.method() == http::Method::POST {
+            let (parts, body) = request.into_parts();
+            let body = match self.read_body(body).await {
+                Ok(body) => body,
+                Err(refused) => return refused,
+            };
+            if let Some(refused) = unreadable(&body) {
+                return refused;
+            }
+            self.service
+                .handle(Request::from_parts(parts, Full::new(body)))
+                .await
+        } else {
+            self.service.handle(request).await
+        };
+        if new_session
+            && let Some(id) = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            self.touch(id);
+        }
+        response
+    }
+
+    /// The whole body, within the size and time limits.
+    async fn read_body(&self, body: Incoming) -> Result<Bytes, Response<Body>> {
+        let limited = http_body_util::Limited::new(body, self.max_body_bytes);
+        match tokio::time::timeout(self.body_read_timeout, limited.collect()).await {
+            Err(_) => Err(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            )),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )),
+            Ok(Err(e)) => Err(refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("the request body could not be read: {e}"),
+            )),
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        }
+    }
+
+    fn touch(&self, id: &str) {
+        if let Ok(mut last_used) = self.last_used.lock() {
+            last_used.insert(id.to_owned(), Instant::now());
+        }
+    }
+
+    /// Whether a new session fits: under the cap, or once the least
+    /// recently used session, idle long enough, is closed.
+    async fn make_room(&self) -> bool {
+        let open: Vec<String> = self
+            .sessions
+            .sessions
+            .read()
+            .await
+            .keys()
+            .map(|id| id.to_string())
+            .collect();
+        if open.len() < self.max_sessions {
+            return true;
+        }
+        let victim = {
+            let Ok(mut last_used) = self.last_used.lock() else {
+                return false;
+            };
+            // Forget sessions that ended on their own.
+            last_used.retain(|id, _| open.contains(id));
+            open.iter()
+                .map(|id| (last_used.get(id).copied(), id))
+                // A session never seen through the gate counts as idle since ever.
+                .min_by_key(|(used, _)| *used)
+                .filter(|(used, _)| used.is_none_or(|t| t.elapsed() >= self.evictable_after))
+                .map(|(_, id)| id.clone())
+        };
+        let Some(victim) = victim else {
+            return false;
+        };
+        if let Ok(mut last_used) = self.last_used.lock() {
+            last_used.remove(&victim);
+        }
+        let _ = self
+            .sessions
+            .close_session(&Arc::from(victim.as_str()))
+            .await;
+        true
     }
 }
 
@@ -287,7 +512,11 @@ pub(super) async fn serve(
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_cancellation_token(stop.child_token());
-    let sessions = Arc::new(LocalSessionManager::default());
+    let mut session_config = SessionConfig::default();
+    session_config.keep_alive = Some(options.session_idle_timeout);
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config = session_config;
+    let sessions = Arc::new(sessions);
     let service = StreamableHttpService::new(
         move || Ok(handler.for_session()),
         Arc::clone(&sessions),
@@ -300,7 +529,11 @@ pub(super) async fn serve(
         bearer: options.bearer_token.clone(),
         max_body_bytes: options.max_body_bytes,
         max_sessions: options.max_sessions,
+        body_read_timeout: options.body_read_timeout,
+        evictable_after: options.evictable_after,
+        last_used: Mutex::new(HashMap::new()),
     });
+    let header_read_timeout = options.header_read_timeout;
     let stopping = stop.clone();
     let task = tokio::spawn(async move {
         loop {
@@ -323,6 +556,8 @@ pub(super) async fn serve(
                     async move { Ok::<_, Infallible>(gate.handle(request).await) }
                 });
                 let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 tokio::pin!(connection);
                 tokio::select! {
