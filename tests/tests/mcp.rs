@@ -39,6 +39,9 @@ fn example_server() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
     let path = profile_dir.join("examples/mcp_server");
+    // `cargo test --workspace` builds the examples first; built here only
+    // when missing (building with this package's features alone would
+    // rebuild the library).
     if !path.exists() {
         let status = std::process::Command::new(env!("CARGO"))
             .args([
@@ -506,6 +509,42 @@ async fn post(url: &str, headers: &[(&str, &str)], body: String) -> reqwest::Res
         request = request.header(*k, *v);
     }
     request.body(body).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_stdio_unreadable_lines_are_answered_and_the_server_goes_on() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut child = tokio::process::Command::new(example_server())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut next = async || {
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(20), stdout.read_line(&mut line))
+            .await
+            .expect("the server answers")
+            .unwrap();
+        serde_json::from_str::<Value>(&line).unwrap()
+    };
+    stdin.write_all(b"not json\n").await.unwrap();
+    assert_eq!(next().await["error"]["code"], -32700);
+    // Over 16 MiB: refused, skipped, not held.
+    let long = vec![b'x'; 17 * 1024 * 1024];
+    stdin.write_all(&long).await.unwrap();
+    stdin.write_all(b"\n[1, 2]\n").await.unwrap();
+    assert_eq!(next().await["error"]["code"], -32700);
+    assert_eq!(next().await["error"]["code"], -32600);
+    // And then a client is served as ever.
+    let mut init = initialize_body().to_string();
+    init.push('\n');
+    stdin.write_all(init.as_bytes()).await.unwrap();
+    let answer = next().await;
+    assert_eq!(answer["id"], 1);
+    assert!(answer["result"]["serverInfo"].is_object(), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

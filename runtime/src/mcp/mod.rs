@@ -43,6 +43,7 @@ mod client;
 mod error;
 mod http;
 mod server;
+mod stdio;
 
 pub use client::{MCP_PROTOCOL_VERSIONS, McpClient, McpHttpClientOptions, McpTools, RefusedTool};
 pub use error::McpError;

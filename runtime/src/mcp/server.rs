@@ -95,7 +95,9 @@ impl McpServer {
     }
 
     /// Serves one client on this process's stdin and stdout until it hangs up.
-    /// Nothing else may write to stdout meanwhile (log to stderr).
+    /// Nothing else may write to stdout meanwhile (log to stderr). A line
+    /// that is not one JSON-RPC message (not JSON, a batch, longer than
+    /// 16 MiB) is answered with a JSON-RPC error and skipped.
     ///
     /// # Errors
     /// [`McpError::Handshake`] when the client does not initialize.
@@ -113,15 +115,19 @@ impl McpServer {
         R: tokio::io::AsyncRead + Send + Unpin + 'static,
         W: tokio::io::AsyncWrite + Send + Unpin + 'static,
     {
+        // Lines the protocol cannot read are answered before it sees them.
+        let (transport, writer) = super::stdio::guarded(read, write, super::stdio::MAX_LINE_BYTES);
         let running = self
             .handler
-            .serve((read, write))
+            .serve(transport)
             .await
             .map_err(|e| McpError::Handshake {
                 peer: "the client".to_owned(),
                 message: e.to_string(),
             })?;
         let _ = running.waiting().await;
+        // What is still on its way out goes, if the pipe takes it.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
         Ok(())
     }
 
