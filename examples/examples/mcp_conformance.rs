@@ -22,10 +22,14 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use std::time::Duration;
 use typecall::future::BoxFuture;
-use typecall::mcp::{HttpOptions, McpClient, McpServer};
+use typecall::mcp::{
+    HttpOptions, McpClient, McpServer, Prompt, PromptMessage, Resource, ResourceRequest,
+    ResourceTemplate,
+};
 
 use typecall::tool::{
-    LogLevel, Reporter, Tool, ToolContent, ToolContext, ToolDef, ToolResult, ToolValue, Toolbox,
+    LogLevel, Reporter, ResourceContents, Tool, ToolContent, ToolContext, ToolDef, ToolResult,
+    ToolValue, Toolbox,
 };
 
 /// Tests simple text content response
@@ -179,9 +183,137 @@ fn fixtures() -> typecall::Result<Toolbox> {
     Ok(tools)
 }
 
+/// The suite's resources: fixed text and bytes, a template, one to watch.
+fn with_resources(server: McpServer) -> McpServer {
+    server
+        .resource(
+            Resource::text(
+                "test://static-text",
+                "static-text",
+                "text/plain",
+                "This is the content of the static text resource.",
+            )
+            .title("Static Text Resource")
+            .description("A static text resource for testing"),
+        )
+        .resource(
+            Resource::bytes("test://static-binary", "static-binary", "image/png", PNG)
+                .title("Static Binary Resource")
+                .description("A static binary resource (image) for testing"),
+        )
+        .resource(
+            Resource::text(
+                "test://watched-resource",
+                "watched-resource",
+                "text/plain",
+                "Watched resource content",
+            )
+            .description("A resource clients may subscribe to"),
+        )
+        .resource_template(
+            ResourceTemplate::new(
+                "test://template/{id}/data",
+                "template",
+                "application/json",
+                |request: ResourceRequest| async move {
+                    let id = request.variables.get("id").cloned().unwrap_or_default();
+                    let data = json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")});
+                    Ok::<_, String>(ResourceContents::Text(data.to_string()))
+                },
+            )
+            .title("Resource Template")
+            .description("A resource template with parameter substitution"),
+        )
+}
+
+/// Each block of `content` as a user message, then `text`.
+fn user_messages(content: ToolContent, text: &str) -> Vec<PromptMessage> {
+    content
+        .blocks()
+        .iter()
+        .cloned()
+        .map(PromptMessage::user)
+        .chain([PromptMessage::user_text(text)])
+        .collect()
+}
+
+/// The suite's prompts.
+fn with_prompts(server: McpServer) -> McpServer {
+    server
+        .prompt(
+            Prompt::new(
+                "test_simple_prompt",
+                "A simple prompt without arguments",
+                |_| async {
+                    Ok::<_, String>(vec![PromptMessage::user_text(
+                        "This is a simple prompt for testing.",
+                    )])
+                },
+            )
+            .title("Simple Test Prompt"),
+        )
+        .prompt(
+            Prompt::typed(
+                "test_prompt_with_arguments",
+                "A prompt with required arguments",
+                |args: TwoArguments| async move {
+                    Ok::<_, String>(vec![PromptMessage::user_text(format!(
+                        "Prompt with arguments: arg1='{}', arg2='{}'",
+                        args.arg1, args.arg2
+                    ))])
+                },
+            )
+            .title("Prompt With Arguments")
+            .complete("arg1", |typed| {
+                vec![format!("{typed}-one"), format!("{typed}-two")]
+            }),
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_embedded_resource",
+                "A prompt that includes an embedded resource",
+                |args| async move {
+                    let uri = args.get("resourceUri").cloned().unwrap_or_default();
+                    let resource = ToolContent::new().resource_text(
+                        uri,
+                        "text/plain",
+                        "Embedded resource content for testing.",
+                    );
+                    Ok::<_, String>(user_messages(
+                        resource,
+                        "Please process the embedded resource above.",
+                    ))
+                },
+            )
+            .argument("resourceUri", "URI of the resource to embed", true)
+            .title("Prompt With Embedded Resource"),
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_image",
+                "A prompt that includes image content",
+                |_| async {
+                    let image = ToolContent::new().image("image/png", PNG);
+                    Ok::<_, String>(user_messages(image, "Please analyze the image above."))
+                },
+            )
+            .title("Prompt With Image"),
+        )
+}
+
+/// The arguments of `test_prompt_with_arguments`.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct TwoArguments {
+    /// First test argument
+    arg1: String,
+    /// Second test argument
+    arg2: String,
+}
+
 async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     let server =
         McpServer::new(fixtures()?).name("typecall-conformance", env!("CARGO_PKG_VERSION"));
+    let server = with_prompts(with_resources(server));
     let running = server
         .serve_http(HttpOptions::new().addr(addr.parse()?))
         .await?;

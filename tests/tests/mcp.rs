@@ -910,3 +910,164 @@ async fn the_http_client_sends_only_the_credentials_it_was_given() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Resources, prompts and completion, spoken to line by line.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_prompts_and_completion_are_served_and_subscribers_told() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use typecall::mcp::{Prompt, PromptMessage, Resource, ResourceTemplate};
+    use typecall::tool::ResourceContents;
+
+    let server = McpServer::new(typecall::tool::Toolbox::new())
+        .resource(Resource::text(
+            "memo://today",
+            "today",
+            "text/plain",
+            "Buy milk",
+        ))
+        .resource_template(
+            ResourceTemplate::new("memo://{day}", "memo", "text/plain", |r| async move {
+                match r.variables.get("day").map(String::as_str) {
+                    Some("never") => Err("no such day".to_owned()),
+                    day => Ok(ResourceContents::Text(format!("Memo for {day:?}"))),
+                }
+            })
+            .complete("day", |typed| {
+                ["monday", "tuesday", "sunday"]
+                    .into_iter()
+                    .filter(|d| d.starts_with(typed))
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        )
+        .prompt(
+            Prompt::new("greet", "Greets someone", |args| async move {
+                Ok::<_, String>(vec![PromptMessage::user_text(format!(
+                    "Say hello to {}",
+                    args.get("name").cloned().unwrap_or_default()
+                ))])
+            })
+            .argument("name", "Who", true),
+        );
+    let notifier = server.resource_notifier();
+    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+    let (server_read, server_write) = tokio::io::split(server_end);
+    tokio::spawn(server.serve_on((server_read, server_write)));
+    let (client_read, mut client_write) = tokio::io::split(client_end);
+    let mut lines = BufReader::new(client_read).lines();
+    let mut send = async |message: Value| {
+        let mut line = message.to_string();
+        line.push('\n');
+        client_write.write_all(line.as_bytes()).await.unwrap();
+    };
+    async fn next(
+        lines: &mut tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
+    ) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("an answer")
+            .unwrap()
+            .expect("a line");
+        serde_json::from_str(&line).unwrap()
+    }
+    let request = |id: u64, method: &str, params: Value| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+
+    send(initialize_body()).await;
+    let init = next(&mut lines).await;
+    let offered = &init["result"]["capabilities"];
+    assert_eq!(offered["resources"]["subscribe"], true, "{init}");
+    assert!(
+        offered["prompts"].is_object() && offered["completions"].is_object(),
+        "{init}"
+    );
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+
+    send(request(2, "resources/list", json!({}))).await;
+    assert_eq!(
+        next(&mut lines).await["result"]["resources"][0]["uri"],
+        "memo://today"
+    );
+    send(request(3, "resources/read", json!({"uri": "memo://today"}))).await;
+    assert_eq!(
+        next(&mut lines).await["result"]["contents"][0]["text"],
+        "Buy milk"
+    );
+    send(request(
+        4,
+        "resources/read",
+        json!({"uri": "memo://monday"}),
+    ))
+    .await;
+    let read = next(&mut lines).await;
+    assert_eq!(
+        read["result"]["contents"][0]["text"], "Memo for Some(\"monday\")",
+        "{read}"
+    );
+    assert_eq!(read["result"]["contents"][0]["mimeType"], "text/plain");
+    send(request(
+        5,
+        "resources/read",
+        json!({"uri": "elsewhere://x"}),
+    ))
+    .await;
+    assert_eq!(next(&mut lines).await["error"]["code"], -32002);
+    send(request(6, "resources/read", json!({"uri": "memo://never"}))).await;
+    let failed = next(&mut lines).await;
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such day"),
+        "{failed}"
+    );
+
+    send(request(7, "prompts/get", json!({"name": "greet"}))).await;
+    assert_eq!(next(&mut lines).await["error"]["code"], -32602);
+    send(request(
+        8,
+        "prompts/get",
+        json!({"name": "greet", "arguments": {"name": "Ada"}}),
+    ))
+    .await;
+    let got = next(&mut lines).await;
+    assert_eq!(
+        got["result"]["messages"][0]["content"]["text"], "Say hello to Ada",
+        "{got}"
+    );
+
+    send(request(
+        9,
+        "completion/complete",
+        json!({
+        "ref": {"type": "ref/resource", "uri": "memo://{day}"},
+        "argument": {"name": "day", "value": "s"}}),
+    ))
+    .await;
+    assert_eq!(
+        next(&mut lines).await["result"]["completion"]["values"],
+        json!(["sunday"])
+    );
+
+    send(request(
+        10,
+        "resources/subscribe",
+        json!({"uri": "memo://today"}),
+    ))
+    .await;
+    assert!(next(&mut lines).await["result"].is_object());
+    assert_eq!(notifier.updated("memo://today").await, 1);
+    assert_eq!(notifier.updated("memo://other").await, 0);
+    let told = next(&mut lines).await;
+    assert_eq!(told["method"], "notifications/resources/updated", "{told}");
+    assert_eq!(told["params"]["uri"], "memo://today");
+    send(request(
+        11,
+        "resources/unsubscribe",
+        json!({"uri": "memo://today"}),
+    ))
+    .await;
+    assert!(next(&mut lines).await["result"].is_object());
+    assert_eq!(notifier.updated("memo://today").await, 0);
+}

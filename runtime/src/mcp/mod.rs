@@ -39,13 +39,15 @@
 //! # let _ = agent; Ok(()) }
 //! ```
 
+mod catalog;
 mod client;
 mod error;
 mod http;
 mod server;
 mod stdio;
 
+pub use catalog::{Prompt, PromptMessage, PromptRole, Resource, ResourceRequest, ResourceTemplate};
 pub use client::{MCP_PROTOCOL_VERSIONS, McpClient, McpHttpClientOptions, McpTools, RefusedTool};
 pub use error::McpError;
 pub use http::{HttpOptions, HttpServer};
-pub use server::McpServer;
+pub use server::{McpServer, ResourceNotifier};

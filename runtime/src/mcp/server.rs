@@ -5,6 +5,7 @@
 // rmcp marks it deprecated for the revision after it (SEP-2577).
 #![allow(deprecated)]
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -20,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::McpError;
+use super::catalog::{Prompt, Resource, ResourceRequest, ResourceTemplate};
 use super::http::{HttpOptions, HttpServer};
 use crate::tool::{
     LogLevel, ReportSink, Reporter, Tool, ToolError, ToolValue, Toolbox, WRAPPED_RESULT,
@@ -51,6 +53,72 @@ pub(super) struct ToolHandler {
     /// The least severe log level the client wants (a [`LogLevel`] as `u8`),
     /// one per session.
     log_level: Arc<AtomicU8>,
+    /// Resources, templates and prompts.
+    catalog: Arc<Catalog>,
+    /// Who subscribed to which resources, for every session.
+    subscriptions: Arc<Subscriptions>,
+    /// This session's key in `subscriptions`.
+    session: u64,
+}
+
+/// What a server offers besides tools.
+#[derive(Debug, Default, Clone)]
+struct Catalog {
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
+}
+
+/// The most resources one session may subscribe to.
+const MAX_SUBSCRIPTIONS: usize = 1024;
+
+/// A session that subscribed: its peer and the URIs it watches.
+type Subscriber = (Peer<RoleServer>, HashSet<String>);
+
+/// Every session's subscriptions.
+#[derive(Default)]
+struct Subscriptions {
+    next_session: std::sync::atomic::AtomicU64,
+    sessions: std::sync::Mutex<HashMap<u64, Subscriber>>,
+}
+
+impl std::fmt::Debug for Subscriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriptions").finish_non_exhaustive()
+    }
+}
+
+/// Tells the clients subscribed to a resource that it changed
+/// (`notifications/resources/updated`). From
+/// [`McpServer::resource_notifier`]; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ResourceNotifier {
+    subscriptions: Arc<Subscriptions>,
+}
+
+impl ResourceNotifier {
+    /// Tells every client subscribed to `uri` that it changed; returns how
+    /// many were told. Sessions that ended are forgotten.
+    pub async fn updated(&self, uri: &str) -> usize {
+        let peers: Vec<(u64, Peer<RoleServer>)> = match self.subscriptions.sessions.lock() {
+            Ok(sessions) => sessions
+                .iter()
+                .filter(|(_, (_, uris))| uris.contains(uri))
+                .map(|(id, (peer, _))| (*id, peer.clone()))
+                .collect(),
+            Err(_) => return 0,
+        };
+        let mut told = 0;
+        for (id, peer) in peers {
+            let notice = rmcp::model::ResourceUpdatedNotificationParam::new(uri);
+            if peer.notify_resource_updated(notice).await.is_ok() {
+                told += 1;
+            } else if let Ok(mut sessions) = self.subscriptions.sessions.lock() {
+                sessions.remove(&id);
+            }
+        }
+        told
+    }
 }
 
 /// The level logs are sent at until the client sets one.
@@ -73,6 +141,9 @@ impl McpServer {
                 info: Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
                 instructions: None,
                 log_level: Arc::new(AtomicU8::new(DEFAULT_LOG_LEVEL as u8)),
+                catalog: Arc::default(),
+                subscriptions: Arc::default(),
+                session: 0,
             },
         }
     }
@@ -87,6 +158,43 @@ impl McpServer {
     pub fn instructions(mut self, text: impl Into<String>) -> Self {
         self.handler.instructions = Some(text.into());
         self
+    }
+
+    /// Serves a resource at a fixed URI (one at the same URI is replaced).
+    #[must_use]
+    pub fn resource(mut self, resource: Resource) -> Self {
+        let catalog = Arc::make_mut(&mut self.handler.catalog);
+        catalog.resources.retain(|r| r.uri != resource.uri);
+        catalog.resources.push(resource);
+        self
+    }
+
+    /// Serves the resources of a URI template (one with the same template is
+    /// replaced).
+    #[must_use]
+    pub fn resource_template(mut self, template: ResourceTemplate) -> Self {
+        let catalog = Arc::make_mut(&mut self.handler.catalog);
+        catalog
+            .templates
+            .retain(|t| t.template != template.template);
+        catalog.templates.push(template);
+        self
+    }
+
+    /// Serves a prompt (one with the same name is replaced).
+    #[must_use]
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        let catalog = Arc::make_mut(&mut self.handler.catalog);
+        catalog.prompts.retain(|p| p.name != prompt.name);
+        catalog.prompts.push(prompt);
+        self
+    }
+
+    /// A handle to tell subscribed clients that a resource changed.
+    pub fn resource_notifier(&self) -> ResourceNotifier {
+        ResourceNotifier {
+            subscriptions: Arc::clone(&self.handler.subscriptions),
+        }
     }
 
     /// The tools served.
@@ -227,6 +335,11 @@ impl ToolHandler {
     pub(super) fn for_session(&self) -> Self {
         Self {
             log_level: Arc::new(AtomicU8::new(DEFAULT_LOG_LEVEL as u8)),
+            session: self
+                .subscriptions
+                .next_session
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_add(1),
             ..self.clone()
         }
     }
@@ -316,6 +429,27 @@ fn success(value: ToolValue, output_schema: Option<&Value>) -> CallToolResult {
     result
 }
 
+/// An rmcp type from the JSON the specification gives it.
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ErrorData> {
+    serde_json::from_value(value)
+        .map_err(|e| ErrorData::internal_error(format!("could not build the answer: {e}"), None))
+}
+
+/// A resource or template as listed.
+fn listed(listing: &super::catalog::Listing, key: &str, at: &str) -> Value {
+    let mut item = serde_json::json!({ key: at, "name": listing.name });
+    if let Some(t) = &listing.title {
+        crate::provider::json::set(&mut item, "title", Value::String(t.clone()));
+    }
+    if let Some(d) = &listing.description {
+        crate::provider::json::set(&mut item, "description", Value::String(d.clone()));
+    }
+    if let Some(m) = &listing.media_type {
+        crate::provider::json::set(&mut item, "mimeType", Value::String(m.clone()));
+    }
+    item
+}
+
 /// A content block as MCP writes it.
 fn block(b: &crate::tool::ContentBlock) -> ContentBlock {
     use crate::tool::{ContentBlock as Block, ResourceContents as Contents};
@@ -349,15 +483,273 @@ fn as_object(v: &Value) -> JsonObject {
 
 impl ServerHandler for ToolHandler {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder()
-            .enable_tools()
-            .enable_logging()
-            .build();
+        let catalog = &self.catalog;
+        let mut offered = serde_json::json!({"tools": {}, "logging": {}});
+        if !catalog.resources.is_empty() || !catalog.templates.is_empty() {
+            crate::provider::json::set(
+                &mut offered,
+                "resources",
+                serde_json::json!({"subscribe": true}),
+            );
+        }
+        if !catalog.prompts.is_empty() {
+            crate::provider::json::set(&mut offered, "prompts", serde_json::json!({}));
+        }
+        if !catalog.prompts.is_empty() || !catalog.templates.is_empty() {
+            crate::provider::json::set(&mut offered, "completions", serde_json::json!({}));
+        }
+        let capabilities: ServerCapabilities =
+            serde_json::from_value(offered).unwrap_or_else(|_| {
+                ServerCapabilities::builder()
+                    .enable_tools()
+                    .enable_logging()
+                    .build()
+            });
         let mut config = ServerConfig::new(capabilities).with_server_info(self.info.clone());
         if let Some(text) = &self.instructions {
             config = config.with_instructions(text.clone());
         }
         config
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        let resources: Vec<Value> = self
+            .catalog
+            .resources
+            .iter()
+            .map(|r| listed(&r.listing, "uri", &r.uri))
+            .collect();
+        typed(serde_json::json!({ "resources": resources }))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
+        let templates: Vec<Value> = self
+            .catalog
+            .templates
+            .iter()
+            .map(|t| listed(&t.listing, "uriTemplate", &t.template))
+            .collect();
+        typed(serde_json::json!({ "resourceTemplates": templates }))
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        let uri = request.uri;
+        let found = self
+            .catalog
+            .resources
+            .iter()
+            .find(|r| r.uri == uri)
+            .map(|r| (&r.listing, &r.read, HashMap::new()))
+            .or_else(|| {
+                self.catalog
+                    .templates
+                    .iter()
+                    .find_map(|t| t.matches(&uri).map(|vars| (&t.listing, &t.read, vars)))
+            });
+        let Some((listing, read, variables)) = found else {
+            return Err(ErrorData::new(
+                rmcp::model::ErrorCode(-32002),
+                format!("no resource at `{uri}`"),
+                Some(serde_json::json!({ "uri": uri })),
+            ));
+        };
+        let contents = read(ResourceRequest {
+            uri: uri.clone(),
+            variables,
+        })
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("reading `{uri}` failed: {e}"), None))?;
+        let mut item = serde_json::json!({ "uri": uri });
+        if let Some(t) = &listing.media_type {
+            crate::provider::json::set(&mut item, "mimeType", Value::String(t.clone()));
+        }
+        match contents {
+            crate::tool::ResourceContents::Text(text) => {
+                crate::provider::json::set(&mut item, "text", text);
+            }
+            crate::tool::ResourceContents::Blob(blob) => {
+                crate::provider::json::set(&mut item, "blob", blob);
+            }
+        }
+        let result: rmcp::model::ReadResourceResult =
+            typed(serde_json::json!({ "contents": [item] }))?;
+        Ok(result.into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: rmcp::model::SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let mut sessions = self
+            .subscriptions
+            .sessions
+            .lock()
+            .map_err(|_| ErrorData::internal_error("subscriptions unavailable", None))?;
+        let (_, uris) = sessions
+            .entry(self.session)
+            .or_insert_with(|| (context.peer.clone(), HashSet::new()));
+        if uris.len() >= MAX_SUBSCRIPTIONS && !uris.contains(&request.uri) {
+            return Err(ErrorData::invalid_params(
+                format!("at most {MAX_SUBSCRIPTIONS} subscriptions per session"),
+                None,
+            ));
+        }
+        uris.insert(request.uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: rmcp::model::UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if let Ok(mut sessions) = self.subscriptions.sessions.lock()
+            && let Some((_, uris)) = sessions.get_mut(&self.session)
+        {
+            uris.remove(&request.uri);
+            if uris.is_empty() {
+                sessions.remove(&self.session);
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
+        let prompts: Vec<Value> = self
+            .catalog
+            .prompts
+            .iter()
+            .map(|p| {
+                let mut item = serde_json::json!({ "name": p.name });
+                if let Some(t) = &p.title {
+                    crate::provider::json::set(&mut item, "title", Value::String(t.clone()));
+                }
+                if let Some(d) = &p.description {
+                    crate::provider::json::set(&mut item, "description", Value::String(d.clone()));
+                }
+                let arguments: Vec<Value> = p
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        let mut arg = serde_json::json!({ "name": a.name, "required": a.required });
+                        if let Some(d) = &a.description {
+                            crate::provider::json::set(
+                                &mut arg,
+                                "description",
+                                Value::String(d.clone()),
+                            );
+                        }
+                        arg
+                    })
+                    .collect();
+                crate::provider::json::set(&mut item, "arguments", Value::Array(arguments));
+                item
+            })
+            .collect();
+        typed(serde_json::json!({ "prompts": prompts }))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        let Some(prompt) = self.catalog.prompts.iter().find(|p| p.name == request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!("no prompt named `{}`", request.name),
+                None,
+            ));
+        };
+        let mut args: HashMap<String, String> = HashMap::new();
+        for (k, v) in request.arguments.unwrap_or_default() {
+            let v = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            args.insert(k, v);
+        }
+        let missing: Vec<&str> = prompt
+            .arguments
+            .iter()
+            .filter(|a| a.required && !args.contains_key(&a.name))
+            .map(|a| a.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ErrorData::invalid_params(
+                format!("prompt `{}` needs: {}", prompt.name, missing.join(", ")),
+                None,
+            ));
+        }
+        let messages = (prompt.get)(args).await.map_err(|e| {
+            ErrorData::internal_error(format!("prompt `{}` failed: {e}", prompt.name), None)
+        })?;
+        let messages: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let role = match m.role {
+                    super::catalog::PromptRole::User => "user",
+                    super::catalog::PromptRole::Assistant => "assistant",
+                };
+                serde_json::json!({ "role": role, "content": serde_json::to_value(block(&m.content)).unwrap_or_default() })
+            })
+            .collect();
+        let mut result = serde_json::json!({ "messages": messages });
+        if let Some(d) = &prompt.description {
+            crate::provider::json::set(&mut result, "description", Value::String(d.clone()));
+        }
+        let result: rmcp::model::GetPromptResult = typed(result)?;
+        Ok(result.into())
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        let asked = serde_json::to_value(&request).unwrap_or_default();
+        let field = |path: &str| asked.pointer(path).and_then(Value::as_str);
+        let argument = field("/argument/name").unwrap_or_default();
+        let typed_so_far = field("/argument/value").unwrap_or_default();
+        let completer = match field("/ref/type") {
+            Some("ref/prompt") => self
+                .catalog
+                .prompts
+                .iter()
+                .find(|p| Some(p.name.as_str()) == field("/ref/name"))
+                .and_then(|p| p.completions.get(argument)),
+            Some("ref/resource") => self
+                .catalog
+                .templates
+                .iter()
+                .find(|t| Some(t.template.as_str()) == field("/ref/uri"))
+                .and_then(|t| t.completions.get(argument)),
+            _ => None,
+        };
+        let mut values = completer.map(|c| c(typed_so_far)).unwrap_or_default();
+        let total = values.len();
+        values.truncate(super::catalog::MAX_COMPLETIONS);
+        typed(serde_json::json!({ "completion": {
+            "values": values,
+            "total": total,
+            "hasMore": total > values.len(),
+        }}))
     }
 
     async fn set_level(

@@ -12,7 +12,7 @@ mod discovery;
 mod endpoint;
 pub(crate) mod gemini;
 mod http;
-mod json;
+pub(crate) mod json;
 mod lenient;
 pub(crate) mod openai_compat;
 pub(crate) mod openai_responses;
