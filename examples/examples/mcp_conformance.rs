@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use typecall::future::BoxFuture;
 use typecall::mcp::{
-    HttpOptions, McpClient, McpServer, Prompt, PromptMessage, Resource, ResourceRequest,
-    ResourceTemplate,
+    CallingClient, Elicited, HttpOptions, McpClient, McpHttpClientOptions, McpServer, Prompt,
+    PromptMessage, Resource, ResourceRequest, ResourceTemplate,
 };
 
 use typecall::tool::{
@@ -116,6 +116,116 @@ async fn test_tool_with_progress() -> String {
     "Progress reported".to_owned()
 }
 
+/// How long a fixture waits for the client to answer.
+const ASK_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What an elicitation came to, as the suite's fixtures report it.
+fn elicited(
+    label: &str,
+    answer: Result<Elicited<serde_json::Value>, typecall::mcp::McpError>,
+) -> String {
+    match answer {
+        Ok(Elicited::Accepted(content)) => format!("{label}: action=accept, content={content}"),
+        Ok(Elicited::Declined) => format!("{label}: action=decline, content={{}}"),
+        Ok(Elicited::Cancelled) => format!("{label}: action=cancel, content={{}}"),
+        Err(e) => format!("Elicitation not supported or error: {e}"),
+    }
+}
+
+/// Asks the client's user, with this form.
+async fn ask(
+    message: &str,
+    schema: serde_json::Value,
+) -> Result<Elicited<serde_json::Value>, typecall::mcp::McpError> {
+    let client = CallingClient::current()
+        .ok_or_else(|| typecall::mcp::McpError::Setting("not called over MCP".to_owned()))?;
+    client.elicit_schema(message, schema, ASK_DEADLINE).await
+}
+
+/// Tests server-initiated sampling (LLM completion request)
+///
+/// * `prompt` - The prompt to send to the LLM
+#[typecall::tool]
+async fn test_sampling(prompt: String) -> String {
+    let Some(client) = CallingClient::current() else {
+        return "Sampling not supported or error: not called over MCP".to_owned();
+    };
+    match client.sample(&prompt, 100, ASK_DEADLINE).await {
+        Ok(text) => format!("LLM response: {text}"),
+        Err(e) => format!("Sampling not supported or error: {e}"),
+    }
+}
+
+/// Tests server-initiated elicitation (user input request)
+///
+/// * `message` - The message to show the user
+#[typecall::tool]
+async fn test_elicitation(message: String) -> String {
+    let form = json!({
+        "type": "object",
+        "properties": {"response": {"type": "string", "description": "User's response"}},
+        "required": ["response"]
+    });
+    elicited("User response", ask(&message, form).await)
+}
+
+/// Tests elicitation with default values per SEP-1034
+#[typecall::tool]
+async fn test_elicitation_sep1034_defaults() -> String {
+    let form = json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "User name", "default": "John Doe"},
+            "age": {"type": "integer", "description": "User age", "default": 30},
+            "score": {"type": "number", "description": "User score", "default": 95.5},
+            "status": {"type": "string", "description": "User status",
+                "enum": ["active", "inactive", "pending"], "default": "active"},
+            "verified": {"type": "boolean", "description": "Verification status", "default": true}
+        },
+        "required": []
+    });
+    let answer = ask(
+        "Please review and update the form fields with defaults",
+        form,
+    )
+    .await;
+    elicited("Elicitation completed", answer)
+}
+
+/// Tests elicitation with enum schema improvements per SEP-1330
+#[typecall::tool]
+async fn test_elicitation_sep1330_enums() -> String {
+    let form = json!({
+        "type": "object",
+        "properties": {
+            "untitledSingle": {"type": "string", "description": "Select one option",
+                "enum": ["option1", "option2", "option3"]},
+            "titledSingle": {"type": "string", "description": "Select one option with titles",
+                "oneOf": [
+                    {"const": "value1", "title": "First Option"},
+                    {"const": "value2", "title": "Second Option"},
+                    {"const": "value3", "title": "Third Option"}
+                ]},
+            "legacyEnum": {"type": "string", "description": "Select one option (legacy)",
+                "enum": ["opt1", "opt2", "opt3"],
+                "enumNames": ["Option One", "Option Two", "Option Three"]},
+            "untitledMulti": {"type": "array", "description": "Select multiple options",
+                "minItems": 1, "maxItems": 3,
+                "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+            "titledMulti": {"type": "array", "description": "Select multiple options with titles",
+                "minItems": 1, "maxItems": 3,
+                "items": {"anyOf": [
+                    {"const": "value1", "title": "First Choice"},
+                    {"const": "value2", "title": "Second Choice"},
+                    {"const": "value3", "title": "Third Choice"}
+                ]}}
+        },
+        "required": []
+    });
+    let answer = ask("Please select options from the enum fields", form).await;
+    elicited("Elicitation completed", answer)
+}
+
 /// Tests error response handling
 #[typecall::tool]
 fn test_error_handling() -> Result<String, String> {
@@ -179,6 +289,10 @@ fn fixtures() -> typecall::Result<Toolbox> {
     tools.add(TestMultipleContentTypes)?;
     tools.add(TestToolWithLogging)?;
     tools.add(TestToolWithProgress)?;
+    tools.add(TestSampling)?;
+    tools.add(TestElicitation)?;
+    tools.add(TestElicitationSep1034Defaults)?;
+    tools.add(TestElicitationSep1330Enums)?;
     tools.add_arc(Arc::new(JsonSchema2020Tool::new()))?;
     Ok(tools)
 }
@@ -328,7 +442,11 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
 async fn client(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
     eprintln!("scenario `{scenario}` against {url}");
-    let client = McpClient::connect_http(url).await?;
+    // Elicitations are accepted with nothing filled in: the client gives
+    // the form's defaults.
+    let options = McpHttpClientOptions::new()
+        .on_elicitation(|_request| async { Elicited::Accepted(json!({})) });
+    let client = McpClient::connect_http_with(url, options).await?;
     let tools = client.tools().await?;
     eprintln!("tools: {:?}", tools.names());
     if tools.get("add_numbers").is_some() {
@@ -336,7 +454,7 @@ async fn client(url: &str) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("add_numbers: {}", sum.to_content());
     }
     for name in tools.names() {
-        if name == "test_reconnection" {
+        if name == "test_reconnection" || name == "test_client_elicitation_defaults" {
             let answer = client.call(name, json!({})).await?;
             eprintln!("{name}: {}", answer.to_content());
         }

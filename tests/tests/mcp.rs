@@ -1071,3 +1071,114 @@ async fn resources_prompts_and_completion_are_served_and_subscribers_told() {
     assert!(next(&mut lines).await["result"].is_object());
     assert_eq!(notifier.updated("memo://today").await, 0);
 }
+
+// ---------------------------------------------------------------------------
+// A tool asking the client back.
+
+/// A pizza order.
+#[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
+struct Order {
+    /// Which pizza.
+    pizza: String,
+    /// How many.
+    #[schemars(default = "one")]
+    count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Orders a pizza, asking the user which.
+#[typecall::tool]
+async fn order_pizza(deadline_ms: u64) -> Result<String, String> {
+    use typecall::mcp::{CallingClient, Elicited};
+    let client = CallingClient::current().ok_or("not over MCP")?;
+    let deadline = Duration::from_millis(deadline_ms);
+    match client.elicit::<Order>("Which pizza?", deadline).await {
+        Ok(Elicited::Accepted(order)) => Ok(format!("{} x {}", order.count, order.pizza)),
+        Ok(Elicited::Declined) => Ok("declined".into()),
+        Ok(Elicited::Cancelled) => Ok("cancelled".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Asks the client's model.
+#[typecall::tool]
+async fn ask_model() -> Result<String, String> {
+    let client = typecall::mcp::CallingClient::current().ok_or("not over MCP")?;
+    client
+        .sample("Say hi", 10, Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_asks_the_user_through_the_client_with_a_deadline() {
+    use typecall::mcp::{ElicitationRequest, Elicited};
+    let tools = typecall::tool::Toolbox::new()
+        .with(OrderPizza)
+        .unwrap()
+        .with(AskModel)
+        .unwrap();
+    let server = McpServer::new(tools)
+        .serve_http(HttpOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    assert!(typecall::mcp::CallingClient::current().is_none());
+
+    // Answered without `count`: the form's default fills it.
+    let asked = Arc::new(std::sync::Mutex::new(None::<ElicitationRequest>));
+    let seen = Arc::clone(&asked);
+    let options = McpHttpClientOptions::new().on_elicitation(move |request| {
+        *seen.lock().unwrap() = Some(request);
+        async { Elicited::Accepted(json!({"pizza": "margherita"})) }
+    });
+    let client = McpClient::connect_http_with(&server.url(), options)
+        .await
+        .unwrap();
+    let answer = client
+        .call("order_pizza", json!({"deadline_ms": 5000}))
+        .await
+        .unwrap();
+    assert!(answer.to_content().contains("1 x margherita"), "{answer:?}");
+    let request = asked.lock().unwrap().clone().unwrap();
+    assert_eq!(request.message, "Which pizza?");
+    assert_eq!(request.schema["properties"]["pizza"]["type"], "string");
+
+    // Declined, and a user who never answers: the deadline ends the wait.
+    let options = McpHttpClientOptions::new().on_elicitation(|_| async { Elicited::Declined });
+    let client = McpClient::connect_http_with(&server.url(), options)
+        .await
+        .unwrap();
+    let answer = client
+        .call("order_pizza", json!({"deadline_ms": 5000}))
+        .await
+        .unwrap();
+    assert!(answer.to_content().contains("declined"), "{answer:?}");
+    let options = McpHttpClientOptions::new().on_elicitation(|_| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Elicited::Cancelled
+    });
+    let client = McpClient::connect_http_with(&server.url(), options)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .call("order_pizza", json!({"deadline_ms": 300}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no answer within"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // A client that cannot elicit or sample says so; the tool reports it.
+    let client = McpClient::connect_http(&server.url()).await.unwrap();
+    let err = client
+        .call("order_pizza", json!({"deadline_ms": 5000}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("elicitation/create"), "{err}");
+    let err = client.call("ask_model", json!({})).await.unwrap_err();
+    assert!(err.to_string().contains("sampling/createMessage"), "{err}");
+    server.shutdown().await;
+}

@@ -75,6 +75,39 @@ struct Notices {
     changed: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
     offered: &'static str,
+    elicitation: Option<ElicitationHandler>,
+}
+
+/// What a server asks the user through [`McpHttpClientOptions::on_elicitation`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElicitationRequest {
+    /// What to tell the user.
+    pub message: String,
+    /// The form: a flat JSON Schema object (strings, numbers, booleans,
+    /// enums; defaults where the server gives them).
+    pub schema: Value,
+}
+
+/// Answers a server's elicitation: the user's answer (an object matching
+/// the form), or that they declined or cancelled.
+pub type ElicitationHandler =
+    Arc<dyn Fn(ElicitationRequest) -> BoxFuture<'static, super::Elicited<Value>> + Send + Sync>;
+
+/// `answer` with the form's defaults for the fields it leaves out (SEP-1034).
+fn with_defaults(mut answer: Value, schema: &Value) -> Value {
+    if let (Some(answer), Some(properties)) = (
+        answer.as_object_mut(),
+        schema.get("properties").and_then(Value::as_object),
+    ) {
+        for (name, property) in properties {
+            if let Some(default) = property.get("default")
+                && !answer.contains_key(name)
+            {
+                answer.insert(name.clone(), default.clone());
+            }
+        }
+    }
+    answer
 }
 
 impl ClientHandler for Notices {
@@ -96,9 +129,50 @@ impl ClientHandler for Notices {
         );
     }
 
+    async fn create_elicitation(
+        &self,
+        request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        let Some(handler) = &self.elicitation else {
+            return Err(rmcp::ErrorData::method_not_found::<
+                rmcp::model::ElicitationCreateRequestMethod,
+            >());
+        };
+        let asked = serde_json::to_value(&request).unwrap_or_default();
+        let message = asked
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let schema = asked.get("requestedSchema").cloned().unwrap_or_default();
+        let answer = handler(ElicitationRequest {
+            message,
+            schema: schema.clone(),
+        })
+        .await;
+        let result = match answer {
+            super::Elicited::Accepted(content) => serde_json::json!({
+                "action": "accept",
+                "content": with_defaults(content, &schema),
+            }),
+            super::Elicited::Declined => serde_json::json!({"action": "decline"}),
+            super::Elicited::Cancelled => serde_json::json!({"action": "cancel"}),
+        };
+        serde_json::from_value(result)
+            .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))
+    }
+
     fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        if self.elicitation.is_some() {
+            capabilities = serde_json::from_value(serde_json::json!({
+                "elicitation": {"form": {}}
+            }))
+            .unwrap_or_default();
+        }
         ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
         )
         .with_protocol_version(
@@ -119,6 +193,7 @@ impl ClientHandler for Notices {
 pub struct McpHttpClientOptions {
     bearer_token: Option<String>,
     protocol_version: Option<String>,
+    elicitation: Option<ElicitationHandler>,
 }
 
 impl std::fmt::Debug for McpHttpClientOptions {
@@ -129,6 +204,7 @@ impl std::fmt::Debug for McpHttpClientOptions {
                 &self.bearer_token.as_ref().map(|_| "<redacted>"),
             )
             .field("protocol_version", &self.protocol_version)
+            .field("on_elicitation", &self.elicitation.is_some())
             .finish()
     }
 }
@@ -143,6 +219,18 @@ impl McpHttpClientOptions {
         self.bearer_token = Some(token.into());
         self
     }
+    /// Answers the server's elicitations (questions for the user) with
+    /// `handler`; without one the client does not offer elicitation. Fields
+    /// of the form the answer leaves out get the form's defaults.
+    pub fn on_elicitation<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(ElicitationRequest) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = super::Elicited<Value>> + Send + 'static,
+    {
+        self.elicitation = Some(Arc::new(move |request| Box::pin(handler(request))));
+        self
+    }
+
     /// The protocol revision to offer (one of [`MCP_PROTOCOL_VERSIONS`];
     /// the newest by default), for a server that refuses newer ones. The
     /// server may answer with an older revision it speaks; the client goes on
@@ -199,7 +287,7 @@ impl McpClient {
                 what: format!("starting the MCP server {label}"),
                 source,
             })?;
-        Self::handshake(transport, label, OFFERED_VERSION).await
+        Self::handshake(transport, label, OFFERED_VERSION, None).await
     }
 
     /// Connects to a streamable-HTTP MCP endpoint (`http://host:port/mcp`).
@@ -230,13 +318,14 @@ impl McpClient {
             config = config.auth_header(token);
         }
         let transport = StreamableHttpClientTransport::with_client(http, config);
-        Self::handshake(transport, url.to_owned(), offered).await
+        Self::handshake(transport, url.to_owned(), offered, options.elicitation).await
     }
 
     async fn handshake<T, E, A>(
         transport: T,
         label: String,
         offered: &'static str,
+        elicitation: Option<ElicitationHandler>,
     ) -> Result<Self, McpError>
     where
         T: rmcp::transport::IntoTransport<RoleClient, E, A>,
@@ -248,6 +337,7 @@ impl McpClient {
             changed: Arc::clone(&changed),
             progress: Arc::clone(&progress),
             offered,
+            elicitation,
         };
         let service = notices
             .serve(transport)

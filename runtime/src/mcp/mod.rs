@@ -39,6 +39,7 @@
 //! # let _ = agent; Ok(()) }
 //! ```
 
+mod asking;
 mod catalog;
 mod client;
 mod error;
@@ -46,8 +47,12 @@ mod http;
 mod server;
 mod stdio;
 
+pub use asking::{CallingClient, Elicited};
 pub use catalog::{Prompt, PromptMessage, PromptRole, Resource, ResourceRequest, ResourceTemplate};
-pub use client::{MCP_PROTOCOL_VERSIONS, McpClient, McpHttpClientOptions, McpTools, RefusedTool};
+pub use client::{
+    ElicitationHandler, ElicitationRequest, MCP_PROTOCOL_VERSIONS, McpClient, McpHttpClientOptions,
+    McpTools, RefusedTool,
+};
 pub use error::McpError;
 pub use http::{HttpOptions, HttpServer};
 pub use server::{McpServer, ResourceNotifier};

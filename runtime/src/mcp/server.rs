@@ -360,7 +360,8 @@ impl ToolHandler {
             token: context.meta.get_progress_token(),
             log_level: Arc::clone(&self.log_level),
         }));
-        let result = reporter.scope(self.call(name, args)).await;
+        let call = super::asking::CallingClient::scope(context.peer.clone(), self.call(name, args));
+        let result = reporter.scope(call).await;
         let _ = done.send(());
         let _ = tokio::time::timeout(REPORT_FLUSH_LIMIT, forwarder).await;
         result
