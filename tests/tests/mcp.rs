@@ -684,7 +684,13 @@ async fn the_http_server_refuses_foreign_origins_missing_tokens_big_bodies_and_t
     // typecall's own client: with the token it works, without it the
     // handshake fails.
     let server = local_http_server(HttpOptions::new().bearer_token("s3cret")).await;
-    assert!(McpClient::connect_http(&server.url()).await.is_err());
+    // Refused for want of a token: said so, with what the server asks.
+    let err = McpClient::connect_http(&server.url()).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("authorization required (HTTP 401; it asks: Bearer"),
+        "{err}"
+    );
     let client = McpClient::connect_http_with(
         &server.url(),
         McpHttpClientOptions::new().bearer_token("s3cret"),

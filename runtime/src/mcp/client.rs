@@ -344,7 +344,13 @@ impl McpClient {
             .await
             .map_err(|e| McpError::Handshake {
                 peer: label.clone(),
-                message: e.to_string(),
+                message: match &e {
+                    rmcp::service::ClientInitializeError::TransportError { error, .. } => {
+                        authorization_refusal(error)
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| e.to_string()),
             })?;
         let agreed = service
             .peer_info()
@@ -747,8 +753,36 @@ fn read_result(name: &str, result: CallToolResult, output: Option<&Schema>) -> T
     }
 }
 
+/// What a server said when it refused for want of authorization (HTTP 401
+/// or 403), found anywhere in `error`'s sources.
+fn authorization_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use rmcp::transport::streamable_http_client::{AuthRequiredError, InsufficientScopeError};
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(a) = e.downcast_ref::<AuthRequiredError>() {
+            return Some(format!(
+                "authorization required (HTTP 401; it asks: {})",
+                a.www_authenticate_header
+            ));
+        }
+        if let Some(a) = e.downcast_ref::<InsufficientScopeError>() {
+            return Some(format!(
+                "insufficient scope (HTTP 403; it asks: {})",
+                a.www_authenticate_header
+            ));
+        }
+        cause = e.source();
+    }
+    None
+}
+
 /// A protocol failure in words the model (and a person) can act on.
 fn describe(error: &ServiceError, server: &str) -> String {
+    if let ServiceError::TransportSend(e) = error
+        && let Some(refusal) = authorization_refusal(e)
+    {
+        return format!("the MCP server {server} refused the request: {refusal}");
+    }
     match error {
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
             format!("the MCP server {server} is not reachable any more (its connection closed)")
