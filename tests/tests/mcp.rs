@@ -538,6 +538,17 @@ async fn over_stdio_unreadable_lines_are_answered_and_the_server_goes_on() {
     stdin.write_all(b"\n[1, 2]\n").await.unwrap();
     assert_eq!(next().await["error"]["code"], -32700);
     assert_eq!(next().await["error"]["code"], -32600);
+    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "add", "arguments": [1, 2]}});
+    stdin
+        .write_all(format!("{call}\n").as_bytes())
+        .await
+        .unwrap();
+    let refused = next().await;
+    assert_eq!(
+        (refused["error"]["code"].clone(), refused["id"].clone()),
+        (json!(-32602), json!(9))
+    );
     // And then a client is served as ever.
     let mut init = initialize_body().to_string();
     init.push('\n');

@@ -229,77 +229,22 @@ impl Drop for HttpServer {
 
 type Body = BoxBody<Bytes, Infallible>;
 
-/// A JSON-RPC error for a request that could not be read, as HTTP `status`.
-fn json_rpc_error(
-    status: StatusCode,
-    id: &serde_json::Value,
-    code: i64,
-    message: &str,
-) -> Response<Body> {
-    let body = serde_json::json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": {"code": code, "message": message},
-    });
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+/// The JSON-RPC error for a request body that could not be read: HTTP 400,
+/// but 200 for bad parameters (a well-formed request that failed).
+fn unreadable(body: &[u8]) -> Option<Response<Body>> {
+    let refused = super::message_check::check(body).err()?;
+    let status = if refused.code == -32602 {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut response = Response::new(Full::new(Bytes::from(refused.to_json().to_string())).boxed());
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
-    response
-}
-
-/// What is wrong with a request body, as the JSON-RPC error to answer with.
-fn unreadable(body: &[u8]) -> Option<Response<Body>> {
-    let value: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => {
-            return Some(json_rpc_error(
-                StatusCode::BAD_REQUEST,
-                &serde_json::Value::Null,
-                -32700,
-                &format!("Parse error: the body is not JSON ({e})"),
-            ));
-        }
-    };
-    let null = serde_json::Value::Null;
-    let Some(message) = value.as_object() else {
-        let why = if value.is_array() {
-            "Invalid Request: JSON-RPC batches are not part of MCP (since 2025-06-18); send one message per request"
-        } else {
-            "Invalid Request: a JSON-RPC message is an object"
-        };
-        return Some(json_rpc_error(StatusCode::BAD_REQUEST, &null, -32600, why));
-    };
-    let id = message.get("id").unwrap_or(&null);
-    if message.get("jsonrpc").and_then(serde_json::Value::as_str) != Some("2.0") {
-        return Some(json_rpc_error(
-            StatusCode::BAD_REQUEST,
-            id,
-            -32600,
-            "Invalid Request: `jsonrpc` must be \"2.0\"",
-        ));
-    }
-    let method = message.get("method").and_then(serde_json::Value::as_str);
-    if method == Some("tools/call") {
-        let params = message.get("params");
-        let name_ok = params
-            .and_then(|p| p.get("name"))
-            .is_some_and(serde_json::Value::is_string);
-        let args_ok = params
-            .and_then(|p| p.get("arguments"))
-            .is_none_or(|a| a.is_object() || a.is_null());
-        if !name_ok || !args_ok {
-            return Some(json_rpc_error(
-                StatusCode::OK,
-                id,
-                -32602,
-                "Invalid params: `tools/call` takes {\"name\": string, \"arguments\": object}",
-            ));
-        }
-    }
-    None
+    Some(response)
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response<Body> {

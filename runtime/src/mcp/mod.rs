@@ -44,6 +44,7 @@ mod catalog;
 mod client;
 mod error;
 mod http;
+mod message_check;
 mod server;
 mod stdio;
 

@@ -134,26 +134,12 @@ async fn read_line<R: AsyncRead + Unpin>(
     }
 }
 
-/// The error to answer a line with, if it is not one JSON-RPC message.
+/// The error to answer a line with, if it is not one readable message.
 fn refusal(text: &[u8]) -> Option<Vec<u8>> {
-    match serde_json::from_slice::<Value>(text) {
-        Err(e) => Some(rpc_error(
-            &Value::Null,
-            -32700,
-            &format!("Parse error: the line is not JSON ({e})"),
-        )),
-        Ok(Value::Array(_)) => Some(rpc_error(
-            &Value::Null,
-            -32600,
-            "Invalid Request: JSON-RPC batches are not part of MCP (since 2025-06-18); send one message per line",
-        )),
-        Ok(Value::Object(_)) => None,
-        Ok(_) => Some(rpc_error(
-            &Value::Null,
-            -32600,
-            "Invalid Request: a JSON-RPC message is an object",
-        )),
-    }
+    let refused = super::message_check::check(text).err()?;
+    let mut line = refused.to_json().to_string().into_bytes();
+    line.push(b'\n');
+    Some(line)
 }
 
 /// A JSON-RPC error message, as one line.
