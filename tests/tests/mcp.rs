@@ -1199,3 +1199,27 @@ async fn a_tool_asks_the_user_through_the_client_with_a_deadline() {
     assert!(err.to_string().contains("sampling/createMessage"), "{err}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_answers_sampling_with_its_own_model_when_told_to() {
+    let server = McpServer::new(typecall::tool::Toolbox::new().with(AskModel).unwrap())
+        .serve_http(HttpOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let model = Arc::new(ScriptedModel::new().text("Hi there"));
+    let seen = Arc::clone(&model);
+    let options = McpHttpClientOptions::new().sampling_model(model);
+    let client = McpClient::connect_http_with(&server.url(), options)
+        .await
+        .unwrap();
+    let answer = client.call("ask_model", json!({})).await.unwrap();
+    assert!(answer.to_content().contains("Hi there"), "{answer:?}");
+    let asked = seen.requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0].messages.last().map(|m| m.text()),
+        Some("Say hi".to_owned())
+    );
+    assert_eq!(asked[0].max_tokens, Some(10));
+    server.shutdown().await;
+}

@@ -76,6 +76,7 @@ struct Notices {
     progress: Arc<AtomicU64>,
     offered: &'static str,
     elicitation: Option<ElicitationHandler>,
+    sampling: Option<Arc<dyn crate::Model>>,
 }
 
 /// What a server asks the user through [`McpHttpClientOptions::on_elicitation`].
@@ -92,6 +93,50 @@ pub struct ElicitationRequest {
 /// the form), or that they declined or cancelled.
 pub type ElicitationHandler =
     Arc<dyn Fn(ElicitationRequest) -> BoxFuture<'static, super::Elicited<Value>> + Send + Sync>;
+
+/// A server's sampling request (`sampling/createMessage` params, as JSON)
+/// as a chat request: its system prompt, its messages' text (other content
+/// named in brackets), its token limit.
+fn sampling_request(asked: &Value) -> crate::chat::ChatRequest {
+    use crate::chat::{ChatRequest, Message};
+    let text_of = |content: &Value| -> String {
+        let one = |c: &Value| match c.get("type").and_then(Value::as_str) {
+            Some("text") => c
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            Some(other) => format!("[{other}]"),
+            None => String::new(),
+        };
+        match content {
+            Value::Array(blocks) => blocks.iter().map(one).collect::<Vec<_>>().join("\n"),
+            block => one(block),
+        }
+    };
+    let mut messages = Vec::new();
+    if let Some(system) = asked.get("systemPrompt").and_then(Value::as_str) {
+        messages.push(Message::system(system));
+    }
+    for m in asked
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = text_of(m.get("content").unwrap_or(&Value::Null));
+        messages.push(match m.get("role").and_then(Value::as_str) {
+            Some("assistant") => Message::assistant(text),
+            _ => Message::user(text),
+        });
+    }
+    let mut request = ChatRequest::new(messages);
+    request.max_tokens = asked
+        .get("maxTokens")
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok());
+    request
+}
 
 /// `answer` with the form's defaults for the fields it leaves out (SEP-1034).
 fn with_defaults(mut answer: Value, schema: &Value) -> Value {
@@ -163,14 +208,44 @@ impl ClientHandler for Notices {
             .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))
     }
 
+    // Sampling is in every revision up to 2025-11-25, the one this client
+    // negotiates; rmcp marks it deprecated for the revision after it.
+    #[allow(deprecated)]
+    async fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        let Some(model) = &self.sampling else {
+            return Err(rmcp::ErrorData::method_not_found::<
+                rmcp::model::CreateMessageRequestMethod,
+            >());
+        };
+        let asked = serde_json::to_value(&params).unwrap_or_default();
+        let request = sampling_request(&asked);
+        let answer = model
+            .chat(&request)
+            .await
+            .map_err(|e| rmcp::ErrorData::internal_error(format!("the model failed: {e}"), None))?;
+        serde_json::from_value(serde_json::json!({
+            "model": model.name(),
+            "stopReason": "endTurn",
+            "role": "assistant",
+            "content": {"type": "text", "text": answer.text()},
+        }))
+        .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))
+    }
+
     fn get_info(&self) -> ClientConfig {
-        let mut capabilities = ClientCapabilities::default();
+        let mut offered = serde_json::Map::new();
         if self.elicitation.is_some() {
-            capabilities = serde_json::from_value(serde_json::json!({
-                "elicitation": {"form": {}}
-            }))
-            .unwrap_or_default();
+            offered.insert("elicitation".into(), serde_json::json!({"form": {}}));
         }
+        if self.sampling.is_some() {
+            offered.insert("sampling".into(), serde_json::json!({}));
+        }
+        let capabilities: ClientCapabilities =
+            serde_json::from_value(Value::Object(offered)).unwrap_or_default();
         ClientConfig::new(
             capabilities,
             Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
@@ -194,6 +269,7 @@ pub struct McpHttpClientOptions {
     bearer_token: Option<String>,
     protocol_version: Option<String>,
     elicitation: Option<ElicitationHandler>,
+    sampling: Option<Arc<dyn crate::Model>>,
 }
 
 impl std::fmt::Debug for McpHttpClientOptions {
@@ -205,6 +281,10 @@ impl std::fmt::Debug for McpHttpClientOptions {
             )
             .field("protocol_version", &self.protocol_version)
             .field("on_elicitation", &self.elicitation.is_some())
+            .field(
+                "sampling_model",
+                &self.sampling.as_ref().map(|m| m.name().to_owned()),
+            )
             .finish()
     }
 }
@@ -228,6 +308,15 @@ impl McpHttpClientOptions {
         Fut: std::future::Future<Output = super::Elicited<Value>> + Send + 'static,
     {
         self.elicitation = Some(Arc::new(move |request| Box::pin(handler(request))));
+        self
+    }
+
+    /// Answers the server's sampling requests (`sampling/createMessage`)
+    /// with `model`: the server's messages and system prompt as a chat
+    /// request, the model's text as the answer. Off unless set: a server
+    /// then spends this client's model (and its provider's key).
+    pub fn sampling_model(mut self, model: impl crate::Model + 'static) -> Self {
+        self.sampling = Some(Arc::new(model));
         self
     }
 
@@ -287,7 +376,7 @@ impl McpClient {
                 what: format!("starting the MCP server {label}"),
                 source,
             })?;
-        Self::handshake(transport, label, OFFERED_VERSION, None).await
+        Self::handshake(transport, label, OFFERED_VERSION, None, None).await
     }
 
     /// Connects to a streamable-HTTP MCP endpoint (`http://host:port/mcp`).
@@ -318,7 +407,14 @@ impl McpClient {
             config = config.auth_header(token);
         }
         let transport = StreamableHttpClientTransport::with_client(http, config);
-        Self::handshake(transport, url.to_owned(), offered, options.elicitation).await
+        Self::handshake(
+            transport,
+            url.to_owned(),
+            offered,
+            options.elicitation,
+            options.sampling,
+        )
+        .await
     }
 
     async fn handshake<T, E, A>(
@@ -326,6 +422,7 @@ impl McpClient {
         label: String,
         offered: &'static str,
         elicitation: Option<ElicitationHandler>,
+        sampling: Option<Arc<dyn crate::Model>>,
     ) -> Result<Self, McpError>
     where
         T: rmcp::transport::IntoTransport<RoleClient, E, A>,
@@ -338,6 +435,7 @@ impl McpClient {
             progress: Arc::clone(&progress),
             offered,
             elicitation,
+            sampling,
         };
         let service = notices
             .serve(transport)
