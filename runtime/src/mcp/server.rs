@@ -254,6 +254,32 @@ impl McpServer {
     }
 }
 
+/// Every log level, least severe first.
+const LEVELS: [LogLevel; 8] = [
+    LogLevel::Debug,
+    LogLevel::Info,
+    LogLevel::Notice,
+    LogLevel::Warning,
+    LogLevel::Error,
+    LogLevel::Critical,
+    LogLevel::Alert,
+    LogLevel::Emergency,
+];
+
+/// A log level as MCP names it.
+fn wire_level(level: LogLevel) -> LoggingLevel {
+    match level {
+        LogLevel::Debug => LoggingLevel::Debug,
+        LogLevel::Info => LoggingLevel::Info,
+        LogLevel::Notice => LoggingLevel::Notice,
+        LogLevel::Warning => LoggingLevel::Warning,
+        LogLevel::Error => LoggingLevel::Error,
+        LogLevel::Critical => LoggingLevel::Critical,
+        LogLevel::Alert => LoggingLevel::Alert,
+        LogLevel::Emergency => LoggingLevel::Emergency,
+    }
+}
+
 /// What a call reports, on its way to the client.
 enum Report {
     Progress(ProgressNotificationParam),
@@ -280,16 +306,7 @@ impl ReportSink for CallReports {
         if (level as u8) < self.log_level.load(Ordering::Relaxed) {
             return;
         }
-        let level = match level {
-            LogLevel::Debug => LoggingLevel::Debug,
-            LogLevel::Info => LoggingLevel::Info,
-            LogLevel::Notice => LoggingLevel::Notice,
-            LogLevel::Warning => LoggingLevel::Warning,
-            LogLevel::Error => LoggingLevel::Error,
-            LogLevel::Critical => LoggingLevel::Critical,
-            LogLevel::Alert => LoggingLevel::Alert,
-            LogLevel::Emergency => LoggingLevel::Emergency,
-        };
+        let level = wire_level(level);
         let _ = self
             .queue
             .try_send(Report::Log(LoggingMessageNotificationParam::new(
@@ -758,16 +775,11 @@ impl ServerHandler for ToolHandler {
         request: SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let level = match request.level {
-            LoggingLevel::Debug => LogLevel::Debug,
-            LoggingLevel::Info => LogLevel::Info,
-            LoggingLevel::Notice => LogLevel::Notice,
-            LoggingLevel::Warning => LogLevel::Warning,
-            LoggingLevel::Error => LogLevel::Error,
-            LoggingLevel::Critical => LogLevel::Critical,
-            LoggingLevel::Alert => LogLevel::Alert,
-            LoggingLevel::Emergency => LogLevel::Emergency,
-        };
+        // The level whose wire name the client gave (every level has one).
+        let level = LEVELS
+            .into_iter()
+            .find(|l| wire_level(*l) == request.level)
+            .unwrap_or(DEFAULT_LOG_LEVEL);
         self.log_level.store(level as u8, Ordering::Relaxed);
         Ok(())
     }

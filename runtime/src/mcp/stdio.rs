@@ -3,10 +3,12 @@
 //! a batch gets a JSON-RPC error back and the server goes on (rmcp alone
 //! answers such lines with nothing).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use super::message_check::Unreadable;
 
 /// The longest line read (16 MiB); a longer one is answered with an error
 /// and skipped.
@@ -52,11 +54,11 @@ async fn check_incoming<R: AsyncRead + Unpin>(
         match read_line(&mut read, &mut line, max_line).await {
             Ok(Line::End) | Err(_) => break,
             Ok(Line::TooLong) => {
-                let error = rpc_error(
-                    &Value::Null,
-                    -32700,
-                    &format!("Parse error: the line is longer than {max_line} bytes"),
-                );
+                let error = line_of(&Unreadable {
+                    id: Value::Null,
+                    code: -32700,
+                    message: format!("Parse error: the line is longer than {max_line} bytes"),
+                });
                 if answers.send(error).await.is_err() {
                     break;
                 }
@@ -136,17 +138,14 @@ async fn read_line<R: AsyncRead + Unpin>(
 
 /// The error to answer a line with, if it is not one readable message.
 fn refusal(text: &[u8]) -> Option<Vec<u8>> {
-    let refused = super::message_check::check(text).err()?;
-    let mut line = refused.to_json().to_string().into_bytes();
-    line.push(b'\n');
-    Some(line)
+    super::message_check::check(text)
+        .err()
+        .map(|refused| line_of(&refused))
 }
 
-/// A JSON-RPC error message, as one line.
-fn rpc_error(id: &Value, code: i64, message: &str) -> Vec<u8> {
-    let mut line = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
-        .to_string()
-        .into_bytes();
+/// The JSON-RPC error for a refused message, as one line.
+fn line_of(refused: &Unreadable) -> Vec<u8> {
+    let mut line = refused.to_json().to_string().into_bytes();
     line.push(b'\n');
     line
 }
