@@ -327,9 +327,6 @@ impl Gate {
             );
             return response;
         }
-        if let Some(id) = &session {
-            self.touch(id);
-        }
         let response = if request.method() == http::Method::POST {
             let (parts, body) = request.into_parts();
             let body = match self.read_body(body).await {
@@ -345,6 +342,13 @@ impl Gate {
         } else {
             self.service.handle(request).await
         };
+        // Only a session the server knows is remembered (an id made up by a
+        // client gets 404 and takes no memory here).
+        if let Some(id) = &session
+            && response.status().is_success()
+        {
+            self.touch(id);
+        }
         if new_session
             && let Some(id) = response
                 .headers()
