@@ -23,8 +23,9 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use typecall::future::BoxFuture;
 use typecall::mcp::{
-    CallingClient, Elicited, HttpOptions, McpClient, McpHttpClientOptions, McpServer, Prompt,
-    PromptMessage, Resource, ResourceRequest, ResourceTemplate,
+    CallingClient, Elicited, HttpOptions, IdentityAssertion, McpClient, McpHttpClientOptions,
+    McpOAuth, McpServer, Prompt, PromptMessage, Resource, ResourceRequest, ResourceTemplate,
+    UserAgent,
 };
 
 use typecall::tool::{
@@ -437,15 +438,19 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// What the suite's client scenarios ask of a client: connect, list the
-/// tools, and call the one the scenario's server offers.
+/// What the suite's client scenarios ask of a client: connect (authorizing
+/// where the server asks), list the tools, and call the one the scenario's
+/// server offers.
 async fn client(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
     eprintln!("scenario `{scenario}` against {url}");
     // Elicitations are accepted with nothing filled in: the client gives
     // the form's defaults.
-    let options = McpHttpClientOptions::new()
+    let mut options = McpHttpClientOptions::new()
         .on_elicitation(|_request| async { Elicited::Accepted(json!({})) });
+    if let Some(oauth) = oauth_for(&scenario)? {
+        options = options.oauth(oauth);
+    }
     let client = McpClient::connect_http_with(url, options).await?;
     let tools = client.tools().await?;
     eprintln!("tools: {:?}", tools.names());
@@ -454,12 +459,63 @@ async fn client(url: &str) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("add_numbers: {}", sum.to_content());
     }
     for name in tools.names() {
-        if name == "test_reconnection" || name == "test_client_elicitation_defaults" {
+        if [
+            "test_reconnection",
+            "test_client_elicitation_defaults",
+            "test-tool",
+        ]
+        .contains(&name)
+        {
             let answer = client.call(name, json!({})).await?;
             eprintln!("{name}: {}", answer.to_content());
         }
     }
     Ok(())
+}
+
+/// How to authorize in an `auth/*` scenario: with the credentials the suite
+/// hands over in `MCP_CONFORMANCE_CONTEXT` where it does, else as a user
+/// whose authorization server grants without a login page, identified by a
+/// client-ID metadata document where the server takes one.
+fn oauth_for(scenario: &str) -> Result<Option<McpOAuth>, Box<dyn std::error::Error>> {
+    if !scenario.starts_with("auth/") {
+        return Ok(None);
+    }
+    let context: Value = match std::env::var("MCP_CONFORMANCE_CONTEXT") {
+        Ok(text) => serde_json::from_str(&text)?,
+        Err(_) => json!({}),
+    };
+    let field = |name: &str| -> Result<String, Box<dyn std::error::Error>> {
+        context[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("MCP_CONFORMANCE_CONTEXT has no `{name}`").into())
+    };
+    let as_user = || {
+        McpOAuth::authorization_code("http://localhost:3000/callback", UserAgent::Headless)
+            .client_name("typecall-conformance")
+    };
+    Ok(Some(match scenario {
+        "auth/client-credentials-jwt" => {
+            McpOAuth::client_credentials_jwt(field("client_id")?, &field("private_key_pem")?)?
+        }
+        "auth/client-credentials-basic" => {
+            McpOAuth::client_credentials(field("client_id")?, field("client_secret")?)
+        }
+        "auth/pre-registration" => as_user()
+            .client_id(field("client_id")?)
+            .client_secret(field("client_secret")?),
+        "auth/cross-app-access-complete-flow" => McpOAuth::identity_assertion(
+            IdentityAssertion::new(
+                field("idp_token_endpoint")?,
+                field("idp_id_token")?,
+                field("idp_client_id")?,
+            ),
+            field("client_id")?,
+            field("client_secret")?,
+        ),
+        _ => as_user().client_metadata_url("https://conformance-test.local/client-metadata.json"),
+    }))
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -270,6 +270,7 @@ pub struct McpHttpClientOptions {
     protocol_version: Option<String>,
     elicitation: Option<ElicitationHandler>,
     sampling: Option<Arc<dyn crate::Model>>,
+    oauth: Option<super::McpOAuth>,
 }
 
 impl std::fmt::Debug for McpHttpClientOptions {
@@ -285,6 +286,7 @@ impl std::fmt::Debug for McpHttpClientOptions {
                 "sampling_model",
                 &self.sampling.as_ref().map(|m| m.name().to_owned()),
             )
+            .field("oauth", &self.oauth)
             .finish()
     }
 }
@@ -297,6 +299,13 @@ impl McpHttpClientOptions {
     /// Sends `Authorization: Bearer <token>` to this server.
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.bearer_token = Some(token.into());
+        self
+    }
+    /// Authorizes with the server's authorization server when it asks
+    /// (OAuth 2.1, see [`McpOAuth`](super::McpOAuth)), then sends its access
+    /// token; replaces a [`bearer_token`](Self::bearer_token).
+    pub fn oauth(mut self, oauth: super::McpOAuth) -> Self {
+        self.oauth = Some(oauth);
         self
     }
     /// Answers the server's elicitations (questions for the user) with
@@ -403,6 +412,23 @@ impl McpClient {
             .build()
             .map_err(|e| McpError::Setting(format!("HTTP client: {e}")))?;
         let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+        if let Some(oauth) = options.oauth {
+            let http = super::oauth::AuthorizedHttp::new(http, oauth, url).map_err(|source| {
+                McpError::Authorization {
+                    peer: url.to_owned(),
+                    source,
+                }
+            })?;
+            let transport = StreamableHttpClientTransport::with_client(http, config);
+            return Self::handshake(
+                transport,
+                url.to_owned(),
+                offered,
+                options.elicitation,
+                options.sampling,
+            )
+            .await;
+        }
         if let Some(token) = options.bearer_token {
             config = config.auth_header(token);
         }
@@ -437,10 +463,16 @@ impl McpClient {
             elicitation,
             sampling,
         };
-        let service = notices
-            .serve(transport)
-            .await
-            .map_err(|e| McpError::Handshake {
+        let service = notices.serve(transport).await.map_err(|e| {
+            if let rmcp::service::ClientInitializeError::TransportError { error, .. } = &e
+                && let Some(refused) = super::oauth::authorization_error(error)
+            {
+                return McpError::Authorization {
+                    peer: label.clone(),
+                    source: refused.clone(),
+                };
+            }
+            McpError::Handshake {
                 peer: label.clone(),
                 message: match &e {
                     rmcp::service::ClientInitializeError::TransportError { error, .. } => {
@@ -449,7 +481,8 @@ impl McpClient {
                     _ => None,
                 }
                 .unwrap_or_else(|| e.to_string()),
-            })?;
+            }
+        })?;
         let agreed = service
             .peer_info()
             .map(|info| info.protocol_version.to_string())
@@ -876,10 +909,13 @@ fn authorization_refusal(error: &(dyn std::error::Error + 'static)) -> Option<St
 
 /// A protocol failure in words the model (and a person) can act on.
 fn describe(error: &ServiceError, server: &str) -> String {
-    if let ServiceError::TransportSend(e) = error
-        && let Some(refusal) = authorization_refusal(e)
-    {
-        return format!("the MCP server {server} refused the request: {refusal}");
+    if let ServiceError::TransportSend(e) = error {
+        if let Some(failed) = super::oauth::authorization_error(e) {
+            return format!("authorizing with the MCP server {server} failed: {failed}");
+        }
+        if let Some(refusal) = authorization_refusal(e) {
+            return format!("the MCP server {server} refused the request: {refusal}");
+        }
     }
     match error {
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => {

@@ -30,6 +30,15 @@ pub enum McpError {
         /// Why.
         message: String,
     },
+    /// Authorizing with the server (OAuth) failed.
+    #[error("authorizing with {peer} failed: {source}")]
+    Authorization {
+        /// The server URL.
+        peer: String,
+        /// Which step failed, and why.
+        #[source]
+        source: super::AuthorizationError,
+    },
     /// A setting is not usable (an address, a URL, a header value).
     #[error("invalid MCP setting: {0}")]
     Setting(String),

@@ -45,6 +45,7 @@ mod client;
 mod error;
 mod http;
 mod message_check;
+pub mod oauth;
 mod server;
 mod stdio;
 
@@ -56,4 +57,5 @@ pub use client::{
 };
 pub use error::McpError;
 pub use http::{HttpOptions, HttpServer};
+pub use oauth::{AuthorizationError, IdentityAssertion, McpOAuth, UserAgent};
 pub use server::{McpServer, ResourceNotifier};
