@@ -24,13 +24,11 @@ use std::time::Duration;
 use typecall::future::BoxFuture;
 use typecall::mcp::{
     CallingClient, Elicited, HttpOptions, IdentityAssertion, McpClient, McpHttpClientOptions,
-    McpOAuth, McpServer, Prompt, PromptMessage, Resource, ResourceRequest, ResourceTemplate,
-    UserAgent,
+    McpOAuth, McpServer, Prompt, PromptMessage, Resource, UserAgent, prompt, resource,
 };
 
 use typecall::tool::{
-    LogLevel, Reporter, ResourceContents, Tool, ToolContent, ToolContext, ToolDef, ToolResult,
-    ToolValue, Toolbox,
+    LogLevel, Reporter, Tool, ToolContent, ToolContext, ToolDef, ToolResult, ToolValue, Toolbox,
 };
 
 /// Tests simple text content response
@@ -298,19 +296,32 @@ fn fixtures() -> typecall::Result<Toolbox> {
     Ok(tools)
 }
 
-/// The suite's resources: fixed text and bytes, a template, one to watch.
+/// A static text resource for testing
+#[resource(
+    uri = "test://static-text",
+    name = "static-text",
+    title = "Static Text Resource"
+)]
+fn static_text() -> &'static str {
+    "This is the content of the static text resource."
+}
+
+/// A resource template with parameter substitution
+#[resource(
+    uri = "test://template/{id}/data",
+    name = "template",
+    title = "Resource Template",
+    mime_type = "application/json"
+)]
+fn template_data(id: String) -> String {
+    json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string()
+}
+
+/// The suite's resources: fixed text and bytes, a template, one to watch
+/// (from `#[resource]` functions and from the builders).
 fn with_resources(server: McpServer) -> McpServer {
     server
-        .resource(
-            Resource::text(
-                "test://static-text",
-                "static-text",
-                "text/plain",
-                "This is the content of the static text resource.",
-            )
-            .title("Static Text Resource")
-            .description("A static text resource for testing"),
-        )
+        .resource(StaticText)
         .resource(
             Resource::bytes("test://static-binary", "static-binary", "image/png", PNG)
                 .title("Static Binary Resource")
@@ -325,20 +336,7 @@ fn with_resources(server: McpServer) -> McpServer {
             )
             .description("A resource clients may subscribe to"),
         )
-        .resource_template(
-            ResourceTemplate::new(
-                "test://template/{id}/data",
-                "template",
-                "application/json",
-                |request: ResourceRequest| async move {
-                    let id = request.variables.get("id").cloned().unwrap_or_default();
-                    let data = json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")});
-                    Ok::<_, String>(ResourceContents::Text(data.to_string()))
-                },
-            )
-            .title("Resource Template")
-            .description("A resource template with parameter substitution"),
-        )
+        .resource_template(TemplateData)
 }
 
 /// Each block of `content` as a user message, then `text`.
@@ -352,57 +350,54 @@ fn user_messages(content: ToolContent, text: &str) -> Vec<PromptMessage> {
         .collect()
 }
 
-/// The suite's prompts.
+/// A simple prompt without arguments
+#[prompt(name = "test_simple_prompt", title = "Simple Test Prompt")]
+fn simple_prompt() -> PromptMessage {
+    PromptMessage::user_text("This is a simple prompt for testing.")
+}
+
+/// A prompt with required arguments
+#[prompt(name = "test_prompt_with_arguments", title = "Prompt With Arguments")]
+async fn prompt_with_arguments(
+    /// First test argument
+    arg1: String,
+    /// Second test argument
+    arg2: String,
+) -> PromptMessage {
+    PromptMessage::user_text(format!(
+        "Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
+    ))
+}
+
+/// A prompt that includes an embedded resource
+#[prompt(
+    name = "test_prompt_with_embedded_resource",
+    title = "Prompt With Embedded Resource"
+)]
+fn prompt_with_embedded_resource(
+    /// URI of the resource to embed
+    #[serde(rename = "resourceUri")]
+    resource_uri: String,
+) -> Result<Vec<PromptMessage>, String> {
+    let resource = ToolContent::new().resource_text(
+        resource_uri,
+        "text/plain",
+        "Embedded resource content for testing.",
+    );
+    Ok(user_messages(
+        resource,
+        "Please process the embedded resource above.",
+    ))
+}
+
+/// The suite's prompts (from `#[prompt]` functions and from the builder).
 fn with_prompts(server: McpServer) -> McpServer {
     server
-        .prompt(
-            Prompt::new(
-                "test_simple_prompt",
-                "A simple prompt without arguments",
-                |_| async {
-                    Ok::<_, String>(vec![PromptMessage::user_text(
-                        "This is a simple prompt for testing.",
-                    )])
-                },
-            )
-            .title("Simple Test Prompt"),
-        )
-        .prompt(
-            Prompt::typed(
-                "test_prompt_with_arguments",
-                "A prompt with required arguments",
-                |args: TwoArguments| async move {
-                    Ok::<_, String>(vec![PromptMessage::user_text(format!(
-                        "Prompt with arguments: arg1='{}', arg2='{}'",
-                        args.arg1, args.arg2
-                    ))])
-                },
-            )
-            .title("Prompt With Arguments")
-            .complete("arg1", |typed| {
-                vec![format!("{typed}-one"), format!("{typed}-two")]
-            }),
-        )
-        .prompt(
-            Prompt::new(
-                "test_prompt_with_embedded_resource",
-                "A prompt that includes an embedded resource",
-                |args| async move {
-                    let uri = args.get("resourceUri").cloned().unwrap_or_default();
-                    let resource = ToolContent::new().resource_text(
-                        uri,
-                        "text/plain",
-                        "Embedded resource content for testing.",
-                    );
-                    Ok::<_, String>(user_messages(
-                        resource,
-                        "Please process the embedded resource above.",
-                    ))
-                },
-            )
-            .argument("resourceUri", "URI of the resource to embed", true)
-            .title("Prompt With Embedded Resource"),
-        )
+        .prompt(SimplePrompt)
+        .prompt(Prompt::from(PromptWithArguments).complete("arg1", |typed| {
+            vec![format!("{typed}-one"), format!("{typed}-two")]
+        }))
+        .prompt(PromptWithEmbeddedResource)
         .prompt(
             Prompt::new(
                 "test_prompt_with_image",
@@ -414,15 +409,6 @@ fn with_prompts(server: McpServer) -> McpServer {
             )
             .title("Prompt With Image"),
         )
-}
-
-/// The arguments of `test_prompt_with_arguments`.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct TwoArguments {
-    /// First test argument
-    arg1: String,
-    /// Second test argument
-    arg2: String,
 }
 
 async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {

@@ -2,6 +2,7 @@
 //! `#[tools]` and `#[derive(Tool)]`. Use them through the `typecall` crate,
 //! which re-exports them and documents them.
 
+mod catalog;
 mod codegen;
 mod derive;
 mod func;
@@ -56,6 +57,24 @@ pub fn derive_tool(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Partial, attributes(serde))]
 pub fn derive_partial(input: TokenStream) -> TokenStream {
     partial::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Turns a function into an MCP prompt: its parameters are the arguments.
+/// Documented where it is re-exported, `typecall::mcp::prompt`.
+#[proc_macro_attribute]
+pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    catalog::expand_prompt(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Turns a function into an MCP resource (or resource template). Documented
+/// where it is re-exported, `typecall::mcp::resource`.
+#[proc_macro_attribute]
+pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
+    catalog::expand_resource(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

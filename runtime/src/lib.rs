@@ -180,6 +180,12 @@ pub mod __private {
     pub mod partial {
         pub use crate::output::typed::generated::*;
     }
+
+    /// What `#[prompt]` and `#[resource]` call.
+    #[cfg(feature = "mcp")]
+    pub mod mcp {
+        pub use crate::mcp::generated::*;
+    }
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -1223,3 +1223,170 @@ async fn a_client_answers_sampling_with_its_own_model_when_told_to() {
     assert_eq!(asked[0].max_tokens, Some(10));
     server.shutdown().await;
 }
+
+/// Served from the start.
+#[typecall::tool]
+fn listed_first() -> u32 {
+    1
+}
+
+/// Served through `McpCatalog` while the server runs.
+#[typecall::tool]
+fn two() -> u32 {
+    2
+}
+
+/// Greets someone.
+#[typecall::mcp::prompt]
+fn greet(
+    /// Who.
+    name: String,
+) -> typecall::mcp::PromptMessage {
+    typecall::mcp::PromptMessage::user_text(format!("Say hello to {name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_changes_its_lists_and_every_client_is_told() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use typecall::mcp::Resource;
+
+    let server = McpServer::new(typecall::tool::Toolbox::new().with(ListedFirst).unwrap());
+    let catalog = server.catalog();
+    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+    let (server_read, server_write) = tokio::io::split(server_end);
+    let serving = tokio::spawn(server.serve_on((server_read, server_write)));
+    let (client_read, mut client_write) = tokio::io::split(client_end);
+    let mut lines = BufReader::new(client_read).lines();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("a message")
+            .unwrap()
+            .expect("a line");
+        serde_json::from_str(&line).unwrap()
+    };
+    let request = |id: u64, method: &str| {
+        format!(
+            "{}\n",
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {}})
+        )
+    };
+
+    client_write
+        .write_all(format!("{}\n", initialize_body()).as_bytes())
+        .await
+        .unwrap();
+    let init = next().await;
+    let offered = &init["result"]["capabilities"];
+    for kind in ["tools", "resources", "prompts"] {
+        assert_eq!(offered[kind]["listChanged"], true, "{kind}: {init}");
+    }
+    client_write
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+        .await
+        .unwrap();
+    // The session joins once initialized (a ping's answer says the
+    // notification before it was handled); until then nobody is told.
+    client_write
+        .write_all(request(9, "ping").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(next().await["id"], 9);
+    assert_eq!(
+        catalog.add_tool(Two).await.unwrap(),
+        1,
+        "the initialized session is told"
+    );
+    assert_eq!(next().await["method"], "notifications/tools/list_changed");
+    client_write
+        .write_all(request(2, "tools/list").as_bytes())
+        .await
+        .unwrap();
+    let listed = next().await;
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["listed_first", "two"], "{listed}");
+
+    assert_eq!(catalog.add_prompt(Greet).await, 1);
+    assert_eq!(next().await["method"], "notifications/prompts/list_changed");
+    assert_eq!(
+        catalog
+            .add_resource(Resource::text("memo://x", "x", "text/plain", "X"))
+            .await,
+        1
+    );
+    assert_eq!(
+        next().await["method"],
+        "notifications/resources/list_changed"
+    );
+    assert_eq!(catalog.remove_resource("memo://x").await, Some(1));
+    assert_eq!(
+        next().await["method"],
+        "notifications/resources/list_changed"
+    );
+    assert_eq!(
+        catalog.remove_resource("memo://x").await,
+        None,
+        "nothing to remove: nobody told"
+    );
+    assert_eq!(catalog.remove_tool("listed_first").await, Some(1));
+    assert_eq!(next().await["method"], "notifications/tools/list_changed");
+
+    for (id, method) in [(3, "tools/list"), (4, "prompts/list")] {
+        client_write
+            .write_all(request(id, method).as_bytes())
+            .await
+            .unwrap();
+    }
+    let tools = next().await;
+    assert_eq!(tools["result"]["tools"][0]["name"], "two", "{tools}");
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 1);
+    let prompts = next().await;
+    assert_eq!(
+        prompts["result"]["prompts"][0]["name"], "greet",
+        "{prompts}"
+    );
+    assert_eq!(
+        prompts["result"]["prompts"][0]["arguments"][0]["description"],
+        "Who."
+    );
+
+    // The client hangs up: its session is forgotten, nobody is told.
+    drop(client_write);
+    drop(lines);
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .expect("the server ends with its client")
+        .unwrap()
+        .unwrap();
+    assert_eq!(catalog.add_prompt(Greet).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_client_sees_a_tool_added_while_it_is_connected() {
+    let server = McpServer::new(typecall::tool::Toolbox::new().with(ListedFirst).unwrap());
+    let catalog = server.catalog();
+    let http = server
+        .serve_http(HttpOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let client = McpClient::connect_http(&http.url()).await.unwrap();
+    assert_eq!(client.tools().await.unwrap().names(), ["listed_first"]);
+    assert!(!client.tools_changed());
+    assert_eq!(catalog.add_tool(Two).await.unwrap(), 1);
+    for _ in 0..100 {
+        if client.tools_changed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(client.tools_changed(), "the client was told");
+    assert_eq!(
+        client.tools().await.unwrap().names(),
+        ["listed_first", "two"]
+    );
+}

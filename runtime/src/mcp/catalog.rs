@@ -495,6 +495,92 @@ fn arguments_of(schema: &Value) -> Vec<PromptArgument> {
         .collect()
 }
 
+/// What `#[prompt]` and `#[resource]` generate calls to. Not a public API.
+#[doc(hidden)]
+pub mod generated {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use super::{PromptMessage, ResourceRequest};
+    use crate::chat::base64;
+    use crate::tool::ResourceContents;
+
+    /// What a `#[prompt]` function may return.
+    pub trait PromptOutput {
+        /// The messages, or why not.
+        fn into_messages(self) -> Result<Vec<PromptMessage>, String>;
+    }
+
+    impl PromptOutput for Vec<PromptMessage> {
+        fn into_messages(self) -> Result<Vec<PromptMessage>, String> {
+            Ok(self)
+        }
+    }
+
+    impl PromptOutput for PromptMessage {
+        fn into_messages(self) -> Result<Vec<PromptMessage>, String> {
+            Ok(vec![self])
+        }
+    }
+
+    impl<T: PromptOutput, E: Display> PromptOutput for Result<T, E> {
+        fn into_messages(self) -> Result<Vec<PromptMessage>, String> {
+            self.map_err(|e| e.to_string())?.into_messages()
+        }
+    }
+
+    /// What a `#[resource]` function may return: text (`String`, `&str`),
+    /// bytes (`Vec<u8>`), [`ResourceContents`], or a `Result` of one.
+    pub trait ResourceOutput {
+        /// The contents, or why not.
+        fn into_contents(self) -> Result<ResourceContents, String>;
+    }
+
+    impl ResourceOutput for String {
+        fn into_contents(self) -> Result<ResourceContents, String> {
+            Ok(ResourceContents::Text(self))
+        }
+    }
+
+    impl ResourceOutput for &str {
+        fn into_contents(self) -> Result<ResourceContents, String> {
+            Ok(ResourceContents::Text(self.to_owned()))
+        }
+    }
+
+    impl ResourceOutput for Vec<u8> {
+        fn into_contents(self) -> Result<ResourceContents, String> {
+            Ok(ResourceContents::Blob(base64(&self)))
+        }
+    }
+
+    impl ResourceOutput for ResourceContents {
+        fn into_contents(self) -> Result<ResourceContents, String> {
+            Ok(self)
+        }
+    }
+
+    impl<T: ResourceOutput, E: Display> ResourceOutput for Result<T, E> {
+        fn into_contents(self) -> Result<ResourceContents, String> {
+            self.map_err(|e| e.to_string())?.into_contents()
+        }
+    }
+
+    /// The template variable `name` of a read, parsed as a `T`.
+    pub fn variable<T>(request: &ResourceRequest, name: &str) -> Result<T, String>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let text = request
+            .variables
+            .get(name)
+            .ok_or_else(|| format!("the URI `{}` has no `{name}`", request.uri))?;
+        text.parse()
+            .map_err(|e| format!("`{name}` in `{}`: {e}", request.uri))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,5 +621,75 @@ mod tests {
         assert!(topic.required);
         assert_eq!(topic.description.as_deref(), Some("The topic."));
         assert!(!args.iter().find(|a| a.name == "count").unwrap().required);
+    }
+
+    /// A note, by number.
+    #[crate::mcp::resource(uri = "notes://{id}", mime_type = "text/markdown")]
+    async fn note(id: u32) -> Result<String, String> {
+        if id == 1 {
+            Ok("Buy milk".into())
+        } else {
+            Err(format!("no note {id}"))
+        }
+    }
+
+    /// Summarize a text.
+    #[crate::mcp::prompt(title = "Summary")]
+    fn summarize(
+        /// The text.
+        text: String,
+        /// At most this many words.
+        words: Option<u32>,
+    ) -> PromptMessage {
+        PromptMessage::user_text(format!("{} in {:?} words", text, words))
+    }
+
+    #[tokio::test]
+    async fn macro_made_resources_and_prompts_read_their_arguments_typed() {
+        let template = ResourceTemplate::from(Note);
+        assert_eq!(template.template, "notes://{id}");
+        assert_eq!(template.listing.name, "note");
+        assert_eq!(
+            template.listing.description.as_deref(),
+            Some("A note, by number.")
+        );
+        assert_eq!(
+            template.listing.media_type.as_deref(),
+            Some("text/markdown")
+        );
+        let read = |id: &str| {
+            (template.read)(ResourceRequest {
+                uri: format!("notes://{id}"),
+                variables: HashMap::from([("id".to_owned(), id.to_owned())]),
+            })
+        };
+        assert_eq!(
+            read("1").await,
+            Ok(ResourceContents::Text("Buy milk".into()))
+        );
+        assert_eq!(read("2").await, Err("no note 2".to_owned()));
+        let e = read("x").await.unwrap_err();
+        assert!(e.starts_with("`id` in `notes://x`: invalid digit"), "{e}");
+
+        let prompt = Prompt::from(Summarize);
+        assert_eq!(prompt.name, "summarize");
+        assert_eq!(prompt.title.as_deref(), Some("Summary"));
+        assert_eq!(prompt.description.as_deref(), Some("Summarize a text."));
+        let words = prompt.arguments.iter().find(|a| a.name == "words").unwrap();
+        assert!(!words.required);
+        assert_eq!(
+            words.description.as_deref(),
+            Some("At most this many words.")
+        );
+        let messages = (prompt.get)(HashMap::from([
+            ("text".to_owned(), "hello".to_owned()),
+            ("words".to_owned(), "3".to_owned()),
+        ]))
+        .await
+        .unwrap();
+        assert_eq!(
+            messages,
+            vec![PromptMessage::user_text("hello in Some(3) words")]
+        );
     }
 }

@@ -5,7 +5,7 @@
 // rmcp marks it deprecated for the revision after it (SEP-2577).
 #![allow(deprecated)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -23,6 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::McpError;
 use super::catalog::{Prompt, Resource, ResourceRequest, ResourceTemplate};
 use super::http::{HttpOptions, HttpServer};
+use super::live::{McpCatalog, Offer};
+use super::sessions::{ResourceNotifier, SessionSeat, Sessions};
 use crate::tool::{
     LogLevel, ReportSink, Reporter, Tool, ToolError, ToolValue, Toolbox, WRAPPED_RESULT,
 };
@@ -47,78 +49,19 @@ pub struct McpServer {
 
 #[derive(Debug, Clone)]
 pub(super) struct ToolHandler {
-    tools: Arc<Toolbox>,
+    /// The tools given to [`McpServer::new`] (for [`McpServer::toolbox`]).
+    built_with: Arc<Toolbox>,
+    /// What is offered now, to every session.
+    offer: Arc<Offer>,
     info: Implementation,
     instructions: Option<String>,
     /// The least severe log level the client wants (a [`LogLevel`] as `u8`),
     /// one per session.
     log_level: Arc<AtomicU8>,
-    /// Resources, templates and prompts.
-    catalog: Arc<Catalog>,
-    /// Who subscribed to which resources, for every session.
-    subscriptions: Arc<Subscriptions>,
-    /// This session's key in `subscriptions`.
-    session: u64,
-}
-
-/// What a server offers besides tools.
-#[derive(Debug, Default, Clone)]
-struct Catalog {
-    resources: Vec<Resource>,
-    templates: Vec<ResourceTemplate>,
-    prompts: Vec<Prompt>,
-}
-
-/// The most resources one session may subscribe to.
-const MAX_SUBSCRIPTIONS: usize = 1024;
-
-/// A session that subscribed: its peer and the URIs it watches.
-type Subscriber = (Peer<RoleServer>, HashSet<String>);
-
-/// Every session's subscriptions.
-#[derive(Default)]
-struct Subscriptions {
-    next_session: std::sync::atomic::AtomicU64,
-    sessions: std::sync::Mutex<HashMap<u64, Subscriber>>,
-}
-
-impl std::fmt::Debug for Subscriptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscriptions").finish_non_exhaustive()
-    }
-}
-
-/// Tells the clients subscribed to a resource that it changed
-/// (`notifications/resources/updated`). From
-/// [`McpServer::resource_notifier`]; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct ResourceNotifier {
-    subscriptions: Arc<Subscriptions>,
-}
-
-impl ResourceNotifier {
-    /// Tells every client subscribed to `uri` that it changed; returns how
-    /// many were told. Sessions that ended are forgotten.
-    pub async fn updated(&self, uri: &str) -> usize {
-        let peers: Vec<(u64, Peer<RoleServer>)> = match self.subscriptions.sessions.lock() {
-            Ok(sessions) => sessions
-                .iter()
-                .filter(|(_, (_, uris))| uris.contains(uri))
-                .map(|(id, (peer, _))| (*id, peer.clone()))
-                .collect(),
-            Err(_) => return 0,
-        };
-        let mut told = 0;
-        for (id, peer) in peers {
-            let notice = rmcp::model::ResourceUpdatedNotificationParam::new(uri);
-            if peer.notify_resource_updated(notice).await.is_ok() {
-                told += 1;
-            } else if let Ok(mut sessions) = self.subscriptions.sessions.lock() {
-                sessions.remove(&id);
-            }
-        }
-        told
-    }
+    /// Every session, to tell of changes.
+    sessions: Arc<Sessions>,
+    /// This session's place in `sessions` (none before serving).
+    seat: Option<Arc<SessionSeat>>,
 }
 
 /// The level logs are sent at until the client sets one.
@@ -137,13 +80,13 @@ impl McpServer {
     pub fn new(tools: Toolbox) -> Self {
         Self {
             handler: ToolHandler {
-                tools: Arc::new(tools),
+                built_with: Arc::new(tools.clone()),
+                offer: Arc::new(Offer::new(tools)),
                 info: Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
                 instructions: None,
                 log_level: Arc::new(AtomicU8::new(DEFAULT_LOG_LEVEL as u8)),
-                catalog: Arc::default(),
-                subscriptions: Arc::default(),
-                session: 0,
+                sessions: Arc::default(),
+                seat: None,
             },
         }
     }
@@ -162,44 +105,52 @@ impl McpServer {
 
     /// Serves a resource at a fixed URI (one at the same URI is replaced).
     #[must_use]
-    pub fn resource(mut self, resource: Resource) -> Self {
-        let catalog = Arc::make_mut(&mut self.handler.catalog);
-        catalog.resources.retain(|r| r.uri != resource.uri);
-        catalog.resources.push(resource);
+    pub fn resource(self, resource: impl Into<Resource>) -> Self {
+        self.handler.offer.put_resource(resource.into());
         self
     }
 
     /// Serves the resources of a URI template (one with the same template is
     /// replaced).
     #[must_use]
-    pub fn resource_template(mut self, template: ResourceTemplate) -> Self {
-        let catalog = Arc::make_mut(&mut self.handler.catalog);
-        catalog
-            .templates
-            .retain(|t| t.template != template.template);
-        catalog.templates.push(template);
+    pub fn resource_template(self, template: impl Into<ResourceTemplate>) -> Self {
+        self.handler.offer.put_template(template.into());
         self
     }
 
     /// Serves a prompt (one with the same name is replaced).
     #[must_use]
-    pub fn prompt(mut self, prompt: Prompt) -> Self {
-        let catalog = Arc::make_mut(&mut self.handler.catalog);
-        catalog.prompts.retain(|p| p.name != prompt.name);
-        catalog.prompts.push(prompt);
+    pub fn prompt(self, prompt: impl Into<Prompt>) -> Self {
+        self.handler.offer.put_prompt(prompt.into());
         self
     }
 
     /// A handle to tell subscribed clients that a resource changed.
     pub fn resource_notifier(&self) -> ResourceNotifier {
         ResourceNotifier {
-            subscriptions: Arc::clone(&self.handler.subscriptions),
+            sessions: Arc::clone(&self.handler.sessions),
         }
     }
 
-    /// The tools served.
+    /// A handle that changes what the server offers while it runs (tools,
+    /// resources, templates, prompts) and tells its clients. Take it before
+    /// serving: from then on the server tells clients its lists may change
+    /// (`listChanged`), and offers resources and prompts even while it has
+    /// none.
+    pub fn catalog(&self) -> McpCatalog {
+        self.handler.offer.handle(&self.handler.sessions)
+    }
+
+    /// The tools served now (with the changes made through
+    /// [`catalog`](Self::catalog)).
+    pub fn tools(&self) -> Arc<Toolbox> {
+        self.handler.offer.tools()
+    }
+
+    /// The tools the server was built with.
+    #[deprecated(note = "changes made through `McpServer::catalog` are not in it: use `tools()`")]
     pub fn toolbox(&self) -> &Toolbox {
-        &self.handler.tools
+        &self.handler.built_with
     }
 
     /// Serves one client on this process's stdin and stdout until it hangs up.
@@ -227,6 +178,7 @@ impl McpServer {
         let (transport, writer) = super::stdio::guarded(read, write, super::stdio::MAX_LINE_BYTES);
         let running = self
             .handler
+            .for_session()
             .serve(transport)
             .await
             .map_err(|e| McpError::Handshake {
@@ -352,13 +304,14 @@ impl ToolHandler {
     pub(super) fn for_session(&self) -> Self {
         Self {
             log_level: Arc::new(AtomicU8::new(DEFAULT_LOG_LEVEL as u8)),
-            session: self
-                .subscriptions
-                .next_session
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_add(1),
+            seat: Some(self.sessions.seat()),
             ..self.clone()
         }
+    }
+
+    /// This session's key in `sessions`.
+    fn session(&self) -> u64 {
+        self.seat.as_ref().map_or(0, |seat| seat.id)
     }
 
     /// Runs a call with a [`Reporter`] whose messages go to the client
@@ -411,8 +364,9 @@ impl ToolHandler {
     }
 
     async fn call(&self, name: &str, args: Value) -> Result<CallToolResult, ErrorData> {
-        let result = self.tools.call_json(name, args).await;
-        let output_schema = self.tools.get(name).and_then(|t| t.output_schema());
+        let tools = self.offer.tools();
+        let result = tools.call_json(name, args).await;
+        let output_schema = tools.get(name).and_then(|t| t.output_schema());
         match result {
             Ok(value) => Ok(success(value, output_schema)),
             Err(e @ ToolError::UnknownTool { .. }) => {
@@ -500,20 +454,31 @@ fn as_object(v: &Value) -> JsonObject {
 }
 
 impl ServerHandler for ToolHandler {
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        if self.seat.is_some() {
+            self.sessions.joined(self.session(), context.peer);
+        }
+    }
+
     fn get_info(&self) -> ServerConfig {
-        let catalog = &self.catalog;
-        let mut offered = serde_json::json!({"tools": {}, "logging": {}});
-        if !catalog.resources.is_empty() || !catalog.templates.is_empty() {
+        let catalog = self.offer.catalog();
+        let changes = self.offer.changeable();
+        let mut offered = serde_json::json!({"tools": {"listChanged": changes}, "logging": {}});
+        if changes || !catalog.resources.is_empty() || !catalog.templates.is_empty() {
             crate::provider::json::set(
                 &mut offered,
                 "resources",
-                serde_json::json!({"subscribe": true}),
+                serde_json::json!({"subscribe": true, "listChanged": changes}),
             );
         }
-        if !catalog.prompts.is_empty() {
-            crate::provider::json::set(&mut offered, "prompts", serde_json::json!({}));
+        if changes || !catalog.prompts.is_empty() {
+            crate::provider::json::set(
+                &mut offered,
+                "prompts",
+                serde_json::json!({"listChanged": changes}),
+            );
         }
-        if !catalog.prompts.is_empty() || !catalog.templates.is_empty() {
+        if changes || !catalog.prompts.is_empty() || !catalog.templates.is_empty() {
             crate::provider::json::set(&mut offered, "completions", serde_json::json!({}));
         }
         let capabilities: ServerCapabilities =
@@ -536,7 +501,8 @@ impl ServerHandler for ToolHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
         let resources: Vec<Value> = self
-            .catalog
+            .offer
+            .catalog()
             .resources
             .iter()
             .map(|r| listed(&r.listing, "uri", &r.uri))
@@ -550,7 +516,8 @@ impl ServerHandler for ToolHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
         let templates: Vec<Value> = self
-            .catalog
+            .offer
+            .catalog()
             .templates
             .iter()
             .map(|t| listed(&t.listing, "uriTemplate", &t.template))
@@ -564,14 +531,14 @@ impl ServerHandler for ToolHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
         let uri = request.uri;
-        let found = self
-            .catalog
+        let catalog = self.offer.catalog();
+        let found = catalog
             .resources
             .iter()
             .find(|r| r.uri == uri)
             .map(|r| (&r.listing, &r.read, HashMap::new()))
             .or_else(|| {
-                self.catalog
+                catalog
                     .templates
                     .iter()
                     .find_map(|t| t.matches(&uri).map(|vars| (&t.listing, &t.read, vars)))
@@ -611,22 +578,9 @@ impl ServerHandler for ToolHandler {
         request: rmcp::model::SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let mut sessions = self
-            .subscriptions
-            .sessions
-            .lock()
-            .map_err(|_| ErrorData::internal_error("subscriptions unavailable", None))?;
-        let (_, uris) = sessions
-            .entry(self.session)
-            .or_insert_with(|| (context.peer.clone(), HashSet::new()));
-        if uris.len() >= MAX_SUBSCRIPTIONS && !uris.contains(&request.uri) {
-            return Err(ErrorData::invalid_params(
-                format!("at most {MAX_SUBSCRIPTIONS} subscriptions per session"),
-                None,
-            ));
-        }
-        uris.insert(request.uri);
-        Ok(())
+        self.sessions
+            .watch(self.session(), &context.peer, request.uri)
+            .map_err(|why| ErrorData::invalid_params(why, None))
     }
 
     async fn unsubscribe(
@@ -634,14 +588,7 @@ impl ServerHandler for ToolHandler {
         request: rmcp::model::UnsubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if let Ok(mut sessions) = self.subscriptions.sessions.lock()
-            && let Some((_, uris)) = sessions.get_mut(&self.session)
-        {
-            uris.remove(&request.uri);
-            if uris.is_empty() {
-                sessions.remove(&self.session);
-            }
-        }
+        self.sessions.unwatch(self.session(), &request.uri);
         Ok(())
     }
 
@@ -651,7 +598,8 @@ impl ServerHandler for ToolHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
         let prompts: Vec<Value> = self
-            .catalog
+            .offer
+            .catalog()
             .prompts
             .iter()
             .map(|p| {
@@ -689,7 +637,8 @@ impl ServerHandler for ToolHandler {
         request: rmcp::model::GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
-        let Some(prompt) = self.catalog.prompts.iter().find(|p| p.name == request.name) else {
+        let catalog = self.offer.catalog();
+        let Some(prompt) = catalog.prompts.iter().find(|p| p.name == request.name) else {
             return Err(ErrorData::invalid_params(
                 format!("no prompt named `{}`", request.name),
                 None,
@@ -745,15 +694,14 @@ impl ServerHandler for ToolHandler {
         let field = |path: &str| asked.pointer(path).and_then(Value::as_str);
         let argument = field("/argument/name").unwrap_or_default();
         let typed_so_far = field("/argument/value").unwrap_or_default();
+        let catalog = self.offer.catalog();
         let completer = match field("/ref/type") {
-            Some("ref/prompt") => self
-                .catalog
+            Some("ref/prompt") => catalog
                 .prompts
                 .iter()
                 .find(|p| Some(p.name.as_str()) == field("/ref/name"))
                 .and_then(|p| p.completions.get(argument)),
-            Some("ref/resource") => self
-                .catalog
+            Some("ref/resource") => catalog
                 .templates
                 .iter()
                 .find(|t| Some(t.template.as_str()) == field("/ref/uri"))
@@ -789,11 +737,11 @@ impl ServerHandler for ToolHandler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = self
-            .tools
+        let toolbox = self.offer.tools();
+        let tools = toolbox
             .names()
             .iter()
-            .filter_map(|name| self.tools.get(name))
+            .filter_map(|name| toolbox.get(name))
             .map(Self::describe)
             .collect();
         Ok(ListToolsResult::with_all_items(tools))

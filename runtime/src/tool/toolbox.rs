@@ -87,6 +87,18 @@ impl Toolbox {
         Ok(self)
     }
 
+    /// Removes the tool named `name`, if there is one.
+    pub fn remove(&mut self, name: &str) -> Option<Arc<dyn Tool>> {
+        let at = self.by_name.remove(name)?;
+        let tool = self.tools.remove(at);
+        for index in self.by_name.values_mut() {
+            if *index > at {
+                *index -= 1;
+            }
+        }
+        Some(tool)
+    }
+
     /// Adds every tool of a set (`#[tools]` on an `impl` block).
     ///
     /// # Errors
