@@ -652,6 +652,61 @@ async fn slow_clients_are_cut_off_and_idle_sessions_give_way() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_token_cannot_take_every_session() {
+    let server = local_http_server(
+        HttpOptions::new()
+            .bearer_tokens(["alice-token", "bob-token"])
+            .max_sessions(4)
+            .max_sessions_per_token(2)
+            .evictable_after(Duration::from_millis(500)),
+    )
+    .await;
+    let url = server.url();
+    let open = async |token: &str| {
+        post(
+            &url,
+            &[("authorization", &format!("Bearer {token}"))],
+            initialize_body().to_string(),
+        )
+        .await
+    };
+    let session =
+        |r: &reqwest::Response| r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let a1 = open("alice-token").await;
+    assert_eq!(a1.status(), 200);
+    let a1 = session(&a1);
+    assert_eq!(open("alice-token").await.status(), 200);
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}).to_string();
+    let alive = async |token: &str, id: &str| {
+        post(
+            &url,
+            &[
+                ("authorization", &format!("Bearer {token}")),
+                ("mcp-session-id", id),
+                ("mcp-protocol-version", "2025-06-18"),
+            ],
+            ping.clone(),
+        )
+        .await
+        .status()
+    };
+    // Alice's third, while both of hers are fresh: 429, and Bob still gets in.
+    let refused = open("alice-token").await;
+    assert_eq!(refused.status(), 429, "{:?}", refused.text().await);
+    let b1 = session(&open("bob-token").await);
+    let b2 = session(&open("bob-token").await);
+    assert_eq!(open("wrong-token").await.status(), 401);
+    // Once hers are idle long enough, her own oldest gives way, and only it:
+    // every session is taken (4), yet none of Bob's is closed.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(open("alice-token").await.status(), 200);
+    assert_eq!(alive("alice-token", &a1).await, 404);
+    assert_eq!(alive("bob-token", &b1).await, 200);
+    assert_eq!(alive("bob-token", &b2).await, 200);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_server_refuses_foreign_origins_missing_tokens_big_bodies_and_too_many_sessions() {
     let server = local_http_server(
         HttpOptions::new()

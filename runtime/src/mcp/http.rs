@@ -47,9 +47,10 @@ use super::server::ToolHandler;
 pub struct HttpOptions {
     addr: SocketAddr,
     path: String,
-    bearer_token: Option<String>,
+    bearer_tokens: Vec<String>,
     max_body_bytes: usize,
     max_sessions: usize,
+    max_sessions_per_token: Option<usize>,
     allowed_origins: Vec<String>,
     allowed_hosts: Vec<String>,
     beyond_loopback: bool,
@@ -65,11 +66,12 @@ impl std::fmt::Debug for HttpOptions {
             .field("addr", &self.addr)
             .field("path", &self.path)
             .field(
-                "bearer_token",
-                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+                "bearer_tokens",
+                &format!("{} (redacted)", self.bearer_tokens.len()),
             )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_sessions", &self.max_sessions)
+            .field("max_sessions_per_token", &self.max_sessions_per_token)
             .field("allowed_origins", &self.allowed_origins)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("beyond_loopback", &self.beyond_loopback)
@@ -93,9 +95,10 @@ impl HttpOptions {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             path: "/mcp".to_owned(),
-            bearer_token: None,
+            bearer_tokens: Vec::new(),
             max_body_bytes: 1024 * 1024,
             max_sessions: 64,
+            max_sessions_per_token: None,
             allowed_origins: vec![
                 "http://localhost:*".to_owned(),
                 "http://127.0.0.1:*".to_owned(),
@@ -127,7 +130,23 @@ impl HttpOptions {
     }
     /// Requires `Authorization: Bearer <token>` on every request (401 without).
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.bearer_token = Some(token.into());
+        self.bearer_tokens = vec![token.into()];
+        self
+    }
+    /// Accepts any of these bearer tokens (one per client or team, say),
+    /// requiring one on every request; with
+    /// [`max_sessions_per_token`](Self::max_sessions_per_token) no token can
+    /// take every session.
+    pub fn bearer_tokens(mut self, tokens: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.bearer_tokens = tokens.into_iter().map(Into::into).collect();
+        self
+    }
+    /// The most sessions one bearer token may hold open (default: no limit
+    /// but [`max_sessions`](Self::max_sessions)). Beyond it the token's least
+    /// recently used session idle for [`evictable_after`](Self::evictable_after)
+    /// is closed for the new one; if all are in use, 429 with `Retry-After`.
+    pub fn max_sessions_per_token(mut self, sessions: usize) -> Self {
+        self.max_sessions_per_token = Some(sessions.max(1));
         self
     }
     /// The largest request body accepted (413 beyond; default 1 MiB).
@@ -272,13 +291,29 @@ struct Gate {
     service: StreamableHttpService<ToolHandler, LocalSessionManager>,
     sessions: Arc<LocalSessionManager>,
     path: String,
-    bearer: Option<String>,
+    bearer: Vec<String>,
     max_body_bytes: usize,
     max_sessions: usize,
+    max_sessions_per_token: Option<usize>,
     body_read_timeout: Duration,
     evictable_after: Duration,
-    /// When each session was last used.
-    last_used: Mutex<HashMap<String, Instant>>,
+    /// The sessions seen through the gate.
+    book: Mutex<HashMap<String, Seen>>,
+}
+
+/// A session as the gate saw it.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    /// When it was last used.
+    used: Instant,
+    /// The bearer token (its index) that opened it.
+    token: Option<usize>,
+}
+
+/// Why a new session was refused.
+struct NoRoom {
+    status: StatusCode,
+    message: &'static str,
 }
 
 impl Gate {
@@ -289,13 +324,23 @@ impl Gate {
                 "not found: the MCP endpoint is elsewhere",
             );
         }
-        if let Some(token) = &self.bearer {
+        let mut token = None;
+        if !self.bearer.is_empty() {
             let given = request
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if !given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            // Every token is compared, so the time taken says nothing of
+            // which matched.
+            token = self
+                .bearer
+                .iter()
+                .map(|t| same_secret(given.as_bytes(), t.as_bytes()))
+                .enumerate()
+                .fold(None, |found, (i, same)| if same { Some(i) } else { found });
+            if token.is_none() {
                 return refuse(StatusCode::UNAUTHORIZED, "a bearer token is required");
             }
         }
@@ -316,11 +361,8 @@ impl Gate {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let new_session = request.method() == http::Method::POST && session.is_none();
-        if new_session && !self.make_room().await {
-            let mut response = refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many open MCP sessions, all in use; retry later",
-            );
+        if new_session && let Err(no) = self.make_room(token).await {
+            let mut response = refuse(no.status, no.message);
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 http::HeaderValue::from(self.evictable_after.as_secs().max(1)),
@@ -347,7 +389,7 @@ impl Gate {
         if let Some(id) = &session
             && response.status().is_success()
         {
-            self.touch(id);
+            self.touch(id, token);
         }
         if new_session
             && let Some(id) = response
@@ -355,7 +397,7 @@ impl Gate {
                 .get("mcp-session-id")
                 .and_then(|v| v.to_str().ok())
         {
-            self.touch(id);
+            self.touch(id, token);
         }
         response
     }
@@ -380,16 +422,21 @@ impl Gate {
         }
     }
 
-    fn touch(&self, id: &str) {
-        if let Ok(mut last_used) = self.last_used.lock() {
-            last_used.insert(id.to_owned(), Instant::now());
+    fn touch(&self, id: &str, token: Option<usize>) {
+        if let Ok(mut book) = self.book.lock() {
+            let seen = book.entry(id.to_owned()).or_insert(Seen {
+                used: Instant::now(),
+                token,
+            });
+            seen.used = Instant::now();
         }
     }
 
-    /// Whether a new session fits: under the cap, or once the least
-    /// recently used session, idle long enough, is closed.
-    async fn make_room(&self) -> bool {
-        let open: Vec<String> = self
+    /// Whether a new session (opened with `token`) fits: under the token's
+    /// limit and the cap, or once the least recently used session idle long
+    /// enough (the token's own, then anyone's) is closed.
+    async fn make_room(&self, token: Option<usize>) -> Result<(), NoRoom> {
+        let mut open: Vec<String> = self
             .sessions
             .sessions
             .read()
@@ -397,33 +444,68 @@ impl Gate {
             .keys()
             .map(|id| id.to_string())
             .collect();
-        if open.len() < self.max_sessions {
-            return true;
+        // Forget sessions that ended on their own.
+        if let Ok(mut book) = self.book.lock() {
+            book.retain(|id, _| open.contains(id));
         }
-        let victim = {
-            let Ok(mut last_used) = self.last_used.lock() else {
-                return false;
+        if let (Some(token), Some(cap)) = (token, self.max_sessions_per_token) {
+            let mine: Vec<String> = {
+                let book = self.book.lock().map_err(|_| NoRoom::busy())?;
+                open.iter()
+                    .filter(|id| book.get(*id).is_some_and(|s| s.token == Some(token)))
+                    .cloned()
+                    .collect()
             };
-            // Forget sessions that ended on their own.
-            last_used.retain(|id, _| open.contains(id));
-            open.iter()
-                .map(|id| (last_used.get(id).copied(), id))
+            if mine.len() >= cap {
+                let Some(closed) = self.close_idlest(&mine).await else {
+                    return Err(NoRoom {
+                        status: StatusCode::TOO_MANY_REQUESTS,
+                        message: "this bearer token holds as many MCP sessions as it may, all in use; retry later",
+                    });
+                };
+                open.retain(|id| *id != closed);
+            }
+        }
+        if open.len() < self.max_sessions || self.close_idlest(&open).await.is_some() {
+            Ok(())
+        } else {
+            Err(NoRoom::busy())
+        }
+    }
+
+    /// Closes the least recently used of `candidates` if it has been idle
+    /// long enough; the one closed.
+    async fn close_idlest(&self, candidates: &[String]) -> Option<String> {
+        let victim = {
+            let Ok(book) = self.book.lock() else {
+                return None;
+            };
+            candidates
+                .iter()
+                .map(|id| (book.get(id).map(|s| s.used), id))
                 // A session never seen through the gate counts as idle since ever.
                 .min_by_key(|(used, _)| *used)
                 .filter(|(used, _)| used.is_none_or(|t| t.elapsed() >= self.evictable_after))
                 .map(|(_, id)| id.clone())
         };
-        let Some(victim) = victim else {
-            return false;
-        };
-        if let Ok(mut last_used) = self.last_used.lock() {
-            last_used.remove(&victim);
+        let victim = victim?;
+        if let Ok(mut book) = self.book.lock() {
+            book.remove(&victim);
         }
         let _ = self
             .sessions
             .close_session(&Arc::from(victim.as_str()))
             .await;
-        true
+        Some(victim)
+    }
+}
+
+impl NoRoom {
+    fn busy() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "too many open MCP sessions, all in use; retry later",
+        }
     }
 }
 
@@ -475,12 +557,13 @@ pub(super) async fn serve(
         service,
         sessions,
         path: options.path.clone(),
-        bearer: options.bearer_token.clone(),
+        bearer: options.bearer_tokens.clone(),
         max_body_bytes: options.max_body_bytes,
         max_sessions: options.max_sessions,
+        max_sessions_per_token: options.max_sessions_per_token,
         body_read_timeout: options.body_read_timeout,
         evictable_after: options.evictable_after,
-        last_used: Mutex::new(HashMap::new()),
+        book: Mutex::new(HashMap::new()),
     });
     let header_read_timeout = options.header_read_timeout;
     let stopping = stop.clone();
