@@ -292,8 +292,20 @@ fn fixtures() -> typecall::Result<Toolbox> {
     tools.add(TestElicitation)?;
     tools.add(TestElicitationSep1034Defaults)?;
     tools.add(TestElicitationSep1330Enums)?;
+    tools.add(TestReconnection)?;
     tools.add_arc(Arc::new(JsonSchema2020Tool::new()))?;
     Ok(tools)
+}
+
+/// Tests SSE stream disconnection and client reconnection (SEP-1699). Server will close the stream mid-call and send the result after client reconnects.
+#[typecall::tool]
+async fn test_reconnection() -> Result<String, String> {
+    let client = CallingClient::current().ok_or("not called over MCP")?;
+    if client.close_stream(Duration::from_secs(10)).await {
+        Ok("Reconnection test completed successfully. If you received this, the client properly reconnected after stream closure.".to_owned())
+    } else {
+        Err("the client did not reconnect within 10 s".to_owned())
+    }
 }
 
 /// A static text resource for testing

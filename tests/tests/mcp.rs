@@ -1445,3 +1445,37 @@ async fn an_http_client_sees_a_tool_added_while_it_is_connected() {
         ["listed_first", "two"]
     );
 }
+
+/// Ends its response stream mid-call, then answers once the client is back.
+#[typecall::tool]
+async fn outlast_the_proxy() -> Result<String, String> {
+    let client = typecall::mcp::CallingClient::current().ok_or("not over MCP")?;
+    if client.close_stream(Duration::from_secs(20)).await {
+        Ok("answered on the resumed stream".to_owned())
+    } else {
+        Err("the client did not come back".to_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_stream_is_cut_is_answered_on_the_stream_the_client_resumes() {
+    let server = McpServer::new(
+        typecall::tool::Toolbox::new()
+            .with(OutlastTheProxy)
+            .unwrap(),
+    )
+    .serve_http(HttpOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+    .await
+    .unwrap();
+    // typecall's client (rmcp's transport) waits the announced `retry`
+    // (3 s), then resumes with Last-Event-ID.
+    let client = McpClient::connect_http(&server.url()).await.unwrap();
+    let answer = client.call("outlast_the_proxy", json!({})).await.unwrap();
+    assert!(
+        answer
+            .to_content()
+            .contains("answered on the resumed stream"),
+        "{answer:?}"
+    );
+    server.shutdown().await;
+}

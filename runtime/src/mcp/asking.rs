@@ -44,6 +44,8 @@ tokio::task_local! {
 #[derive(Clone)]
 pub struct CallingClient {
     peer: Peer<RoleServer>,
+    /// Ends the HTTP response stream this call answers on (none over stdio).
+    stream: Option<super::http::StreamCut>,
 }
 
 impl std::fmt::Debug for CallingClient {
@@ -70,12 +72,28 @@ impl CallingClient {
         CALLING.try_with(Clone::clone).ok()
     }
 
-    /// Runs `call` with `peer` as the [`current`](Self::current) client.
+    /// Runs `call` with `peer` as the [`current`](Self::current) client;
+    /// `stream` ends the HTTP response stream the call answers on.
     pub(super) async fn scope<F: std::future::Future>(
         peer: Peer<RoleServer>,
+        stream: Option<super::http::StreamCut>,
         call: F,
     ) -> F::Output {
-        CALLING.scope(Self { peer }, call).await
+        CALLING.scope(Self { peer, stream }, call).await
+    }
+
+    /// Ends the HTTP response stream this call answers on, keeping the call
+    /// running, and waits up to `limit` for the client to reconnect (`GET`
+    /// with `Last-Event-ID`, after the `retry` the stream announced, 3 s):
+    /// the rest of the call, its result included, then goes on the resumed
+    /// stream (SEP-1699). For long calls behind proxies that cut long-lived
+    /// connections. Whether the client came back in time; `false` at once
+    /// over stdio (there is no such stream).
+    pub async fn close_stream(&self, limit: Duration) -> bool {
+        match &self.stream {
+            Some(stream) => stream.cut_and_wait(limit).await,
+            None => false,
+        }
     }
 
     /// Asks the client's user for a `T`, showing `message` and a form made

@@ -248,6 +248,94 @@ impl Drop for HttpServer {
 
 type Body = BoxBody<Bytes, Infallible>;
 
+/// Ends one POST's SSE response stream on request (SEP-1699): what it holds
+/// already is sent, then the stream ends and the client resumes it with
+/// `Last-Event-ID`. Put in the request's extensions for the call to find.
+#[derive(Debug, Clone)]
+pub(super) struct StreamCut {
+    cut: CancellationToken,
+    /// The session the stream belongs to (none for a stateless request).
+    session: Option<String>,
+    resumes: Arc<Resumes>,
+}
+
+/// Calls waiting for their client to resume a stream they cut, by session.
+#[derive(Debug, Default)]
+struct Resumes {
+    waiting: Mutex<HashMap<String, Vec<Arc<tokio::sync::Notify>>>>,
+}
+
+impl Resumes {
+    /// The client of `session` resumed a stream: every call waiting on it
+    /// goes on.
+    fn resumed(&self, session: &str) {
+        let waiting = self
+            .waiting
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(session))
+            .unwrap_or_default();
+        for call in waiting {
+            call.notify_one();
+        }
+    }
+}
+
+impl StreamCut {
+    /// Ends the stream, then waits up to `limit` for the client to resume
+    /// it; whether it did.
+    pub(super) async fn cut_and_wait(&self, limit: Duration) -> bool {
+        let Some(session) = &self.session else {
+            self.cut.cancel();
+            return false;
+        };
+        let back = Arc::new(tokio::sync::Notify::new());
+        if let Ok(mut waiting) = self.resumes.waiting.lock() {
+            waiting
+                .entry(session.clone())
+                .or_default()
+                .push(Arc::clone(&back));
+        }
+        self.cut.cancel();
+        let resumed = tokio::time::timeout(limit, back.notified()).await.is_ok();
+        if let Ok(mut waiting) = self.resumes.waiting.lock()
+            && let Some(calls) = waiting.get_mut(session)
+        {
+            calls.retain(|c| !Arc::ptr_eq(c, &back));
+            if calls.is_empty() {
+                waiting.remove(session);
+            }
+        }
+        resumed
+    }
+}
+
+/// A response body that ends once its [`StreamCut`] is cut, after the frames
+/// ready by then.
+struct Cuttable {
+    inner: Body,
+    cut: std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+}
+
+impl hyper::body::Body for Cuttable {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let cut = self.cut.as_mut().poll(cx).is_ready();
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            // Cut: what is ready goes, then the stream ends.
+            Poll::Pending if cut => Poll::Ready(None),
+            other => other,
+        }
+    }
+}
+
 /// The JSON-RPC error for a request body that could not be read: HTTP 400,
 /// but 200 for bad parameters (a well-formed request that failed).
 fn unreadable(body: &[u8]) -> Option<Response<Body>> {
@@ -299,6 +387,8 @@ struct Gate {
     evictable_after: Duration,
     /// The sessions seen through the gate.
     book: Mutex<HashMap<String, Seen>>,
+    /// Calls waiting for their client to resume a stream.
+    resumes: Arc<Resumes>,
 }
 
 /// A session as the gate saw it.
@@ -378,11 +468,44 @@ impl Gate {
             if let Some(refused) = unreadable(&body) {
                 return refused;
             }
-            self.service
+            let mut parts = parts;
+            let stream = StreamCut {
+                cut: CancellationToken::new(),
+                session: session.clone(),
+                resumes: Arc::clone(&self.resumes),
+            };
+            parts.extensions.insert(stream.clone());
+            let response = self
+                .service
                 .handle(Request::from_parts(parts, Full::new(body)))
-                .await
+                .await;
+            let is_sse = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/event-stream"));
+            if is_sse {
+                response.map(|inner| {
+                    Cuttable {
+                        inner,
+                        cut: Box::pin(stream.cut.cancelled_owned()),
+                    }
+                    .boxed()
+                })
+            } else {
+                response
+            }
         } else {
-            self.service.handle(request).await
+            let resuming = request.method() == http::Method::GET
+                && request.headers().contains_key("last-event-id");
+            let response = self.service.handle(request).await;
+            if resuming
+                && response.status().is_success()
+                && let Some(id) = &session
+            {
+                self.resumes.resumed(id);
+            }
+            response
         };
         // Only a session the server knows is remembered (an id made up by a
         // client gets 404 and takes no memory here).
@@ -564,6 +687,7 @@ pub(super) async fn serve(
         body_read_timeout: options.body_read_timeout,
         evictable_after: options.evictable_after,
         book: Mutex::new(HashMap::new()),
+        resumes: Arc::default(),
     });
     let header_read_timeout = options.header_read_timeout;
     let stopping = stop.clone();

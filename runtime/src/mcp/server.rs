@@ -330,7 +330,16 @@ impl ToolHandler {
             token: context.meta.get_progress_token(),
             log_level: Arc::clone(&self.log_level),
         }));
-        let call = super::asking::CallingClient::scope(context.peer.clone(), self.call(name, args));
+        let stream = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<super::http::StreamCut>())
+            .cloned();
+        let call = super::asking::CallingClient::scope(
+            context.peer.clone(),
+            stream,
+            self.call(name, args),
+        );
         let result = reporter.scope(call).await;
         let _ = done.send(());
         let _ = tokio::time::timeout(REPORT_FLUSH_LIMIT, forwarder).await;
