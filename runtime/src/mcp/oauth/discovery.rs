@@ -327,6 +327,55 @@ mod tests {
         assert_eq!(c.scope, None);
     }
 
+    /// What an authorization server or a protected resource sends the client:
+    /// challenges, callback URLs and token answers, never a panic.
+    #[test]
+    fn fuzz_oauth_answers() {
+        use crate::fuzzing::*;
+        use crate::mcp::oauth::grant::{
+            AuthorizationRequest, Client, ClientAuth, TokenAnswer, code_from_callback,
+        };
+        use proptest::prelude::*;
+        let challenge = prop_oneof![
+            r#"Bearer( [a-z_]{1,12}=("[^"]{0,20}"?|[a-z:/. ]{0,20}),?){0,6}"#,
+            r#"[ -~]{0,64}"#,
+        ];
+        let callback = prop_oneof![
+            r"http://localhost/cb\?((code|state|iss|error|error_description)=[ -~]{0,12}&?){0,5}",
+            r"[ -~]{0,40}",
+        ];
+        let expires = prop_oneof![
+            Just("null".to_owned()),
+            r#""[0-9a-z.-]{0,24}""#,
+            r"-?[0-9]{1,30}(\.[0-9]{1,5})?(e[0-9]{1,3})?",
+        ];
+        let input = (challenge, callback, expires);
+        fuzz(
+            "oauth_answers",
+            3000,
+            input,
+            |(header, callback, expires)| {
+                let c = Challenge::parse(&header);
+                prop_assert!(c.scopes().is_none_or(|s| s.iter().all(|s| !s.is_empty())));
+                let request = AuthorizationRequest {
+                    url: String::new(),
+                    state: "s".to_owned(),
+                };
+                let _ = code_from_callback(&callback, &request, Some("http://as"));
+                let answer = format!(r#"{{"access_token":"t","expires_in":{expires}}}"#);
+                if let Ok(answer) = serde_json::from_str::<TokenAnswer>(&answer) {
+                    let client = Client {
+                        id: "c".to_owned(),
+                        secret: None,
+                        auth: ClientAuth::None,
+                    };
+                    let _ = answer.into_tokens(&client, &[], None);
+                }
+                Ok(())
+            },
+        );
+    }
+
     #[test]
     fn a_resource_covers_its_own_paths_on_its_own_origin_only() {
         let server = Url::parse("http://h:8/mcp").unwrap();
