@@ -1,6 +1,6 @@
 //! Every recorded exchange of the OpenAI-compatible vendors (`openai/`,
 //! `mistral/`, `groq/`, `deepseek/`, `openrouter/`, `togetherai/`,
-//! `llamacpp/`), replayed through the vendor presets: the request means what
+//! `llamacpp/`, `baseten/`), replayed through the vendor presets: the request means what
 //! the recorded one says, the answer reads into the recorded facts (text,
 //! reasoning, tool calls, finish, usage), blocking and streaming; refusals are
 //! typed, and what a vendor refuses typecall refuses first.
@@ -21,7 +21,7 @@ use typecall_tests::{
 const KEY: &str = "vendor-test-key-never-sent-anywhere";
 
 /// The vendors' recordings folders.
-const VENDOR_FOLDERS: [&str; 7] = [
+const VENDOR_FOLDERS: [&str; 8] = [
     "openai",
     "mistral",
     "groq",
@@ -29,6 +29,7 @@ const VENDOR_FOLDERS: [&str; 7] = [
     "openrouter",
     "togetherai",
     "llamacpp",
+    "baseten",
 ];
 
 /// The vendor options typecall has no typed setter for: sent as extra fields.

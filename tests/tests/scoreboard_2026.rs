@@ -211,6 +211,7 @@ async fn the_replayed_vendor_scoreboards_are_at_least_the_public_ones() {
         ("openrouter", "openrouter"),
         ("together", "togetherai"),
         ("llama-cpp", "llamacpp"),
+        ("baseten", "baseten"),
     ] {
         if let Some(table) = check(provider, folder).await {
             snapshot(provider, table);

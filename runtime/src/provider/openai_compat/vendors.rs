@@ -31,6 +31,8 @@ pub enum Vendor {
     Together,
     /// A llama.cpp `llama-server` (no key; its own `n_predict`, no model name).
     LlamaCpp,
+    /// Baseten's model APIs (`BASETEN_API_KEY`).
+    Baseten,
 }
 
 /// Whether a model (lower-case name) is one of OpenAI's reasoning models
@@ -90,6 +92,15 @@ fn together_capabilities(c: &mut Capabilities, _m: &str) {
     c.logprobs = Support::Flaky;
 }
 
+fn baseten_capabilities(c: &mut Capabilities, _m: &str) {
+    // Its chat completions refuse images ("image_url is not supported"). Log
+    // probabilities are accepted and not given (as recorded): not refused.
+    c.images = Support::No;
+    c.pdf = Support::No;
+    c.audio = Support::No;
+    c.logprobs = Support::Flaky;
+}
+
 fn llama_cpp_capabilities(c: &mut Capabilities, _m: &str) {
     // What its model takes in (images, audio) the server says in `/props`,
     // asked before the first request.
@@ -126,7 +137,7 @@ const VENDOR_WIRE: WireConfig = WireConfig {
 };
 
 /// Every vendor, one row each.
-const ROWS: [Row; 7] = [
+const ROWS: [Row; 8] = [
     Row {
         vendor: Vendor::OpenAi,
         name: "openai",
@@ -219,11 +230,22 @@ const ROWS: [Row; 7] = [
         },
         capabilities: llama_cpp_capabilities,
     },
+    Row {
+        vendor: Vendor::Baseten,
+        name: "baseten",
+        aliases: &[],
+        base_url: "https://inference.baseten.co/v1",
+        key_variable: Some("BASETEN_API_KEY"),
+        // OpenAI's own dialect: `stream_options`, `max_completion_tokens`,
+        // `stream` only when streaming.
+        wire: WireConfig::OPENAI,
+        capabilities: baseten_capabilities,
+    },
 ];
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 7] = [
+    pub const ALL: [Vendor; 8] = [
         Vendor::OpenAi,
         Vendor::Mistral,
         Vendor::Groq,
@@ -231,6 +253,7 @@ impl Vendor {
         Vendor::OpenRouter,
         Vendor::Together,
         Vendor::LlamaCpp,
+        Vendor::Baseten,
     ];
 
     fn row(self) -> &'static Row {
@@ -241,7 +264,7 @@ impl Vendor {
     }
 
     /// The name used on the command line and in spans (`openai`, `mistral`,
-    /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`).
+    /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`).
     pub fn name(self) -> &'static str {
         self.row().name
     }
