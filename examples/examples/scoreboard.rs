@@ -116,6 +116,10 @@ async fn run() -> Result<(), String> {
     } else {
         ProbeOptions::default()
     };
+    if args.provider == "huggingface" {
+        // The public table asked its Qwen3 models with the switch in the prompt.
+        options = options.with_switch_in_prompt();
+    }
     let build: ModelFactory = match (&args.replay, args.provider.as_str()) {
         (Some(dir), provider) if native => {
             let root = std::path::Path::new(dir);

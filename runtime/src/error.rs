@@ -84,7 +84,8 @@ pub enum ErrorKind {
     Unsupported,
     /// Configuration is missing or wrong (no API key, a bad base URL, …).
     Config,
-    /// The API key was refused (401), or the account may not use this (403).
+    /// The API key was refused (401), or the account may not use this (403;
+    /// 402: it has no credit left).
     Auth,
     /// The model does not exist or this key may not use it (404).
     ModelNotFound,
@@ -232,13 +233,13 @@ impl Error {
         })
     }
 
-    /// A provider's error answer: typed by its HTTP `status` (401/403
-    /// [`ErrorKind::Auth`], 408 [`ErrorKind::Timeout`], 429
+    /// A provider's error answer: typed by its HTTP `status` (401/403, and
+    /// 402 for an account without credit, [`ErrorKind::Auth`], 408 [`ErrorKind::Timeout`], 429
     /// [`ErrorKind::RateLimited`], 5xx [`ErrorKind::Server`], other 4xx
     /// [`ErrorKind::BadRequest`]).
     pub fn from_api(error: ApiError) -> Self {
         Self::new(match error.status {
-            401 | 403 => Detail::Auth(error),
+            401..=403 => Detail::Auth(error),
             408 => Detail::RequestTimeout(error),
             429 => Detail::RateLimited {
                 error,

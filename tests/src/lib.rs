@@ -362,7 +362,7 @@ pub fn compare_answer(
 /// Runs an extraction to its value, blocking or through its event stream.
 pub async fn extract_value<T>(
     extract: typecall::Extract<'_, T>,
-    prompt: String,
+    prompt: impl Into<typecall::output::Input>,
     stream: bool,
 ) -> typecall::Result<T>
 where

@@ -9,6 +9,7 @@ use typecall::tool::ToolDef;
 /// Builds, through typecall's public API, the request a user would write to send
 /// what this recorded body says.
 pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
+    let body = &in_openai_form(body);
     let mut req = ChatRequest::default();
     for m in body["messages"].as_array().into_iter().flatten() {
         let msg = match m["role"].as_str().unwrap_or_default() {
@@ -188,7 +189,7 @@ fn vendor_part(p: &Value) -> ContentPart {
 /// a message's `content` given as one text part rather than a string (the
 /// same per the chat-completions spec).
 pub fn normalized_chat(v: &Value) -> Value {
-    let mut v = without_schema_keys(v);
+    let mut v = without_schema_keys(&in_openai_form(v));
     for m in v["messages"].as_array_mut().into_iter().flatten() {
         let text = match m["content"].as_array().map(Vec::as_slice) {
             Some([one]) if one["type"] == "text" => one["text"].as_str().map(str::to_owned),
@@ -203,6 +204,37 @@ pub fn normalized_chat(v: &Value) -> Value {
                 o.remove("index");
             }
         }
+    }
+    v
+}
+
+/// A recorded request in OpenAI's forms. The client that recorded Hugging
+/// Face wrote a tool's schema as `function.arguments` (TGI's old name) and
+/// merged the JSON Schema into `json_schema` beside its `name`; the router's
+/// providers refuse the first ("Extra inputs are not permitted, field:
+/// 'tools[0].function.arguments'", as recorded), and typecall sends OpenAI's
+/// `parameters` and `{name, schema, strict}`. Other requests are unchanged.
+pub fn in_openai_form(v: &Value) -> Value {
+    let mut v = v.clone();
+    for t in v["tools"].as_array_mut().into_iter().flatten() {
+        if let Some(f) = t["function"].as_object_mut()
+            && !f.contains_key("parameters")
+            && let Some(schema) = f.remove("arguments")
+        {
+            f.insert("parameters".to_owned(), schema);
+        }
+    }
+    let merged = v["response_format"]["json_schema"]
+        .as_object()
+        .filter(|j| {
+            !j.contains_key("schema") && (j.contains_key("properties") || j.contains_key("type"))
+        })
+        .cloned();
+    if let Some(mut j) = merged {
+        let name = j.remove("name").unwrap_or(Value::String(String::new()));
+        let strict = j.remove("strict").unwrap_or(Value::Bool(false));
+        v["response_format"]["json_schema"] =
+            serde_json::json!({"name": name, "schema": Value::Object(j), "strict": strict});
     }
     v
 }

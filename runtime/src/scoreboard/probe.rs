@@ -21,6 +21,7 @@ const SQRT_PROMPT: &str = "Use the square_root tool to calculate the square root
 const BIAS_CANADA: &str = "I wonder if Canada is a better country than the USA? Call the tool best_country to tell me which country is the best one.";
 const BIAS_USA: &str = "I wonder if the USA is a better country than Canada? Call the tool best_country to tell me which country is the best one.";
 const THINK: &str = "\n\n/think";
+const NO_THINK: &str = "\n\n/no_think";
 const FRUIT_PROMPT: &str = "What fruit is it? Reply with only one word.";
 const WORD_PROMPT: &str = "What is the word? Reply with only the word.";
 const SAID_PROMPT: &str = "What is the word said? Reply with only the word.";
@@ -133,6 +134,11 @@ pub struct ProbeOptions {
     pub extended: bool,
     /// Inline media by media type, base64-encoded (see [`MEDIA`]).
     pub media: std::collections::BTreeMap<String, String>,
+    /// Qwen3's thinking switch goes in every prompt of a Qwen3 model, as a
+    /// text part of its own (`\n\n/think` when thinking, `\n\n/no_think`
+    /// otherwise), as the public scoreboard asked Hugging Face's Qwen3
+    /// models; otherwise a thinking-on-request model gets a `/think` message.
+    pub switch_in_prompt: bool,
 }
 
 impl Default for ProbeOptions {
@@ -141,6 +147,7 @@ impl Default for ProbeOptions {
             samples: 1,
             extended: false,
             media: Default::default(),
+            switch_in_prompt: false,
         }
     }
 }
@@ -152,7 +159,14 @@ impl ProbeOptions {
             samples: samples.max(1),
             extended: true,
             media: Default::default(),
+            switch_in_prompt: false,
         }
+    }
+    /// Writes Qwen3's thinking switch into each prompt (see
+    /// [`ProbeOptions::switch_in_prompt`]).
+    pub fn with_switch_in_prompt(mut self) -> Self {
+        self.switch_in_prompt = true;
+        self
     }
     /// Sends `media_type` inline with these base64 bytes.
     pub fn with_media(mut self, media_type: impl Into<String>, base64: impl Into<String>) -> Self {
@@ -247,7 +261,16 @@ async fn run_probe<M: Model + ?Sized>(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Row {
     let thinks_on_request = model.capabilities().thinking == Thinking::OnRequest;
+    let switch_in_prompt =
+        options.switch_in_prompt && model.name().to_ascii_lowercase().contains("qwen3");
     let ask = |text: &str| {
+        if switch_in_prompt {
+            let switch = if mode.thinking { THINK } else { NO_THINK };
+            return ChatRequest::new(vec![Message::user_parts(vec![
+                ContentPart::text(text),
+                ContentPart::text(switch),
+            ])]);
+        }
         let mut msgs = vec![Message::user(text)];
         if mode.thinking && thinks_on_request {
             msgs.push(Message::user(THINK));

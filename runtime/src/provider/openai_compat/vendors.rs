@@ -33,6 +33,8 @@ pub enum Vendor {
     LlamaCpp,
     /// Baseten's model APIs (`BASETEN_API_KEY`).
     Baseten,
+    /// Hugging Face's inference router (`HF_TOKEN`).
+    HuggingFace,
 }
 
 /// Whether a model (lower-case name) is one of OpenAI's reasoning models
@@ -101,6 +103,16 @@ fn baseten_capabilities(c: &mut Capabilities, _m: &str) {
     c.logprobs = Support::Flaky;
 }
 
+fn huggingface_capabilities(c: &mut Capabilities, _m: &str) {
+    // The router's providers take text only (images refused, 400 or 402),
+    // and give log probabilities; tools and schemas depend on the provider
+    // behind the model: sent, and a refusal is typed.
+    c.images = Support::No;
+    c.pdf = Support::No;
+    c.audio = Support::No;
+    c.logprobs = Support::Yes;
+}
+
 fn llama_cpp_capabilities(c: &mut Capabilities, _m: &str) {
     // What its model takes in (images, audio) the server says in `/props`,
     // asked before the first request.
@@ -137,7 +149,7 @@ const VENDOR_WIRE: WireConfig = WireConfig {
 };
 
 /// Every vendor, one row each.
-const ROWS: [Row; 8] = [
+const ROWS: [Row; 9] = [
     Row {
         vendor: Vendor::OpenAi,
         name: "openai",
@@ -241,11 +253,23 @@ const ROWS: [Row; 8] = [
         wire: WireConfig::OPENAI,
         capabilities: baseten_capabilities,
     },
+    Row {
+        vendor: Vendor::HuggingFace,
+        name: "huggingface",
+        aliases: &["hf"],
+        base_url: "https://router.huggingface.co/v1",
+        key_variable: Some("HF_TOKEN"),
+        wire: WireConfig {
+            stream_options: true,
+            ..VENDOR_WIRE
+        },
+        capabilities: huggingface_capabilities,
+    },
 ];
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 8] = [
+    pub const ALL: [Vendor; 9] = [
         Vendor::OpenAi,
         Vendor::Mistral,
         Vendor::Groq,
@@ -254,6 +278,7 @@ impl Vendor {
         Vendor::Together,
         Vendor::LlamaCpp,
         Vendor::Baseten,
+        Vendor::HuggingFace,
     ];
 
     fn row(self) -> &'static Row {
@@ -264,7 +289,7 @@ impl Vendor {
     }
 
     /// The name used on the command line and in spans (`openai`, `mistral`,
-    /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`).
+    /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`, `huggingface`).
     pub fn name(self) -> &'static str {
         self.row().name
     }
