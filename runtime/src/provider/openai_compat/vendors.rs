@@ -94,12 +94,17 @@ fn together_capabilities(c: &mut Capabilities, _m: &str) {
     c.logprobs = Support::Flaky;
 }
 
-fn baseten_capabilities(c: &mut Capabilities, _m: &str) {
-    // Its chat completions refuse images ("image_url is not supported"). Log
-    // probabilities are accepted and not given (as recorded): not refused.
+/// Text in only: images, PDFs and audio refused before sending.
+fn text_input_only(c: &mut Capabilities) {
     c.images = Support::No;
     c.pdf = Support::No;
     c.audio = Support::No;
+}
+
+fn baseten_capabilities(c: &mut Capabilities, _m: &str) {
+    // Its chat completions refuse images ("image_url is not supported"). Log
+    // probabilities are accepted and not given (as recorded): not refused.
+    text_input_only(c);
     c.logprobs = Support::Flaky;
 }
 
@@ -107,9 +112,7 @@ fn huggingface_capabilities(c: &mut Capabilities, _m: &str) {
     // The router's providers take text only (images refused, 400 or 402),
     // and give log probabilities; tools and schemas depend on the provider
     // behind the model: sent, and a refusal is typed.
-    c.images = Support::No;
-    c.pdf = Support::No;
-    c.audio = Support::No;
+    text_input_only(c);
     c.logprobs = Support::Yes;
 }
 
