@@ -252,6 +252,13 @@ pub fn native_model(
                     m = m.extra_field("reasoning_format", "deepseek");
                 }
             }
+            if matches!(
+                vendor,
+                typecall::provider::Vendor::Alibaba | typecall::provider::Vendor::AlibabaUs
+            ) {
+                // DashScope's thinking switch.
+                m = m.extra_field("enable_thinking", thinking);
+            }
             Arc::new(if thinking {
                 m.with_capabilities(vendor.thinking_capabilities(name))
             } else {

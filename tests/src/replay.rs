@@ -83,6 +83,10 @@ pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
             }
         }
     }
+    // DashScope's switch for its own web search.
+    if body["enable_search"] == true {
+        req = req.server_tool(typecall::chat::ServerTool::WebSearch { max_uses: None });
+    }
     req.tool_choice = match &body["tool_choice"] {
         Value::String(s) if s == "auto" => Some(ToolChoice::Auto),
         Value::String(s) if s == "none" => Some(ToolChoice::None),

@@ -1,6 +1,7 @@
 //! Every recorded exchange of the OpenAI-compatible vendors (`openai/`,
 //! `mistral/`, `groq/`, `deepseek/`, `openrouter/`, `togetherai/`,
-//! `llamacpp/`, `baseten/`, `huggingface/`), replayed through the vendor presets: the request means what
+//! `llamacpp/`, `baseten/`, `huggingface/`, `alibaba/`, `alibaba-us/`),
+//! replayed through the vendor presets: the request means what
 //! the recorded one says, the answer reads into the recorded facts (text,
 //! reasoning, tool calls, finish, usage), blocking and streaming; refusals are
 //! typed, and what a vendor refuses typecall refuses first.
@@ -21,7 +22,7 @@ use typecall_tests::{
 const KEY: &str = "vendor-test-key-never-sent-anywhere";
 
 /// The vendors' recordings folders.
-const VENDOR_FOLDERS: [&str; 9] = [
+const VENDOR_FOLDERS: [&str; 11] = [
     "openai",
     "mistral",
     "groq",
@@ -31,10 +32,12 @@ const VENDOR_FOLDERS: [&str; 9] = [
     "llamacpp",
     "baseten",
     "huggingface",
+    "alibaba",
+    "alibaba-us",
 ];
 
 /// The vendor options typecall has no typed setter for: sent as extra fields.
-const VENDOR_OPTIONS: [&str; 8] = [
+const VENDOR_OPTIONS: [&str; 9] = [
     "store",
     "service_tier",
     "cache_prompt",
@@ -43,6 +46,7 @@ const VENDOR_OPTIONS: [&str; 8] = [
     "thinking",
     "search_settings",
     "moderation",
+    "enable_thinking",
 ];
 
 /// The model a recording was made with: the body's, or (llama.cpp sends

@@ -39,6 +39,8 @@ pub(crate) struct WireConfig {
     /// The tool type of the vendor's own web search (Groq's
     /// `browser_search`), if it has one in chat completions.
     pub web_search_tool: Option<&'static str>,
+    /// The vendor searches the web when `enable_search` is true (DashScope).
+    pub search_switch: bool,
     /// How a JSON Schema answer is asked for in `response_format`.
     pub schema_form: SchemaForm,
     /// `logprobs` is the number of alternatives (Together), not a flag with
@@ -120,6 +122,7 @@ impl WireConfig {
         pdf_as_document_url: false,
         audio_as_bare_base64: false,
         web_search_tool: None,
+        search_switch: false,
         schema_form: SchemaForm::Wrapped,
         logprobs_as_count: false,
     };
@@ -170,6 +173,8 @@ pub(crate) struct WireRequest<'a> {
     top_logprobs: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reasoning_effort: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enable_search: Option<bool>,
     #[serde(flatten, serialize_with = "extra_fields")]
     extra: Extra<'a>,
 }
@@ -221,6 +226,7 @@ impl Extra<'_> {
         OWN.contains(&key)
             || key == self.wire.seed_field.name()
             || key == self.wire.max_tokens_field.name()
+            || (self.wire.search_switch && key == "enable_search")
     }
 }
 
@@ -450,6 +456,12 @@ impl<'a> WireRequest<'a> {
             logprobs,
             top_logprobs,
             reasoning_effort: req.reasoning_effort.map(|e| e.as_str()),
+            enable_search: (wire.search_switch
+                && req
+                    .server_tools
+                    .iter()
+                    .any(|t| matches!(t, ServerTool::WebSearch { .. })))
+            .then_some(true),
             extra: Extra {
                 fields: extra,
                 wire,
@@ -478,7 +490,8 @@ pub(crate) fn check_expressible(model: &str, req: &ChatRequest, wire: &WireConfi
     let unsupported =
         |feature: &str, hint: &str| Error::unsupported(model.to_owned(), feature, hint);
     let carried = |t: &ServerTool| {
-        matches!(t, ServerTool::WebSearch { .. }) && wire.web_search_tool.is_some()
+        matches!(t, ServerTool::WebSearch { .. })
+            && (wire.web_search_tool.is_some() || wire.search_switch)
     };
     if !req.server_tools.iter().all(carried) {
         return Err(unsupported(
@@ -903,6 +916,7 @@ mod tests {
             pdf_as_document_url: true,
             audio_as_bare_base64: true,
             web_search_tool: Some("browser_search"),
+            search_switch: false,
             schema_form: SchemaForm::Flat,
             logprobs_as_count: true,
         };

@@ -35,6 +35,12 @@ pub enum Vendor {
     Baseten,
     /// Hugging Face's inference router (`HF_TOKEN`).
     HuggingFace,
+    /// Alibaba Cloud's DashScope (Model Studio), international region
+    /// (Singapore; `DASHSCOPE_API_KEY`).
+    Alibaba,
+    /// Alibaba Cloud's DashScope, US region (Virginia; `DASHSCOPE_API_KEY`,
+    /// a key of that region).
+    AlibabaUs,
 }
 
 /// Whether a model (lower-case name) is one of OpenAI's reasoning models
@@ -116,6 +122,13 @@ fn huggingface_capabilities(c: &mut Capabilities, _m: &str) {
     c.logprobs = Support::Yes;
 }
 
+fn alibaba_capabilities(c: &mut Capabilities, _m: &str) {
+    // Qwen on DashScope: images in, its own web search (`enable_search`).
+    c.images = Support::Yes;
+    c.web_search = Support::Yes;
+    c.logprobs = Support::Yes;
+}
+
 fn llama_cpp_capabilities(c: &mut Capabilities, _m: &str) {
     // What its model takes in (images, audio) the server says in `/props`,
     // asked before the first request.
@@ -152,7 +165,7 @@ const VENDOR_WIRE: WireConfig = WireConfig {
 };
 
 /// Every vendor, one row each.
-const ROWS: [Row; 9] = [
+const ROWS: [Row; 11] = [
     Row {
         vendor: Vendor::OpenAi,
         name: "openai",
@@ -268,11 +281,38 @@ const ROWS: [Row; 9] = [
         },
         capabilities: huggingface_capabilities,
     },
+    Row {
+        vendor: Vendor::Alibaba,
+        name: "alibaba",
+        aliases: &["dashscope"],
+        base_url: "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+        key_variable: Some("DASHSCOPE_API_KEY"),
+        wire: DASHSCOPE_WIRE,
+        capabilities: alibaba_capabilities,
+    },
+    Row {
+        vendor: Vendor::AlibabaUs,
+        name: "alibaba-us",
+        aliases: &["dashscope-us"],
+        base_url: "https://dashscope-us.aliyuncs.com/compatible-mode/v1",
+        key_variable: Some("DASHSCOPE_API_KEY"),
+        wire: DASHSCOPE_WIRE,
+        capabilities: alibaba_capabilities,
+    },
 ];
+
+/// DashScope's chat completions: `max_tokens`, `stream_options`, and its
+/// web search switched on with `enable_search` (its thinking switch,
+/// `enable_thinking`, is an extra field).
+const DASHSCOPE_WIRE: WireConfig = WireConfig {
+    stream_options: true,
+    search_switch: true,
+    ..VENDOR_WIRE
+};
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 9] = [
+    pub const ALL: [Vendor; 11] = [
         Vendor::OpenAi,
         Vendor::Mistral,
         Vendor::Groq,
@@ -282,6 +322,8 @@ impl Vendor {
         Vendor::LlamaCpp,
         Vendor::Baseten,
         Vendor::HuggingFace,
+        Vendor::Alibaba,
+        Vendor::AlibabaUs,
     ];
 
     fn row(self) -> &'static Row {
@@ -292,7 +334,8 @@ impl Vendor {
     }
 
     /// The name used on the command line and in spans (`openai`, `mistral`,
-    /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`, `huggingface`).
+    /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`,
+    /// `huggingface`, `alibaba`, `alibaba-us`).
     pub fn name(self) -> &'static str {
         self.row().name
     }
@@ -410,5 +453,24 @@ mod tests {
         assert_eq!(Vendor::from_name("togetherai"), Some(Vendor::Together));
         assert_eq!(Vendor::from_name("llama.cpp"), Some(Vendor::LlamaCpp));
         assert_eq!(Vendor::from_name("nope"), None);
+    }
+
+    #[test]
+    fn dashscope_searches_by_its_switch_and_a_user_field_never_overrides_it() {
+        use crate::chat::{ChatRequest, Message, ServerTool};
+        let wire = Vendor::Alibaba.wire();
+        let asked = ChatRequest::new(vec![Message::user("who?")])
+            .server_tool(ServerTool::WebSearch { max_uses: None });
+        let extra = [("enable_search".to_owned(), serde_json::json!(false))];
+        let body = super::super::encode::request_body(&asked, "qwen", false, &wire, &extra);
+        assert_eq!(body["enable_search"], true, "{body}");
+        assert!(body.get("tools").is_none(), "no tool entry: {body}");
+        let plain = ChatRequest::new(vec![Message::user("who?")]);
+        let body = super::super::encode::request_body(&plain, "qwen", false, &wire, &[]);
+        assert!(body.get("enable_search").is_none(), "{body}");
+        assert_eq!(
+            Vendor::AlibabaUs.base_url(),
+            "https://dashscope-us.aliyuncs.com/compatible-mode/v1"
+        );
     }
 }
