@@ -39,13 +39,9 @@
 //! use typecall::mcp::{McpClient, McpHttpClientOptions, McpOAuth, UserAgent};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! // Print the authorization URL, read back the URL the browser lands on.
-//! let agent = UserAgent::custom(|url| async move {
-//!     println!("Open {url}, then paste the address you were sent to:");
-//!     let mut line = String::new();
-//!     std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
-//!     Ok(line.trim().to_owned())
-//! });
+//! // Show the user the authorization page; the browser comes back to
+//! // the redirect URI, where typecall listens for it.
+//! let agent = UserAgent::loopback(|url| println!("Open {url} to authorize"));
 //! let oauth = McpOAuth::authorization_code("http://localhost:8976/callback", agent)
 //!     .client_name("my agent");
 //! let client = McpClient::connect_http_with(
@@ -59,6 +55,7 @@
 mod crypto;
 mod discovery;
 mod grant;
+mod loopback;
 mod session;
 mod transport;
 
@@ -141,6 +138,7 @@ impl fmt::Debug for IdentityAssertion {
 
 /// How the user visits the authorization page: the OAuth "user agent".
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum UserAgent {
     /// Visit it without a browser and take the redirect it answers with: for
     /// authorization servers that grant without a login page (test servers,
@@ -150,7 +148,15 @@ pub enum UserAgent {
     /// authorization URL, the URL the user was sent back to, with its `code`
     /// and `state`; or why not.
     Custom(ConsentFn),
+    /// A browser, sent back to the redirect URI, which must be a loopback
+    /// address with a port (`http://127.0.0.1:8976/callback`): typecall
+    /// listens there for that one request. The function shows the page to
+    /// the user (opens a browser, prints the URL).
+    Loopback(ShowFn),
 }
+
+/// What [`UserAgent::Loopback`] calls with the authorization URL.
+pub type ShowFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What [`UserAgent::Custom`] calls.
 pub type ConsentFn =
@@ -165,6 +171,11 @@ impl UserAgent {
     {
         Self::Custom(Arc::new(move |url| Box::pin(visit(url))))
     }
+
+    /// [`UserAgent::Loopback`]: `show` gives the user the authorization URL.
+    pub fn loopback(show: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self::Loopback(Arc::new(show))
+    }
 }
 
 impl fmt::Debug for UserAgent {
@@ -172,6 +183,7 @@ impl fmt::Debug for UserAgent {
         match self {
             Self::Headless => f.write_str("Headless"),
             Self::Custom(_) => f.write_str("Custom(..)"),
+            Self::Loopback(_) => f.write_str("Loopback(..)"),
         }
     }
 }

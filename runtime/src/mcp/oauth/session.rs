@@ -277,7 +277,7 @@ impl Authorization {
                     &d.resource,
                     random_text(16)?,
                 )?;
-                let callback = self.visit(agent, &request.url).await?;
+                let callback = self.visit(agent, &request.url, redirect_uri).await?;
                 let code = code_from_callback(&callback, &request, d.server.issuer.as_deref())?;
                 let form = vec![
                     ("grant_type", "authorization_code".to_owned()),
@@ -386,7 +386,12 @@ impl Authorization {
     }
 
     /// Takes the user to the authorization page; the URL they come back to.
-    async fn visit(&self, agent: &UserAgent, url: &str) -> Result<String, AuthorizationError> {
+    async fn visit(
+        &self,
+        agent: &UserAgent,
+        url: &str,
+        redirect_uri: &str,
+    ) -> Result<String, AuthorizationError> {
         const STEP: &str = "authorizing";
         match agent {
             UserAgent::Headless => {
@@ -413,6 +418,15 @@ impl Authorization {
                         ),
                     )),
                 }
+            }
+            UserAgent::Loopback(show) => {
+                super::loopback::receive(
+                    redirect_uri,
+                    show.as_ref(),
+                    url,
+                    self.settings.consent_timeout,
+                )
+                .await
             }
             UserAgent::Custom(visit) => {
                 match tokio::time::timeout(self.settings.consent_timeout, visit(url.to_owned()))
@@ -484,10 +498,17 @@ mod tests {
                 let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
                 kept.lock().unwrap().push(format!("{method} {path} {body}"));
                 let (status, json) = answer(method, path, body);
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
-                    json.len()
-                );
+                // A redirect's body is where it points.
+                let response = if status == 302 {
+                    format!(
+                        "HTTP/1.1 302 Found\r\nlocation: {json}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    )
+                } else {
+                    format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+                        json.len()
+                    )
+                };
                 let _ = socket.write_all(response.as_bytes()).await;
             }
         });
@@ -588,5 +609,104 @@ mod tests {
         assert!(e.message().contains("3 authorizations in a row"), "{e}");
         auth.succeeded();
         assert!(auth.authorize(sent.as_deref(), &challenge).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_browser_sent_back_to_the_loopback_redirect_completes_the_grant() {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let redirect = format!("http://127.0.0.1:{port}/callback");
+        let base_cell = Arc::new(Mutex::new(String::new()));
+        let cell = Arc::clone(&base_cell);
+        let (base, seen) = authorization_server(move |_, path, body| {
+            let base = cell.lock().unwrap().clone();
+            let route = path.split('?').next().unwrap_or_default();
+            match route {
+                "/.well-known/oauth-protected-resource/mcp" => (
+                    200,
+                    format!(r#"{{"resource":"{base}/mcp","authorization_servers":["{base}"]}}"#),
+                ),
+                "/.well-known/oauth-authorization-server" => (
+                    200,
+                    format!(
+                        r#"{{"issuer":"{base}","authorization_endpoint":"{base}/authorize","token_endpoint":"{base}/token","code_challenge_methods_supported":["S256"]}}"#
+                    ),
+                ),
+                "/authorize" => {
+                    let url = url::Url::parse(&format!("http://x{path}")).unwrap();
+                    let q = |k: &str| {
+                        url.query_pairs()
+                            .find(|(n, _)| n == k)
+                            .map(|(_, v)| v.into_owned())
+                            .unwrap_or_default()
+                    };
+                    (
+                        302,
+                        format!("{}?code=the-code&state={}", q("redirect_uri"), q("state")),
+                    )
+                }
+                "/token" if body.contains("code=the-code") => (
+                    200,
+                    r#"{"access_token":"from-the-browser","token_type":"bearer"}"#.to_owned(),
+                ),
+                _ => (404, "{}".to_owned()),
+            }
+        })
+        .await;
+        *base_cell.lock().unwrap() = base.clone();
+        // The "browser": opens the page and follows its redirect.
+        let browser = crate::provider::tls_client_builder()
+            .unwrap()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let agent = UserAgent::loopback(move |url| {
+            let (browser, url) = (browser.clone(), url.to_owned());
+            tokio::spawn(async move {
+                let page = browser.get(&url).send().await.unwrap();
+                let back = page.headers()["location"].to_str().unwrap().to_owned();
+                let done = browser.get(&back).send().await.unwrap();
+                assert!(
+                    done.text()
+                        .await
+                        .unwrap()
+                        .contains("you can close this tab")
+                );
+            });
+        });
+        let oauth = McpOAuth::authorization_code(&redirect, agent)
+            .client_id("registered")
+            .consent_timeout(Duration::from_secs(10));
+        let server = format!("{base}/mcp");
+        let auth = Authorization::new(oauth, &server).unwrap();
+        let challenge = Challenge::parse(&format!(
+            r#"Bearer resource_metadata="{base}/.well-known/oauth-protected-resource/mcp""#
+        ));
+        assert_eq!(
+            auth.authorize(None, &challenge).await.unwrap(),
+            "from-the-browser"
+        );
+        {
+            let seen = seen.lock().unwrap();
+            let token = seen.iter().find(|r| r.starts_with("POST /token")).unwrap();
+            assert!(token.contains("code_verifier="), "PKCE: {token}");
+        }
+
+        // A redirect URI that is not loopback is refused before anything is opened.
+        let opened = Arc::new(Mutex::new(false));
+        let flag = Arc::clone(&opened);
+        let far = McpOAuth::authorization_code(
+            "https://app.example.com/callback",
+            UserAgent::loopback(move |_| *flag.lock().unwrap() = true),
+        )
+        .client_id("registered");
+        let e = Authorization::new(far, &server)
+            .unwrap()
+            .authorize(None, &challenge)
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("not a loopback address"), "{e}");
+        assert!(!*opened.lock().unwrap());
     }
 }
