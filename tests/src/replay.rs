@@ -215,8 +215,8 @@ pub fn normalized_chat(v: &Value) -> Value {
 /// A recorded request in OpenAI's forms. The client that recorded Hugging
 /// Face wrote a tool's schema as `function.arguments` (TGI's old name) and
 /// merged the JSON Schema into `json_schema` beside its `name`; the router's
-/// providers refuse the first ("Extra inputs are not permitted, field:
-/// 'tools[0].function.arguments'", as recorded), and typecall sends OpenAI's
+/// providers refuse the first (`Extra inputs are not permitted, field:
+/// 'tools[0].function.arguments'`, as recorded), and typecall sends OpenAI's
 /// `parameters` and `{name, schema, strict}`. Other requests are unchanged.
 pub fn in_openai_form(v: &Value) -> Value {
     let mut v = v.clone();
