@@ -460,7 +460,7 @@ impl Gate {
             return response;
         }
         let response = if request.method() == http::Method::POST {
-            let (parts, body) = request.into_parts();
+            let (mut parts, body) = request.into_parts();
             let body = match self.read_body(body).await {
                 Ok(body) => body,
                 Err(refused) => return refused,
@@ -468,7 +468,6 @@ impl Gate {
             if let Some(refused) = unreadable(&body) {
                 return refused;
             }
-            let mut parts = parts;
             let stream = StreamCut {
                 cut: CancellationToken::new(),
                 session: session.clone(),

@@ -43,9 +43,9 @@ pub(super) struct Offer {
 }
 
 impl Offer {
-    pub(super) fn new(tools: Toolbox) -> Self {
+    pub(super) fn new(tools: Arc<Toolbox>) -> Self {
         Self {
-            tools: RwLock::new(Arc::new(tools)),
+            tools: RwLock::new(tools),
             ..Self::default()
         }
     }

@@ -78,9 +78,10 @@ impl McpServer {
     /// A server for these tools, introducing itself as `typecall` with
     /// typecall's version (see [`name`](Self::name)).
     pub fn new(tools: Toolbox) -> Self {
+        let tools = Arc::new(tools);
         Self {
             handler: ToolHandler {
-                built_with: Arc::new(tools.clone()),
+                built_with: Arc::clone(&tools),
                 offer: Arc::new(Offer::new(tools)),
                 info: Implementation::new("typecall", env!("CARGO_PKG_VERSION")),
                 instructions: None,

@@ -41,9 +41,9 @@ pub use capabilities::{Capabilities, Support, Thinking};
 pub use client::{ProtocolClient, ProtocolModel};
 pub use discovery::ServerKind;
 pub use gemini::{Gemini, GeminiModel, GenerateContentApi};
-#[cfg(feature = "mcp")]
-pub(crate) use http::tls_client_builder;
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
+#[cfg(feature = "mcp")]
+pub(crate) use http::{read_capped, tls_client_builder};
 pub use openai_compat::Vendor;
 pub use openai_compat::{Cerebras, CerebrasModel};
 pub use openai_compat::{

@@ -85,9 +85,7 @@ impl SigningKey {
         client_id: &str,
         audience: &str,
     ) -> Result<String, AuthorizationError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = super::unix_now();
         let header = serde_json::json!({ "alg": "ES256", "typ": "JWT" });
         let claims = serde_json::json!({
             "iss": client_id,

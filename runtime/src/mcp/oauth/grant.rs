@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use serde::Deserialize;
 use url::Url;
 use url::form_urlencoded;
@@ -18,31 +17,17 @@ const MAX_BODY: usize = 256 << 10;
 
 /// Reads a body up to [`MAX_BODY`].
 pub(super) async fn read_bounded(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     step: &'static str,
 ) -> Result<Vec<u8>, AuthorizationError> {
-    let too_large = || {
-        AuthorizationError::new(
+    let (body, complete) = crate::provider::read_capped(response, MAX_BODY)
+        .await
+        .map_err(|e| AuthorizationError::new(step, format!("reading the answer: {e}")))?;
+    if !complete {
+        return Err(AuthorizationError::new(
             step,
             format!("the answer is larger than {} KiB", MAX_BODY >> 10),
-        )
-    };
-    if response
-        .content_length()
-        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > MAX_BODY))
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| AuthorizationError::new(step, format!("reading the answer: {e}")))?
-    {
-        if body.len().saturating_add(chunk.len()) > MAX_BODY {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
+        ));
     }
     Ok(body)
 }
@@ -289,10 +274,7 @@ pub(super) async fn request_token(
             );
             request = request.header(
                 "authorization",
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(pair)
-                ),
+                format!("Basic {}", crate::chat::base64(pair.as_bytes())),
             );
         }
         ClientAuth::Post => {
@@ -351,9 +333,7 @@ impl TokenAnswer {
             Some(serde_json::Value::String(s)) => s.trim().parse::<u64>().ok(),
             _ => None,
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = super::unix_now();
         Ok(OAuthTokens {
             access_token: Secret(self.access_token),
             refresh_token: self.refresh_token.map(Secret).or(kept_refresh),

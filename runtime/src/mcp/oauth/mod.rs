@@ -325,6 +325,13 @@ impl fmt::Debug for McpOAuth {
     }
 }
 
+/// Seconds since the Unix epoch, now (0 on a clock before it).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// A secret: shown as `[redacted]`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -376,11 +383,8 @@ impl OAuthTokens {
     }
     /// Whether it expires within `margin` from now.
     fn expires_within(&self, margin: Duration) -> bool {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         self.expires_at
-            .is_some_and(|at| at <= now.saturating_add(margin.as_secs()))
+            .is_some_and(|at| at <= unix_now().saturating_add(margin.as_secs()))
     }
 }
 

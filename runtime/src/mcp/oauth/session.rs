@@ -457,15 +457,17 @@ mod tests {
     use crate::mcp::oauth::{MemoryTokenStore, TokenStore};
 
     /// A loopback authorization server for this module's decisions: its
-    /// answers come from `answer(method, path, body)`; every request is kept.
+    /// answers come from `answer(base_url, method, path, body)`; every
+    /// request is kept.
     async fn authorization_server(
-        answer: impl Fn(&str, &str, &str) -> (u16, String) + Send + Sync + 'static,
+        answer: impl Fn(&str, &str, &str, &str) -> (u16, String) + Send + Sync + 'static,
     ) -> (String, Arc<Mutex<Vec<String>>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&seen);
         let answer = Arc::new(answer);
+        let own = base.clone();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let mut raw = Vec::new();
@@ -497,7 +499,7 @@ mod tests {
                 let mut words = head.split_whitespace();
                 let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
                 kept.lock().unwrap().push(format!("{method} {path} {body}"));
-                let (status, json) = answer(method, path, body);
+                let (status, json) = answer(&own, method, path, body);
                 // A redirect's body is where it points.
                 let response = if status == 302 {
                     format!(
@@ -515,9 +517,8 @@ mod tests {
         (base, seen)
     }
 
-    fn metadata_and_tokens(base: String) -> impl Fn(&str, &str, &str) -> (u16, String) {
-        move |_, path, body| {
-            match path {
+    fn metadata_and_tokens(base: &str, _method: &str, path: &str, body: &str) -> (u16, String) {
+        match path {
             "/.well-known/oauth-protected-resource/mcp" => (
                 200,
                 format!(r#"{{"resource":"{base}/mcp","authorization_servers":["{base}"]}}"#),
@@ -539,20 +540,11 @@ mod tests {
             ),
             _ => (404, "{}".to_owned()),
         }
-        }
     }
 
     #[tokio::test]
     async fn an_expiring_token_is_refreshed_and_kept_and_refusals_are_bounded() {
-        // The server answers with its own base URL, known once it listens.
-        let base_cell = Arc::new(Mutex::new(String::new()));
-        let cell = Arc::clone(&base_cell);
-        let (base2, seen) = authorization_server(move |m, p, b| {
-            let base = cell.lock().unwrap().clone();
-            metadata_and_tokens(base)(m, p, b)
-        })
-        .await;
-        *base_cell.lock().unwrap() = base2.clone();
+        let (base2, seen) = authorization_server(metadata_and_tokens).await;
 
         let store = Arc::new(MemoryTokenStore::default());
         let server = format!("{base2}/mcp");
@@ -617,10 +609,7 @@ mod tests {
         let port = free.local_addr().unwrap().port();
         drop(free);
         let redirect = format!("http://127.0.0.1:{port}/callback");
-        let base_cell = Arc::new(Mutex::new(String::new()));
-        let cell = Arc::clone(&base_cell);
-        let (base, seen) = authorization_server(move |_, path, body| {
-            let base = cell.lock().unwrap().clone();
+        let (base, seen) = authorization_server(|base, _, path, body| {
             let route = path.split('?').next().unwrap_or_default();
             match route {
                 "/.well-known/oauth-protected-resource/mcp" => (
@@ -654,7 +643,6 @@ mod tests {
             }
         })
         .await;
-        *base_cell.lock().unwrap() = base.clone();
         // The "browser": opens the page and follows its redirect.
         let browser = crate::provider::tls_client_builder()
             .unwrap()

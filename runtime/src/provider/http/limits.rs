@@ -80,7 +80,7 @@ pub(crate) fn too_large(what: &str, limit: usize, setting: &'static str) -> Erro
 /// Reads a body until it ends or passes `limit` bytes: the bytes, and whether
 /// the body was complete. A `content-length` above the limit is refused before
 /// reading anything.
-pub(super) async fn read_capped(
+pub(crate) async fn read_capped(
     mut resp: reqwest::Response,
     limit: usize,
 ) -> reqwest::Result<(Vec<u8>, bool)> {
