@@ -1397,10 +1397,18 @@ async fn a_running_server_changes_its_lists_and_every_client_is_told() {
             .await
             .unwrap();
     }
-    let tools = next().await;
+    // Requests are answered concurrently: the two answers may come in
+    // either order, so each is taken by its id.
+    let (first, second) = (next().await, next().await);
+    let (tools, prompts) = if first["id"] == 3 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(tools["id"], 3, "{tools}");
+    assert_eq!(prompts["id"], 4, "{prompts}");
     assert_eq!(tools["result"]["tools"][0]["name"], "two", "{tools}");
     assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 1);
-    let prompts = next().await;
     assert_eq!(
         prompts["result"]["prompts"][0]["name"], "greet",
         "{prompts}"
