@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p typecall-examples --example scoreboard -- \
-//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses] [--base-url URL] \
+//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|VENDOR] [--base-url URL] \
 //!     [--model NAME]... [--replay DIR] [--samples N] [--json]
 //! ```
 //! `--replay DIR` answers from a recordings tree (the layout of
@@ -81,15 +81,21 @@ fn parse_args() -> Result<Args, String> {
         "cerebras" | "openai-compat" | "anthropic" | "gemini" | "openai-responses"
     ) && typecall::provider::Vendor::from_name(&a.provider).is_none()
     {
+        let vendors: Vec<&str> = typecall::provider::Vendor::ALL
+            .iter()
+            .map(|v| v.name())
+            .collect();
         return Err(format!(
-            "unknown provider {}: use cerebras, openai-compat, anthropic, gemini or openai-responses",
-            a.provider
+            "unknown provider {}: use cerebras, openai-compat, anthropic, gemini, \
+             openai-responses or a vendor ({})",
+            a.provider,
+            vendors.join(", ")
         ));
     }
     Ok(a)
 }
 
-const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
+const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|VENDOR] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {

@@ -1,6 +1,7 @@
 //! Every recorded exchange of the OpenAI-compatible vendors (`openai/`,
 //! `mistral/`, `groq/`, `deepseek/`, `openrouter/`, `togetherai/`,
-//! `llamacpp/`, `baseten/`, `huggingface/`, `alibaba/`, `alibaba-us/`),
+//! `llamacpp/`, `baseten/`, `huggingface/`, `alibaba/`, `alibaba-us/`,
+//! `perplexity/`),
 //! replayed through the vendor presets: the request means what
 //! the recorded one says, the answer reads into the recorded facts (text,
 //! reasoning, tool calls, finish, usage), blocking and streaming; refusals are
@@ -22,7 +23,7 @@ use typecall_tests::{
 const KEY: &str = "vendor-test-key-never-sent-anywhere";
 
 /// The vendors' recordings folders.
-const VENDOR_FOLDERS: [&str; 11] = [
+const VENDOR_FOLDERS: [&str; 12] = [
     "openai",
     "mistral",
     "groq",
@@ -34,10 +35,11 @@ const VENDOR_FOLDERS: [&str; 11] = [
     "huggingface",
     "alibaba",
     "alibaba-us",
+    "perplexity",
 ];
 
 /// The vendor options typecall has no typed setter for: sent as extra fields.
-const VENDOR_OPTIONS: [&str; 9] = [
+const VENDOR_OPTIONS: [&str; 11] = [
     "store",
     "service_tier",
     "cache_prompt",
@@ -47,7 +49,20 @@ const VENDOR_OPTIONS: [&str; 9] = [
     "search_settings",
     "moderation",
     "enable_thinking",
+    "return_images",
+    "return_related_questions",
 ];
+
+/// The neutral request a recorded body means to `vendor`: Perplexity
+/// searches unless told `disable_search`, so a body without it asked for
+/// a search.
+fn recorded_request(vendor: Vendor, body: &Value) -> (typecall::chat::ChatRequest, bool) {
+    let (mut request, stream) = request_from_recorded(body);
+    if vendor == Vendor::Perplexity && body["disable_search"] != true {
+        request = request.server_tool(typecall::chat::ServerTool::WebSearch { max_uses: None });
+    }
+    (request, stream)
+}
 
 /// The model a recording was made with: the body's, or (llama.cpp sends
 /// none) the folder's.
@@ -112,7 +127,7 @@ async fn check_file(
         };
     }
     let body = last.request.body.clone().ok_or("no request body")?;
-    let (request, stream) = request_from_recorded(&body);
+    let (request, stream) = recorded_request(vendor, &body);
     let model = model_for(vendor, &replay, &body, &path, &root, Default::default());
     let refused = check_request(model.name(), &model.capabilities(), &request).is_err();
     let built = model.request_body(&request, stream);
@@ -366,7 +381,7 @@ async fn the_recorded_vendor_json_answers_decode_through_extract() {
             let model = model_for(vendor, &replay, &body, &path, &root, Default::default());
             // The conversation as sent (a Qwen switch rides in a text part
             // of its own, `\n\n/no_think`).
-            let (request, _) = request_from_recorded(&body);
+            let (request, _) = recorded_request(vendor, &body);
             let prompt = request.messages;
             let extract = Extract::<Fruit>::new(&model).mode(mode);
             let label = format!("{folder}/{}", path.strip_prefix(&root).unwrap().display());

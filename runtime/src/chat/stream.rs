@@ -69,6 +69,9 @@ pub struct ChunkDelta {
     /// Provider-side tool calls, by position (a later piece for a position
     /// replaces the earlier one: it has the results).
     pub server_tools: Vec<(usize, crate::chat::ServerToolCall)>,
+    /// Every citation of the answer so far, when the chunk states them
+    /// (they replace those of earlier chunks: Perplexity repeats its list).
+    pub citations: Option<Vec<crate::chat::Citation>>,
 }
 
 /// A piece of a tool call, assembled by `index`.
@@ -134,6 +137,7 @@ pub struct StreamAccumulator {
     pieces: Vec<Piece>,
     /// Provider-side tool calls, by position.
     server_tools: Vec<(usize, crate::chat::ServerToolCall)>,
+    citations: Vec<crate::chat::Citation>,
 }
 
 impl StreamAccumulator {
@@ -213,6 +217,9 @@ impl StreamAccumulator {
                 None if known < 1024 => self.server_tools.push((index, call)),
                 None => {}
             }
+        }
+        if let Some(c) = d.citations {
+            self.citations = c;
         }
         if let Some(u) = d.usage {
             self.usage = Some(u);
@@ -321,6 +328,7 @@ impl StreamAccumulator {
             rate_limits: self.rate_limits,
             system_fingerprint: self.system_fingerprint,
             server_tool_calls: self.server_tools.into_iter().map(|(_, c)| c).collect(),
+            citations: self.citations,
             ..ChatResponse::default()
         };
         (events, response)

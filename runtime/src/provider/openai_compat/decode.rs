@@ -8,8 +8,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::chat::{
-    ChatResponse, FinishReason, RateLimits, ServerToolCall, TimeInfo, TokenLogprob, ToolCall,
-    TopLogprob, Usage, WebSource, separate_reasoning,
+    ChatResponse, Citation, CitationSource, FinishReason, RateLimits, ServerToolCall, TimeInfo,
+    TokenLogprob, ToolCall, TopLogprob, Usage, WebSource, separate_reasoning,
 };
 use crate::error::{Error, Result};
 use crate::provider::http::{error_status_in_text, status_error};
@@ -42,6 +42,73 @@ pub(super) struct Completion<'a> {
     /// upstream refusal).
     #[serde(default, borrow)]
     pub error: Option<&'a RawValue>,
+    /// Perplexity's sources: the URLs the answer's `[n]` markers number
+    /// (a list of strings; every chunk of a stream repeats it).
+    #[serde(default, borrow)]
+    pub citations: Option<&'a RawValue>,
+    /// Perplexity's search: the pages it found.
+    #[serde(default, borrow)]
+    pub search_results: Items<SearchResult<'a>>,
+}
+
+/// A page Perplexity's search found.
+#[derive(Deserialize)]
+pub(super) struct SearchResult<'a> {
+    #[serde(default, borrow)]
+    url: Text<'a>,
+    #[serde(default, borrow)]
+    title: Text<'a>,
+}
+
+impl Completion<'_> {
+    /// The search a vendor ran on its own (Perplexity's `search_results`),
+    /// as a `web_search` call with the pages found; `None` when it found
+    /// nothing (or did not search).
+    pub fn search(&self) -> Option<ServerToolCall> {
+        let sources: Vec<WebSource> = self
+            .search_results
+            .0
+            .iter()
+            .filter_map(|r| {
+                Some(WebSource {
+                    url: r.url.0.as_deref()?.to_owned(),
+                    title: r.title.0.as_deref().map(str::to_owned),
+                })
+            })
+            .collect();
+        (!sources.is_empty()).then(|| ServerToolCall {
+            id: "0".to_owned(),
+            name: "web_search".to_owned(),
+            arguments: "{}".to_owned(),
+            sources,
+        })
+    }
+
+    /// The sources cited for the whole answer (Perplexity's `citations`), as
+    /// web citations titled from the search results where one matches; the
+    /// answer's `[n]` markers number them from 1.
+    pub fn citations(&self) -> Vec<Citation> {
+        let Some(raw) = self.citations else {
+            return Vec::new();
+        };
+        let urls: Vec<Text<'_>> = serde_json::from_str(raw.get()).unwrap_or_default();
+        urls.into_iter()
+            .filter_map(|u| u.owned())
+            .map(|url| {
+                let title = self
+                    .search_results
+                    .0
+                    .iter()
+                    .find(|r| r.url.0.as_deref() == Some(url.as_str()))
+                    .and_then(|r| r.title.0.as_deref())
+                    .map(str::to_owned);
+                Citation {
+                    cited_text: String::new(),
+                    source: CitationSource::Web { url, title },
+                }
+            })
+            .collect()
+    }
 }
 
 /// The first choice: a blocking answer's `message` or a chunk's `delta`.
@@ -242,6 +309,7 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
         Ok(Obj(None)) => return Err(Error::protocol("a chat completion (not an object)", body)),
         Err(e) => return Err(Error::protocol(format!("a chat completion ({e})"), body)),
     };
+    let (search, citations) = (completion.search(), completion.citations());
     let Some(mut choice) = completion.choices else {
         // An error in a successful answer (OpenRouter relays an upstream
         // provider's refusal so): typed by the status it names.
@@ -264,7 +332,7 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
             body,
         ));
     };
-    let server_tool_calls: Vec<ServerToolCall> = msg
+    let mut server_tool_calls: Vec<ServerToolCall> = msg
         .executed_tools
         .and_then(|e| serde_json::from_str::<Value>(e.get()).ok())
         .map(|e| executed_tools(&e))
@@ -272,6 +340,7 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
         .into_iter()
         .map(|(_, c)| c)
         .collect();
+    server_tool_calls.extend(search);
     let (content, reasoning) = msg.content_and_reasoning();
     let (content, reasoning) = separate_reasoning(content, reasoning);
     let tool_calls = std::mem::take(&mut msg.tool_calls)
@@ -311,6 +380,7 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
         logprobs: choice.logprobs.and_then(logprobs_of),
         system_fingerprint: completion.system_fingerprint.owned(),
         server_tool_calls,
+        citations,
         ..ChatResponse::default()
     })
 }
@@ -511,6 +581,71 @@ mod tests {
         assert_eq!(r.usage.reasoning_tokens, Some(20));
         let time = r.usage.time.expect("Groq's timings");
         assert_eq!((time.queue_time, time.total_time), (0.25, 1.75));
+    }
+
+    #[test]
+    fn perplexitys_search_and_sources_read_as_a_web_search_and_citations() {
+        let body = |citations: &str, results: &str| {
+            format!(
+                r#"{{"id": "p", "citations": {citations}, "search_results": {results},
+                "choices": [{{"finish_reason": "stop", "message": {{"content": "Carney[1][2]."}},
+                "delta": {{"content": ""}}}}]}}"#
+            )
+        };
+        let searched = body(
+            r#"["https://a.example/", 7, "https://b.example/"]"#,
+            r#"[{"title": "A", "url": "https://a.example/", "snippet": "…"}, 3, {"title": "C"}]"#,
+        );
+        let r = parse_response(&searched, &RateLimits::default()).unwrap();
+        let cited: Vec<_> = r
+            .citations
+            .iter()
+            .map(|c| match &c.source {
+                CitationSource::Web { url, title } => (url.as_str(), title.as_deref()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            cited,
+            [
+                ("https://a.example/", Some("A")),
+                ("https://b.example/", None)
+            ],
+            "a source not a string is skipped; titles come from the results"
+        );
+        let [search] = r.server_tool_calls.as_slice() else {
+            panic!("{:?}", r.server_tool_calls);
+        };
+        assert_eq!(search.name, "web_search");
+        assert_eq!(search.sources.len(), 1, "a result without a url is none");
+        // No search: empty lists, no call, no citation.
+        let r = parse_response(&body("[]", "[]"), &RateLimits::default()).unwrap();
+        assert!(r.citations.is_empty() && r.server_tool_calls.is_empty());
+        // Wrong types read as absent.
+        let r = parse_response(&body("\"x\"", "{}"), &RateLimits::default()).unwrap();
+        assert!(r.citations.is_empty() && r.server_tool_calls.is_empty());
+
+        // Streamed: every chunk repeats the lists; the answer has them once.
+        let chunk = |content: &str, finish: &str| {
+            format!(
+                "data: {{\"citations\": [\"https://a.example/\"], \"search_results\": [{{\"url\": \"https://a.example/\", \"title\": \"A\"}}], \"choices\": [{{\"delta\": {{\"content\": \"{content}\"}}, \"finish_reason\": {finish}}}]}}\n\n"
+            )
+        };
+        let stream = [
+            chunk("Car", "null"),
+            chunk("ney[1]", "\"stop\""),
+            "data: [DONE]\n\n".to_owned(),
+        ]
+        .concat();
+        let r =
+            crate::provider::openai_compat::stream::parse_chat_stream(stream.as_bytes()).unwrap();
+        assert_eq!(r.text(), "Carney[1]");
+        assert_eq!(r.citations.len(), 1);
+        assert_eq!(r.server_tool_calls.len(), 1);
+        assert_eq!(
+            r.server_tool_calls[0].sources[0].title.as_deref(),
+            Some("A")
+        );
     }
 
     #[test]

@@ -39,13 +39,32 @@ pub(crate) struct WireConfig {
     /// The tool type of the vendor's own web search (Groq's
     /// `browser_search`), if it has one in chat completions.
     pub web_search_tool: Option<&'static str>,
-    /// The vendor searches the web when `enable_search` is true (DashScope).
-    pub search_switch: bool,
+    /// The switch of the vendor's own web search, if it has one.
+    pub search_switch: Option<SearchSwitch>,
     /// How a JSON Schema answer is asked for in `response_format`.
     pub schema_form: SchemaForm,
     /// `logprobs` is the number of alternatives (Together), not a flag with
     /// `top_logprobs` beside it.
     pub logprobs_as_count: bool,
+}
+
+/// How a vendor's own web search is switched, where it has no tool for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchSwitch {
+    /// Off unless `enable_search: true` (DashScope): sent when asked.
+    EnableSearch,
+    /// On unless `disable_search: true` (Perplexity): sent when not asked,
+    /// so that a request searches only when it says so.
+    DisableSearch,
+}
+
+impl SearchSwitch {
+    fn field(self) -> &'static str {
+        match self {
+            SearchSwitch::EnableSearch => "enable_search",
+            SearchSwitch::DisableSearch => "disable_search",
+        }
+    }
 }
 
 /// How `response_format` carries a JSON Schema.
@@ -122,7 +141,7 @@ impl WireConfig {
         pdf_as_document_url: false,
         audio_as_bare_base64: false,
         web_search_tool: None,
-        search_switch: false,
+        search_switch: None,
         schema_form: SchemaForm::Wrapped,
         logprobs_as_count: false,
     };
@@ -175,6 +194,8 @@ pub(crate) struct WireRequest<'a> {
     reasoning_effort: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     enable_search: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disable_search: Option<bool>,
     #[serde(flatten, serialize_with = "extra_fields")]
     extra: Extra<'a>,
 }
@@ -226,7 +247,7 @@ impl Extra<'_> {
         OWN.contains(&key)
             || key == self.wire.seed_field.name()
             || key == self.wire.max_tokens_field.name()
-            || (self.wire.search_switch && key == "enable_search")
+            || self.wire.search_switch.is_some_and(|s| s.field() == key)
     }
 }
 
@@ -384,11 +405,11 @@ impl<'a> WireRequest<'a> {
         wire: &'a WireConfig,
         extra: &'a [(String, Value)],
     ) -> Self {
-        let search = wire.web_search_tool.filter(|_| {
-            req.server_tools
-                .iter()
-                .any(|t| matches!(t, ServerTool::WebSearch { .. }))
-        });
+        let searches = req
+            .server_tools
+            .iter()
+            .any(|t| matches!(t, ServerTool::WebSearch { .. }));
+        let search = wire.web_search_tool.filter(|_| searches);
         let response_format = match &req.response_format {
             ResponseFormat::Text => None,
             ResponseFormat::JsonObject => Some(Format::JsonObject),
@@ -456,12 +477,10 @@ impl<'a> WireRequest<'a> {
             logprobs,
             top_logprobs,
             reasoning_effort: req.reasoning_effort.map(|e| e.as_str()),
-            enable_search: (wire.search_switch
-                && req
-                    .server_tools
-                    .iter()
-                    .any(|t| matches!(t, ServerTool::WebSearch { .. })))
-            .then_some(true),
+            enable_search: (wire.search_switch == Some(SearchSwitch::EnableSearch) && searches)
+                .then_some(true),
+            disable_search: (wire.search_switch == Some(SearchSwitch::DisableSearch) && !searches)
+                .then_some(true),
             extra: Extra {
                 fields: extra,
                 wire,
@@ -491,7 +510,7 @@ pub(crate) fn check_expressible(model: &str, req: &ChatRequest, wire: &WireConfi
         |feature: &str, hint: &str| Error::unsupported(model.to_owned(), feature, hint);
     let carried = |t: &ServerTool| {
         matches!(t, ServerTool::WebSearch { .. })
-            && (wire.web_search_tool.is_some() || wire.search_switch)
+            && (wire.web_search_tool.is_some() || wire.search_switch.is_some())
     };
     if !req.server_tools.iter().all(carried) {
         return Err(unsupported(
@@ -916,7 +935,7 @@ mod tests {
             pdf_as_document_url: true,
             audio_as_bare_base64: true,
             web_search_tool: Some("browser_search"),
-            search_switch: false,
+            search_switch: None,
             schema_form: SchemaForm::Flat,
             logprobs_as_count: true,
         };

@@ -47,6 +47,17 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
     }
     let mut wire_indices = Vec::new();
     let mut d = ChunkDelta::default();
+    // Perplexity repeats its search and sources in every chunk: the last
+    // word stands.
+    if let Some(search) = chunk.search() {
+        d.server_tools.push((0, search));
+    }
+    if chunk
+        .citations
+        .is_some_and(|c| c.get() != "[]" && c.get() != "null")
+    {
+        d.citations = Some(chunk.citations());
+    }
     if need.ids {
         d.id = chunk.id.owned();
         d.model = chunk.model.owned();
@@ -395,6 +406,8 @@ mod fuzz {
             )),
             Just(r#"{"choices":[{"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":18446744073709551615,"total_tokens":-4}}"#.to_owned()),
             Just(r#"{"error":{"message":"boom"},"status_code":99999}"#.to_owned()),
+            Just(r#"{"citations":["u",3,null],"search_results":[{"url":"u","title":1},5,{"url":null}],"choices":[{"delta":{"content":"a[1]"}}]}"#.to_owned()),
+            Just(r#"{"citations":"u","search_results":{"url":"u"}}"#.to_owned()),
             Just("[DONE]".to_owned()),
             jsonish(),
         ]

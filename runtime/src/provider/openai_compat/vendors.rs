@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use super::encode::{MaxTokensField, ReasoningField, SchemaForm, SeedField, WireConfig};
+use super::encode::{
+    MaxTokensField, ReasoningField, SchemaForm, SearchSwitch, SeedField, WireConfig,
+};
 use crate::error::Result;
 use crate::provider::capabilities::{Capabilities, Support, Thinking};
 use crate::provider::endpoint::Endpoint;
@@ -41,6 +43,10 @@ pub enum Vendor {
     /// Alibaba Cloud's DashScope, US region (Virginia; `DASHSCOPE_API_KEY`,
     /// a key of that region).
     AlibabaUs,
+    /// Perplexity's Sonar models (`PERPLEXITY_API_KEY`): web search on
+    /// request ([`ServerTool::WebSearch`](crate::chat::ServerTool)), its
+    /// sources as citations and a `web_search` call; no function tools.
+    Perplexity,
 }
 
 /// Whether a model (lower-case name) is one of OpenAI's reasoning models
@@ -129,6 +135,27 @@ fn alibaba_capabilities(c: &mut Capabilities, _m: &str) {
     c.logprobs = Support::Yes;
 }
 
+fn perplexity_capabilities(c: &mut Capabilities, m: &str) {
+    // Sonar searches the web itself and has no function tools: tools, a
+    // forced tool, stop sequences, seeds and log probabilities are dropped
+    // without a word (so refused here, never silently lost); JSON only
+    // with a schema; images in.
+    c.tools = Support::No;
+    c.tool_choice_required = Support::No;
+    c.json_mode = Support::No;
+    c.stop = Support::No;
+    c.seed = Support::No;
+    c.logprobs = Support::No;
+    c.images = Support::Yes;
+    c.pdf = Support::No;
+    c.audio = Support::No;
+    c.web_search = Support::Yes;
+    if m.contains("reasoning") || m.contains("deep-research") {
+        // They think first, in `<think>` tags in the content.
+        c.thinking = Thinking::Always;
+    }
+}
+
 fn llama_cpp_capabilities(c: &mut Capabilities, _m: &str) {
     // What its model takes in (images, audio) the server says in `/props`,
     // asked before the first request.
@@ -165,7 +192,7 @@ const VENDOR_WIRE: WireConfig = WireConfig {
 };
 
 /// Every vendor, one row each.
-const ROWS: [Row; 11] = [
+const ROWS: [Row; 12] = [
     Row {
         vendor: Vendor::OpenAi,
         name: "openai",
@@ -299,6 +326,21 @@ const ROWS: [Row; 11] = [
         wire: DASHSCOPE_WIRE,
         capabilities: alibaba_capabilities,
     },
+    Row {
+        vendor: Vendor::Perplexity,
+        name: "perplexity",
+        aliases: &["sonar"],
+        base_url: "https://api.perplexity.ai",
+        key_variable: Some("PERPLEXITY_API_KEY"),
+        // Search is on unless `disable_search`; a schema goes alone
+        // (`{"json_schema": {"schema"}}`).
+        wire: WireConfig {
+            search_switch: Some(SearchSwitch::DisableSearch),
+            schema_form: SchemaForm::Bare,
+            ..VENDOR_WIRE
+        },
+        capabilities: perplexity_capabilities,
+    },
 ];
 
 /// DashScope's chat completions: `max_tokens`, `stream_options`, and its
@@ -306,13 +348,13 @@ const ROWS: [Row; 11] = [
 /// `enable_thinking`, is an extra field).
 const DASHSCOPE_WIRE: WireConfig = WireConfig {
     stream_options: true,
-    search_switch: true,
+    search_switch: Some(SearchSwitch::EnableSearch),
     ..VENDOR_WIRE
 };
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 11] = [
+    pub const ALL: [Vendor; 12] = [
         Vendor::OpenAi,
         Vendor::Mistral,
         Vendor::Groq,
@@ -324,6 +366,7 @@ impl Vendor {
         Vendor::HuggingFace,
         Vendor::Alibaba,
         Vendor::AlibabaUs,
+        Vendor::Perplexity,
     ];
 
     fn row(self) -> &'static Row {
@@ -335,7 +378,7 @@ impl Vendor {
 
     /// The name used on the command line and in spans (`openai`, `mistral`,
     /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`,
-    /// `huggingface`, `alibaba`, `alibaba-us`).
+    /// `huggingface`, `alibaba`, `alibaba-us`, `perplexity`).
     pub fn name(self) -> &'static str {
         self.row().name
     }
@@ -471,6 +514,31 @@ mod tests {
         assert_eq!(
             Vendor::AlibabaUs.base_url(),
             "https://dashscope-us.aliyuncs.com/compatible-mode/v1"
+        );
+    }
+
+    #[test]
+    fn perplexity_searches_only_when_asked_and_a_user_field_never_overrides_it() {
+        use crate::chat::{ChatRequest, Message, ServerTool};
+        let wire = Vendor::Perplexity.wire();
+        let extra = [("disable_search".to_owned(), serde_json::json!(false))];
+        let plain = ChatRequest::new(vec![Message::user("who?")]);
+        let body = super::super::encode::request_body(&plain, "sonar", false, &wire, &extra);
+        assert_eq!(body["disable_search"], true, "{body}");
+        let asked = plain.server_tool(ServerTool::WebSearch { max_uses: None });
+        let body = super::super::encode::request_body(&asked, "sonar", false, &wire, &extra);
+        assert!(body.get("disable_search").is_none(), "{body}");
+        assert!(body.get("tools").is_none(), "no tool entry: {body}");
+        assert!(
+            super::super::encode::check_expressible("sonar", &asked, &wire).is_ok(),
+            "its search is carried"
+        );
+        let caps = Vendor::Perplexity.capabilities("sonar-reasoning-pro");
+        assert_eq!(caps.tools, Support::No, "tools would be dropped silently");
+        assert_eq!(caps.thinking, Thinking::Always);
+        assert_eq!(
+            Vendor::Perplexity.capabilities("sonar").thinking,
+            Capabilities::unknown().thinking
         );
     }
 }
