@@ -126,6 +126,10 @@ async fn run() -> Result<(), String> {
         // The public table asked its Qwen3 models with the switch in the prompt.
         options = options.with_switch_in_prompt();
     }
+    if args.provider == "xiaomi" {
+        // The public table sent Xiaomi's media in a message of their own.
+        options = options.with_media_in_own_message();
+    }
     let build: ModelFactory = match (&args.replay, args.provider.as_str()) {
         (Some(dir), provider) if native => {
             let root = std::path::Path::new(dir);

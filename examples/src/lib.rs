@@ -259,6 +259,10 @@ pub fn native_model(
                 // DashScope's thinking switch.
                 m = m.extra_field("enable_thinking", thinking);
             }
+            if vendor == typecall::provider::Vendor::Xiaomi && !thinking {
+                // MiMo thinks unless told not to.
+                m = m.extra_field("thinking", serde_json::json!({"type": "disabled"}));
+            }
             Arc::new(if thinking {
                 m.with_capabilities(vendor.thinking_capabilities(name))
             } else {

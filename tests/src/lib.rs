@@ -220,10 +220,23 @@ pub fn square_root_turns(second: &Path) -> Option<(String, PathBuf, typecall::ch
                 .last()
                 .is_some_and(|i| i.response.status == 200)
     };
+    // The choice the file name says (`required`, or `any`), unless the
+    // recorded first turn says `"auto"` (Xiaomi's client sent that under
+    // the first name).
+    let sent_with = |p: &Path, named: ToolChoice| {
+        let body = interactions(p).last()?.request.body.clone()?;
+        Some(if body["tool_choice"] == "auto" {
+            ToolChoice::Auto
+        } else {
+            named
+        })
+    };
     if answered(&required) {
-        Some((mode, required, ToolChoice::Required))
+        let choice = sent_with(&required, ToolChoice::Required)?;
+        Some((mode, required, choice))
     } else if auto.exists() {
-        Some((mode, auto, ToolChoice::Auto))
+        let choice = sent_with(&auto, ToolChoice::Auto)?;
+        Some((mode, auto, choice))
     } else {
         None
     }

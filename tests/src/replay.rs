@@ -141,6 +141,14 @@ pub fn request_from_recorded(body: &Value) -> (ChatRequest, bool) {
         // Together: the number of alternatives.
         req = req.logprobs(n as u8);
     }
+    // Speech asked for (`audio: {format, voice}`).
+    if let Some(format) = body["audio"]["format"].as_str() {
+        let mut speech = typecall::chat::MediaOutput::speech(format);
+        if let Some(voice) = body["audio"]["voice"].as_str() {
+            speech = speech.voice(voice);
+        }
+        req = req.media_output(speech);
+    }
     (req, body["stream"].as_bool().unwrap_or(false))
 }
 

@@ -456,3 +456,41 @@ async fn the_http_clients_error_is_kept_as_the_source_and_timeouts_have_one_kind
     assert_eq!(err.timeout_after(), Some(Duration::from_millis(200)));
     held.abort();
 }
+
+#[tokio::test]
+async fn speech_is_asked_read_back_and_refused_where_it_cannot_be_carried() {
+    use typecall::chat::{MediaOutput, MediaSource};
+    let mp3 = "SUQzBAAAAAAAI1RTU0UAAAAPAAADTGF2ZjU4Ljc2LjEwMAAAAAAAAAAAAAAA";
+    let mut spoken = ok_body("");
+    spoken["choices"][0]["message"]["audio"] = json!({"id": "a1", "data": mp3, "transcript": null});
+    let server = HostileServer::start(vec![Reply::json(200, &spoken)]).await;
+    let speak = ChatRequest::new(vec![Message::assistant("Say hi.")])
+        .media_output(MediaOutput::speech("mp3"));
+
+    // Formats that cannot carry it refuse before sending.
+    let claude = typecall::Anthropic::new("k")
+        .base_url(server.url.clone())
+        .model("claude-x");
+    let e = claude.chat(&speak).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    let compat = OpenAiCompat::new(server.url.clone()).model("m");
+    let e = compat.stream(&speak).await.err().expect("refused");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert_eq!(server.requests(), 0, "nothing was sent");
+
+    // Chat completions: asked with `audio` (and OpenAI's modalities), read
+    // back as media whose type comes from the bytes.
+    let answer = compat.chat(&speak).await.unwrap();
+    let sent = server.bodies().pop().unwrap();
+    assert_eq!(sent["audio"], json!({"format": "mp3"}));
+    assert_eq!(sent["modalities"], json!(["text", "audio"]));
+    let [media] = answer.media.as_slice() else {
+        panic!("{:?}", answer.media);
+    };
+    assert_eq!(
+        (media.media_type.as_str(), media.extension()),
+        ("audio/mpeg", "mp3")
+    );
+    assert_eq!(media.source, MediaSource::Base64(mp3.into()));
+    assert!(media.bytes().unwrap().starts_with(b"ID3"));
+}

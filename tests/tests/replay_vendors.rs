@@ -1,7 +1,7 @@
 //! Every recorded exchange of the OpenAI-compatible vendors (`openai/`,
 //! `mistral/`, `groq/`, `deepseek/`, `openrouter/`, `togetherai/`,
 //! `llamacpp/`, `baseten/`, `huggingface/`, `alibaba/`, `alibaba-us/`,
-//! `perplexity/`),
+//! `perplexity/`, `xiaomi/`),
 //! replayed through the vendor presets: the request means what
 //! the recorded one says, the answer reads into the recorded facts (text,
 //! reasoning, tool calls, finish, usage), blocking and streaming; refusals are
@@ -23,7 +23,7 @@ use typecall_tests::{
 const KEY: &str = "vendor-test-key-never-sent-anywhere";
 
 /// The vendors' recordings folders.
-const VENDOR_FOLDERS: [&str; 12] = [
+const VENDOR_FOLDERS: [&str; 13] = [
     "openai",
     "mistral",
     "groq",
@@ -36,6 +36,7 @@ const VENDOR_FOLDERS: [&str; 12] = [
     "alibaba",
     "alibaba-us",
     "perplexity",
+    "xiaomi",
 ];
 
 /// The vendor options typecall has no typed setter for: sent as extra fields.
@@ -222,6 +223,38 @@ async fn check_file(
             resp.finish_reason, facts.finish_reason
         ));
     }
+    // Speech made: the recorded audio, its media type read from its bytes.
+    let recorded_audio = serde_json::from_str::<Value>(&last.response.body)
+        .ok()
+        .and_then(|b| {
+            b["choices"][0]["message"]["audio"]["data"]
+                .as_str()
+                .map(str::to_owned)
+        });
+    let made: Vec<String> = resp
+        .media
+        .iter()
+        .filter_map(|m| match &m.source {
+            typecall::chat::MediaSource::Base64(b) => Some(b.clone()),
+            _ => None,
+        })
+        .collect();
+    if made != Vec::from_iter(recorded_audio.clone()) {
+        return Err(format!(
+            "{} media, recorded {}",
+            made.len(),
+            recorded_audio.is_some() as u8
+        ));
+    }
+    if let Some(m) = resp.media.first()
+        && (!m.media_type.starts_with("audio/") || m.bytes().map_or(true, |b| b.is_empty()))
+    {
+        return Err(format!(
+            "speech read as {} ({:?})",
+            m.media_type,
+            m.bytes().map(|b| b.len())
+        ));
+    }
     let u = &facts.usage;
     if u.is_object()
         && (resp.usage.prompt_tokens != u["prompt_tokens"].as_u64().unwrap_or(0)
@@ -322,6 +355,13 @@ async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
                 );
                 return None;
             }
+            // After the tool result: `none`, or `auto` where the recording
+            // client kept it (Xiaomi's).
+            let after_tools = match c.second.request.body.as_ref().unwrap()["tool_choice"] == "auto"
+            {
+                true => ToolChoice::Auto,
+                false => ToolChoice::None,
+            };
             let first_body = c.first.request.body.clone().unwrap();
             let model = model_for(vendor, &c.replay, &first_body, &c.first_path, &root, log);
             let (first_req, _) = request_from_recorded(&first_body);
@@ -330,7 +370,7 @@ async fn the_recorded_vendor_tool_conversations_run_through_the_agent() {
                 .tool_mode(ToolMode::Native)
                 .strict_tools(first_body["tools"][0]["function"]["strict"] == true)
                 .first_tool_choice(c.first_choice.clone())
-                .tool_choice_after_tools(ToolChoice::None)
+                .tool_choice_after_tools(after_tools)
                 .max_turns(3);
             if let Some(e) = first_req.reasoning_effort {
                 agent = agent.reasoning_effort(e);

@@ -18,7 +18,7 @@ use typecall_tests::{markdown_table_rows, recordings_dir, skip};
 /// The (provider, model, column) cells typecall does not earn yet, whatever
 /// the public table shows (an empty model is every model); the README says
 /// why for each.
-const NOT_SPOKEN: [(&str, &str, &str); 10] = [
+const NOT_SPOKEN: [(&str, &str, &str); 11] = [
     // OpenAI's Batch and Files APIs: not spoken, nothing of them recorded.
     ("openai-responses", "", "Batch"),
     ("openai", "", "Batch"),
@@ -46,6 +46,9 @@ const NOT_SPOKEN: [(&str, &str, &str); 10] = [
     // `"citations": []`. typecall refuses a document asked to be cited
     // there, and gives the pages of a search as web citations.
     ("perplexity", "", "Cite"),
+    // Xiaomi: every recorded tool exchange asks `tool_choice: "auto"`;
+    // nothing recorded shows a forced call (🪨).
+    ("xiaomi", "", "Tool:🪨"),
 ];
 
 async fn replayed(provider: &str, dir: &Path) -> Table {
@@ -54,6 +57,9 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
     let mut options = ProbeOptions::extended(1);
     if provider == "huggingface" {
         options = options.with_switch_in_prompt();
+    }
+    if provider == "xiaomi" {
+        options = options.with_media_in_own_message();
     }
     for (media_type, data) in media_in_recordings(dir).unwrap() {
         options = options.with_media(media_type, data);
@@ -247,6 +253,7 @@ async fn the_replayed_vendor_scoreboards_are_at_least_the_public_ones() {
         ("alibaba", "alibaba"),
         ("alibaba-us", "alibaba-us"),
         ("perplexity", "perplexity"),
+        ("xiaomi", "xiaomi"),
     ] {
         if let Some(table) = check(provider, folder).await {
             snapshot(provider, table);

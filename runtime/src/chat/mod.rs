@@ -1,12 +1,14 @@
 //! The provider-neutral conversation model: messages, requests, responses and
 //! stream events.
 
+mod generated;
 mod message;
 mod request;
 mod response;
 mod stream;
 mod think;
 
+pub use generated::MediaOutput;
 pub(crate) use message::base64;
 pub use message::{
     ContentPart, Document, Media, MediaKind, MediaSource, Message, ProviderState, ToolCall,

@@ -50,6 +50,11 @@ pub struct ChatRequest {
     /// Providers without them refuse the request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub server_tools: Vec<ServerTool>,
+    /// Media the model is asked to make (speech, an image); they come back
+    /// in [`ChatResponse::media`](super::ChatResponse::media). Providers
+    /// that cannot make them refuse the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_output: Option<super::MediaOutput>,
 }
 
 /// A tool the provider runs on its side.
@@ -146,6 +151,12 @@ impl ChatRequest {
     /// Lets the provider use one of its own tools (web search, web fetch).
     pub fn server_tool(mut self, t: ServerTool) -> Self {
         self.server_tools.push(t);
+        self
+    }
+
+    /// Asks the model to make media (see [`MediaOutput`](super::MediaOutput)).
+    pub fn media_output(mut self, m: super::MediaOutput) -> Self {
+        self.media_output = Some(m);
         self
     }
 

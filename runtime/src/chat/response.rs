@@ -41,6 +41,11 @@ pub struct ChatResponse {
     /// while answering; they already ran on its side.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub server_tool_calls: Vec<ServerToolCall>,
+    /// Media the model made (speech, images), as bytes or where to fetch
+    /// them, each with its media type; see [`Media::bytes`](super::Media::bytes)
+    /// and [`Media::save`](super::Media::save).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<super::Media>,
     /// What the provider needs back on the next turn (see [`ProviderState`]);
     /// [`ChatResponse::to_message`] keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,7 +56,9 @@ pub struct ChatResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Citation {
-    /// The text cited, as the provider quotes it.
+    /// The text cited, as the provider quotes it; empty where the provider
+    /// names a source for the answer as a whole (Perplexity's `citations`,
+    /// chat completions' `url_citation` annotations).
     pub cited_text: String,
     /// Where it comes from.
     pub source: CitationSource,
@@ -106,7 +113,43 @@ pub struct WebSource {
     pub title: Option<String>,
 }
 
+impl ServerToolCall {
+    /// A web search the provider ran on its own, known by the pages it found
+    /// or cited (`None` for no pages).
+    pub(crate) fn web_search_found(sources: Vec<WebSource>) -> Option<Self> {
+        (!sources.is_empty()).then(|| ServerToolCall {
+            id: "0".to_owned(),
+            name: "web_search".to_owned(),
+            arguments: "{}".to_owned(),
+            sources,
+        })
+    }
+}
+
 impl ChatResponse {
+    /// Web pages cited with no provider-side call reported came from a
+    /// search the provider ran on its own (Xiaomi's web search, OpenAI's
+    /// search models in chat completions): shown as one `web_search` call
+    /// with the pages cited.
+    pub(crate) fn show_search_behind_citations(&mut self) {
+        if !self.server_tool_calls.is_empty() {
+            return;
+        }
+        let pages = self
+            .citations
+            .iter()
+            .filter_map(|c| match &c.source {
+                CitationSource::Web { url, title } => Some(WebSource {
+                    url: url.clone(),
+                    title: title.clone(),
+                }),
+                CitationSource::Document { .. } => None,
+            })
+            .collect();
+        self.server_tool_calls
+            .extend(ServerToolCall::web_search_found(pages));
+    }
+
     /// The answer text (empty when there was none).
     pub fn text(&self) -> &str {
         self.content.as_deref().unwrap_or("")

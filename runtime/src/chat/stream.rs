@@ -69,9 +69,9 @@ pub struct ChunkDelta {
     /// Provider-side tool calls, by position (a later piece for a position
     /// replaces the earlier one: it has the results).
     pub server_tools: Vec<(usize, crate::chat::ServerToolCall)>,
-    /// Every citation of the answer so far, when the chunk states them
-    /// (they replace those of earlier chunks: Perplexity repeats its list).
-    pub citations: Option<Vec<crate::chat::Citation>>,
+    /// More citations (one equal to a citation already given is not given
+    /// twice: Perplexity repeats its whole list in every chunk).
+    pub citations: Vec<crate::chat::Citation>,
 }
 
 /// A piece of a tool call, assembled by `index`.
@@ -218,8 +218,11 @@ impl StreamAccumulator {
                 None => {}
             }
         }
-        if let Some(c) = d.citations {
-            self.citations = c;
+        for c in d.citations {
+            // Bounded like the server tools; a repeat adds nothing.
+            if self.citations.len() < 1024 && !self.citations.contains(&c) {
+                self.citations.push(c);
+            }
         }
         if let Some(u) = d.usage {
             self.usage = Some(u);
@@ -305,7 +308,7 @@ impl StreamAccumulator {
         let (content, reasoning) = separate_reasoning(content, reasoning);
         let mut usage = self.usage.unwrap_or_default();
         usage.inference_id = self.inference_id;
-        let response = ChatResponse {
+        let mut response = ChatResponse {
             id: self.id,
             model: self.model,
             content,
@@ -331,6 +334,7 @@ impl StreamAccumulator {
             citations: self.citations,
             ..ChatResponse::default()
         };
+        response.show_search_behind_citations();
         (events, response)
     }
 }

@@ -89,6 +89,10 @@ pub struct Capabilities {
     pub web_fetch: Support,
     /// `reasoning_effort`.
     pub reasoning_effort: Support,
+    /// Whether it speaks: audio made on request ([`MediaOutput::Speech`](crate::chat::MediaOutput::Speech)).
+    pub speech_output: Support,
+    /// Whether it makes images on request ([`MediaOutput::Image`](crate::chat::MediaOutput::Image)).
+    pub image_output: Support,
     /// How the model thinks.
     pub thinking: Thinking,
 }
@@ -116,6 +120,8 @@ impl Capabilities {
             web_search: Support::Unknown,
             web_fetch: Support::Unknown,
             reasoning_effort: Support::Unknown,
+            speech_output: Support::Unknown,
+            image_output: Support::Unknown,
             thinking: Thinking::Never,
         }
     }
@@ -142,6 +148,8 @@ impl Capabilities {
             web_search: Support::Yes,
             web_fetch: Support::Yes,
             reasoning_effort: Support::No,
+            speech_output: Support::No,
+            image_output: Support::No,
             thinking: Thinking::Never,
         }
     }
@@ -173,6 +181,8 @@ impl Capabilities {
             web_search: Support::Unknown,
             web_fetch: Support::Unknown,
             reasoning_effort: Support::No,
+            speech_output: Support::No,
+            image_output: Support::No,
             thinking: Thinking::Never,
         }
     }

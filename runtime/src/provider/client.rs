@@ -211,6 +211,24 @@ async fn post<'m, P: Protocol>(
     stream: bool,
 ) -> Result<Sent<'m>> {
     P::check(m, request)?;
+    if let Some(out) = &request.media_output {
+        let kind = format!("{:?} output", out.kind()).to_lowercase();
+        if !P::MEDIA_OUTPUT.contains(&out.kind()) {
+            return Err(crate::Error::unsupported(
+                m.name.clone(),
+                kind,
+                "this provider's API in typecall does not make it: use one that does",
+            ));
+        }
+        if stream {
+            // Streamed media come in pieces typecall does not join yet.
+            return Err(crate::Error::unsupported(
+                m.name.clone(),
+                format!("streamed {kind}"),
+                "ask for media with a blocking call (chat, not stream)",
+            ));
+        }
+    }
     P::prepare(m).await;
     check_request(&m.name, &P::capabilities(m), request)?;
     let endpoint = &m.client.inner.endpoint;

@@ -288,6 +288,18 @@ pub fn check_request(model: &str, caps: &Capabilities, req: &ChatRequest) -> Res
             }
         }
     }
+    if let Some(out) = &req.media_output {
+        let (support, feature) = match out.kind() {
+            MediaKind::Image => (caps.image_output, "image output"),
+            _ => (caps.speech_output, "speech output"),
+        };
+        if support == Support::No {
+            return Err(unsupported(
+                feature,
+                "use a model that makes it (an image or text-to-speech model)",
+            ));
+        }
+    }
     for tool in &req.server_tools {
         let (support, feature) = match tool {
             ServerTool::WebSearch { .. } => (caps.web_search, "a provider-side web search"),

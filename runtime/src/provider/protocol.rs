@@ -6,7 +6,7 @@ use super::client::ProtocolModel;
 use super::http::ApiKey;
 use super::streaming::Decode;
 use super::{BoxFuture, Capabilities, Limits};
-use crate::chat::{ChatRequest, ChatResponse, RateLimits};
+use crate::chat::{ChatRequest, ChatResponse, MediaKind, RateLimits};
 use crate::error::Result;
 
 /// What the head of an answer told: its status, the rate limits its
@@ -35,6 +35,11 @@ pub(crate) trait Protocol: Sized + Send + Sync + 'static {
     type Body<'a>: serde::Serialize + Send + Sync
     where
         Self: 'a;
+    /// The media this wire format can ask a model to make and read back
+    /// from a blocking answer (none by default): a request for others, or
+    /// for media in a stream, is refused before sending, never sent without
+    /// them.
+    const MEDIA_OUTPUT: &'static [MediaKind] = &[];
     /// The path after the base URL a request for `model` goes to.
     fn path(&self, model: &str, stream: bool) -> String;
     /// The body of `request` for `model`.

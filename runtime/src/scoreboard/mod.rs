@@ -188,6 +188,34 @@ impl Inputs {
     }
 }
 
+/// The media a model made on request, by kind (the 2026 Out➛ column, with
+/// text).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Outputs {
+    /// 🎤 speech.
+    pub audio: bool,
+    /// 📸 an image.
+    pub image: bool,
+}
+
+impl Outputs {
+    /// The 2026 Out➛ symbols (🎤💬📸), `text` when text answers came.
+    pub fn symbols(&self, text: bool) -> String {
+        let s: String = [(self.audio, "🎤"), (text, "💬"), (self.image, "📸")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, sym)| *sym)
+            .collect();
+        if s.is_empty() { "❌".into() } else { s }
+    }
+
+    /// Whether anything was made.
+    pub fn any(&self) -> bool {
+        self.audio || self.image
+    }
+}
+
 /// One row of the table: a model in a mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -215,6 +243,9 @@ pub struct Row {
     /// The media the model understood (the 2026 ➛In column).
     #[serde(default)]
     pub inputs: Inputs,
+    /// The media the model made (the 2026 Out➛ column, with text).
+    #[serde(default)]
+    pub outputs: Outputs,
     /// Whether a tool call could be forced (`tool_choice` required) (🪨).
     #[serde(default)]
     pub forced_tool: bool,
@@ -363,8 +394,9 @@ impl Row {
         vec![
             self.model.clone(),
             mode,
-            self.inputs.symbols(self.text_works),
-            "💬".into(),
+            // A prompt made into media was text in, too.
+            self.inputs.symbols(self.text_works || self.outputs.any()),
+            self.outputs.symbols(self.text_works),
             tool,
             json.into(),
             self.batch.symbol().into(),
@@ -515,7 +547,15 @@ pub fn media_in_recordings(
     dir: &std::path::Path,
 ) -> std::io::Result<std::collections::BTreeMap<String, String>> {
     use serde_json::Value;
-    fn walk(v: &Value, out: &mut std::collections::BTreeMap<String, String>, depth: usize) {
+    /// `audio`: the media type of the scenario's audio, for chat
+    /// completions' `input_audio`, whose `format` does not say it (a
+    /// recording client wrote `mp3` for every file).
+    fn walk(
+        v: &Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+        audio: Option<&str>,
+        depth: usize,
+    ) {
         if depth > 32 {
             return;
         }
@@ -527,7 +567,7 @@ pub fn media_in_recordings(
                     out.entry(mt.to_owned()).or_insert_with(|| data.to_owned());
                 }
             }
-            Value::Array(a) => a.iter().for_each(|v| walk(v, out, depth + 1)),
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out, audio, depth + 1)),
             Value::Object(o) => {
                 let mt = o.get("media_type").or_else(|| o.get("mimeType"));
                 if let (Some(Value::String(mt)), Some(Value::String(data))) = (mt, o.get("data"))
@@ -535,20 +575,26 @@ pub fn media_in_recordings(
                 {
                     out.entry(mt.clone()).or_insert_with(|| data.clone());
                 }
-                o.values().for_each(|v| walk(v, out, depth + 1));
+                if let (Some(Value::String(data)), Some(_), Some(mt)) =
+                    (o.get("data"), o.get("format"), audio)
+                {
+                    out.entry(mt.to_owned()).or_insert_with(|| data.clone());
+                }
+                o.values().for_each(|v| walk(v, out, audio, depth + 1));
             }
             _ => {}
         }
     }
     let mut out = std::collections::BTreeMap::new();
     for path in json_files(dir)? {
-        let multimodal = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.contains("MultiModal"));
-        if !multimodal {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.contains("MultiModal") {
             continue;
         }
+        let audio = probe::MEDIA
+            .iter()
+            .find(|(_, mt, _, _, inline)| mt.starts_with("audio/") && name.contains(inline))
+            .map(|(_, mt, ..)| *mt);
         let text = std::fs::read_to_string(&path)?;
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
             for i in v
@@ -558,7 +604,7 @@ pub fn media_in_recordings(
                 .flatten()
             {
                 if let Some(b) = i.pointer("/request/body") {
-                    walk(b, &mut out, 0);
+                    walk(b, &mut out, audio, 0);
                 }
             }
         }

@@ -2,10 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Bias, Cell, Inputs, Mode, Row, TextCell};
+use super::{Bias, Cell, Inputs, Mode, Outputs, Row, TextCell};
 use crate::chat::{
-    ChatRequest, ChatResponse, ContentPart, FinishReason, Media, MediaKind, MediaSource, Message,
-    ResponseFormat, ServerTool, ToolCall, ToolChoice,
+    ChatRequest, ChatResponse, ContentPart, FinishReason, Media, MediaKind, MediaOutput,
+    MediaSource, Message, ResponseFormat, ServerTool, ToolCall, ToolChoice,
 };
 use crate::error::Result;
 use crate::provider::{Model, Thinking, collect};
@@ -28,6 +28,8 @@ const SAID_PROMPT: &str = "What is the word said? Reply with only the word.";
 const QUACKILAND: &str =
     "The capital of Quackiland is Quack. The Big Canard Statue is located in Quack.";
 const CAPITAL_PROMPT: &str = "What is the capital of Quackiland?";
+/// What a speech model is given to say (as the assistant's message).
+const SPEAK_PROMPT: &str = "Say hi. Just say this word, nothing else.";
 const SEARCH_PROMPT: &str = "Search the web to tell who is currently the Prime Minister of Canada. Only search for one result. Give only the name with no explanation.";
 /// Where the public scoreboard's test media are.
 const MEDIA_BASE: &str =
@@ -139,6 +141,10 @@ pub struct ProbeOptions {
     /// otherwise), as the public scoreboard asked Hugging Face's Qwen3
     /// models; otherwise a thinking-on-request model gets a `/think` message.
     pub switch_in_prompt: bool,
+    /// Media go in a user message of their own after the prompt's, as the
+    /// public scoreboard asked Xiaomi's models; otherwise they are parts of
+    /// the prompt's message.
+    pub media_in_own_message: bool,
 }
 
 impl Default for ProbeOptions {
@@ -148,6 +154,7 @@ impl Default for ProbeOptions {
             extended: false,
             media: Default::default(),
             switch_in_prompt: false,
+            media_in_own_message: false,
         }
     }
 }
@@ -160,12 +167,19 @@ impl ProbeOptions {
             extended: true,
             media: Default::default(),
             switch_in_prompt: false,
+            media_in_own_message: false,
         }
     }
     /// Writes Qwen3's thinking switch into each prompt (see
     /// [`ProbeOptions::switch_in_prompt`]).
     pub fn with_switch_in_prompt(mut self) -> Self {
         self.switch_in_prompt = true;
+        self
+    }
+    /// Sends media in a user message of their own (see
+    /// [`ProbeOptions::media_in_own_message`]).
+    pub fn with_media_in_own_message(mut self) -> Self {
+        self.media_in_own_message = true;
         self
     }
     /// Sends `media_type` inline with these base64 bytes.
@@ -463,6 +477,7 @@ async fn run_probe<M: Model + ?Sized>(
         (&text, FinishReason::Stop),
         (&max_tokens, max_tokens_finish),
         (&first, FinishReason::ToolCalls),
+        (&extended.speech, FinishReason::Stop),
     ];
     let finish_ok = finish_checks
         .iter()
@@ -480,6 +495,10 @@ async fn run_probe<M: Model + ?Sized>(
         file: Cell::No,
         cite: works(extended.cited),
         inputs: extended.inputs,
+        outputs: Outputs {
+            audio: extended.speech.is_some(),
+            image: false,
+        },
         forced_tool: forced,
         web_search: extended.web_search,
         samples: (options.samples.max(1), forced_ok),
@@ -508,7 +527,11 @@ async fn run_probe<M: Model + ?Sized>(
                 .is_some_and(|r| r.logprobs.as_ref().is_some_and(|l| !l.is_empty())),
         ),
         limits: works(text.as_ref().is_some_and(|r| !r.rate_limits.is_empty())),
-        usage: works(text.as_ref().is_some_and(|r| r.usage.total_tokens > 0)),
+        usage: works(
+            [&text, &extended.speech]
+                .iter()
+                .any(|r| r.as_ref().is_some_and(|r| r.usage.total_tokens > 0)),
+        ),
         finish: works(finish_ok),
         notes: p.notes,
     }
@@ -525,6 +548,7 @@ fn extended_scenarios(options: &ProbeOptions) -> Vec<String> {
     }
     names.push("Citations".into());
     names.push("Tools-WebSearch".into());
+    names.push("GenDoc-Audio".into());
     names
 }
 
@@ -534,6 +558,8 @@ struct Extended {
     inputs: Inputs,
     cited: bool,
     web_search: bool,
+    /// The answer that spoke, when one did.
+    speech: Option<ChatResponse>,
 }
 
 async fn extended_probes<M: Model + ?Sized>(
@@ -560,7 +586,9 @@ async fn extended_probes<M: Model + ?Sized>(
         }
         for (part, name) in parts.into_iter().zip([by_url, inline]) {
             let mut req = ask(prompt);
-            if let Some(Message::User { content }) = req.messages.first_mut() {
+            if options.media_in_own_message {
+                req.messages.push(Message::user_parts(vec![part]));
+            } else if let Some(Message::User { content }) = req.messages.first_mut() {
                 content.push(part);
             }
             let ok = p
@@ -584,6 +612,15 @@ async fn extended_probes<M: Model + ?Sized>(
     let search = ask(SEARCH_PROMPT).server_tool(ServerTool::WebSearch { max_uses: None });
     out.web_search = p.run("Tools-WebSearch", search).await.is_some_and(|r| {
         !r.text().trim().is_empty() && r.server_tool_calls.iter().any(|c| c.name == "web_search")
+    });
+    // Speech: the words to say as the assistant's message, as the public
+    // scoreboard asked; spoken when audio bytes come back.
+    let speak = ChatRequest::new(vec![Message::assistant(SPEAK_PROMPT)])
+        .media_output(MediaOutput::speech("mp3"));
+    out.speech = p.run("GenDoc-Audio", speak).await.filter(|r| {
+        r.media
+            .iter()
+            .any(|m| m.kind() == MediaKind::Audio && m.bytes().is_ok_and(|b| !b.is_empty()))
     });
     out
 }

@@ -8,8 +8,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::chat::{
-    ChatResponse, Citation, CitationSource, FinishReason, RateLimits, ServerToolCall, TimeInfo,
-    TokenLogprob, ToolCall, TopLogprob, Usage, WebSource, separate_reasoning,
+    ChatResponse, Citation, CitationSource, FinishReason, Media, RateLimits, ServerToolCall,
+    TimeInfo, TokenLogprob, ToolCall, TopLogprob, Usage, WebSource, separate_reasoning,
 };
 use crate::error::{Error, Result};
 use crate::provider::http::{error_status_in_text, status_error};
@@ -65,7 +65,7 @@ impl Completion<'_> {
     /// as a `web_search` call with the pages found; `None` when it found
     /// nothing (or did not search).
     pub fn search(&self) -> Option<ServerToolCall> {
-        let sources: Vec<WebSource> = self
+        let pages: Vec<WebSource> = self
             .search_results
             .0
             .iter()
@@ -76,12 +76,7 @@ impl Completion<'_> {
                 })
             })
             .collect();
-        (!sources.is_empty()).then(|| ServerToolCall {
-            id: "0".to_owned(),
-            name: "web_search".to_owned(),
-            arguments: "{}".to_owned(),
-            sources,
-        })
+        ServerToolCall::web_search_found(pages)
     }
 
     /// The sources cited for the whole answer (Perplexity's `citations`), as
@@ -138,6 +133,66 @@ pub(super) struct WireMessage<'a> {
     /// Groq's tools run on its side.
     #[serde(default, borrow)]
     pub executed_tools: Option<&'a RawValue>,
+    /// Sources the answer cites (`url_citation`s of a web search: OpenAI's
+    /// `{"url_citation": {url, title}}`, Xiaomi's `{url, title}`).
+    #[serde(default, borrow)]
+    pub annotations: Items<Annotation<'a>>,
+    /// Speech the model made (`{"id", "data": base64, "transcript"}`).
+    #[serde(default, borrow)]
+    pub audio: Obj<WireAudio<'a>>,
+}
+
+/// A message's `audio`.
+#[derive(Deserialize)]
+pub(super) struct WireAudio<'a> {
+    #[serde(default, borrow)]
+    data: Text<'a>,
+}
+
+/// One of a message's `annotations`.
+#[derive(Deserialize)]
+pub(super) struct Annotation<'a> {
+    #[serde(default, rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    url: Text<'a>,
+    #[serde(default, borrow)]
+    title: Text<'a>,
+    #[serde(default, borrow)]
+    url_citation: Obj<SearchResult<'a>>,
+}
+
+/// The web pages `annotations` cite, in order.
+pub(super) fn cited_pages(annotations: &Items<Annotation<'_>>) -> Vec<WebSource> {
+    annotations
+        .0
+        .iter()
+        .filter(|a| a.kind.0.as_deref() == Some("url_citation"))
+        .filter_map(|a| {
+            let (url, title) = match &a.url_citation.0 {
+                Some(inner) => (&inner.url, &inner.title),
+                None => (&a.url, &a.title),
+            };
+            Some(WebSource {
+                url: url.0.as_deref()?.to_owned(),
+                title: title.0.as_deref().map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// Pages cited as citations of the whole answer.
+pub(super) fn page_citations(pages: &[WebSource]) -> Vec<Citation> {
+    pages
+        .iter()
+        .map(|p| Citation {
+            cited_text: String::new(),
+            source: CitationSource::Web {
+                url: p.url.clone(),
+                title: p.title.clone(),
+            },
+        })
+        .collect()
 }
 
 impl<'a> WireMessage<'a> {
@@ -341,6 +396,15 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
         .map(|(_, c)| c)
         .collect();
     server_tool_calls.extend(search);
+    let mut citations = citations;
+    citations.extend(page_citations(&cited_pages(&msg.annotations)));
+    let media: Vec<Media> = std::mem::take(&mut msg.audio)
+        .0
+        .and_then(|a| a.data.owned())
+        .filter(|d| !d.is_empty())
+        .map(Media::from_base64)
+        .into_iter()
+        .collect();
     let (content, reasoning) = msg.content_and_reasoning();
     let (content, reasoning) = separate_reasoning(content, reasoning);
     let tool_calls = std::mem::take(&mut msg.tool_calls)
@@ -364,7 +428,7 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
         .0
         .unwrap_or_default()
         .usage(&completion.time_info);
-    Ok(ChatResponse {
+    let mut response = ChatResponse {
         id: completion.id.owned().unwrap_or_default(),
         model: completion.model.owned().unwrap_or_default(),
         content,
@@ -381,8 +445,11 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
         system_fingerprint: completion.system_fingerprint.owned(),
         server_tool_calls,
         citations,
+        media,
         ..ChatResponse::default()
-    })
+    };
+    response.show_search_behind_citations();
+    Ok(response)
 }
 
 /// Logprobs, when present and readable.
@@ -646,6 +713,52 @@ mod tests {
             r.server_tool_calls[0].sources[0].title.as_deref(),
             Some("A")
         );
+    }
+
+    #[test]
+    fn url_citation_annotations_read_as_citations_of_a_web_search() {
+        // Xiaomi's flat form and OpenAI's nested one; other kinds skipped.
+        let body = r#"{"choices": [{"finish_reason": "stop", "message": {"content": "Carney",
+            "annotations": [
+                {"type": "url_citation", "url": "https://a.example/", "title": "A", "summary": "…"},
+                {"type": "url_citation", "url_citation": {"url": "https://b.example/", "title": "B",
+                 "start_index": 0, "end_index": 6}},
+                {"type": "file_citation", "url": "https://c.example/"},
+                "junk"
+            ]}}]}"#;
+        let r = parse_response(body, &RateLimits::default()).unwrap();
+        let urls: Vec<_> = r
+            .citations
+            .iter()
+            .map(|c| match &c.source {
+                CitationSource::Web { url, .. } => url.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(urls, ["https://a.example/", "https://b.example/"]);
+        let [search] = r.server_tool_calls.as_slice() else {
+            panic!("{:?}", r.server_tool_calls);
+        };
+        assert_eq!(
+            (search.name.as_str(), search.sources.len()),
+            ("web_search", 2)
+        );
+
+        // Streamed: annotations come in pieces, in deltas.
+        let chunk = |content: &str, url: &str, finish: &str| {
+            format!(
+                "data: {{\"choices\": [{{\"delta\": {{\"content\": \"{content}\", \"annotations\": [{{\"type\": \"url_citation\", \"url\": \"{url}\"}}]}}, \"finish_reason\": {finish}}}]}}\n\n"
+            )
+        };
+        let stream = [
+            chunk("Car", "https://a.example/", "null"),
+            chunk("ney", "https://b.example/", "\"stop\""),
+        ]
+        .concat();
+        let r =
+            crate::provider::openai_compat::stream::parse_chat_stream(stream.as_bytes()).unwrap();
+        assert_eq!(r.citations.len(), 2);
+        assert_eq!(r.server_tool_calls[0].sources.len(), 2);
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub(crate) struct WireConfig {
     /// The tool type of the vendor's own web search (Groq's
     /// `browser_search`), if it has one in chat completions.
     pub web_search_tool: Option<&'static str>,
+    /// That tool's entry says `force_search: true` (Xiaomi's): asked for,
+    /// the search runs rather than being left to the model.
+    pub force_search: bool,
     /// The switch of the vendor's own web search, if it has one.
     pub search_switch: Option<SearchSwitch>,
     /// How a JSON Schema answer is asked for in `response_format`.
@@ -46,6 +49,9 @@ pub(crate) struct WireConfig {
     /// `logprobs` is the number of alternatives (Together), not a flag with
     /// `top_logprobs` beside it.
     pub logprobs_as_count: bool,
+    /// Speech is asked for with `modalities: ["text", "audio"]` beside
+    /// `audio` (OpenAI's); Xiaomi's speech models take `audio` alone.
+    pub speech_modalities: bool,
 }
 
 /// How a vendor's own web search is switched, where it has no tool for it.
@@ -141,9 +147,11 @@ impl WireConfig {
         pdf_as_document_url: false,
         audio_as_bare_base64: false,
         web_search_tool: None,
+        force_search: false,
         search_switch: None,
         schema_form: SchemaForm::Wrapped,
         logprobs_as_count: false,
+        speech_modalities: true,
     };
 }
 
@@ -196,6 +204,10 @@ pub(crate) struct WireRequest<'a> {
     enable_search: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     disable_search: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modalities: Option<[&'static str; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audio: Option<SpeechFormat<'a>>,
     #[serde(flatten, serialize_with = "extra_fields")]
     extra: Extra<'a>,
 }
@@ -209,7 +221,7 @@ struct InDialect<'a, T> {
 /// The function tools, then the vendor's own web search.
 struct Tools<'a> {
     tools: &'a [crate::tool::ToolDef],
-    search: Option<&'static str>,
+    search: Option<Builtin>,
 }
 
 impl Tools<'_> {
@@ -228,7 +240,7 @@ struct Extra<'a> {
 
 impl Extra<'_> {
     fn is_own(&self, key: &str) -> bool {
-        const OWN: [&str; 14] = [
+        const OWN: [&str; 16] = [
             "model",
             "messages",
             "stream",
@@ -243,6 +255,8 @@ impl Extra<'_> {
             "logprobs",
             "top_logprobs",
             "reasoning_effort",
+            "modalities",
+            "audio",
         ];
         OWN.contains(&key)
             || key == self.wire.seed_field.name()
@@ -286,7 +300,7 @@ fn each_tool<S: Serializer>(t: &Tools<'_>, s: S) -> std::result::Result<S::Ok, S
             },
         })
     });
-    let search = t.search.map(|kind| WireTool::Builtin(Builtin { kind }));
+    let search = t.search.map(WireTool::Builtin);
     s.collect_seq(functions.chain(search))
 }
 
@@ -297,6 +311,14 @@ fn extra_fields<S: Serializer>(e: &Extra<'_>, s: S) -> std::result::Result<S::Ok
             .filter(|(k, _)| !e.is_own(k))
             .map(|(k, v)| (k, v)),
     )
+}
+
+/// `audio`: the speech asked for.
+#[derive(Serialize, Clone, Copy)]
+struct SpeechFormat<'a> {
+    format: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voice: Option<&'a str>,
 }
 
 /// `stream_options`.
@@ -389,10 +411,12 @@ struct FunctionDef<'a> {
     strict: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Copy)]
 struct Builtin {
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "is_false")]
+    force_search: bool,
 }
 
 impl<'a> WireRequest<'a> {
@@ -405,11 +429,24 @@ impl<'a> WireRequest<'a> {
         wire: &'a WireConfig,
         extra: &'a [(String, Value)],
     ) -> Self {
+        let speech = match &req.media_output {
+            Some(crate::chat::MediaOutput::Speech { format, voice }) => Some(SpeechFormat {
+                format,
+                voice: voice.as_deref(),
+            }),
+            _ => None,
+        };
         let searches = req
             .server_tools
             .iter()
             .any(|t| matches!(t, ServerTool::WebSearch { .. }));
-        let search = wire.web_search_tool.filter(|_| searches);
+        let search = wire
+            .web_search_tool
+            .filter(|_| searches)
+            .map(|kind| Builtin {
+                kind,
+                force_search: wire.force_search,
+            });
         let response_format = match &req.response_format {
             ResponseFormat::Text => None,
             ResponseFormat::JsonObject => Some(Format::JsonObject),
@@ -481,6 +518,10 @@ impl<'a> WireRequest<'a> {
                 .then_some(true),
             disable_search: (wire.search_switch == Some(SearchSwitch::DisableSearch) && !searches)
                 .then_some(true),
+            modalities: speech
+                .filter(|_| wire.speech_modalities)
+                .map(|_| ["text", "audio"]),
+            audio: speech,
             extra: Extra {
                 fields: extra,
                 wire,
@@ -935,9 +976,11 @@ mod tests {
             pdf_as_document_url: true,
             audio_as_bare_base64: true,
             web_search_tool: Some("browser_search"),
+            force_search: false,
             search_switch: None,
             schema_form: SchemaForm::Flat,
             logprobs_as_count: true,
+            speech_modalities: false,
         };
         let body = written(&wire, false);
         let bare = WireConfig {

@@ -26,7 +26,7 @@ use super::discovery::{self, Discovered, ServerKind};
 use super::endpoint::Endpoint;
 use super::http::{ApiKey, Limits};
 use super::protocol::{AnswerHead, Protocol};
-use crate::chat::{ChatRequest, ChatResponse, StreamAccumulator};
+use crate::chat::{ChatRequest, ChatResponse, MediaKind, StreamAccumulator};
 use crate::error::Result;
 use encode::WireConfig;
 use stream::StreamDecoder;
@@ -204,6 +204,9 @@ impl Protocol for ChatCompletionsApi {
     type Decoder = StreamDecoder;
     type Client = ChatCompletionsClient;
     type Body<'a> = encode::WireRequest<'a>;
+
+    /// Speech (`audio` in the request, `message.audio` in the answer).
+    const MEDIA_OUTPUT: &'static [MediaKind] = &[MediaKind::Audio];
 
     fn path(&self, _model: &str, _stream: bool) -> String {
         "/chat/completions".into()

@@ -16,7 +16,9 @@ use crate::provider::streaming::{Decode, malformed_stream, oversized_event, over
 
 use crate::provider::lenient::Obj;
 
-use super::decode::{Completion, WireFunction, executed_tools, logprobs_of};
+use super::decode::{
+    Completion, WireFunction, cited_pages, executed_tools, logprobs_of, page_citations,
+};
 
 /// What one SSE data payload was. (Not boxed: it lives for one chunk, on the
 /// stack, and a box would be an allocation per chunk.)
@@ -56,7 +58,7 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
         .citations
         .is_some_and(|c| c.get() != "[]" && c.get() != "null")
     {
-        d.citations = Some(chunk.citations());
+        d.citations = chunk.citations();
     }
     if need.ids {
         d.id = chunk.id.owned();
@@ -81,6 +83,8 @@ pub(crate) fn parse_chunk(data: &str, http_status: u16, need: MetaNeeded) -> Res
             {
                 d.server_tools = executed_tools(&e);
             }
+            d.citations
+                .extend(page_citations(&cited_pages(&delta.annotations)));
             (d.content, d.reasoning) = delta.content_and_reasoning();
             for c in delta.tool_calls.0 {
                 wire_indices.push(c.index.0);
@@ -408,6 +412,7 @@ mod fuzz {
             Just(r#"{"error":{"message":"boom"},"status_code":99999}"#.to_owned()),
             Just(r#"{"citations":["u",3,null],"search_results":[{"url":"u","title":1},5,{"url":null}],"choices":[{"delta":{"content":"a[1]"}}]}"#.to_owned()),
             Just(r#"{"citations":"u","search_results":{"url":"u"}}"#.to_owned()),
+            Just(r#"{"choices":[{"delta":{"annotations":[{"type":"url_citation","url":3},{"type":"url_citation","url_citation":{"url":"u"}},"x"],"audio":{"data":"!!"}}}]}"#.to_owned()),
             Just("[DONE]".to_owned()),
             jsonish(),
         ]

@@ -47,6 +47,10 @@ pub enum Vendor {
     /// request ([`ServerTool::WebSearch`](crate::chat::ServerTool)), its
     /// sources as citations and a `web_search` call; no function tools.
     Perplexity,
+    /// Xiaomi's MiMo (`MIMO_API_KEY`): its own web search, image, audio and
+    /// video input (mimo-v2.5); its thinking switch, `thinking: {"type":
+    /// "disabled"}`, is an extra field.
+    Xiaomi,
 }
 
 /// Whether a model (lower-case name) is one of OpenAI's reasoning models
@@ -156,6 +160,44 @@ fn perplexity_capabilities(c: &mut Capabilities, m: &str) {
     }
 }
 
+fn xiaomi_capabilities(c: &mut Capabilities, m: &str) {
+    if m.contains("tts") {
+        // The speech models: text in (the assistant message is spoken),
+        // audio out, nothing else.
+        *c = Capabilities::unknown();
+        c.speech_output = Support::Yes;
+        c.max_tokens = Support::Yes;
+        for s in [
+            &mut c.json_mode,
+            &mut c.json_schema,
+            &mut c.tools,
+            &mut c.tool_choice_required,
+            &mut c.logprobs,
+            &mut c.images,
+            &mut c.pdf,
+            &mut c.audio,
+            &mut c.video,
+            &mut c.citations,
+            &mut c.web_search,
+            &mut c.web_fetch,
+        ] {
+            *s = Support::No;
+        }
+        return;
+    }
+    // MiMo: tools (forced too), JSON mode but no schemas, its web search;
+    // mimo-v2.5 sees images, hears audio and watches video, the -pro model
+    // takes text only ("No endpoints found that support image input").
+    c.speech_output = Support::No;
+    c.json_schema = Support::No;
+    c.web_search = Support::Yes;
+    c.pdf = Support::No;
+    let text_only = m.contains("pro");
+    for s in [&mut c.images, &mut c.audio, &mut c.video] {
+        *s = if text_only { Support::No } else { Support::Yes };
+    }
+}
+
 fn llama_cpp_capabilities(c: &mut Capabilities, _m: &str) {
     // What its model takes in (images, audio) the server says in `/props`,
     // asked before the first request.
@@ -192,7 +234,7 @@ const VENDOR_WIRE: WireConfig = WireConfig {
 };
 
 /// Every vendor, one row each.
-const ROWS: [Row; 12] = [
+const ROWS: [Row; 13] = [
     Row {
         vendor: Vendor::OpenAi,
         name: "openai",
@@ -341,6 +383,25 @@ const ROWS: [Row; 12] = [
         },
         capabilities: perplexity_capabilities,
     },
+    Row {
+        vendor: Vendor::Xiaomi,
+        name: "xiaomi",
+        aliases: &["mimo"],
+        base_url: "https://api.xiaomimimo.com/v1",
+        key_variable: Some("MIMO_API_KEY"),
+        // `max_completion_tokens`; usage comes in a last chunk unasked;
+        // reasoning goes back as `reasoning_content` with tool calls; its
+        // search is a `web_search` tool that is made to run when asked.
+        wire: WireConfig {
+            max_tokens_field: MaxTokensField::MaxCompletionTokens,
+            reasoning_field: Some(ReasoningField::ReasoningContent),
+            web_search_tool: Some("web_search"),
+            force_search: true,
+            speech_modalities: false,
+            ..VENDOR_WIRE
+        },
+        capabilities: xiaomi_capabilities,
+    },
 ];
 
 /// DashScope's chat completions: `max_tokens`, `stream_options`, and its
@@ -354,7 +415,7 @@ const DASHSCOPE_WIRE: WireConfig = WireConfig {
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 12] = [
+    pub const ALL: [Vendor; 13] = [
         Vendor::OpenAi,
         Vendor::Mistral,
         Vendor::Groq,
@@ -367,6 +428,7 @@ impl Vendor {
         Vendor::Alibaba,
         Vendor::AlibabaUs,
         Vendor::Perplexity,
+        Vendor::Xiaomi,
     ];
 
     fn row(self) -> &'static Row {
@@ -378,7 +440,7 @@ impl Vendor {
 
     /// The name used on the command line and in spans (`openai`, `mistral`,
     /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`,
-    /// `huggingface`, `alibaba`, `alibaba-us`, `perplexity`).
+    /// `huggingface`, `alibaba`, `alibaba-us`, `perplexity`, `xiaomi`).
     pub fn name(self) -> &'static str {
         self.row().name
     }
@@ -514,6 +576,59 @@ mod tests {
         assert_eq!(
             Vendor::AlibabaUs.base_url(),
             "https://dashscope-us.aliyuncs.com/compatible-mode/v1"
+        );
+    }
+
+    #[test]
+    fn speech_is_asked_in_each_dialect_and_xiaomi_searches_by_force() {
+        use crate::chat::{ChatRequest, MediaOutput, Message, ServerTool};
+        use serde_json::json;
+        let speak = ChatRequest::new(vec![Message::assistant("Hi.")])
+            .media_output(MediaOutput::speech("mp3"));
+        let extra = [("audio".to_owned(), json!({"format": "wav"}))];
+        let body = |v: Vendor, r: &ChatRequest| {
+            super::super::encode::request_body(r, "m", false, &v.wire(), &extra)
+        };
+        let xiaomi = body(Vendor::Xiaomi, &speak);
+        assert_eq!(xiaomi["audio"], json!({"format": "mp3"}), "{xiaomi}");
+        assert!(xiaomi.get("modalities").is_none(), "{xiaomi}");
+        let openai = body(
+            Vendor::OpenAi,
+            &speak
+                .clone()
+                .media_output(MediaOutput::speech("wav").voice("alloy")),
+        );
+        assert_eq!(openai["modalities"], json!(["text", "audio"]));
+        assert_eq!(openai["audio"], json!({"format": "wav", "voice": "alloy"}));
+        let plain = ChatRequest::new(vec![Message::user("who?")]);
+        assert!(
+            body(Vendor::OpenAi, &plain).get("audio").is_none(),
+            "no extra field writes it"
+        );
+        let search = body(
+            Vendor::Xiaomi,
+            &plain.server_tool(ServerTool::WebSearch { max_uses: None }),
+        );
+        assert_eq!(
+            search["tools"],
+            json!([{"type": "web_search", "force_search": true}])
+        );
+        // Only its speech models speak.
+        assert_eq!(
+            Vendor::Xiaomi.capabilities("mimo-v2.5-tts").speech_output,
+            Support::Yes
+        );
+        assert_eq!(
+            Vendor::Xiaomi.capabilities("mimo-v2.5-tts").tools,
+            Support::No
+        );
+        assert_eq!(
+            Vendor::Xiaomi.capabilities("mimo-v2.5").speech_output,
+            Support::No
+        );
+        assert_eq!(
+            Vendor::Xiaomi.capabilities("mimo-v2.5-pro").images,
+            Support::No
         );
     }
 
