@@ -220,6 +220,15 @@ pub fn native_model(
             let m = c.model(name);
             Arc::new(if thinking { m.thinking_budget(512) } else { m })
         }
+        "cloudflare" => {
+            let c = match base_url {
+                Some(u) => typecall::Cloudflare::new("ACCOUNT_ID", "replay")
+                    .base_url(u)
+                    .retry(RetryPolicy::none()),
+                None => typecall::Cloudflare::from_env().map_err(|e| e.to_string())?,
+            };
+            Arc::new(c.model(name))
+        }
         "openai-responses" => {
             let mut c = OpenAiResponses::new(key("OPENAI_API_KEY")?);
             if let Some(u) = base_url {

@@ -314,6 +314,19 @@ impl Error {
         }
     }
 
+    /// The provider's answer refused the request, not the key (a 403 that
+    /// names a feature): as a bad request, whatever status it came with.
+    pub(crate) fn into_bad_request(self) -> Self {
+        let Inner { detail, source } = *self.inner;
+        let detail = match detail {
+            Detail::Auth(api) => Detail::BadRequest(api),
+            other => other,
+        };
+        Self {
+            inner: Box::new(Inner { detail, source }),
+        }
+    }
+
     /// This provider error as "model not found" for `model`, keeping what
     /// the provider said (and the source).
     pub(crate) fn into_model_not_found(self, model: &str) -> Self {

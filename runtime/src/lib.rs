@@ -12,7 +12,7 @@
 //!   stream events.
 //! - [`agent`]: the tool-calling loop: parallel, bounded, observable.
 //! - [`output`]: structured output — ask for a `T`, get a validated `T`.
-//! - [`provider`]: [`Cerebras`], [`OpenAiCompat`], [`Anthropic`], [`Gemini`] and [`OpenAiResponses`] models behind the [`Model`]
+//! - [`provider`]: [`Cerebras`], [`OpenAiCompat`], [`Anthropic`], [`Gemini`], [`OpenAiResponses`] and [`Cloudflare`] models behind the [`Model`]
 //!   trait: the only place that knows a wire format.
 //! - `scoreboard` (feature `scoreboard`): probes a model for every feature of
 //!   the public scoreboards and renders the tables.
@@ -58,7 +58,7 @@ mod wire_numbers;
 pub use agent::{Agent, AgentEvent, Run, ToolMode};
 pub use error::{Error, ErrorKind, Result};
 pub use output::{Extract, OutputMode, extract, extract_many};
-pub use provider::{Anthropic, Cerebras, Gemini, Model, OpenAiCompat, OpenAiResponses};
+pub use provider::{Anthropic, Cerebras, Cloudflare, Gemini, Model, OpenAiCompat, OpenAiResponses};
 pub use tool::{Ctx, Tool, ToolSet};
 /// Turns a function into a tool a model can call.
 ///

@@ -588,6 +588,16 @@ fn native_models(url: &str, limits: Limits) -> Vec<(&'static str, Box<dyn Model>
                 typecall::OpenAiResponses::new("k")
                     .base_url(url)
                     .retry(RetryPolicy::none())
+                    .limits(limits.clone())
+                    .model("m"),
+            ),
+        ),
+        (
+            "cloudflare",
+            Box::new(
+                typecall::Cloudflare::new("a", "k")
+                    .base_url(url)
+                    .retry(RetryPolicy::none())
                     .limits(limits)
                     .model("m"),
             ),
@@ -605,6 +615,7 @@ async fn native_providers_stop_a_1_gib_event_at_the_limit() -> CaseResult {
         &b"data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\""[..],
         &b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\""[..],
         &b"data: {\"type\":\"response.output_text.delta\",\"delta\":\""[..],
+        &b"data: {\"response\":\""[..],
     ] {
         let server = HostileServer::start(vec![Reply::raw(
             200,

@@ -97,6 +97,21 @@ fn providers() -> Vec<(&'static str, String, Build)> {
                 (Box::new(m), debug)
             },
         ),
+        (
+            "cloudflare",
+            format!(
+                r#"{{"result":{{"response":"you sent {KEY}","usage":{{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}}},"success":true,"errors":[]}}"#
+            ),
+            |url, rec| {
+                let m = typecall::Cloudflare::new("account", KEY)
+                    .base_url(url)
+                    .retry(RetryPolicy::none())
+                    .observe(rec)
+                    .model("@cf/m");
+                let debug = format!("{m:?}");
+                (Box::new(m), debug)
+            },
+        ),
     ]
 }
 

@@ -252,7 +252,7 @@ pub(crate) async fn chat<P: Protocol>(
     request: &ChatRequest,
 ) -> Result<ChatResponse> {
     let sent = post(m, request, false).await?;
-    sent.read(|text, limits, head| m.settings.read(text, &m.name, limits, head))
+    sent.read(|text, limits, head| m.settings.read(text, &m.name, request, limits, head))
         .await
 }
 
@@ -265,7 +265,7 @@ pub(crate) async fn stream<P: Protocol>(
     let head = sent.head();
     let decoder = m
         .settings
-        .decoder(&m.name, head, sent.key.cloned(), &sent.http.limits);
+        .decoder(&m.name, request, head, sent.key.cloned(), &sent.http.limits);
     Ok(sent.stream(decoder, super::record_usage))
 }
 
@@ -298,7 +298,13 @@ pub(crate) fn read_whole_stream<P: Protocol>(p: &P, body: &[u8]) -> Result<ChatR
         status: 200,
         ..AnswerHead::default()
     };
-    let decoder = p.decoder("", head, None, &super::Limits::default());
+    let decoder = p.decoder(
+        "",
+        &ChatRequest::default(),
+        head,
+        None,
+        &super::Limits::default(),
+    );
     super::streaming::decode_whole(decoder, body)
 }
 

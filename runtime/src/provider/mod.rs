@@ -8,6 +8,7 @@
 pub(crate) mod anthropic;
 mod capabilities;
 mod client;
+pub(crate) mod cloudflare;
 mod discovery;
 mod endpoint;
 pub(crate) mod gemini;
@@ -39,6 +40,7 @@ use crate::error::{Error, Result};
 pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking, MessagesApi};
 pub use capabilities::{Capabilities, Support, Thinking};
 pub use client::{ProtocolClient, ProtocolModel};
+pub use cloudflare::{Cloudflare, CloudflareModel, WorkersAiApi};
 pub use discovery::ServerKind;
 pub use gemini::{Gemini, GeminiModel, GenerateContentApi};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};

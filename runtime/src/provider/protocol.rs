@@ -50,18 +50,21 @@ pub(crate) trait Protocol: Sized + Send + Sync + 'static {
         request: &'a ChatRequest,
         stream: bool,
     ) -> Result<Self::Body<'a>>;
-    /// Reads a blocking answer's body (`head`: for an error reported in it).
+    /// Reads a blocking answer's body to `request` (`head`: for an error
+    /// reported in it).
     fn read(
         &self,
         text: &str,
         model: &str,
+        request: &ChatRequest,
         limits: &Limits,
         head: &AnswerHead,
     ) -> Result<ChatResponse>;
-    /// A decoder for a streamed answer whose head said `head`.
+    /// A decoder for a streamed answer to `request` whose head said `head`.
     fn decoder(
         &self,
         model: &str,
+        request: &ChatRequest,
         head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,

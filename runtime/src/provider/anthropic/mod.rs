@@ -228,6 +228,7 @@ impl Protocol for MessagesApi {
         &self,
         text: &str,
         _model: &str,
+        _request: &ChatRequest,
         limits: &Limits,
         _head: &AnswerHead,
     ) -> Result<ChatResponse> {
@@ -236,6 +237,7 @@ impl Protocol for MessagesApi {
     fn decoder(
         &self,
         model: &str,
+        _request: &ChatRequest,
         head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,

@@ -171,6 +171,7 @@ impl Protocol for GenerateContentApi {
         &self,
         text: &str,
         model: &str,
+        _request: &ChatRequest,
         limits: &Limits,
         _head: &AnswerHead,
     ) -> Result<ChatResponse> {
@@ -179,6 +180,7 @@ impl Protocol for GenerateContentApi {
     fn decoder(
         &self,
         model: &str,
+        _request: &ChatRequest,
         _head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,

@@ -54,13 +54,18 @@ pub(crate) fn connection_error(e: reqwest::Error, key: Option<&ApiKey>) -> Error
 }
 
 /// Reads the provider's error body: flat `{message, type, param, code}` (Cerebras)
-/// or wrapped in `{"error": {…}}` (OpenAI, and errors inside a stream).
+/// or wrapped in `{"error": {…}}` (OpenAI, and errors inside a stream), the
+/// first of `{"errors": […]}` (Cloudflare), or a `detail` (BFL).
 pub(crate) fn api_error(status: u16, body: &str, key: Option<&ApiKey>) -> ApiError {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let obj = parsed.as_ref().map(|v| match v.get("error") {
-        Some(e @ Value::Object(_)) => e,
-        _ => v,
-    });
+    // `{"error": {…}}`, or the first of `{"errors": [{…}]}` (Cloudflare's).
+    let obj =
+        parsed.as_ref().map(
+            |v| match (v.get("error"), v.get("errors").and_then(|e| e.get(0))) {
+                (Some(e @ Value::Object(_)), _) | (_, Some(e @ Value::Object(_))) => e,
+                _ => v,
+            },
+        );
     let field = |name: &str| {
         obj.and_then(|o| o.get(name)).and_then(|v| match v {
             Value::String(s) => Some(s.clone()),
@@ -68,17 +73,19 @@ pub(crate) fn api_error(status: u16, body: &str, key: Option<&ApiKey>) -> ApiErr
             _ => None,
         })
     };
-    let mut message = field("message").unwrap_or_else(|| {
-        if body.trim().is_empty() {
-            reqwest::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("no message")
-                .to_owned()
-        } else {
-            excerpt(body, 300)
-        }
-    });
+    let mut message = field("message")
+        .or_else(|| field("detail"))
+        .unwrap_or_else(|| {
+            if body.trim().is_empty() {
+                reqwest::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("no message")
+                    .to_owned()
+            } else {
+                excerpt(body, 300)
+            }
+        });
     if let Some(k) = key {
         message = k.redact(&message);
     }

@@ -217,7 +217,7 @@ pub(super) struct WireCall<'a> {
 }
 
 #[derive(Deserialize)]
-pub(super) struct WireFunction<'a> {
+pub(crate) struct WireFunction<'a> {
     #[serde(default, borrow)]
     pub name: Text<'a>,
     #[serde(default, borrow)]

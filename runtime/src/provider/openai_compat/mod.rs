@@ -232,6 +232,7 @@ impl Protocol for ChatCompletionsApi {
         &self,
         text: &str,
         _model: &str,
+        _request: &ChatRequest,
         _limits: &Limits,
         head: &AnswerHead,
     ) -> Result<ChatResponse> {
@@ -241,6 +242,7 @@ impl Protocol for ChatCompletionsApi {
     fn decoder(
         &self,
         model: &str,
+        _request: &ChatRequest,
         head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,

@@ -198,7 +198,13 @@ pub(crate) struct StreamDecoder {
     http_status: u16,
     model: String,
     key: Option<ApiKey>,
+    /// Reads one event's data (chat completions' chunks by default).
+    parse: ChunkParser,
 }
+
+/// Reads one SSE data payload of a stream into a [`Chunk`]: its data, the
+/// answer's HTTP status, and what the answer still lacks of its identity.
+pub(crate) type ChunkParser = fn(&str, u16, MetaNeeded) -> Result<Chunk>;
 
 impl StreamDecoder {
     /// A decoder for a response with this status, for `model`, within the
@@ -221,7 +227,16 @@ impl StreamDecoder {
             http_status,
             model,
             key,
+            parse: parse_chunk,
         }
+    }
+
+    /// The same decoder, reading each event with `parse` (a wire format
+    /// whose events are not chat-completions chunks but assemble the same
+    /// way: Cloudflare's).
+    pub(crate) fn with_parser(mut self, parse: ChunkParser) -> Self {
+        self.parse = parse;
+        self
     }
 }
 
@@ -301,7 +316,7 @@ impl StreamDecoder {
             if data.len() > self.max_event_bytes {
                 return self.fail(oversized_event(self.max_event_bytes), out);
             }
-            match parse_chunk(data, self.http_status, acc.needs_meta()) {
+            match (self.parse)(data, self.http_status, acc.needs_meta()) {
                 Ok(Chunk::Delta(mut d, wire_indices)) => {
                     for (tc, wire_index) in d.tool_calls.iter_mut().zip(wire_indices) {
                         if tc.is_empty() {

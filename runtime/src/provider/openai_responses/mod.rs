@@ -176,6 +176,7 @@ impl Protocol for ResponsesApi {
         &self,
         text: &str,
         _model: &str,
+        _request: &ChatRequest,
         limits: &Limits,
         _head: &AnswerHead,
     ) -> Result<ChatResponse> {
@@ -184,6 +185,7 @@ impl Protocol for ResponsesApi {
     fn decoder(
         &self,
         model: &str,
+        _request: &ChatRequest,
         head: AnswerHead,
         key: Option<ApiKey>,
         limits: &Limits,
