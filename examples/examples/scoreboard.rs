@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p typecall-examples --example scoreboard -- \
-//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|VENDOR] [--base-url URL] \
+//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|VENDOR] [--base-url URL] \
 //!     [--model NAME]... [--replay DIR] [--samples N] [--json]
 //! ```
 //! `--replay DIR` answers from a recordings tree (the layout of
@@ -78,7 +78,13 @@ fn parse_args() -> Result<Args, String> {
     }
     if !matches!(
         a.provider.as_str(),
-        "cerebras" | "openai-compat" | "anthropic" | "gemini" | "openai-responses" | "cloudflare"
+        "cerebras"
+            | "openai-compat"
+            | "anthropic"
+            | "gemini"
+            | "openai-responses"
+            | "cloudflare"
+            | "bfl"
     ) && typecall::provider::Vendor::from_name(&a.provider).is_none()
     {
         let vendors: Vec<&str> = typecall::provider::Vendor::ALL
@@ -87,7 +93,7 @@ fn parse_args() -> Result<Args, String> {
             .collect();
         return Err(format!(
             "unknown provider {}: use cerebras, openai-compat, anthropic, gemini, \
-             openai-responses, cloudflare or a vendor ({})",
+             openai-responses, cloudflare, bfl or a vendor ({})",
             a.provider,
             vendors.join(", ")
         ));
@@ -95,7 +101,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|VENDOR] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
+const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|VENDOR] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -115,7 +121,7 @@ async fn run() -> Result<(), String> {
     let mut targets: Vec<(String, bool)> = args.models.iter().map(|m| (m.clone(), false)).collect();
     let native = matches!(
         args.provider.as_str(),
-        "anthropic" | "gemini" | "openai-responses" | "cloudflare"
+        "anthropic" | "gemini" | "openai-responses" | "cloudflare" | "bfl"
     ) || typecall::provider::Vendor::from_name(&args.provider).is_some();
     let mut options = if native {
         ProbeOptions::extended(args.samples)

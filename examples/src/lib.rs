@@ -220,6 +220,16 @@ pub fn native_model(
             let m = c.model(name);
             Arc::new(if thinking { m.thinking_budget(512) } else { m })
         }
+        "bfl" => {
+            let c = match base_url {
+                Some(u) => typecall::provider::Bfl::new("replay")
+                    .base_url(format!("{u}/v1"))
+                    .retry(RetryPolicy::none())
+                    .poll_every(std::time::Duration::ZERO),
+                None => typecall::provider::Bfl::from_env().map_err(|e| e.to_string())?,
+            };
+            Arc::new(c.model(name))
+        }
         "cloudflare" => {
             let c = match base_url {
                 Some(u) => typecall::Cloudflare::new("ACCOUNT_ID", "replay")

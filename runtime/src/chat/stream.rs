@@ -40,6 +40,15 @@ pub enum StreamEvent {
         /// The whole call.
         call: ToolCall,
     },
+    /// A job the provider runs before it answers (an image being made) moved
+    /// on: its status as the provider names it (`Pending`), and how far along
+    /// it is, from 0 to 1, when the provider says.
+    Progress {
+        /// The job's status.
+        status: String,
+        /// How much is done, from 0 to 1.
+        fraction: Option<f64>,
+    },
     /// The end: the whole answer, equal to what the blocking call gives.
     Done(Box<ChatResponse>),
 }

@@ -6,6 +6,7 @@
 //! OpenRouter, …) give models.
 
 pub(crate) mod anthropic;
+mod bfl;
 mod capabilities;
 mod client;
 pub(crate) mod cloudflare;
@@ -38,6 +39,7 @@ use crate::chat::{
 use crate::error::{Error, Result};
 
 pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicModel, AnthropicThinking, MessagesApi};
+pub use bfl::{Bfl, BflModel};
 pub use capabilities::{Capabilities, Support, Thinking};
 pub use client::{ProtocolClient, ProtocolModel};
 pub use cloudflare::{Cloudflare, CloudflareModel, WorkersAiApi};

@@ -28,6 +28,8 @@ const SAID_PROMPT: &str = "What is the word said? Reply with only the word.";
 const QUACKILAND: &str =
     "The capital of Quackiland is Quack. The Big Canard Statue is located in Quack.";
 const CAPITAL_PROMPT: &str = "What is the capital of Quackiland?";
+/// What an image model is asked to draw (the public scoreboard's prompt).
+const IMAGE_PROMPT: &str = "Generate one square, white-background doodle with smooth, vibrantly colored image depicting A doodle animation on a white background of Cartoonish shiba inu with brown fur and a white belly, happily eating a pink ice-cream cone, subtle tail wag. Subtle motion but nothing else moves..\n\n*Mandatory Requirements (Compacted):**\n\n**Style:** Simple, vibrant, varied-colored doodle/hand-drawn sketch.\n**Background:** Plain solid white (no background colors/elements). Absolutely no black background.\n**Content & Motion:** Clearly depict **A doodle animation on a white background of Cartoonish shiba inu with brown fur and a white belly, happily eating a pink ice-cream cone, subtle tail wag. Subtle motion but nothing else moves.** action with colored, moving subject (no static images). If there's an action specified, it should be the main difference between frames.\n**Format:** Square image (1:1 aspect ratio).\n**Cropping:** Absolutely no black bars/letterboxing; colorful doodle fully visible against white.\n**Output:** Actual image file for a smooth, colorful doodle-style image on a white background.";
 /// What a speech model is given to say (as the assistant's message).
 const SPEAK_PROMPT: &str = "Say hi. Just say this word, nothing else.";
 const SEARCH_PROMPT: &str = "Search the web to tell who is currently the Prime Minister of Canada. Only search for one result. Give only the name with no explanation.";
@@ -311,7 +313,9 @@ async fn run_probe<M: Model + ?Sized>(
         Some(_) => send(model, &ask(HELLO).seed(42), mode.streaming).await.ok(),
         None => None,
     };
-    let seeded = matches!((&seed, &seed_again), (Some(a), Some(b)) if a.text() == b.text());
+    // The same text (and the same media, for a model that makes them).
+    let seeded = matches!((&seed, &seed_again),
+        (Some(a), Some(b)) if a.text() == b.text() && a.media == b.media);
     let max_tokens = p.run("MaxTokens", ask(RELATIVITY).max_tokens(16)).await;
     let stop = p.run("Stop", ask(CANADA).stop(["is"])).await;
     let probs = p.run("TopLogprobs", ask(HELLO).logprobs(2)).await;
@@ -478,6 +482,7 @@ async fn run_probe<M: Model + ?Sized>(
         (&max_tokens, max_tokens_finish),
         (&first, FinishReason::ToolCalls),
         (&extended.speech, FinishReason::Stop),
+        (&extended.image, FinishReason::Stop),
     ];
     let finish_ok = finish_checks
         .iter()
@@ -497,7 +502,7 @@ async fn run_probe<M: Model + ?Sized>(
         inputs: extended.inputs,
         outputs: Outputs {
             audio: extended.speech.is_some(),
-            image: false,
+            image: extended.image.is_some(),
         },
         forced_tool: forced,
         web_search: extended.web_search,
@@ -549,6 +554,7 @@ fn extended_scenarios(options: &ProbeOptions) -> Vec<String> {
     names.push("Citations".into());
     names.push("Tools-WebSearch".into());
     names.push("GenDoc-Audio".into());
+    names.push("GenDoc-Image".into());
     names
 }
 
@@ -560,6 +566,8 @@ struct Extended {
     web_search: bool,
     /// The answer that spoke, when one did.
     speech: Option<ChatResponse>,
+    /// The answer that drew, when one did.
+    image: Option<ChatResponse>,
 }
 
 async fn extended_probes<M: Model + ?Sized>(
@@ -621,6 +629,17 @@ async fn extended_probes<M: Model + ?Sized>(
         r.media
             .iter()
             .any(|m| m.kind() == MediaKind::Audio && m.bytes().is_ok_and(|b| !b.is_empty()))
+    });
+    // An image, seeded as the public scoreboard asked; drawn when an image
+    // comes back (its bytes, or where to fetch them).
+    let draw = ask(IMAGE_PROMPT)
+        .seed(42)
+        .media_output(MediaOutput::image());
+    out.image = p.run("GenDoc-Image", draw).await.filter(|r| {
+        r.media.iter().any(|m| {
+            m.kind() == MediaKind::Image
+                && (m.url().is_some() || m.bytes().is_ok_and(|b| !b.is_empty()))
+        })
     });
     out
 }

@@ -121,7 +121,7 @@ impl RequestMeaning {
 
 /// The user and tool turns of a request in any of the spoken formats: chat
 /// completions and Anthropic (`messages`), Gemini (`contents`), OpenAI
-/// Responses (`input`).
+/// Responses (`input`), an image job's `prompt`.
 fn conversation(b: &Value) -> Vec<(String, String)> {
     let list = |k: &str| b.get(k).and_then(Value::as_array).into_iter().flatten();
     if b.get("messages").is_some() {
@@ -132,6 +132,10 @@ fn conversation(b: &Value) -> Vec<(String, String)> {
                     .then(|| (role.to_owned(), content_text(m.get("content"))))
             })
             .collect();
+    }
+    // An image job (BFL): its prompt.
+    if let Some(prompt) = b.get("prompt").and_then(Value::as_str) {
+        return vec![("user".to_owned(), prompt.trim().to_owned())];
     }
     if b.get("contents").is_some() {
         return list("contents")

@@ -323,7 +323,30 @@ async fn handle(
 
 /// A recorded response as the bytes of an HTTP/1.1 answer: its status, its
 /// headers but those about framing (the body is sent whole, with its length).
+/// An image, audio or video body recorded as text (the recordings' client
+/// kept each byte that is not part of UTF-8 text as the character of that
+/// number) goes back as those bytes.
 fn render(r: &RecordedResponse) -> Vec<u8> {
+    let media = r.headers.iter().any(|(k, vs)| {
+        k.eq_ignore_ascii_case("content-type")
+            && vs.iter().any(|v| {
+                ["image/", "audio/", "video/"]
+                    .iter()
+                    .any(|m| v.starts_with(m))
+            })
+    });
+    let body: Vec<u8> = if media {
+        let mut bytes = Vec::with_capacity(r.body.len());
+        for c in r.body.chars() {
+            match u8::try_from(u32::from(c)) {
+                Ok(b) => bytes.push(b),
+                Err(_) => bytes.extend_from_slice(c.to_string().as_bytes()),
+            }
+        }
+        bytes
+    } else {
+        r.body.as_bytes().to_vec()
+    };
     let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status));
     for (k, vs) in &r.headers {
         if matches!(
@@ -336,9 +359,10 @@ fn render(r: &RecordedResponse) -> Vec<u8> {
             out.push_str(&format!("{k}: {v}\r\n"));
         }
     }
-    out.push_str(&format!("content-length: {}\r\n\r\n", r.body.len()));
-    out.push_str(&r.body);
-    out.into_bytes()
+    out.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&body);
+    out
 }
 
 /// Reads the next request of a connection: method, path and body; `None` when

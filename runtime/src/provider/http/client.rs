@@ -299,6 +299,21 @@ impl HttpClient {
         resp: Response,
         key: Option<&ApiKey>,
     ) -> Result<String> {
+        let bytes = self.read_bytes(method, url, request, resp, key).await?;
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+
+    /// As [`HttpClient::read_text`], the body as bytes (an image); the
+    /// observer sees it as text, bytes that are not UTF-8 replaced.
+    pub async fn read_bytes(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        request: Option<&Body>,
+        resp: Response,
+        key: Option<&ApiKey>,
+    ) -> Result<Vec<u8>> {
         let body = request.and_then(|b| b.json.as_ref());
         let limit = self.limits.max_body_bytes;
         let seen_headers = self.observer.as_ref().map(|_| resp.owned_headers());
@@ -309,12 +324,11 @@ impl HttpClient {
         if !complete {
             return Err(too_large("the response body", limit, "max_body_bytes"));
         }
-        let text = String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         if let Some(headers) = seen_headers {
+            let text = String::from_utf8_lossy(&bytes);
             self.observe(method, url, body, resp.status, &headers, &text, key);
         }
-        Ok(text)
+        Ok(bytes)
     }
 
     #[allow(clippy::too_many_arguments)]
