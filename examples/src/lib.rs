@@ -249,9 +249,17 @@ pub fn native_model(
         other => {
             let vendor = typecall::provider::Vendor::from_name(other)
                 .ok_or_else(|| format!("unknown provider {other}"))?;
+            // Pollinations' base URL is its endpoint (`…/openai`): a replay
+            // stands in for its host.
+            let at = |u: &str| match vendor {
+                typecall::provider::Vendor::Pollinations => {
+                    format!("{}/openai", u.trim_end_matches("/v1"))
+                }
+                _ => u.to_owned(),
+            };
             let mut c = match base_url {
                 Some(u) => typecall::OpenAiCompat::vendor(vendor, Some("replay".into()))
-                    .base_url(u)
+                    .base_url(at(u))
                     .retry(RetryPolicy::none()),
                 None => {
                     typecall::OpenAiCompat::vendor_from_env(vendor).map_err(|e| e.to_string())?
@@ -282,6 +290,19 @@ pub fn native_model(
                 // MiMo thinks unless told not to.
                 m = m.extra_field("thinking", serde_json::json!({"type": "disabled"}));
             }
+            if vendor == typecall::provider::Vendor::Pollinations {
+                // One provider, two APIs: images from its image API.
+                let mut images = typecall::provider::PollinationsImages::new();
+                if let Some(u) = base_url {
+                    images = images
+                        .base_url(u.trim_end_matches("/v1"))
+                        .retry(RetryPolicy::none());
+                }
+                return Ok(Arc::new(TextOrImages {
+                    text: m,
+                    images: images.model(name),
+                }));
+            }
             Arc::new(if thinking {
                 m.with_capabilities(vendor.thinking_capabilities(name))
             } else {
@@ -289,6 +310,43 @@ pub fn native_model(
             })
         }
     })
+}
+
+/// A provider with a text API and an image API (Pollinations): a request
+/// asking for an image goes to the image model, every other to the text
+/// model.
+struct TextOrImages<T, I> {
+    text: T,
+    images: I,
+}
+
+impl<T: Model, I: Model> Model for TextOrImages<T, I> {
+    fn name(&self) -> &str {
+        self.text.name()
+    }
+    fn capabilities(&self) -> typecall::provider::Capabilities {
+        let mut c = self.text.capabilities();
+        c.image_output = typecall::provider::Support::Yes;
+        c
+    }
+    fn chat<'a>(
+        &'a self,
+        request: &'a typecall::chat::ChatRequest,
+    ) -> typecall::future::BoxFuture<'a, typecall::Result<typecall::chat::ChatResponse>> {
+        match request.media_output {
+            Some(typecall::chat::MediaOutput::Image) => self.images.chat(request),
+            _ => self.text.chat(request),
+        }
+    }
+    fn stream<'a>(
+        &'a self,
+        request: &'a typecall::chat::ChatRequest,
+    ) -> typecall::future::BoxFuture<'a, typecall::Result<typecall::provider::ChatStream>> {
+        match request.media_output {
+            Some(typecall::chat::MediaOutput::Image) => self.images.stream(request),
+            _ => self.text.stream(request),
+        }
+    }
 }
 
 /// The Batch and File cells of a native provider's scoreboard row, decided

@@ -197,11 +197,19 @@ fn vendor_part(p: &Value) -> ContentPart {
     }
 }
 
-/// A request without what does not change its meaning: `$schema` keys, and
-/// a message's `content` given as one text part rather than a string (the
-/// same per the chat-completions spec).
+/// A request without what does not change its meaning: `$schema` keys,
+/// `stream_options` when it does not stream, and a message's `content`
+/// given as one text part rather than a string (the same per the
+/// chat-completions spec).
 pub fn normalized_chat(v: &Value) -> Value {
     let mut v = without_schema_keys(&in_openai_form(v));
+    // `stream_options` on a request that does not stream means nothing
+    // (Pollinations' recording client sent it on every request).
+    if v["stream"] != true
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("stream_options");
+    }
     for m in v["messages"].as_array_mut().into_iter().flatten() {
         let text = match m["content"].as_array().map(Vec::as_slice) {
             Some([one]) if one["type"] == "text" => one["text"].as_str().map(str::to_owned),

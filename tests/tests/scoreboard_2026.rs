@@ -18,7 +18,7 @@ use typecall_tests::{markdown_table_rows, recordings_dir, skip};
 /// The (provider, model, column) cells typecall does not earn yet, whatever
 /// the public table shows (an empty model is every model); the README says
 /// why for each.
-const NOT_SPOKEN: [(&str, &str, &str); 19] = [
+const NOT_SPOKEN: [(&str, &str, &str); 20] = [
     // OpenAI's Batch and Files APIs: not spoken, nothing of them recorded.
     ("openai-responses", "", "Batch"),
     ("openai", "", "Batch"),
@@ -69,6 +69,8 @@ const NOT_SPOKEN: [(&str, &str, &str); 19] = [
     ("bfl", "", "Batch"),
     ("bfl", "", "Limits"),
     ("bfl", "", "Text"),
+    // Pollinations' flux: one seeded picture, as for BFL.
+    ("pollinations", "flux", "Text"),
 ];
 
 async fn replayed(provider: &str, dir: &Path) -> Table {
@@ -288,6 +290,7 @@ async fn the_replayed_vendor_scoreboards_are_at_least_the_public_ones() {
         ("alibaba-us", "alibaba-us"),
         ("perplexity", "perplexity"),
         ("xiaomi", "xiaomi"),
+        ("pollinations", "pollinations"),
     ] {
         if let Some(table) = check(provider, folder).await {
             snapshot(provider, table);

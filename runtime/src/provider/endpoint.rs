@@ -185,7 +185,8 @@ impl Endpoint {
         f(&mut self.http);
     }
 
-    /// The models listed at `url` (`{"data": [{"id": …}, …]}`).
+    /// The models listed at `url` (`{"data": [{"id": …}, …]}`, or a bare
+    /// list of such objects or of names: Pollinations').
     pub async fn list_models(&self, url: &str) -> Result<Vec<ModelInfo>> {
         let v = self
             .call_json(reqwest::Method::GET, url, None, &[], "a model list")
@@ -193,17 +194,21 @@ impl Endpoint {
         let list = v
             .get("data")
             .or_else(|| v.get("models"))
+            .or(Some(&v))
             .and_then(Value::as_array)
             .ok_or_else(|| Error::protocol("a model list (no `data`)", &v.to_string()))?;
         Ok(list
             .iter()
             .filter_map(|m| {
-                let id = m
-                    .get("id")
-                    .or_else(|| m.get("model"))
-                    .or_else(|| m.get("name"))?
-                    .as_str()?
-                    .to_owned();
+                let id = match m {
+                    Value::String(name) => name,
+                    _ => m
+                        .get("id")
+                        .or_else(|| m.get("model"))
+                        .or_else(|| m.get("name"))?
+                        .as_str()?,
+                }
+                .to_owned();
                 Some(ModelInfo {
                     id,
                     owned_by: m.get("owned_by").and_then(Value::as_str).map(str::to_owned),

@@ -18,6 +18,7 @@ pub(crate) mod json;
 mod lenient;
 pub(crate) mod openai_compat;
 pub(crate) mod openai_responses;
+mod pollinations;
 mod protocol;
 #[cfg(test)]
 mod request_fixture;
@@ -54,6 +55,7 @@ pub use openai_compat::{
     ChatCompletionsApi, ChatCompletionsClient, ModelInfo, OpenAiCompat, OpenAiCompatModel,
 };
 pub use openai_responses::{OpenAiResponses, OpenAiResponsesModel, ResponsesApi};
+pub use pollinations::{PollinationsImageModel, PollinationsImages};
 pub use storage::{
     Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, CachedPrompt, StoredFile,
 };

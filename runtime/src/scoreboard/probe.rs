@@ -471,10 +471,14 @@ async fn run_probe<M: Model + ?Sized>(
     let text_works = text.as_ref().is_some_and(|r| !r.text().trim().is_empty());
     // A model that ignored the token limit (wrote more than 16 tokens) says
     // truthfully that it stopped on its own.
+    // Without a token count (a stream without usage), more than 16 words
+    // are more than 16 tokens.
+    let over_limit = |r: &ChatResponse| {
+        r.usage.completion_tokens > 16
+            || (r.usage.completion_tokens == 0 && r.text().split_whitespace().count() > 16)
+    };
     let max_tokens_finish = match &max_tokens {
-        Some(r) if r.finish_reason == FinishReason::Stop && r.usage.completion_tokens > 16 => {
-            FinishReason::Stop
-        }
+        Some(r) if r.finish_reason == FinishReason::Stop && over_limit(r) => FinishReason::Stop,
         _ => FinishReason::Length,
     };
     let finish_checks = [

@@ -38,8 +38,10 @@ pub struct RequestMeaning {
 }
 
 impl RequestMeaning {
-    /// The meaning of a request to `path` with JSON `body`.
+    /// The meaning of a request to `path` (a query after it is read for
+    /// its `model` alone: a `GET` names its model so) with JSON `body`.
     pub fn of(method: &str, path: &str, body: Option<&Value>) -> Self {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let endpoint = format!(
             "{} {}",
             method.to_ascii_uppercase(),
@@ -47,6 +49,10 @@ impl RequestMeaning {
         );
         let null = Value::Null;
         let b = body.unwrap_or(&null);
+        let query_model = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("model="))
+            .unwrap_or("");
         let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
         let messages = conversation(b);
         let mut tools: Vec<String> = b
@@ -93,7 +99,10 @@ impl RequestMeaning {
             });
         Self {
             endpoint,
-            model: s("model"),
+            model: match s("model") {
+                m if m.is_empty() => query_model.to_owned(),
+                m => m,
+            },
             stream: b.get("stream").and_then(Value::as_bool).unwrap_or(false),
             messages,
             tools,

@@ -237,14 +237,12 @@ impl Drop for Replay {
     }
 }
 
+/// A URL's path and query (what [`RequestMeaning::of`] reads).
 fn url_path(url: &str) -> String {
     let without_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     without_scheme
         .find('/')
         .and_then(|i| without_scheme.get(i..))
-        .unwrap_or("/")
-        .split('?')
-        .next()
         .unwrap_or("/")
         .to_owned()
 }
@@ -323,9 +321,10 @@ async fn handle(
 
 /// A recorded response as the bytes of an HTTP/1.1 answer: its status, its
 /// headers but those about framing (the body is sent whole, with its length).
-/// An image, audio or video body recorded as text (the recordings' client
-/// kept each byte that is not part of UTF-8 text as the character of that
-/// number) goes back as those bytes.
+/// An image, audio or video body goes back as its bytes: recorded as
+/// `{"base64": …}`, decoded; recorded as text (the recordings' client kept
+/// each byte that is not part of UTF-8 text as the character of that
+/// number), those numbers.
 fn render(r: &RecordedResponse) -> Vec<u8> {
     let media = r.headers.iter().any(|(k, vs)| {
         k.eq_ignore_ascii_case("content-type")
@@ -335,7 +334,17 @@ fn render(r: &RecordedResponse) -> Vec<u8> {
                     .any(|m| v.starts_with(m))
             })
     });
-    let body: Vec<u8> = if media {
+    let base64_text = !r.body.is_empty()
+        && r.body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n".contains(&b));
+    let body: Vec<u8> = if media && base64_text {
+        // Recorded as `{"base64": …}`: the bytes it encodes.
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(r.body.replace(['\r', '\n'], ""))
+            .unwrap_or_else(|_| r.body.as_bytes().to_vec())
+    } else if media {
         let mut bytes = Vec::with_capacity(r.body.len());
         for c in r.body.chars() {
             match u8::try_from(u32::from(c)) {

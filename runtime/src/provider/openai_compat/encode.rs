@@ -52,6 +52,8 @@ pub(crate) struct WireConfig {
     /// Speech is asked for with `modalities: ["text", "audio"]` beside
     /// `audio` (OpenAI's); Xiaomi's speech models take `audio` alone.
     pub speech_modalities: bool,
+    /// The path after the base URL chat requests go to.
+    pub endpoint_path: &'static str,
 }
 
 /// How a vendor's own web search is switched, where it has no tool for it.
@@ -152,6 +154,7 @@ impl WireConfig {
         schema_form: SchemaForm::Wrapped,
         logprobs_as_count: false,
         speech_modalities: true,
+        endpoint_path: "/chat/completions",
     };
 }
 
@@ -981,6 +984,7 @@ mod tests {
             schema_form: SchemaForm::Flat,
             logprobs_as_count: true,
             speech_modalities: false,
+            endpoint_path: "/chat/completions",
         };
         let body = written(&wire, false);
         let bare = WireConfig {

@@ -48,9 +48,22 @@ pub type OpenAiCompatModel = ProtocolModel<ChatCompletionsApi, ChatCompletionsCl
 
 /// What a model of the chat-completions protocol (`POST /chat/completions`)
 /// keeps besides its name: fields added to every request as they are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ChatCompletionsApi {
     extra: Vec<(String, Value)>,
+    /// Where requests go after the base URL: `/chat/completions`, or
+    /// nothing where the base URL is the endpoint itself (Pollinations's
+    /// `…/openai`).
+    endpoint_path: &'static str,
+}
+
+impl Default for ChatCompletionsApi {
+    fn default() -> Self {
+        Self {
+            extra: Vec::new(),
+            endpoint_path: "/chat/completions",
+        }
+    }
 }
 
 /// What an [`OpenAiCompat`] client keeps besides where it sends: the
@@ -157,7 +170,11 @@ impl OpenAiCompat {
     pub fn model(&self, name: impl Into<String>) -> OpenAiCompatModel {
         let name = name.into();
         let capabilities = (self.inner.state.capabilities)(&name);
-        self.model_with(name, capabilities, ChatCompletionsApi::default())
+        let settings = ChatCompletionsApi {
+            extra: Vec::new(),
+            endpoint_path: self.inner.state.wire.endpoint_path,
+        };
+        self.model_with(name, capabilities, settings)
     }
 }
 
@@ -209,7 +226,7 @@ impl Protocol for ChatCompletionsApi {
     const MEDIA_OUTPUT: &'static [MediaKind] = &[MediaKind::Audio];
 
     fn path(&self, _model: &str, _stream: bool) -> String {
-        "/chat/completions".into()
+        self.endpoint_path.into()
     }
 
     fn body<'a>(

@@ -51,6 +51,9 @@ pub enum Vendor {
     /// video input (mimo-v2.5); its thinking switch, `thinking: {"type":
     /// "disabled"}`, is an extra field.
     Xiaomi,
+    /// Pollinations' text models (`https://text.pollinations.ai/openai`; a
+    /// token, if you have one, as the key: none is needed).
+    Pollinations,
 }
 
 /// Whether a model (lower-case name) is one of OpenAI's reasoning models
@@ -198,6 +201,16 @@ fn xiaomi_capabilities(c: &mut Capabilities, m: &str) {
     }
 }
 
+fn pollinations_capabilities(c: &mut Capabilities, _m: &str) {
+    // Its OpenAI models see images; audio and PDFs are refused upstream
+    // ("Invalid 'messages[1]'", "Invalid image data"), as recorded.
+    c.images = Support::Yes;
+    c.audio = Support::No;
+    c.pdf = Support::No;
+    c.video = Support::No;
+    c.json_schema = Support::Unknown;
+}
+
 fn llama_cpp_capabilities(c: &mut Capabilities, _m: &str) {
     // What its model takes in (images, audio) the server says in `/props`,
     // asked before the first request.
@@ -234,7 +247,7 @@ const VENDOR_WIRE: WireConfig = WireConfig {
 };
 
 /// Every vendor, one row each.
-const ROWS: [Row; 13] = [
+const ROWS: [Row; 14] = [
     Row {
         vendor: Vendor::OpenAi,
         name: "openai",
@@ -402,6 +415,20 @@ const ROWS: [Row; 13] = [
         },
         capabilities: xiaomi_capabilities,
     },
+    Row {
+        vendor: Vendor::Pollinations,
+        name: "pollinations",
+        aliases: &[],
+        base_url: "https://text.pollinations.ai/openai",
+        key_variable: None,
+        // The base URL is the endpoint; `max_tokens`, `stream_options`.
+        wire: WireConfig {
+            stream_options: true,
+            endpoint_path: "",
+            ..VENDOR_WIRE
+        },
+        capabilities: pollinations_capabilities,
+    },
 ];
 
 /// DashScope's chat completions: `max_tokens`, `stream_options`, and its
@@ -415,7 +442,7 @@ const DASHSCOPE_WIRE: WireConfig = WireConfig {
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 13] = [
+    pub const ALL: [Vendor; 14] = [
         Vendor::OpenAi,
         Vendor::Mistral,
         Vendor::Groq,
@@ -429,6 +456,7 @@ impl Vendor {
         Vendor::AlibabaUs,
         Vendor::Perplexity,
         Vendor::Xiaomi,
+        Vendor::Pollinations,
     ];
 
     fn row(self) -> &'static Row {
@@ -440,7 +468,8 @@ impl Vendor {
 
     /// The name used on the command line and in spans (`openai`, `mistral`,
     /// `groq`, `deepseek`, `openrouter`, `together`, `llama-cpp`, `baseten`,
-    /// `huggingface`, `alibaba`, `alibaba-us`, `perplexity`, `xiaomi`).
+    /// `huggingface`, `alibaba`, `alibaba-us`, `perplexity`, `xiaomi`,
+    /// `pollinations`).
     pub fn name(self) -> &'static str {
         self.row().name
     }
@@ -458,7 +487,8 @@ impl Vendor {
         self.row().base_url
     }
 
-    /// The environment variable its key is read from (none for llama.cpp).
+    /// The environment variable its key is read from (none for llama.cpp
+    /// and Pollinations, which need none).
     pub fn key_variable(self) -> Option<&'static str> {
         self.row().key_variable
     }
