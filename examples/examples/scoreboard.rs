@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p typecall-examples --example scoreboard -- \
-//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|VENDOR] [--base-url URL] \
+//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|ollama|VENDOR] [--base-url URL] \
 //!     [--model NAME]... [--replay DIR] [--samples N] [--json]
 //! ```
 //! `--replay DIR` answers from a recordings tree (the layout of
@@ -85,6 +85,7 @@ fn parse_args() -> Result<Args, String> {
             | "openai-responses"
             | "cloudflare"
             | "bfl"
+            | "ollama"
     ) && typecall::provider::Vendor::from_name(&a.provider).is_none()
     {
         let vendors: Vec<&str> = typecall::provider::Vendor::ALL
@@ -93,7 +94,7 @@ fn parse_args() -> Result<Args, String> {
             .collect();
         return Err(format!(
             "unknown provider {}: use cerebras, openai-compat, anthropic, gemini, \
-             openai-responses, cloudflare, bfl or a vendor ({})",
+             openai-responses, cloudflare, bfl, ollama or a vendor ({})",
             a.provider,
             vendors.join(", ")
         ));
@@ -101,7 +102,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|VENDOR] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
+const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|ollama|VENDOR] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -121,7 +122,7 @@ async fn run() -> Result<(), String> {
     let mut targets: Vec<(String, bool)> = args.models.iter().map(|m| (m.clone(), false)).collect();
     let native = matches!(
         args.provider.as_str(),
-        "anthropic" | "gemini" | "openai-responses" | "cloudflare" | "bfl"
+        "anthropic" | "gemini" | "openai-responses" | "cloudflare" | "bfl" | "ollama"
     ) || typecall::provider::Vendor::from_name(&args.provider).is_some();
     let mut options = if native {
         ProbeOptions::extended(args.samples)
@@ -132,8 +133,9 @@ async fn run() -> Result<(), String> {
         // The public table asked its Qwen3 models with the switch in the prompt.
         options = options.with_switch_in_prompt();
     }
-    if args.provider == "xiaomi" {
-        // The public table sent Xiaomi's media in a message of their own.
+    if matches!(args.provider.as_str(), "xiaomi" | "ollama") {
+        // The public table sent Xiaomi's and Ollama's media in a message of
+        // their own.
         options = options.with_media_in_own_message();
     }
     let build: ModelFactory = match (&args.replay, args.provider.as_str()) {

@@ -230,6 +230,16 @@ pub fn native_model(
             };
             Arc::new(c.model(name))
         }
+        "ollama" => {
+            let c = match base_url {
+                Some(u) => typecall::provider::Ollama::new(u.trim_end_matches("/v1"))
+                    .retry(RetryPolicy::none()),
+                None => typecall::provider::Ollama::from_env(),
+            };
+            let m = c.model(name);
+            // Thinking as the model does by default, or switched off.
+            Arc::new(if thinking { m } else { m.think(false) })
+        }
         "cloudflare" => {
             let c = match base_url {
                 Some(u) => typecall::Cloudflare::new("ACCOUNT_ID", "replay")

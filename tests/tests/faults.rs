@@ -83,6 +83,11 @@ fn cases() -> Vec<Case> {
         case!(native_providers_stop_a_1_gib_event_at_the_limit, 20.0, 64),
         case!(native_providers_stop_a_1_gib_answer_at_the_limit, 20.0, 64),
         case!(native_providers_end_keep_alives_at_the_deadline, 8.0, 64),
+        case!(
+            ollama_lines_stop_at_the_limit_and_blank_lines_at_the_deadline,
+            8.0,
+            64
+        ),
         // The native protocols' own quirks.
         case!(gemini_non_object_args_never_go_back, 5.0, 64),
         case!(
@@ -666,6 +671,49 @@ async fn native_providers_end_keep_alives_at_the_deadline() -> CaseResult {
     check(
         t0.elapsed() < Duration::from_secs(4),
         format!("took {:?}", t0.elapsed()),
+    )
+}
+
+/// Ollama's NDJSON: a 1 GiB line stops at the event limit; blank lines
+/// forever end at the stream deadline.
+async fn ollama_lines_stop_at_the_limit_and_blank_lines_at_the_deadline() -> CaseResult {
+    let ollama = |url: &str, limits: Limits| {
+        typecall::provider::Ollama::new(url)
+            .retry(RetryPolicy::none())
+            .limits(limits)
+            .model("m")
+    };
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "application/x-ndjson",
+        Body::Repeat {
+            head: b"{\"message\":{\"content\":\"".to_vec(),
+            piece: vec![b'x'; 65536],
+            times: GIB / 65536,
+            tail: Vec::new(),
+        },
+    )])
+    .await;
+    let m = ollama(&server.url, Limits::default().max_event_bytes(4 << 20));
+    over_limit(&native_stream_err(&m).await?, "max_event_bytes")?;
+    let server = HostileServer::start(vec![Reply::raw(
+        200,
+        "application/x-ndjson",
+        Body::Drip {
+            head: Vec::new(),
+            piece: b"\n".to_vec(),
+            every: Duration::from_millis(20),
+        },
+    )])
+    .await;
+    let m = ollama(
+        &server.url,
+        Limits::default().stream_deadline(Duration::from_millis(400)),
+    );
+    let err = native_stream_err(&m).await?;
+    check(
+        err.timeout_after() == Some(Duration::from_millis(400)),
+        format!("ollama: {err}"),
     )
 }
 

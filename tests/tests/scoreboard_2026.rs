@@ -80,7 +80,7 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
     if provider == "huggingface" {
         options = options.with_switch_in_prompt();
     }
-    if provider == "xiaomi" {
+    if matches!(provider, "xiaomi" | "ollama") {
         options = options.with_media_in_own_message();
     }
     for (media_type, data) in media_in_recordings(dir).unwrap() {
@@ -257,6 +257,13 @@ async fn the_replayed_gemini_scoreboard_is_at_least_the_public_one() {
 async fn the_replayed_openai_responses_scoreboard_is_at_least_the_public_one() {
     if let Some(table) = check("openai-responses", "openai-responses").await {
         snapshot("openai-responses", table);
+    }
+}
+
+#[tokio::test]
+async fn the_replayed_ollama_scoreboard_is_at_least_the_public_one() {
+    if let Some(table) = check("ollama", "ollama").await {
+        snapshot("ollama", table);
     }
 }
 

@@ -16,6 +16,7 @@ pub(crate) mod gemini;
 mod http;
 pub(crate) mod json;
 mod lenient;
+pub(crate) mod ollama;
 pub(crate) mod openai_compat;
 pub(crate) mod openai_responses;
 mod pollinations;
@@ -49,6 +50,7 @@ pub use gemini::{Gemini, GeminiModel, GenerateContentApi};
 pub use http::{ApiKey, Exchange, ExchangeObserver, Limits, RetryPolicy};
 #[cfg(feature = "mcp")]
 pub(crate) use http::{read_capped, tls_client_builder};
+pub use ollama::{Ollama, OllamaChatApi, OllamaModel};
 pub use openai_compat::Vendor;
 pub use openai_compat::{Cerebras, CerebrasModel};
 pub use openai_compat::{

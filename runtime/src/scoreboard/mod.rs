@@ -528,16 +528,33 @@ pub fn models_in_recordings(dir: &std::path::Path) -> std::io::Result<Vec<(Strin
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        let entry = match folder.strip_suffix("_thinking") {
+        let (model, thinking) = match folder.strip_suffix("_thinking") {
             Some(model) => (model.to_owned(), true),
             None => (folder, false),
         };
+        let entry = (recorded_name(&file, &model).unwrap_or(model), thinking);
         if !out.contains(&entry) {
             out.push(entry);
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// The model a recording's requests name, where its folder holds that name
+/// with the characters a folder cannot (`gemma4:e2b` in `gemma4-e2b`).
+fn recorded_name(file: &std::path::Path, folder: &str) -> Option<String> {
+    use serde_json::Value;
+    let text = std::fs::read_to_string(file).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    let folded =
+        |m: &str| -> String { m.chars().map(|c| if c == ':' { '-' } else { c }).collect() };
+    v.get("interactions")?
+        .as_array()?
+        .iter()
+        .filter_map(|i| i.pointer("/request/body/model")?.as_str())
+        .find(|m| *m != folder && folded(m) == folder)
+        .map(str::to_owned)
 }
 
 /// The media sent inline in a recordings tree's requests, by media type
@@ -579,6 +596,20 @@ pub fn media_in_recordings(
                     (o.get("data"), o.get("format"), audio)
                 {
                     out.entry(mt.to_owned()).or_insert_with(|| data.clone());
+                }
+                // Ollama's `images`: bare base64, the type read from the bytes.
+                for image in o
+                    .get("images")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Value::String(data) = image {
+                        let mt = crate::chat::Media::from_base64(data.clone()).media_type;
+                        if mt.starts_with("image/") {
+                            out.entry(mt).or_insert_with(|| data.clone());
+                        }
+                    }
                 }
                 o.values().for_each(|v| walk(v, out, audio, depth + 1));
             }

@@ -31,9 +31,10 @@ pub struct RequestMeaning {
     pub logprobs: Option<u64>,
     /// The token limit.
     pub max_tokens: Option<u64>,
-    /// llama.cpp's `chat_template_kwargs` (its thinking switch), as JSON
-    /// text: a llama.cpp request names no model, so this tells its thinking
-    /// and plain runs apart.
+    /// llama.cpp's `chat_template_kwargs` or Ollama's `think` (their
+    /// thinking switches), as JSON text: a llama.cpp request names no
+    /// model, and an Ollama model's thinking and plain runs are otherwise
+    /// the same request, so this tells them apart.
     pub template: Option<String>,
 }
 
@@ -76,6 +77,7 @@ impl RequestMeaning {
             .get("stop")
             .or_else(|| b.get("stop_sequences"))
             .or_else(|| b.pointer("/generationConfig/stopSequences"))
+            .or_else(|| b.pointer("/options/stop"))
         {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a
@@ -92,6 +94,12 @@ impl RequestMeaning {
             .or_else(|| b.pointer("/text/format/type"))
             .and_then(Value::as_str)
             .map(str::to_owned)
+            .or_else(|| match b.get("format") {
+                // Ollama's: `"json"`, or a schema.
+                Some(Value::String(f)) => Some(f.clone()),
+                Some(Value::Object(_)) => Some("json_schema".to_owned()),
+                _ => None,
+            })
             .or_else(|| {
                 let mime = b.pointer("/generationConfig/responseMimeType")?.as_str()?;
                 let schema = b.pointer("/generationConfig/responseSchema").is_some();
@@ -114,6 +122,7 @@ impl RequestMeaning {
             seed: b
                 .get("seed")
                 .or_else(|| b.pointer("/generationConfig/seed"))
+                .or_else(|| b.pointer("/options/seed"))
                 .and_then(Value::as_i64),
             stop,
             logprobs,
@@ -122,8 +131,12 @@ impl RequestMeaning {
                 .or_else(|| b.get("max_tokens"))
                 .or_else(|| b.get("max_output_tokens"))
                 .or_else(|| b.pointer("/generationConfig/maxOutputTokens"))
+                .or_else(|| b.pointer("/options/num_predict"))
                 .and_then(Value::as_u64),
-            template: b.get("chat_template_kwargs").map(Value::to_string),
+            template: b
+                .get("chat_template_kwargs")
+                .or_else(|| b.get("think"))
+                .map(Value::to_string),
         }
     }
 }

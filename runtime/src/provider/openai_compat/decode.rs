@@ -498,7 +498,7 @@ fn completions_logprobs(
     )
 }
 
-pub(super) fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
+pub(crate) fn parse_logprobs(l: &Value) -> Option<Vec<TokenLogprob>> {
     // A token and each of its alternatives have the same three fields.
     let scored = |v: &Value| TopLogprob {
         token: str_field(v, "token").unwrap_or_default(),
