@@ -12,13 +12,11 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use super::capabilities::{Capabilities, Support};
+use super::capabilities::Capabilities;
 use super::endpoint::{Endpoint, endpoint_builders};
 use super::http::ApiKey;
-use super::{BoxFuture, ChatStream, Model, check_request};
-use crate::chat::{
-    ChatRequest, ChatResponse, ContentPart, Media, MediaOutput, Message, StreamEvent,
-};
+use super::{BoxFuture, ChatStream, Model};
+use crate::chat::{ChatRequest, ChatResponse, Media, StreamEvent};
 use crate::error::{ApiError, Error, ErrorKind, Result};
 
 const BASE_URL: &str = "https://api.bfl.ai/v1";
@@ -111,40 +109,10 @@ impl Bfl {
         BflModel {
             client: self.clone(),
             name: name.into(),
-            capabilities: capabilities(),
+            capabilities: super::image_model::capabilities(),
             extra: Vec::new(),
         }
     }
-}
-
-/// What a FLUX model does: an image from a text prompt, seeded on request;
-/// nothing else.
-fn capabilities() -> Capabilities {
-    let mut c = Capabilities::unknown();
-    c.image_output = Support::Yes;
-    c.seed = Support::Yes;
-    for s in [
-        &mut c.json_mode,
-        &mut c.json_schema,
-        &mut c.grammar,
-        &mut c.tools,
-        &mut c.tool_choice_required,
-        &mut c.max_tokens,
-        &mut c.stop,
-        &mut c.logprobs,
-        &mut c.images,
-        &mut c.pdf,
-        &mut c.audio,
-        &mut c.video,
-        &mut c.citations,
-        &mut c.web_search,
-        &mut c.web_fetch,
-        &mut c.reasoning_effort,
-        &mut c.speech_output,
-    ] {
-        *s = Support::No;
-    }
-    c
 }
 
 /// BFL's errors as typed errors: an unknown model (404 `Not Found`) is
@@ -190,44 +158,7 @@ impl BflModel {
     /// As [`Model::chat`] before sending: a request with no prompt, or one
     /// asking for what FLUX does not do.
     pub fn request_body(&self, request: &ChatRequest) -> Result<Value> {
-        check_request(&self.name, &self.capabilities, request)?;
-        if let Some(MediaOutput::Speech { .. }) = request.media_output {
-            return Err(Error::unsupported(
-                self.name.clone(),
-                "speech output",
-                "FLUX makes images",
-            ));
-        }
-        let mut prompt = Vec::new();
-        for m in &request.messages {
-            match m {
-                Message::System { content } => prompt.push(content.as_str()),
-                Message::User { content } => {
-                    for part in content {
-                        match part {
-                            ContentPart::Text(t) => prompt.push(t.as_str()),
-                            ContentPart::Document(d) => prompt.push(d.text.as_str()),
-                            _ => {
-                                return Err(Error::unsupported(
-                                    self.name.clone(),
-                                    "image input",
-                                    "describe the image in the prompt",
-                                ));
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        let prompt = prompt.join("\n\n");
-        if prompt.trim().is_empty() {
-            return Err(Error::unsupported(
-                self.name.clone(),
-                "a request without a prompt",
-                "say what the image shows in a user message",
-            ));
-        }
+        let prompt = super::image_model::prompt(&self.name, &self.capabilities, request)?;
         let mut body = Map::new();
         body.insert("prompt".into(), Value::String(prompt));
         if let Some(seed) = request.seed {
@@ -557,6 +488,7 @@ mod fuzz {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::{MediaOutput, Message};
 
     #[test]
     fn the_prompt_is_the_users_text_and_the_key_goes_only_to_bfl() {

@@ -14,6 +14,7 @@ mod discovery;
 mod endpoint;
 pub(crate) mod gemini;
 mod http;
+mod image_model;
 pub(crate) mod json;
 mod lenient;
 pub(crate) mod ollama;

@@ -9,13 +9,11 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use super::capabilities::{Capabilities, Support};
+use super::capabilities::Capabilities;
 use super::endpoint::{Endpoint, endpoint_builders};
 use super::http::ApiKey;
-use super::{BoxFuture, ChatStream, Model, check_request};
-use crate::chat::{
-    ChatRequest, ChatResponse, ContentPart, Media, MediaOutput, Message, StreamEvent,
-};
+use super::{BoxFuture, ChatStream, Model};
+use crate::chat::{ChatRequest, ChatResponse, Media, StreamEvent};
 use crate::error::{Error, Result};
 
 const BASE_URL: &str = "https://image.pollinations.ai";
@@ -79,34 +77,10 @@ impl PollinationsImages {
 
     /// An image model (`flux`, `turbo`, `kontext`, `gptimage`).
     pub fn model(&self, name: impl Into<String>) -> PollinationsImageModel {
-        let mut c = Capabilities::unknown();
-        c.image_output = Support::Yes;
-        c.seed = Support::Yes;
-        for s in [
-            &mut c.json_mode,
-            &mut c.json_schema,
-            &mut c.grammar,
-            &mut c.tools,
-            &mut c.tool_choice_required,
-            &mut c.max_tokens,
-            &mut c.stop,
-            &mut c.logprobs,
-            &mut c.images,
-            &mut c.pdf,
-            &mut c.audio,
-            &mut c.video,
-            &mut c.citations,
-            &mut c.web_search,
-            &mut c.web_fetch,
-            &mut c.reasoning_effort,
-            &mut c.speech_output,
-        ] {
-            *s = Support::No;
-        }
         PollinationsImageModel {
             client: self.clone(),
             name: name.into(),
-            capabilities: c,
+            capabilities: super::image_model::capabilities(),
             options: Vec::new(),
         }
     }
@@ -142,44 +116,7 @@ impl PollinationsImageModel {
     /// As [`Model::chat`] before sending: a request with no prompt, or one
     /// asking for what the image models do not do.
     pub fn request_url(&self, request: &ChatRequest) -> Result<String> {
-        check_request(&self.name, &self.capabilities, request)?;
-        if let Some(MediaOutput::Speech { .. }) = request.media_output {
-            return Err(Error::unsupported(
-                self.name.clone(),
-                "speech output",
-                "its image models make images",
-            ));
-        }
-        let mut prompt = Vec::new();
-        for m in &request.messages {
-            match m {
-                Message::System { content } => prompt.push(content.as_str()),
-                Message::User { content } => {
-                    for part in content {
-                        match part {
-                            ContentPart::Text(t) => prompt.push(t.as_str()),
-                            ContentPart::Document(d) => prompt.push(d.text.as_str()),
-                            _ => {
-                                return Err(Error::unsupported(
-                                    self.name.clone(),
-                                    "image input",
-                                    "describe the image in the prompt",
-                                ));
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        let prompt = prompt.join("\n\n");
-        if prompt.trim().is_empty() {
-            return Err(Error::unsupported(
-                self.name.clone(),
-                "a request without a prompt",
-                "say what the image shows in a user message",
-            ));
-        }
+        let prompt = super::image_model::prompt(&self.name, &self.capabilities, request)?;
         let mut query: Vec<(String, String)> = vec![("model".into(), self.name.clone())];
         if let Some(seed) = request.seed {
             query.push(("seed".into(), seed.to_string()));
@@ -295,6 +232,7 @@ impl Model for PollinationsImageModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::{MediaOutput, Message};
 
     #[test]
     fn the_prompt_is_escaped_as_pollinations_was_recorded_answering() {

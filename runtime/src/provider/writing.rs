@@ -20,3 +20,39 @@ pub(crate) enum Outgoing<'a, T> {
     /// Kept from the provider's answer.
     Kept(&'a Value),
 }
+
+/// A function tool as chat-completions-like APIs without `strict` write it
+/// (Workers AI's, Ollama's): `{"type": "function", "function":
+/// {description, name, parameters}}`, and none when `none` of them may be
+/// called (the tools left out: no `tool_choice` to say it).
+pub(crate) fn plain_function_tools(req: &crate::chat::ChatRequest) -> Vec<PlainTool<'_>> {
+    if req.tool_choice == Some(crate::chat::ToolChoice::None) {
+        return Vec::new();
+    }
+    req.tools
+        .iter()
+        .map(|t| PlainTool {
+            kind: "function",
+            function: PlainFunction {
+                description: &t.description,
+                name: &t.name,
+                parameters: &t.parameters,
+            },
+        })
+        .collect()
+}
+
+/// See [`plain_function_tools`].
+#[derive(Serialize)]
+pub(crate) struct PlainTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: PlainFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct PlainFunction<'a> {
+    description: &'a str,
+    name: &'a str,
+    parameters: &'a Value,
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::chat::{ChatRequest, ContentPart, Message, ResponseFormat, ToolChoice};
 use crate::error::{Error, Result};
-use crate::provider::writing::is_false;
+use crate::provider::writing::{PlainTool, is_false, plain_function_tools};
 
 /// The body of a request.
 #[derive(Serialize)]
@@ -18,7 +18,7 @@ pub(crate) struct Request<'a> {
     #[serde(skip_serializing_if = "is_false")]
     stream: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    tools: Vec<Tool<'a>>,
+    tools: Vec<PlainTool<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<Format<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,20 +37,6 @@ struct WireMessage<'a> {
     content: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "str::is_empty")]
     tool_call_id: &'a str,
-}
-
-#[derive(Serialize)]
-struct Tool<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: Function<'a>,
-}
-
-#[derive(Serialize)]
-struct Function<'a> {
-    description: &'a str,
-    name: &'a str,
-    parameters: &'a Value,
 }
 
 /// `response_format`: JSON mode, or a JSON Schema given right in
@@ -142,22 +128,7 @@ pub(crate) fn request_body<'a>(
             }),
         }
     }
-    // `none`: the tools left out, so that none can be called.
-    let tools = if req.tool_choice == Some(ToolChoice::None) {
-        Vec::new()
-    } else {
-        req.tools
-            .iter()
-            .map(|t| Tool {
-                kind: "function",
-                function: Function {
-                    description: &t.description,
-                    name: &t.name,
-                    parameters: &t.parameters,
-                },
-            })
-            .collect()
-    };
+    let tools = plain_function_tools(req);
     let response_format = match &req.response_format {
         ResponseFormat::Text => None,
         ResponseFormat::JsonObject => Some(Format::JsonObject),

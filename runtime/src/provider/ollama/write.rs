@@ -12,7 +12,7 @@ use crate::chat::{
     ChatRequest, ContentPart, MediaKind, MediaSource, Message, ResponseFormat, ToolChoice,
 };
 use crate::error::{Error, Result};
-use crate::provider::writing::is_false;
+use crate::provider::writing::{PlainTool, is_false, plain_function_tools};
 
 /// The body of a request.
 #[derive(Serialize)]
@@ -23,7 +23,7 @@ pub(crate) struct Request<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     think: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    tools: Vec<Tool<'a>>,
+    tools: Vec<PlainTool<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<Format<'a>>,
     #[serde(skip_serializing_if = "Options::is_empty")]
@@ -61,20 +61,6 @@ struct CallFunction<'a> {
     name: &'a str,
     /// An object (Ollama's form); what does not parse as one goes as text.
     arguments: Value,
-}
-
-#[derive(Serialize)]
-struct Tool<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: Function<'a>,
-}
-
-#[derive(Serialize)]
-struct Function<'a> {
-    description: &'a str,
-    name: &'a str,
-    parameters: &'a Value,
 }
 
 /// `format`: `"json"`, or a JSON Schema the answer is held to.
@@ -214,22 +200,7 @@ pub(crate) fn request_body<'a>(
         }
         messages.push(wire);
     }
-    let tools = if req.tool_choice == Some(ToolChoice::None) {
-        // `none`: the tools left out, so that none can be called.
-        Vec::new()
-    } else {
-        req.tools
-            .iter()
-            .map(|t| Tool {
-                kind: "function",
-                function: Function {
-                    description: &t.description,
-                    name: &t.name,
-                    parameters: &t.parameters,
-                },
-            })
-            .collect()
-    };
+    let tools = plain_function_tools(req);
     let format = match &req.response_format {
         ResponseFormat::Text => None,
         ResponseFormat::JsonObject => Some(Format::Json("json")),
