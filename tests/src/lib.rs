@@ -435,3 +435,58 @@ pub fn markdown_table_rows(text: &str) -> Vec<std::collections::BTreeMap<String,
         })
         .collect()
 }
+
+/// Runs every recorded JSON scenario under `root` (`…-JSON.json`,
+/// `…-JSONSchema.json`) through `Extract` on the model `build` makes for
+/// it (from its replay, its last request's body and URL), with the
+/// conversation `messages` reads from the body: a scenario whose recorded
+/// answer `answered` (holds the JSON) must decode to a fruit, one that did
+/// not must fail. Returns how many passed and each failure.
+pub async fn extract_recorded_json<M, B, R, A>(
+    root: &Path,
+    build: B,
+    messages: R,
+    answered: A,
+) -> (usize, Vec<String>)
+where
+    M: typecall::provider::Model,
+    B: Fn(&typecall::testing::Replay, &serde_json::Value, &str) -> M,
+    R: Fn(&serde_json::Value) -> Vec<typecall::chat::Message>,
+    A: Fn(&typecall::testing::Interaction, bool) -> bool,
+{
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for path in json_files(root) {
+        let Some(mode) = json_scenario_mode(&path) else {
+            continue;
+        };
+        let all = interactions(&path);
+        let Some(last) = all.last().cloned() else {
+            continue;
+        };
+        let Some(body) = last.request.body.clone() else {
+            continue;
+        };
+        let stream = body["stream"] == true;
+        let answered = answered(&last, stream);
+        let replay = typecall::testing::Replay::from_interactions(all).unwrap();
+        let model = build(&replay, &body, &last.request.url);
+        let extract = typecall::Extract::<Fruit>::new(&model)
+            .mode(mode)
+            .retries(0);
+        let label = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        match (
+            answered,
+            extract_value(extract, messages(&body), stream).await,
+        ) {
+            (true, Ok(f)) if f.is_fruit => checked += 1,
+            (false, Err(_)) => checked += 1,
+            (a, r) => failures.push(format!("{label}: answered {a}, got {r:?}")),
+        }
+    }
+    (checked, failures)
+}

@@ -14,8 +14,7 @@ use typecall::testing::Replay;
 use typecall::{Cloudflare, ErrorKind};
 use typecall_tests::replay::{normalized_chat, request_from_recorded};
 use typecall_tests::{
-    Fruit, assert_tree_replayed, interactions, json_scenario_mode, recordings_dir, replay_tree,
-    skip,
+    Fruit, assert_tree_replayed, interactions, recordings_dir, replay_tree, skip,
 };
 
 const KEY: &str = "cloudflare-test-token-never-sent-anywhere";
@@ -260,41 +259,23 @@ async fn the_recorded_cloudflare_tool_conversation_runs_through_the_agent() {
 
 #[tokio::test]
 async fn the_recorded_cloudflare_json_answers_decode_through_extract() {
-    use typecall::Extract;
     let Some(dir) = recordings_dir("cloudflare extract replay") else {
         return;
     };
-    let root = dir.join("cloudflare");
-    let mut checked = 0;
-    let mut failures = Vec::new();
-    for path in typecall_tests::json_files(&root) {
-        let Some(mode) = json_scenario_mode(&path) else {
-            continue;
-        };
-        let all = interactions(&path);
-        let last = all.last().unwrap().clone();
-        let body = last.request.body.clone().unwrap();
-        let stream = body["stream"] == true;
-        let (text, _, _) = match last.response.status {
-            200 => facts(&last.response.body, stream),
-            _ => Default::default(),
-        };
+    let (checked, failures) = typecall_tests::extract_recorded_json(
+        &dir.join("cloudflare"),
+        |replay, _, url| model(replay, &model_name(url)),
+        |body| recorded_request(body).0.messages,
         // Answered: JSON came (a thinking model cut at 256 tokens gave none).
-        let answered = serde_json::from_str::<Fruit>(split_think(&text).1.trim()).is_ok();
-        let replay = Replay::from_interactions(all).unwrap();
-        let model = model(&replay, &model_name(&last.request.url));
-        let (request, _) = recorded_request(&body);
-        let extract = Extract::<Fruit>::new(&model).mode(mode).retries(0);
-        let label = path.strip_prefix(&root).unwrap().display().to_string();
-        match (
-            answered,
-            typecall_tests::extract_value(extract, request.messages, stream).await,
-        ) {
-            (true, Ok(f)) if f.is_fruit => checked += 1,
-            (false, Err(_)) => checked += 1,
-            (a, r) => failures.push(format!("{label}: answered {a}, got {r:?}")),
-        }
-    }
+        |last, stream| {
+            let (text, _, _) = match last.response.status {
+                200 => facts(&last.response.body, stream),
+                _ => Default::default(),
+            };
+            serde_json::from_str::<Fruit>(split_think(&text).1.trim()).is_ok()
+        },
+    )
+    .await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 10, "only {checked} files");
 }

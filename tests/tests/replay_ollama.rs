@@ -13,8 +13,7 @@ use typecall::provider::{Model, OllamaModel, RetryPolicy, collect};
 use typecall::testing::Replay;
 use typecall_tests::replay::{normalized_chat, request_from_recorded};
 use typecall_tests::{
-    Fruit, assert_tree_replayed, interactions, json_scenario_mode, recordings_dir, replay_tree,
-    skip,
+    Fruit, assert_tree_replayed, interactions, recordings_dir, replay_tree, skip,
 };
 
 fn model(replay: &Replay, body: &Value) -> OllamaModel {
@@ -254,36 +253,16 @@ async fn the_recorded_ollama_tool_conversation_runs_through_the_agent() {
 
 #[tokio::test]
 async fn the_recorded_ollama_json_answers_decode_through_extract() {
-    use typecall::Extract;
     let Some(dir) = recordings_dir("ollama extract replay") else {
         return;
     };
-    let root = dir.join("ollama");
-    let mut checked = 0;
-    let mut failures = Vec::new();
-    for path in typecall_tests::json_files(&root) {
-        let Some(mode) = json_scenario_mode(&path) else {
-            continue;
-        };
-        let all = interactions(&path);
-        let last = all.last().unwrap().clone();
-        let body = last.request.body.clone().unwrap();
-        let stream = body["stream"] == true;
-        let answered = serde_json::from_str::<Fruit>(facts(&last.response.body).0.trim()).is_ok();
-        let replay = Replay::from_interactions(all).unwrap();
-        let m = model(&replay, &body);
-        let (request, _) = recorded_request(&body);
-        let extract = Extract::<Fruit>::new(&m).mode(mode).retries(0);
-        let label = path.strip_prefix(&root).unwrap().display().to_string();
-        match (
-            answered,
-            typecall_tests::extract_value(extract, request.messages, stream).await,
-        ) {
-            (true, Ok(f)) if f.is_fruit => checked += 1,
-            (false, Err(_)) => checked += 1,
-            (a, r) => failures.push(format!("{label}: answered {a}, got {r:?}")),
-        }
-    }
+    let (checked, failures) = typecall_tests::extract_recorded_json(
+        &dir.join("ollama"),
+        |replay, body, _| model(replay, body),
+        |body| recorded_request(body).0.messages,
+        |last, _| serde_json::from_str::<Fruit>(facts(&last.response.body).0.trim()).is_ok(),
+    )
+    .await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 8, "only {checked} files");
 }
