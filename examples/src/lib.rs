@@ -415,6 +415,29 @@ pub async fn storage_cells(
             .is_some();
             (works(batch), works(file))
         }
+        // OpenAI's Batch API (over chat completions) serves its chat and
+        // Responses models alike; its Files API is not spoken.
+        "openai" | "openai-responses" => {
+            let Some(k) = key("OPENAI_API_KEY") else {
+                return (Cell::No, Cell::No);
+            };
+            let mut c = typecall::OpenAiCompat::vendor(typecall::provider::Vendor::OpenAi, Some(k));
+            if let Some(u) = base_url {
+                c = c.base_url(u).retry(RetryPolicy::none());
+            }
+            let model = c.model(name);
+            let batch = async {
+                let b = model.create_batch(&[("probe", &hello)]).await.ok()?;
+                let results = c.wait_for_batch_results(&b.id, poll, wait).await.ok()?;
+                results
+                    .first()
+                    .and_then(|r| r.outcome.as_ref().ok())
+                    .map(|a| !a.text().is_empty())
+            }
+            .await
+            .unwrap_or(false);
+            (works(batch), Cell::No)
+        }
         "gemini" => {
             let Some(k) = key("GEMINI_API_KEY") else {
                 return (Cell::No, Cell::No);

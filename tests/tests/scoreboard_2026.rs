@@ -1,8 +1,7 @@
 //! The 2026 scoreboards of the native providers, rebuilt offline from the
 //! recordings: at least the public table cell by cell (every symbol a public
 //! cell shows is shown) for every recorded model, and a snapshot of the
-//! rendered tables. One exception: OpenAI's Batch API, which typecall does
-//! not speak (nothing of it is recorded; README, "Providers").
+//! rendered tables; the exceptions are listed (`NOT_SPOKEN`) with why.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,10 +18,12 @@ use typecall_tests::{markdown_table_rows, recordings_dir, skip};
 /// the public table shows (an empty model is every model); the README says
 /// why for each.
 const NOT_SPOKEN: [(&str, &str, &str); 20] = [
-    // OpenAI's Batch and Files APIs: not spoken, nothing of them recorded.
-    ("openai-responses", "", "Batch"),
-    ("openai", "", "Batch"),
+    // OpenAI's Files API: not spoken, nothing of it recorded but the batch
+    // upload. One batch is recorded, gpt-5.6-luna's: a replay answers it
+    // once.
     ("openai", "", "File"),
+    ("openai", "gpt-5.6-terra", "Batch"),
+    ("openai-responses", "gpt-5.6-terra", "Batch"),
     // groq/compound-mini searches on its own, unasked; the web-search
     // scenario sends a search tool, which it refuses (as recorded).
     ("groq", "compound", "Tool"),
@@ -86,24 +87,33 @@ async fn replayed(provider: &str, dir: &Path) -> Table {
     for (media_type, data) in media_in_recordings(dir).unwrap() {
         options = options.with_media(media_type, data);
     }
+    // OpenAI's Batch API serves its chat and Responses models alike; its
+    // recordings are with the chat ones.
+    let openai = dir.with_file_name("openai");
+    let storage = match provider {
+        "openai-responses" if openai.is_dir() => Replay::from_dir(openai).unwrap(),
+        _ => Replay::from_dir(dir).unwrap(),
+    };
     let mut rows = Vec::new();
     for (name, thinking) in models_in_recordings(dir).unwrap() {
         let model = native_model(provider, Some(&url), &name, thinking).unwrap();
+        // Batches and files are the model's, not a mode's: asked once.
+        let (batch, file) = storage_cells(
+            provider,
+            Some(&storage.url()),
+            &name,
+            thinking,
+            Duration::ZERO,
+            Duration::from_secs(60),
+        )
+        .await;
         for streaming in [false, true] {
             let mode = Mode {
                 streaming,
                 thinking,
             };
             let mut row = probe_with(model.as_ref(), mode, &options, &mut |_| {}).await;
-            (row.batch, row.file) = storage_cells(
-                provider,
-                Some(&url),
-                &name,
-                thinking,
-                Duration::ZERO,
-                Duration::from_secs(60),
-            )
-            .await;
+            (row.batch, row.file) = (batch, file);
             rows.push(row);
         }
     }

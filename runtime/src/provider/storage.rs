@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::chat::ChatResponse;
+use crate::provider::http::Body;
 
 /// A file uploaded to a provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,4 +141,37 @@ pub(crate) fn count(v: &Value, key: &str) -> Option<u64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// A file upload as `multipart/form-data`: the text `fields` first, then
+/// the file's part (`name="file"`), with a random boundary.
+pub(crate) fn multipart_file(
+    fields: &[(&str, &str)],
+    file_name: &str,
+    mime_type: &str,
+    bytes: &[u8],
+) -> Body {
+    let boundary = format!("typecall{:016x}", crate::provider::http::random_u64());
+    let clean = |s: &str| s.replace(['"', '\r', '\n'], "_");
+    let mut body = Vec::with_capacity(bytes.len() + 256);
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
+                clean(name)
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+            clean(file_name),
+            clean(mime_type)
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Body::raw(body, format!("multipart/form-data; boundary={boundary}"))
 }

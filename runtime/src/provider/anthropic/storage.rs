@@ -8,9 +8,9 @@ use super::{Anthropic, AnthropicModel};
 use crate::chat::ChatRequest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::check_request;
-use crate::provider::http::Body;
 use crate::provider::storage::{
-    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, StoredFile, count, records, text,
+    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, StoredFile, count, multipart_file,
+    records, text,
 };
 
 /// The beta the Files API needs.
@@ -215,17 +215,7 @@ impl Anthropic {
         mime_type: &str,
         bytes: &[u8],
     ) -> Result<StoredFile> {
-        let boundary = format!("typecall{:016x}", crate::provider::http::random_u64());
-        let clean = |s: &str| s.replace(['"', '\r', '\n'], "_");
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
-            clean(name),
-            clean(mime_type)
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let body = Body::raw(body, format!("multipart/form-data; boundary={boundary}"));
+        let body = multipart_file(&[], name, mime_type, bytes);
         let url = format!("{}/files?beta=true", self.inner.endpoint.base_url);
         let v = self
             .inner

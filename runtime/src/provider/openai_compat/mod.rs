@@ -5,6 +5,7 @@
 //! row per vendor in `vendors`), and what only it does: ask the server what
 //! it is before the first request.
 
+mod batch;
 mod cerebras;
 pub(crate) mod decode;
 pub(crate) mod encode;
