@@ -360,18 +360,9 @@ fn at_base(base: &str, url: &reqwest::Url) -> String {
     }
 }
 
-/// `text` for a URL path: every byte outside the unreserved set
-/// percent-encoded (`bad model` → `bad%20model`).
+/// `text` as one URL path segment (or query value).
 fn path_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    super::writing::percent_encoded(text, b"")
 }
 
 impl Model for BflModel {

@@ -194,15 +194,7 @@ fn prompt_segment(prompt: &str) -> String {
 /// `text` form-encoded: unreserved bytes as they are, spaces as `+`, every
 /// other byte as `%XX`.
 fn query_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            _ if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) => out.push(char::from(b)),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    super::writing::percent_encoded(text, b" ").replace(' ', "+")
 }
 
 impl Model for PollinationsImageModel {

@@ -175,3 +175,49 @@ pub(crate) fn multipart_file(
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     Body::raw(body, format!("multipart/form-data; boundary={boundary}"))
 }
+
+/// An id as one URL path segment of `provider`'s API: refused when it
+/// could leave it (anything but letters, digits, `_` and `-`).
+pub(crate) fn id_segment<'a>(id: &'a str, provider: &str) -> crate::Result<&'a str> {
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(crate::Error::config(format!(
+            "`{id}` is not an {provider} id (letters, digits, `_` and `-`)"
+        )));
+    }
+    Ok(id)
+}
+
+/// Asks `look` every `every` until it answers with anything but the HTTP
+/// status `not_yet` (a batch's results not there yet), for at most
+/// `deadline` (30 days at most).
+///
+/// # Errors
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when `deadline` passes
+/// first; any other error of `look` at once.
+pub(crate) async fn wait_for<T, F, Fut>(
+    every: std::time::Duration,
+    deadline: std::time::Duration,
+    not_yet: u16,
+    mut look: F,
+) -> crate::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::Result<T>>,
+{
+    let cap = std::time::Duration::from_secs(86_400 * 30);
+    let until = tokio::time::Instant::now() + deadline.min(cap);
+    loop {
+        match look().await {
+            Err(e) if e.kind() == crate::ErrorKind::BadRequest && e.status() == Some(not_yet) => {}
+            other => return other,
+        }
+        if tokio::time::Instant::now() + every > until {
+            return Err(crate::Error::timeout(deadline));
+        }
+        tokio::time::sleep(every).await;
+    }
+}

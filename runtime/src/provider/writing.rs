@@ -9,6 +9,20 @@ pub(crate) fn is_false(b: &bool) -> bool {
     !b
 }
 
+/// `text` percent-encoded for a URL: unreserved bytes (letters, digits,
+/// `-._~`) and those in `keep` as they are, every other byte as `%XX`.
+pub(crate) fn percent_encoded(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// An item of a request's list: one typecall wrote, or one the model gave
 /// in an earlier answer that goes back exactly as it came (signed thinking,
 /// encrypted reasoning).

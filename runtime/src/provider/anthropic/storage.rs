@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 
 use super::{Anthropic, AnthropicModel};
 use crate::chat::ChatRequest;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::provider::check_request;
 use crate::provider::storage::{
-    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, StoredFile, count, multipart_file,
-    records, text,
+    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, StoredFile, count, id_segment,
+    multipart_file, records, text, wait_for,
 };
 
 /// The beta the Files API needs.
@@ -53,18 +53,9 @@ fn file_of(v: &Value) -> Result<StoredFile> {
     })
 }
 
-/// An id as one URL path segment: refused when it could leave it.
+/// An id as one URL path segment.
 fn segment(id: &str) -> Result<&str> {
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(Error::config(format!(
-            "`{id}` is not an Anthropic id (letters, digits, `_` and `-`)"
-        )));
-    }
-    Ok(id)
+    id_segment(id, "Anthropic")
 }
 
 impl Anthropic {
@@ -190,17 +181,7 @@ impl Anthropic {
         every: Duration,
         deadline: Duration,
     ) -> Result<Vec<BatchResult>> {
-        let until = tokio::time::Instant::now() + deadline.min(Duration::from_secs(86_400 * 30));
-        loop {
-            match self.batch_results(id).await {
-                Err(e) if e.kind() == ErrorKind::BadRequest && e.status() == Some(404) => {}
-                other => return other,
-            }
-            if tokio::time::Instant::now() + every > until {
-                return Err(Error::timeout(deadline));
-            }
-            tokio::time::sleep(every).await;
-        }
+        wait_for(every, deadline, 404, || self.batch_results(id)).await
     }
 
     /// Uploads a file (`POST /files`, the Files API beta): documents and

@@ -105,19 +105,11 @@ fn account_url(base: &str, account: &str) -> String {
     )
 }
 
-/// `text` for a URL path: `/` and `@` kept (model names are paths), every
-/// byte outside the unreserved set percent-encoded (`bad model` →
-/// `bad%20model`).
+/// `text` for a URL path: `/`, `@` and `:` kept (model names are paths),
+/// every other byte outside the unreserved set percent-encoded (`bad model`
+/// → `bad%20model`).
 fn path_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/@:".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    super::writing::percent_encoded(text, b"/@:")
 }
 
 /// What Workers AI's models take, as the recordings show: text only (no

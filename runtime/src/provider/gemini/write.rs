@@ -202,15 +202,7 @@ struct ThinkingConfig {
 /// characters percent-encoded; `/` kept for `tunedModels/…`-style names is not
 /// allowed here).
 pub(super) fn path_segment(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::provider::writing::percent_encoded(name, b"")
 }
 
 /// The body that keeps `prefix` (its system instruction and conversation)

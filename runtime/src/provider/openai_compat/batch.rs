@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 
 use super::{OpenAiCompat, OpenAiCompatModel};
 use crate::chat::{ChatRequest, RateLimits};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::provider::check_request;
 use crate::provider::storage::{
-    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, count, multipart_file, text,
+    Batch, BatchCounts, BatchFailure, BatchResult, BatchStatus, count, id_segment, multipart_file,
+    text, wait_for,
 };
 
 /// Where an OpenAI batch is, in the neutral words; `None` when it has not
@@ -57,25 +58,16 @@ fn batch_of(v: &Value) -> Result<Batch> {
     })
 }
 
-/// An id as one URL path segment: refused when it could leave it.
+/// An id as one URL path segment.
 fn segment(id: &str) -> Result<&str> {
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(Error::config(format!(
-            "`{id}` is not an OpenAI id (letters, digits, `_` and `-`)"
-        )));
-    }
-    Ok(id)
+    id_segment(id, "OpenAI")
 }
 
 impl OpenAiCompat {
     /// A batch by id (`GET /batches/{id}`).
     ///
     /// # Errors
-    /// The provider's error, or [`ErrorKind::Protocol`] for an answer that
+    /// The provider's error, or [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer that
     /// is not a batch.
     pub async fn batch(&self, id: &str) -> Result<Batch> {
         batch_of(&self.batch_object(id).await?)
@@ -91,9 +83,9 @@ impl OpenAiCompat {
     /// requests that failed, from its error file, after them).
     ///
     /// # Errors
-    /// [`ErrorKind::BadRequest`] (409) while it has not ended (see
+    /// [`ErrorKind::BadRequest`](crate::ErrorKind::BadRequest) (409) while it has not ended (see
     /// [`OpenAiCompat::wait_for_batch_results`]); a line that is not a
-    /// result is [`ErrorKind::Protocol`].
+    /// result is [`ErrorKind::Protocol`](crate::ErrorKind::Protocol).
     pub async fn batch_results(&self, id: &str) -> Result<Vec<BatchResult>> {
         let v = self.batch_object(id).await?;
         let status = text(&v, "status").unwrap_or_default();
@@ -125,7 +117,7 @@ impl OpenAiCompat {
     /// `deadline`, then reads its results.
     ///
     /// # Errors
-    /// [`ErrorKind::Timeout`] when `deadline` passes first; any other error
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when `deadline` passes first; any other error
     /// of the provider at once.
     pub async fn wait_for_batch_results(
         &self,
@@ -133,17 +125,7 @@ impl OpenAiCompat {
         every: Duration,
         deadline: Duration,
     ) -> Result<Vec<BatchResult>> {
-        let until = tokio::time::Instant::now() + deadline.min(Duration::from_secs(86_400 * 30));
-        loop {
-            match self.batch_results(id).await {
-                Err(e) if e.kind() == ErrorKind::BadRequest && e.status() == Some(409) => {}
-                other => return other,
-            }
-            if tokio::time::Instant::now() + every > until {
-                return Err(Error::timeout(deadline));
-            }
-            tokio::time::sleep(every).await;
-        }
+        wait_for(every, deadline, 409, || self.batch_results(id)).await
     }
 }
 
