@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p typecall-examples --example scoreboard -- \
-//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|ollama|VENDOR] [--base-url URL] \
+//!     [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|ollama|cohere|VENDOR] [--base-url URL] \
 //!     [--model NAME]... [--replay DIR] [--samples N] [--json]
 //! ```
 //! `--replay DIR` answers from a recordings tree (the layout of
@@ -86,6 +86,7 @@ fn parse_args() -> Result<Args, String> {
             | "cloudflare"
             | "bfl"
             | "ollama"
+            | "cohere"
     ) && typecall::provider::Vendor::from_name(&a.provider).is_none()
     {
         let vendors: Vec<&str> = typecall::provider::Vendor::ALL
@@ -94,7 +95,7 @@ fn parse_args() -> Result<Args, String> {
             .collect();
         return Err(format!(
             "unknown provider {}: use cerebras, openai-compat, anthropic, gemini, \
-             openai-responses, cloudflare, bfl, ollama or a vendor ({})",
+             openai-responses, cloudflare, bfl, ollama, cohere or a vendor ({})",
             a.provider,
             vendors.join(", ")
         ));
@@ -102,7 +103,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|ollama|VENDOR] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
+const USAGE: &str = "usage: scoreboard [--provider cerebras|openai-compat|anthropic|gemini|openai-responses|cloudflare|bfl|ollama|cohere|VENDOR] [--base-url URL] [--model NAME]... [--replay DIR] [--samples N] [--batch-wait SECS] [--json]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -122,7 +123,7 @@ async fn run() -> Result<(), String> {
     let mut targets: Vec<(String, bool)> = args.models.iter().map(|m| (m.clone(), false)).collect();
     let native = matches!(
         args.provider.as_str(),
-        "anthropic" | "gemini" | "openai-responses" | "cloudflare" | "bfl" | "ollama"
+        "anthropic" | "gemini" | "openai-responses" | "cloudflare" | "bfl" | "ollama" | "cohere"
     ) || typecall::provider::Vendor::from_name(&args.provider).is_some();
     let mut options = if native {
         ProbeOptions::extended(args.samples)

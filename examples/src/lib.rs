@@ -240,6 +240,16 @@ pub fn native_model(
             // Thinking as the model does by default, or switched off.
             Arc::new(if thinking { m } else { m.think(false) })
         }
+        "cohere" => {
+            // The model's own thinking default, as the public table ran it.
+            let c = match base_url {
+                Some(u) => typecall::provider::Cohere::new("replay")
+                    .base_url(u.trim_end_matches("/v1"))
+                    .retry(RetryPolicy::none()),
+                None => typecall::provider::Cohere::from_env().map_err(|e| e.to_string())?,
+            };
+            Arc::new(c.model(name))
+        }
         "cloudflare" => {
             let c = match base_url {
                 Some(u) => typecall::Cloudflare::new("ACCOUNT_ID", "replay")

@@ -160,6 +160,22 @@ pub fn sync_stream_pairs(
     pairs
 }
 
+/// The answer of `model` to `request`: blocking, or streamed and collected.
+///
+/// # Errors
+/// The model's error, or the stream's.
+pub async fn answer(
+    model: &dyn typecall::provider::Model,
+    request: &typecall::chat::ChatRequest,
+    stream: bool,
+) -> typecall::Result<typecall::chat::ChatResponse> {
+    if stream {
+        typecall::provider::collect(model.stream(request).await?).await
+    } else {
+        model.chat(request).await
+    }
+}
+
 /// Runs an agent, blocking or through its event stream, to its end.
 pub async fn run_agent(
     agent: typecall::Agent,

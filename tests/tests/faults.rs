@@ -603,6 +603,16 @@ fn native_models(url: &str, limits: Limits) -> Vec<(&'static str, Box<dyn Model>
                 typecall::Cloudflare::new("a", "k")
                     .base_url(url)
                     .retry(RetryPolicy::none())
+                    .limits(limits.clone())
+                    .model("m"),
+            ),
+        ),
+        (
+            "cohere",
+            Box::new(
+                typecall::provider::Cohere::new("k")
+                    .base_url(url)
+                    .retry(RetryPolicy::none())
                     .limits(limits)
                     .model("m"),
             ),
@@ -621,6 +631,7 @@ async fn native_providers_stop_a_1_gib_event_at_the_limit() -> CaseResult {
         &b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\""[..],
         &b"data: {\"type\":\"response.output_text.delta\",\"delta\":\""[..],
         &b"data: {\"response\":\""[..],
+        &b"data: {\"type\":\"content-delta\",\"delta\":{\"message\":{\"content\":{\"text\":\""[..],
     ] {
         let server = HostileServer::start(vec![Reply::raw(
             200,

@@ -112,6 +112,21 @@ fn providers() -> Vec<(&'static str, String, Build)> {
                 (Box::new(m), debug)
             },
         ),
+        (
+            "cohere",
+            format!(
+                r#"{{"id":"r","message":{{"role":"assistant","content":[{{"type":"text","text":"you sent {KEY}"}}]}},"finish_reason":"COMPLETE","usage":{{"tokens":{{"input_tokens":1,"output_tokens":1}}}}}}"#
+            ),
+            |url, rec| {
+                let m = typecall::provider::Cohere::new(KEY)
+                    .base_url(url)
+                    .retry(RetryPolicy::none())
+                    .observe(rec)
+                    .model("m");
+                let debug = format!("{m:?}");
+                (Box::new(m), debug)
+            },
+        ),
     ]
 }
 

@@ -1,9 +1,9 @@
 //! The native providers against their live APIs, each when its key is set
-//! (`ANTHROPIC_API_KEY`, `GEMINI_API_KEY`, `OPENAI_API_KEY`; skipped, saying
-//! so, otherwise): a blocking and a streamed answer, an agent that calls a
-//! tool, and a typed extraction. Models from `TYPECALL_ANTHROPIC_MODEL`,
-//! `TYPECALL_GEMINI_MODEL`, `TYPECALL_OPENAI_MODEL` (defaults: the cheapest
-//! recorded ones).
+//! (`ANTHROPIC_API_KEY`, `GEMINI_API_KEY`, `OPENAI_API_KEY`, `COHERE_API_KEY`;
+//! skipped, saying so, otherwise): a blocking and a streamed answer, an agent
+//! that calls a tool, and a typed extraction. Models from
+//! `TYPECALL_ANTHROPIC_MODEL`, `TYPECALL_GEMINI_MODEL`, `TYPECALL_OPENAI_MODEL`,
+//! `TYPECALL_COHERE_MODEL` (defaults: the cheapest recorded ones).
 
 use std::sync::Arc;
 
@@ -38,6 +38,13 @@ fn live_models() -> Vec<(&'static str, Arc<dyn Model>)> {
             Arc::new(c.model(name("TYPECALL_OPENAI_MODEL", "gpt-5.6-luna"))),
         )),
         Err(_) => typecall_tests::skip("live OpenAI Responses tests", "OPENAI_API_KEY is not set"),
+    }
+    match typecall::provider::Cohere::from_env() {
+        Ok(c) => out.push((
+            "cohere",
+            Arc::new(c.model(name("TYPECALL_COHERE_MODEL", "command-r7b-12-2024"))),
+        )),
+        Err(_) => typecall_tests::skip("live Cohere tests", "COHERE_API_KEY is not set"),
     }
     out
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, RateLimitResource, RateLimitWindow, ToolChoice};
 use typecall::output::OutputMode;
-use typecall::provider::{AnthropicModel, Model, RetryPolicy, check_request, collect};
+use typecall::provider::{AnthropicModel, Model, RetryPolicy, check_request};
 use typecall::testing::Replay;
 use typecall::{Agent, Anthropic, ErrorKind, Extract};
 use typecall_tests::anthropic::{Facts, facts_of, normalized, request_from_recorded, thinking_of};
@@ -76,14 +76,7 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
     }
 
     // 2. The answer is read into the recorded facts.
-    let result = if stream {
-        match model.stream(&request).await {
-            Ok(s) => collect(s).await,
-            Err(e) => Err(e),
-        }
-    } else {
-        model.chat(&request).await
-    };
+    let result = typecall_tests::answer(&model, &request, stream).await;
     if status != 200 {
         let api: Value = serde_json::from_str(&last.response.body).unwrap_or(Value::Null);
         let kind = api["error"]["type"].as_str();

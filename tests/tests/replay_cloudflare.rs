@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use typecall::chat::{ChatRequest, ChatResponse, Message, ToolCall, split_think};
-use typecall::provider::{CloudflareModel, Model, RetryPolicy, collect};
+use typecall::provider::{CloudflareModel, RetryPolicy};
 use typecall::testing::Replay;
 use typecall::{Cloudflare, ErrorKind};
 use typecall_tests::replay::{normalized_chat, request_from_recorded};
@@ -135,14 +135,7 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
             "request differs:\n  built:    {built}\n  recorded: {body}"
         ));
     }
-    let result = if stream {
-        match model.stream(&request).await {
-            Ok(s) => collect(s).await,
-            Err(e) => Err(e),
-        }
-    } else {
-        model.chat(&request).await
-    };
+    let result = typecall_tests::answer(&model, &request, stream).await;
     if status != 200 {
         let kind = result.as_ref().err().map(|e| e.kind());
         let ok = match status {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use typecall::agent::ToolMode;
 use typecall::chat::{ChatResponse, FinishReason, ToolChoice};
-use typecall::provider::{GeminiModel, Model, RetryPolicy, check_request, collect};
+use typecall::provider::{GeminiModel, Model, RetryPolicy, check_request};
 use typecall::testing::Replay;
 use typecall::{Agent, ErrorKind, Extract, Gemini};
 use typecall_tests::gemini::{Facts, configure, facts_of, request_from_recorded};
@@ -68,14 +68,7 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
             "request differs:\n  built:    {built}\n  recorded: {body}"
         ));
     }
-    let result = if stream {
-        match model.stream(&request).await {
-            Ok(s) => collect(s).await,
-            Err(e) => Err(e),
-        }
-    } else {
-        model.chat(&request).await
-    };
+    let result = typecall_tests::answer(&model, &request, stream).await;
     if status != 200 {
         let ok = match (&result, status) {
             (Err(e), 400 | 401 | 403) if e.kind() == ErrorKind::Auth => true,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use typecall::chat::{ChatRequest, ChatResponse, FinishReason};
 use typecall::provider::Ollama;
-use typecall::provider::{Model, OllamaModel, RetryPolicy, collect};
+use typecall::provider::{OllamaModel, RetryPolicy};
 use typecall::testing::Replay;
 use typecall_tests::replay::{normalized_chat, request_from_recorded};
 use typecall_tests::{
@@ -124,14 +124,7 @@ async fn check_file(path: PathBuf) -> Result<Option<ChatResponse>, String> {
             "request differs:\n  built:    {built}\n  recorded: {body}"
         ));
     }
-    let result = if stream {
-        match m.stream(&request).await {
-            Ok(s) => collect(s).await,
-            Err(e) => Err(e),
-        }
-    } else {
-        m.chat(&request).await
-    };
+    let result = typecall_tests::answer(&m, &request, stream).await;
     if last.response.status != 200 {
         return match result {
             Err(_) => Ok(None),

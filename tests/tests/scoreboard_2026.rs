@@ -278,6 +278,13 @@ async fn the_replayed_ollama_scoreboard_is_at_least_the_public_one() {
 }
 
 #[tokio::test]
+async fn the_replayed_cohere_scoreboard_is_at_least_the_public_one() {
+    if let Some(table) = check("cohere", "cohere").await {
+        snapshot("cohere", table);
+    }
+}
+
+#[tokio::test]
 async fn the_replayed_bfl_scoreboard_is_at_least_the_public_one() {
     if let Some(table) = check("bfl", "bfl").await {
         snapshot("bfl", table);

@@ -88,6 +88,12 @@ pub enum CitationSource {
         /// Its title, if known.
         title: Option<String>,
     },
+    /// The result of one of the conversation's tool calls (Cohere cites
+    /// them).
+    ToolResult {
+        /// The id of the call whose result is cited.
+        call_id: String,
+    },
 }
 
 /// A provider-side tool call (web search, web fetch) made while answering.
@@ -143,7 +149,7 @@ impl ChatResponse {
                     url: url.clone(),
                     title: title.clone(),
                 }),
-                CitationSource::Document { .. } => None,
+                CitationSource::Document { .. } | CitationSource::ToolResult { .. } => None,
             })
             .collect();
         self.server_tool_calls

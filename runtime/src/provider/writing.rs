@@ -43,17 +43,19 @@ pub(crate) fn plain_function_tools(req: &crate::chat::ChatRequest) -> Vec<PlainT
     if req.tool_choice == Some(crate::chat::ToolChoice::None) {
         return Vec::new();
     }
-    req.tools
-        .iter()
-        .map(|t| PlainTool {
-            kind: "function",
-            function: PlainFunction {
-                description: &t.description,
-                name: &t.name,
-                parameters: &t.parameters,
-            },
-        })
-        .collect()
+    req.tools.iter().map(plain_tool).collect()
+}
+
+/// One function tool in the form of [`plain_function_tools`].
+pub(crate) fn plain_tool(t: &crate::tool::ToolDef) -> PlainTool<'_> {
+    PlainTool {
+        kind: "function",
+        function: PlainFunction {
+            description: &t.description,
+            name: &t.name,
+            parameters: &t.parameters,
+        },
+    }
 }
 
 /// See [`plain_function_tools`].

@@ -15,7 +15,8 @@ pub struct RequestMeaning {
     pub model: String,
     /// Whether it streams.
     pub stream: bool,
-    /// The user and tool messages, in order: (role, text).
+    /// The user and tool messages, in order: (role, text); a request's
+    /// separate documents (Cohere's) come first, as `("document", text)`.
     pub messages: Vec<(String, String)>,
     /// The tools' names, sorted.
     pub tools: Vec<String>,
@@ -142,17 +143,27 @@ impl RequestMeaning {
 }
 
 /// The user and tool turns of a request in any of the spoken formats: chat
-/// completions and Anthropic (`messages`), Gemini (`contents`), OpenAI
+/// completions and Anthropic (`messages`, with Cohere's `documents`), Gemini (`contents`), OpenAI
 /// Responses (`input`), an image job's `prompt`.
 fn conversation(b: &Value) -> Vec<(String, String)> {
     let list = |k: &str| b.get(k).and_then(Value::as_array).into_iter().flatten();
     if b.get("messages").is_some() {
-        return list("messages")
-            .filter_map(|m| {
+        // Cohere's documents, apart from the messages: their text.
+        let documents = list("documents").map(|d| {
+            let text = d
+                .pointer("/data/snippet")
+                .or_else(|| d.pointer("/data/text"));
+            (
+                "document".to_owned(),
+                text.and_then(Value::as_str).unwrap_or_default().to_owned(),
+            )
+        });
+        return documents
+            .chain(list("messages").filter_map(|m| {
                 let role = m.get("role").and_then(Value::as_str)?;
                 matches!(role, "user" | "tool")
                     .then(|| (role.to_owned(), content_text(m.get("content"))))
-            })
+            }))
             .collect();
     }
     // An image job (BFL): its prompt.

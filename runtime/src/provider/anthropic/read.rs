@@ -18,7 +18,8 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 use crate::provider::http::{
-    ApiKey, Limits, error_status_in_text, status_error, too_large, too_many_tool_calls,
+    ApiKey, Limits, error_in_answer, error_status_in_text, status_error, too_large,
+    too_many_tool_calls,
 };
 use crate::provider::json;
 use crate::provider::lenient::{Count, Items, Obj, Text};
@@ -157,13 +158,10 @@ pub(super) fn parse_message_within(body: &str, limits: &Limits) -> Result<ChatRe
         Err(e) => return Err(Error::protocol(format!("a message ({e})"), body)),
     };
     if message.kind.0.as_deref() == Some("error") {
-        return Err(status_error(
-            error_status_in_text(body, 500),
+        return Err(error_in_answer(
             body,
             message.model.0.as_deref().unwrap_or_default(),
             RateLimits::default(),
-            None,
-            None,
         ));
     }
     let Some(content) = message.content.as_ref() else {

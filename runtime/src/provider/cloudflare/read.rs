@@ -16,7 +16,7 @@ use crate::chat::{
     ToolCallDelta, Usage, separate_reasoning,
 };
 use crate::error::{Error, Result};
-use crate::provider::http::{ApiKey, Limits, error_status_in_text, status_error};
+use crate::provider::http::{ApiKey, Limits, error_in_answer, error_status_in_text};
 use crate::provider::lenient::{Count, Items, Obj, Text};
 use crate::provider::openai_compat::decode::WireFunction;
 use crate::provider::openai_compat::stream::{Chunk, StreamDecoder};
@@ -143,15 +143,7 @@ pub(crate) fn parse_response(body: &str, request: &ChatRequest) -> Result<ChatRe
     let Some(answer) = envelope.result.0 else {
         // `success: false` with a 200: typed by the error it carries.
         if envelope.success == Some(false) {
-            let status = error_status_in_text(body, 500);
-            return Err(status_error(
-                status,
-                body,
-                "",
-                Default::default(),
-                None,
-                None,
-            ));
+            return Err(error_in_answer(body, "", Default::default()));
         }
         return Err(Error::protocol("a Workers AI answer (no `result`)", body));
     };

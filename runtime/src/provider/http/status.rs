@@ -135,6 +135,14 @@ pub(crate) fn error_status_in(error: &Value, fallback: u16) -> u16 {
         .unwrap_or(fallback)
 }
 
+/// The error a successful answer's `body` reports instead of an answer
+/// (typed by the status or name it carries; a server error when it names
+/// none), for `model`.
+pub(crate) fn error_in_answer(body: &str, model: &str, rate_limits: RateLimits) -> Error {
+    let status = error_status_in_text(body, 500);
+    status_error(status, body, model, rate_limits, None, None)
+}
+
 /// [`error_status_in`] of an error's JSON text; `fallback` when it is not
 /// JSON.
 pub(crate) fn error_status_in_text(text: &str, fallback: u16) -> u16 {

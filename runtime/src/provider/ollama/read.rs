@@ -14,7 +14,7 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 use crate::provider::http::{
-    ApiKey, Limits, error_status_in_text, status_error, too_many_tool_calls,
+    ApiKey, Limits, error_in_answer, error_status_in_text, status_error, too_many_tool_calls,
 };
 use crate::provider::openai_compat::decode::parse_logprobs;
 use crate::provider::streaming::{Decode, oversized_line};
@@ -100,15 +100,7 @@ pub(crate) fn parse_response(body: &str, model: &str) -> Result<ChatResponse> {
         .map_err(|e| Error::protocol(format!("an Ollama answer ({e})"), body))?;
     if !v.is_object() || v.get("message").is_none() {
         if v.get("error").is_some() {
-            let status = error_status_in_text(body, 500);
-            return Err(status_error(
-                status,
-                body,
-                model,
-                Default::default(),
-                None,
-                None,
-            ));
+            return Err(error_in_answer(body, model, Default::default()));
         }
         return Err(Error::protocol("an Ollama answer (no `message`)", body));
     }

@@ -12,7 +12,7 @@ use crate::chat::{
     TimeInfo, TokenLogprob, ToolCall, TopLogprob, Usage, WebSource, separate_reasoning,
 };
 use crate::error::{Error, Result};
-use crate::provider::http::{error_status_in_text, status_error};
+use crate::provider::http::error_in_answer;
 use crate::provider::lenient::{Count, Items, Obj, Real, Text, first_object};
 
 /// A chat completion, or one chunk of a streamed one. Only the first choice
@@ -369,14 +369,10 @@ pub(crate) fn parse_response(body: &str, rate_limits: &RateLimits) -> Result<Cha
         // An error in a successful answer (OpenRouter relays an upstream
         // provider's refusal so): typed by the status it names.
         if completion.error.is_some_and(|e| e.get().starts_with('{')) {
-            let status = error_status_in_text(body, 500);
-            return Err(status_error(
-                status,
+            return Err(error_in_answer(
                 body,
                 completion.model.0.as_deref().unwrap_or_default(),
                 rate_limits.clone(),
-                None,
-                None,
             ));
         }
         return Err(Error::protocol("a chat completion (no `choices`)", body));
