@@ -48,6 +48,8 @@ pub fn pick_model() -> Result<(Arc<dyn Model>, String), String> {
 
 /// The support ticket the extraction example (and the real-model test) asks for:
 /// a struct with an enum, a bounded list of structs, and an optional field.
+pub mod refunds;
+
 pub mod ticket {
     use schemars::JsonSchema;
     use serde::Deserialize;

@@ -35,6 +35,8 @@ extern crate self as typecall;
 
 pub mod agent;
 pub mod chat;
+#[cfg(feature = "restate")]
+pub mod durable;
 pub mod error;
 pub mod future;
 #[doc = include_str!("../../docs/guide.md")]

@@ -97,6 +97,9 @@ pub(crate) struct Executor {
     started: BTreeMap<usize, (ToolCall, Instant)>,
     /// The records of the calls that finished, by position.
     done: BTreeMap<usize, ToolCallRecord>,
+    /// One call at a time, in call order (a durable run's journal must see
+    /// the same order on replay): the end of the call started last.
+    in_order: Option<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 impl Executor {
@@ -110,6 +113,7 @@ impl Executor {
             sink,
             started: BTreeMap::new(),
             done: BTreeMap::new(),
+            in_order: cfg.tools_in_order.then_some(None),
         }
     }
 
@@ -158,7 +162,20 @@ impl Executor {
         let permits = self.permits.clone();
         let lock = self.tools.sequential.get(&call.name).cloned();
         let sink = self.sink.clone();
+        // In order: this call waits for the one before to end, and tells the
+        // next one when it ends (or is stopped: the sender drops).
+        let (after, ended) = match &mut self.in_order {
+            Some(last) => {
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                (last.replace(rx), Some(tx))
+            }
+            None => (None, None),
+        };
         self.set.spawn(async move {
+            let _ended = ended;
+            if let Some(before) = after {
+                let _ = before.await;
+            }
             let (call, denied) = match (decided, wait_for) {
                 (Some(denied), _) => (call, denied),
                 (None, Some(pending)) => {
@@ -177,7 +194,9 @@ impl Executor {
                         Some(l) => Some(l.lock().await),
                         None => None,
                     };
-                    toolbox.call_in(&call.name, &call.arguments, &ctx).await
+                    toolbox
+                        .call_in(&call.name, &call.arguments, &ctx.for_call(&call.id))
+                        .await
                 }
             };
             let duration = t0.elapsed();

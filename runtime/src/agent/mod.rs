@@ -76,6 +76,8 @@ pub(crate) struct Config {
     pub build_error: Option<Arc<Error>>,
     pub max_turns: u32,
     pub max_parallel_tools: usize,
+    /// A turn's calls run one at a time, in call order (durable runs).
+    pub tools_in_order: bool,
     pub tool_timeout: Option<Duration>,
     pub token_budget: Option<u64>,
     pub deadline: Option<Duration>,
@@ -165,7 +167,7 @@ impl Config {
 /// ```
 #[derive(Clone)]
 pub struct Agent {
-    cfg: Config,
+    pub(crate) cfg: Config,
 }
 
 impl fmt::Debug for Agent {
@@ -222,6 +224,7 @@ impl Agent {
                 build_error: None,
                 max_turns: 8,
                 max_parallel_tools: 4,
+                tools_in_order: false,
                 tool_timeout: Some(DEFAULT_TOOL_TIMEOUT),
                 token_budget: None,
                 deadline: None,

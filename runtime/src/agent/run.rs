@@ -1013,6 +1013,38 @@ mod tests {
         word
     }
 
+    /// Notes which call started, waits as long as asked, and notes its end.
+    #[crate::tool]
+    async fn step(name: String, millis: u64, log: crate::tool::Ctx<Mutex<Vec<String>>>) -> String {
+        log.lock().unwrap().push(format!("{name}+"));
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        log.lock().unwrap().push(format!("{name}-"));
+        name
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_in_order_run_one_after_another_in_call_order() {
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let model = Answers(Mutex::new(vec![
+            calls(&[
+                ("a", "step", r#"{"name": "a", "millis": 60}"#),
+                ("b", "step", r#"{"name": "b", "millis": 0}"#),
+                ("c", "step", r#"{"name": "c", "millis": 20}"#),
+            ]),
+            text("done"),
+        ]));
+        let mut agent = Agent::new(model).tool(Step).tool_mode(ToolMode::Native);
+        agent.cfg.toolbox.context_mut().insert_arc(log.clone());
+        agent.cfg.tools_in_order = true;
+        let run = agent.run("go").await.unwrap();
+        assert_eq!(run.final_text.as_deref(), Some("done"));
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["a+", "a-", "b+", "b-", "c+", "c-"],
+            "each call starts when the one before ended"
+        );
+    }
+
     /// Sleeps long.
     #[crate::tool]
     async fn nap() -> String {

@@ -224,6 +224,15 @@ impl Replay {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// How many requests were answered from the recordings so far (a
+    /// request answered again counts again).
+    pub fn served(&self) -> usize {
+        self.table
+            .lock()
+            .map(|t| t.table.values().map(|e| e.served).sum())
+            .unwrap_or(0)
+    }
 }
 
 impl Drop for Replay {

@@ -61,12 +61,14 @@ impl<S: ?Sized> fmt::Debug for Ctx<S> {
 pub struct ToolContext {
     values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     names: Vec<&'static str>,
+    call_id: Option<String>,
 }
 
 impl fmt::Debug for ToolContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ToolContext")
             .field("types", &self.names)
+            .field("call_id", &self.call_id)
             .finish()
     }
 }
@@ -86,6 +88,20 @@ impl ToolContext {
     pub fn insert_arc<S: Send + Sync + 'static>(&mut self, value: Arc<S>) {
         if self.values.insert(TypeId::of::<S>(), value).is_none() {
             self.names.push(type_name::<S>());
+        }
+    }
+
+    /// The id of the call being run, when an agent runs it (unique in the
+    /// run's conversation; stable across a durable run's retries).
+    pub fn call_id(&self) -> Option<&str> {
+        self.call_id.as_deref()
+    }
+
+    /// This context for the call `id`.
+    pub(crate) fn for_call(&self, id: &str) -> Self {
+        Self {
+            call_id: Some(id.to_owned()),
+            ..self.clone()
         }
     }
 

@@ -134,6 +134,16 @@ impl Toolbox {
         self
     }
 
+    /// The same toolbox with each tool replaced by what `wrap` makes of it
+    /// (its name unchanged).
+    #[cfg(feature = "restate")]
+    pub(crate) fn map_tools(&self, mut wrap: impl FnMut(Arc<dyn Tool>) -> Arc<dyn Tool>) -> Self {
+        Self {
+            tools: self.tools.iter().cloned().map(&mut wrap).collect(),
+            ..self.clone()
+        }
+    }
+
     /// The context tools are given.
     pub fn context_mut(&mut self) -> &mut ToolContext {
         &mut self.context
