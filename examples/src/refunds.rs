@@ -108,7 +108,10 @@ pub async fn refund(
             .append(true)
             .open(&ledger.path)
             .map_err(|e| format!("the payment API is down: {e}"))?;
-        writeln!(file, "{}\t{order_id}\t{amount_cents}", key.0)
+        // One write of the whole line: appends from many calls (and
+        // workers) never interleave.
+        let line = format!("{}\t{order_id}\t{amount_cents}\n", key.0);
+        file.write_all(line.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| format!("the payment API is down: {e}"))?;
         // The API confirms a while later (a crash here is what the key is for).

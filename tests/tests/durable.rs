@@ -21,6 +21,9 @@ const LOOKUP: &str = r#"{"order_id":"42","total_cents":1999}"#;
 const REFUNDED: &str = r#"{"order_id":"42","refunded_cents":1999}"#;
 const ANSWER: &str = "Refunded 19.99 on order 42.";
 const DENIED_ANSWER: &str = "I could not refund order 42: it was not approved.";
+const TIMED_OUT_ANSWER: &str = "No one approved the refund of order 42 in time.";
+/// The approval timeout of the worker that times out (its message says seconds).
+const APPROVAL_TIMEOUT_MS: &str = "1000";
 
 /// When set, this process is a worker: it serves the refund agent there.
 const WORKER_ENV: &str = "TYPECALL_DURABLE_WORKER_ADDR";
@@ -41,10 +44,16 @@ fn durable_worker() {
             .retry(typecall::provider::RetryPolicy::none())
             .model(MODEL);
         let model = std::sync::Arc::new(model);
-        let durable = match std::env::var_os("TYPECALL_DURABLE_NO_APPROVAL") {
+        let mut durable = match std::env::var_os("TYPECALL_DURABLE_NO_APPROVAL") {
             Some(_) => DurableAgent::new(typecall_examples::refunds::agent(model)),
             None => typecall_examples::refunds::durable(model),
         };
+        if let Some(ms) = std::env::var("TYPECALL_DURABLE_APPROVAL_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            durable = durable.approval_timeout(Duration::from_millis(ms));
+        }
         HttpServer::new(Endpoint::builder().bind(durable).build())
             .listen_and_serve(addr.parse().unwrap())
             .await;
@@ -102,6 +111,11 @@ fn model_server() -> Replay {
         message: "not today".into(),
     }
     .to_string();
+    let timed_out = typecall::tool::ToolError::Denied {
+        tool: "refund".into(),
+        message: "no one approved this call within 1 s".into(),
+    }
+    .to_string();
     Replay::from_interactions(vec![
         turn(
             &[],
@@ -116,6 +130,13 @@ fn model_server() -> Replay {
         turn(
             &[LOOKUP, REFUNDED],
             chat_answer(json!({"role": "assistant", "content": ANSWER}), "stop"),
+        ),
+        turn(
+            &[LOOKUP, &timed_out],
+            chat_answer(
+                json!({"role": "assistant", "content": TIMED_OUT_ANSWER}),
+                "stop",
+            ),
         ),
         turn(
             &[LOOKUP, &denied],
@@ -194,12 +215,29 @@ impl Restate {
         }
     }
 
-    async fn start(&self, run: &str) {
-        self.post(
-            format!("{}/Agent/{run}/run/send", self.ingress),
-            json!({"input": PROMPT}),
-        )
-        .await;
+    /// Starts `run`; its invocation's id.
+    async fn start(&self, run: &str) -> String {
+        let v = self
+            .post(
+                format!("{}/Agent/{run}/run/send", self.ingress),
+                json!({"input": PROMPT}),
+            )
+            .await;
+        v["invocationId"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Cancels an invocation (Restate's admin API).
+    async fn cancel(&self, invocation: &str) {
+        let url = format!("{}/invocations/{invocation}/cancel", self.admin);
+        let r = self.http.patch(&url).send().await.unwrap();
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+    }
+
+    /// The run's end as Restate gives it: its HTTP status and body.
+    async fn end(&self, run: &str) -> (u16, String) {
+        let url = format!("{}/restate/workflow/Agent/{run}/attach", self.ingress);
+        let r = self.http.get(&url).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
     }
 
     /// The calls of `run` waiting for approval, once there are some.
@@ -226,6 +264,15 @@ impl Restate {
             json!({"call_id": call_id, "approved": approved, "reason": "not today"}),
         )
         .await;
+    }
+
+    /// Decides the first call of `run` waiting for approval, and waits for
+    /// the run's outcome.
+    async fn decide(&self, run: &str, approved: bool) -> Value {
+        let pending = self.pending(run).await;
+        let call = pending[0]["call_id"].as_str().unwrap_or_default();
+        self.approve(run, call, approved).await;
+        self.outcome(run).await
     }
 
     /// The run's outcome, once it is over.
@@ -257,10 +304,23 @@ impl Worker {
         latency_ms: u64,
         approvals: bool,
     ) -> Self {
+        Self::start_at(port, &model.url(), ledger, latency_ms, approvals, &[])
+    }
+
+    /// A worker whose model is at `model_url`, with more `env`.
+    fn start_at(
+        port: u16,
+        model_url: &str,
+        ledger: &Path,
+        latency_ms: u64,
+        approvals: bool,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut command = Command::new(std::env::current_exe().unwrap());
         if !approvals {
             command.env("TYPECALL_DURABLE_NO_APPROVAL", "1");
         }
+        command.envs(env.iter().copied());
         let child = command
             .args([
                 "--exact",
@@ -269,7 +329,7 @@ impl Worker {
                 "--test-threads=1",
             ])
             .env(WORKER_ENV, format!("127.0.0.1:{port}"))
-            .env("TYPECALL_DURABLE_MODEL_URL", model.url())
+            .env("TYPECALL_DURABLE_MODEL_URL", model_url)
             .env("REFUND_LEDGER", ledger)
             .env("REFUND_API_LATENCY_MS", latency_ms.to_string())
             .stdout(Stdio::null())
@@ -303,6 +363,37 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A proxy to the model whose answers wait `delay` on each new connection
+/// (the request goes through at once): a model answer on its way.
+async fn slow_proxy(model: &Replay, delay: Duration) -> String {
+    let upstream = model
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(model) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut client_in, mut client_out) = client.into_split();
+                let (mut model_in, mut model_out) = model.into_split();
+                let ask = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_in, &mut model_out).await;
+                });
+                tokio::time::sleep(delay).await;
+                let _ = tokio::io::copy(&mut model_in, &mut client_out).await;
+                ask.abort();
+            });
+        }
+    });
+    format!("http://{addr}/v1")
 }
 
 fn free_port() -> u16 {
@@ -406,19 +497,85 @@ async fn runs_survive_killed_workers_refund_once_and_scale_over_two() {
     // 3. Denied: no refund, and the model is told why.
     let run = format!("denied-{id}");
     restate.start(&run).await;
-    let pending = restate.pending(&run).await;
-    restate
-        .approve(&run, pending[0]["call_id"].as_str().unwrap(), false)
-        .await;
-    let outcome = restate.outcome(&run).await;
+    let outcome = restate.decide(&run, false).await;
     assert_eq!(text_of(&outcome), DENIED_ANSWER, "{outcome}");
     assert_eq!(refunds(&ledger).len(), 1, "nothing refunded when denied");
     drop(_worker);
 
-    // 4. Fifty runs over two workers at once.
+    // 4. Killed while the model's first answer is on its way: that turn is
+    //    asked again (its answer never reached the journal), no other.
+    let ledger = ledger_path("crash-in-model-call");
+    let proxy = slow_proxy(&model, Duration::from_secs(2)).await;
+    let port = free_port();
+    let worker = Worker::start_at(port, &proxy, &ledger, 0, true, &[]);
+    restate.register(&worker).await;
+    let run = format!("crash-in-model-call-{id}");
+    let served = model.served();
+    restate.start(&run).await;
+    wait_for("the model to be asked", || model.served() == served + 1).await;
+    worker.kill();
+    let _worker = Worker::start_at(port, &proxy, &ledger, 0, true, &[]);
+    let outcome = restate.decide(&run, true).await;
+    assert_eq!(text_of(&outcome), ANSWER, "{outcome}");
+    assert_eq!(refunds(&ledger).len(), 1);
+    assert_eq!(
+        model.served() - served,
+        3,
+        "turn 1 asked again after the crash, turn 2 once"
+    );
+    drop(_worker);
+
+    // 5. No one approves in time: the call is denied, the model told so.
+    let ledger = ledger_path("approval-timeout");
+    let worker = Worker::start_at(
+        free_port(),
+        &model.url(),
+        &ledger,
+        0,
+        true,
+        &[("TYPECALL_DURABLE_APPROVAL_TIMEOUT_MS", APPROVAL_TIMEOUT_MS)],
+    );
+    restate.register(&worker).await;
+    let run = format!("approval-timeout-{id}");
+    restate.start(&run).await;
+    let outcome = restate.outcome(&run).await;
+    assert_eq!(text_of(&outcome), TIMED_OUT_ANSWER, "{outcome}");
+    assert!(refunds(&ledger).is_empty());
+    drop(worker);
+
+    // 6. Cancelled while it waits for approval: it ends, nothing refunded,
+    //    and the approval that comes later changes nothing.
+    let ledger = ledger_path("cancelled");
+    let worker = Worker::start(free_port(), &model, &ledger, 0);
+    restate.register(&worker).await;
+    let run = format!("cancelled-{id}");
+    let invocation = restate.start(&run).await;
+    let pending = restate.pending(&run).await;
+    restate.cancel(&invocation).await;
+    let (status, body) = restate.end(&run).await;
+    assert!(
+        status >= 400 && body.to_lowercase().contains("cancel"),
+        "{status} {body}"
+    );
+    let late = restate
+        .http
+        .post(format!("{}/Agent/{run}/approve", restate.ingress))
+        .json(&json!({"call_id": pending[0]["call_id"], "approved": true}))
+        .send()
+        .await
+        .unwrap();
+    drop(late);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        refunds(&ledger).is_empty(),
+        "a cancelled run refunds nothing"
+    );
+    drop(worker);
+
+    // 7. Fifty runs over two workers at once.
     fifty_runs_over_two_workers(&restate, &model).await;
 
-    // 5. What journaling costs: the same runs with and without Restate.
+    // 8. What journaling costs: the same runs with and without Restate.
     journaling_overhead(&restate, &model).await;
 }
 
@@ -484,15 +641,7 @@ async fn fifty_runs_over_two_workers(restate: &Restate, model: &Replay) {
     for run in &runs[25..] {
         restate.start(run).await;
     }
-    let approvals = runs.iter().map(|run| async move {
-        {
-            let pending = restate.pending(run).await;
-            restate
-                .approve(run, pending[0]["call_id"].as_str().unwrap(), true)
-                .await;
-            restate.outcome(run).await
-        }
-    });
+    let approvals = runs.iter().map(|run| restate.decide(run, true));
     let outcomes = futures_util::future::join_all(approvals).await;
     for (run, outcome) in runs.iter().zip(&outcomes) {
         assert_eq!(text_of(outcome), ANSWER, "{run}: {outcome}");
