@@ -44,10 +44,17 @@ fn durable_worker() {
             .retry(typecall::provider::RetryPolicy::none())
             .model(MODEL);
         let model = std::sync::Arc::new(model);
-        let mut durable = match std::env::var_os("TYPECALL_DURABLE_NO_APPROVAL") {
-            Some(_) => DurableAgent::new(typecall_examples::refunds::agent(model)),
-            None => typecall_examples::refunds::durable(model),
-        };
+        let mut agent = typecall_examples::refunds::agent(model);
+        if let Some(n) = std::env::var("TYPECALL_DURABLE_MAX_TOKENS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            agent = agent.max_tokens(n);
+        }
+        let mut durable = DurableAgent::new(agent);
+        if std::env::var_os("TYPECALL_DURABLE_NO_APPROVAL").is_none() {
+            durable = durable.needs_approval("refund");
+        }
         if let Some(ms) = std::env::var("TYPECALL_DURABLE_APPROVAL_TIMEOUT_MS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -266,6 +273,14 @@ impl Restate {
         .await;
     }
 
+    /// The calls of `run` waiting for approval now (none, too).
+    async fn pending_now(&self, run: &str) -> Vec<Value> {
+        let v = self
+            .post(format!("{}/Agent/{run}/pending", self.ingress), json!(null))
+            .await;
+        v.as_array().cloned().unwrap_or_default()
+    }
+
     /// Decides the first call of `run` waiting for approval, and waits for
     /// the run's outcome.
     async fn decide(&self, run: &str, approved: bool) -> Value {
@@ -365,18 +380,27 @@ impl Drop for Worker {
     }
 }
 
-/// A proxy to the model whose answers wait `delay` on each new connection
-/// (the request goes through at once): a model answer on its way.
-async fn slow_proxy(model: &Replay, delay: Duration) -> String {
-    let upstream = model
-        .url()
+/// A proxy to the model at `upstream` (a base URL) whose answers wait
+/// `delay` on each new connection (the request goes through at once): a
+/// model answer on its way. Its URL, and how many connections it took.
+async fn slow_proxy(
+    upstream: &str,
+    delay: Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let upstream = upstream
         .trim_start_matches("http://")
-        .trim_end_matches("/v1")
+        .split('/')
+        .next()
+        .unwrap_or_default()
         .to_owned();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let taken = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = taken.clone();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
             let upstream = upstream.clone();
             tokio::spawn(async move {
                 let Ok(model) = tokio::net::TcpStream::connect(&upstream).await else {
@@ -393,7 +417,7 @@ async fn slow_proxy(model: &Replay, delay: Duration) -> String {
             });
         }
     });
-    format!("http://{addr}/v1")
+    (format!("http://{addr}/v1"), taken)
 }
 
 fn free_port() -> u16 {
@@ -505,7 +529,7 @@ async fn runs_survive_killed_workers_refund_once_and_scale_over_two() {
     // 4. Killed while the model's first answer is on its way: that turn is
     //    asked again (its answer never reached the journal), no other.
     let ledger = ledger_path("crash-in-model-call");
-    let proxy = slow_proxy(&model, Duration::from_secs(2)).await;
+    let (proxy, _) = slow_proxy(&model.url(), Duration::from_secs(2)).await;
     let port = free_port();
     let worker = Worker::start_at(port, &proxy, &ledger, 0, true, &[]);
     restate.register(&worker).await;
@@ -577,6 +601,60 @@ async fn runs_survive_killed_workers_refund_once_and_scale_over_two() {
 
     // 8. What journaling costs: the same runs with and without Restate.
     journaling_overhead(&restate, &model).await;
+
+    // 9. A real model: the local one, killed while it writes its answer.
+    on_the_local_model(&restate).await;
+}
+
+/// A run on the local llama.cpp model (`TYPECALL_LOCAL_BASE_URL`) whose
+/// worker is killed while the model is at work: the run ends after the
+/// restart (every refund it asks for approved), with at most one refund.
+async fn on_the_local_model(restate: &Restate) {
+    let Ok(url) = std::env::var("TYPECALL_LOCAL_BASE_URL") else {
+        typecall_tests::skip(
+            "a durable run on the local model",
+            "TYPECALL_LOCAL_BASE_URL is not set (scripts/local-model start)",
+        );
+        return;
+    };
+    let ledger = ledger_path("local-model");
+    let port = free_port();
+    let env = [("TYPECALL_DURABLE_MAX_TOKENS", "96")];
+    // The first answer is held back long enough to kill the worker while
+    // the model writes it.
+    let (proxy, asked) = slow_proxy(url.trim(), Duration::from_secs(3)).await;
+    let worker = Worker::start_at(port, &proxy, &ledger, 0, true, &env);
+    restate.register(&worker).await;
+    let run = format!("local-model-{}", std::process::id());
+    restate.start(&run).await;
+    wait_for("the local model to be asked", || {
+        asked.load(std::sync::atomic::Ordering::SeqCst) > 0
+    })
+    .await;
+    worker.kill();
+    let _worker = Worker::start_at(port, url.trim(), &ledger, 0, true, &env);
+    let end = restate.end(&run);
+    tokio::pin!(end);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let (status, body) = loop {
+        tokio::select! {
+            ended = &mut end => break ended,
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                for p in restate.pending_now(&run).await {
+                    restate.approve(&run, p["call_id"].as_str().unwrap_or_default(), true).await;
+                }
+                assert!(Instant::now() < deadline, "the run on the local model did not end");
+            }
+        }
+    };
+    // It ended: with an answer, or with the agent's own stop (a small
+    // model may loop: a terminal failure), never stuck.
+    let text = serde_json::from_str::<Value>(&body)
+        .map(|run| text_of(&run))
+        .unwrap_or(body.clone());
+    eprintln!("durable: the local model's run ended after the kill: {status} {text:.80}");
+    assert!(matches!(status, 200 | 500), "{status} {body}");
+    assert!(refunds(&ledger).len() <= 1, "at most one refund");
 }
 
 /// The same run (two model calls, two tool calls, no approval) 20 times in
