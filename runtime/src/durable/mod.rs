@@ -36,7 +36,8 @@
 //! runs a step that had not completed again. A run's model calls are
 //! blocking; its events are the journal (Restate's UI and CLI show each
 //! step), not a token stream. An agent's `deadline` counts from each attempt
-//! of the handler.
+//! of the handler, time waiting for approval included; its `tool_timeout`
+//! limits each tool's own run, not the wait for its approval.
 
 mod steps;
 
@@ -158,6 +159,9 @@ impl DurableAgent {
             }) as Arc<dyn Tool>
         });
         cfg.tools_in_order = true;
+        // A call may wait days for its approval: the tool's own time limit
+        // holds around the tool itself, in the handler (`journal`).
+        cfg.tool_timeout = None;
         agent
     }
 
@@ -213,7 +217,10 @@ impl DurableAgent {
                         return Ok(());
                     }
                 }
-                let tool = self.agent.cfg.toolbox.clone();
+                let tool = match self.agent.cfg.tool_timeout {
+                    Some(limit) => self.agent.cfg.toolbox.clone().timeout(limit),
+                    None => self.agent.cfg.toolbox.clone(),
+                };
                 let mut context = context;
                 context.insert(IdempotencyKey(format!("{}/{call_id}", ctx.key())));
                 let (tool_name, args) = (name.clone(), arguments);
@@ -371,5 +378,32 @@ fn finished(
         Ok(Ok(run)) => Ok(Json(run)),
         Ok(Err(e)) => Err(TerminalError::new(e.to_string()).into()),
         Err(e) => Err(TerminalError::new(format!("the agent's task failed: {e}")).into()),
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::ScriptedModel;
+
+    #[test]
+    fn a_run_attempt_asks_its_handler_for_each_step_in_call_order() {
+        let agent = Agent::new(ScriptedModel::new().text("hi"))
+            .tool_timeout(Duration::from_secs(1))
+            .max_parallel_tools(4);
+        let durable = DurableAgent::new(agent).needs_approval("refund");
+        let (tx, _rx) = mpsc::channel(1);
+        let bridged = durable.bridged(&tx);
+        assert!(bridged.cfg.tools_in_order);
+        assert_eq!(
+            bridged.cfg.tool_timeout, None,
+            "the wait for approval is not cut by the tool's time limit"
+        );
+        assert_eq!(
+            durable.agent.cfg.tool_timeout,
+            Some(Duration::from_secs(1)),
+            "the tool's own run keeps it"
+        );
+        assert_eq!(bridged.cfg.model.name(), durable.agent.cfg.model.name());
     }
 }
