@@ -500,8 +500,9 @@ async fn runs_survive_killed_workers_refund_once_and_scale_over_two() {
     );
     drop(_worker);
 
-    // 2. Killed while the refund waits for approval; approved after the
-    //    restart, from another process (this one).
+    // 2. Killed between two tool calls (the lookup done, the refund waiting
+    //    for approval); approved after the restart, from another process
+    //    (this one).
     let ledger = ledger_path("crash-in-approval");
     let port = free_port();
     let worker = Worker::start(port, &model, &ledger, 0);

@@ -117,6 +117,8 @@ impl std::fmt::Debug for DurableAgent {
 const INVOCATION: &str = "invocation";
 /// Where the calls waiting for approval are kept (for `pending`).
 const PENDING: &str = "pending";
+/// The code of the error Restate gives a cancelled run.
+const CANCELLED: u16 = 409;
 
 impl DurableAgent {
     /// `agent`, run durably. Its tools and model stay as they are; each of
@@ -165,7 +167,9 @@ impl DurableAgent {
         agent
     }
 
-    /// Runs one step in the journal; `tools` are the agent's own.
+    /// Runs one step in the journal (with the agent's own model and tools)
+    /// and gives the agent its outcome; `turn` counts the model calls. A
+    /// cancelled run's error is returned, to end the handler.
     async fn journal(
         &self,
         ctx: &WorkflowContext<'_>,
@@ -193,6 +197,8 @@ impl DurableAgent {
                     .await;
                 let outcome = match answered {
                     Ok(Json(r)) => Ok::<ChatResponse, Error>(r),
+                    // The run was cancelled: not the model's failure.
+                    Err(e) if e.code() == CANCELLED => return Err(e),
                     Err(e) => Err(Error::from_api(ApiError {
                         status: e.code(),
                         message: e.message().to_owned(),
