@@ -38,6 +38,11 @@
 //! step), not a token stream. An agent's `deadline` counts from each attempt
 //! of the handler, time waiting for approval included; its `tool_timeout`
 //! limits each tool's own run, not the wait for its approval.
+//!
+//! A worker that verifies Restate's request identity (the SDK's identity
+//! keys) needs a JWT crypto backend: add `restate-sdk = { version = "0.13",
+//! features = ["rust_crypto"] }` to its own dependencies (typecall builds the
+//! SDK without one, and with nothing else than its HTTP server).
 
 mod steps;
 
