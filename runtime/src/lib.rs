@@ -12,12 +12,17 @@
 //!   stream events.
 //! - [`agent`]: the tool-calling loop: parallel, bounded, observable.
 //! - [`output`]: structured output — ask for a `T`, get a validated `T`.
-//! - [`provider`]: [`Cerebras`], [`OpenAiCompat`], [`Anthropic`], [`Gemini`], [`OpenAiResponses`] and [`Cloudflare`] models behind the [`Model`]
+//! - [`provider`]: [`Cerebras`], [`OpenAiCompat`], [`Anthropic`], [`Gemini`], [`OpenAiResponses`], [`Cloudflare`],
+//!   Cohere, Ollama, Black Forest Labs and Pollinations models behind the [`Model`]
 //!   trait: the only place that knows a wire format.
 //! - `scoreboard` (feature `scoreboard`): probes a model for every feature of
 //!   the public scoreboards and renders the tables.
 //! - `testing` (feature `testing`): replay recorded exchanges from a loopback
 //!   server, and record new ones.
+//! - `mcp` (feature `mcp`): tools served over the Model Context Protocol, and
+//!   an MCP server's tools for an agent.
+//! - `durable` (feature `restate`): an agent's run as a Restate workflow, each
+//!   model call and tool call a journaled step, approvals that wait.
 //!
 //! New here? The [`guide`] walks from a first tool to a typed agent, streaming
 //! extraction and tests without a server; [`prelude`] imports what it uses.
