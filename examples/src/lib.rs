@@ -371,11 +371,20 @@ impl<T: Model, I: Model> Model for TextOrImages<T, I> {
     }
 }
 
+/// Whether a probe batch came back with its answer (text in its first result).
+fn batch_answered(results: Option<Vec<typecall::provider::BatchResult>>) -> bool {
+    results
+        .as_ref()
+        .and_then(|r| r.first())
+        .and_then(|r| r.outcome.as_ref().ok())
+        .is_some_and(|a| !a.text().is_empty())
+}
+
 /// The Batch and File cells of a native provider's scoreboard row, decided
 /// by using those APIs: a batch of one request whose result comes back
 /// (polled every `poll`, for at most `wait`), and a file uploaded, read and
 /// deleted. Providers whose batch or file APIs typecall does not speak get
-/// ❌ (OpenAI's Batch API; Gemini's batch mode).
+/// ❌ (Gemini's batch mode).
 pub async fn storage_cells(
     provider: &str,
     base_url: Option<&str>,
@@ -408,16 +417,13 @@ pub async fn storage_cells(
             if thinking {
                 model = model.thinking(AnthropicThinking::Adaptive);
             }
-            let batch = async {
-                let b = model.create_batch(&[("probe", &hello)]).await.ok()?;
-                let results = c.wait_for_batch_results(&b.id, poll, wait).await.ok()?;
-                results
-                    .first()
-                    .and_then(|r| r.outcome.as_ref().ok())
-                    .map(|a| !a.text().is_empty())
-            }
-            .await
-            .unwrap_or(false);
+            let batch = batch_answered(
+                async {
+                    let b = model.create_batch(&[("probe", &hello)]).await.ok()?;
+                    c.wait_for_batch_results(&b.id, poll, wait).await.ok()
+                }
+                .await,
+            );
             let file = async {
                 let f = c.upload_file("probe.txt", "text/plain", text).await.ok()?;
                 c.file(&f.id).await.ok()?;
@@ -438,16 +444,13 @@ pub async fn storage_cells(
                 c = c.base_url(u).retry(RetryPolicy::none());
             }
             let model = c.model(name);
-            let batch = async {
-                let b = model.create_batch(&[("probe", &hello)]).await.ok()?;
-                let results = c.wait_for_batch_results(&b.id, poll, wait).await.ok()?;
-                results
-                    .first()
-                    .and_then(|r| r.outcome.as_ref().ok())
-                    .map(|a| !a.text().is_empty())
-            }
-            .await
-            .unwrap_or(false);
+            let batch = batch_answered(
+                async {
+                    let b = model.create_batch(&[("probe", &hello)]).await.ok()?;
+                    c.wait_for_batch_results(&b.id, poll, wait).await.ok()
+                }
+                .await,
+            );
             (works(batch), Cell::No)
         }
         "gemini" => {

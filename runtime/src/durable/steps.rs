@@ -37,6 +37,17 @@ fn handler_gone() -> Error {
     Error::connection("the durable run's handler ended")
 }
 
+/// Asks the run's handler for the step `make` writes (given where its
+/// outcome goes), and waits for the outcome; `None` when the handler is gone.
+async fn ask<T>(
+    steps: &mpsc::Sender<Step>,
+    make: impl FnOnce(oneshot::Sender<T>) -> Step,
+) -> Option<T> {
+    let (reply, outcome) = oneshot::channel();
+    steps.send(make(reply)).await.ok()?;
+    outcome.await.ok()
+}
+
 /// The model of a durable run: each call is a step.
 pub(crate) struct StepModel {
     pub inner: Arc<dyn Model>,
@@ -58,13 +69,10 @@ impl Model for StepModel {
 
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse>> {
         Box::pin(async move {
-            let (reply, answer) = oneshot::channel();
-            let step = Step::Model {
-                request: Box::new(request.clone()),
-                reply,
-            };
-            self.steps.send(step).await.map_err(|_| handler_gone())?;
-            answer.await.map_err(|_| handler_gone())?
+            let request = Box::new(request.clone());
+            ask(&self.steps, |reply| Step::Model { request, reply })
+                .await
+                .unwrap_or_else(|| Err(handler_gone()))
         })
     }
 
@@ -89,20 +97,19 @@ impl Tool for StepTool {
     fn call<'a>(&'a self, args: Value, ctx: &'a ToolContext) -> BoxFuture<'a, ToolResult> {
         Box::pin(async move {
             let name = self.inner.def().name.clone();
-            let gone = || ToolError::Cancelled {
-                tool: name.clone(),
-                reason: "the durable run's handler ended".into(),
-            };
-            let (reply, outcome) = oneshot::channel();
-            let step = Step::Tool {
+            let step = |reply| Step::Tool {
                 name: name.clone(),
                 arguments: args.to_string(),
                 call_id: ctx.call_id().unwrap_or_default().to_owned(),
                 context: ctx.clone(),
                 reply,
             };
-            self.steps.send(step).await.map_err(|_| gone())?;
-            outcome.await.map_err(|_| gone())?
+            ask(&self.steps, step).await.unwrap_or_else(|| {
+                Err(ToolError::Cancelled {
+                    tool: name.clone(),
+                    reason: "the durable run's handler ended".into(),
+                })
+            })
         })
     }
 

@@ -106,12 +106,7 @@ fn citations_of(c: &Value, docs: &[KnownDocument], out: &mut Vec<Citation>) {
 /// [`TokenLogprob`] per piece of text, its log probability the sum of its
 /// tokens'. Cohere gives no alternatives.
 fn logprobs_of(v: &Value) -> Option<Vec<TokenLogprob>> {
-    let items: &[Value] = match v {
-        Value::Array(a) => a,
-        Value::Object(_) => std::slice::from_ref(v),
-        _ => return None,
-    };
-    let out: Vec<TokenLogprob> = items
+    let out: Vec<TokenLogprob> = one_or_many(Some(v))
         .iter()
         .filter_map(|item| {
             let token = item.get("text")?.as_str()?.to_owned();
@@ -156,28 +151,39 @@ fn usage_of(u: &Value) -> Usage {
     }
 }
 
-/// Why the answer ended, in chat completions' words; an error for
-/// `ERROR` and `TIMEOUT` (the answer failed: `error` says why).
+/// Why the answer ended, in chat completions' words (`stop` when it says
+/// nothing, its own word when unknown); an error for `ERROR` and `TIMEOUT`
+/// (the answer failed: `error` says why).
 fn finish_of(
     reason: &str,
     error: Option<&str>,
     model: &str,
     key: Option<&ApiKey>,
-) -> Result<&'static str> {
+) -> Result<String> {
     let failed = |status: u16, what: &str| {
         let message = error.filter(|e| !e.is_empty()).unwrap_or(what);
         let body = serde_json::json!({ "message": message }).to_string();
         status_error(status, &body, model, Default::default(), None, key)
     };
     Ok(match reason {
-        "COMPLETE" | "STOP_SEQUENCE" => "stop",
+        "COMPLETE" | "STOP_SEQUENCE" | "" => "stop",
         "MAX_TOKENS" => "length",
         "TOOL_CALL" => "tool_calls",
         // What a blocking call answers with 422 (as recorded).
         "ERROR" => return Err(failed(422, "the model generated no valid answer")),
         "TIMEOUT" => return Err(failed(504, "the model timed out")),
-        _ => "",
-    })
+        other => other,
+    }
+    .to_owned())
+}
+
+/// A field that holds one item or a list of them, as a list.
+fn one_or_many(v: Option<&Value>) -> &[Value] {
+    match v {
+        Some(Value::Array(items)) => items,
+        Some(one @ Value::Object(_)) => std::slice::from_ref(one),
+        _ => &[],
+    }
 }
 
 /// Reads a blocking answer to `request`.
@@ -240,10 +246,11 @@ pub(crate) fn parse_response(
         citations_of(c, &docs, &mut citations);
     }
     let reason = str_at(&v, "/finish_reason").unwrap_or_default();
-    let finish = match finish_of(reason, str_at(&v, "/error_message"), model, None)? {
-        "" if !reason.is_empty() => FinishReason::Other(reason.to_owned()),
-        "" if !tool_calls.is_empty() => FinishReason::ToolCalls,
-        wire => FinishReason::from_wire(if wire.is_empty() { "stop" } else { wire }),
+    let wire = finish_of(reason, str_at(&v, "/error_message"), model, None)?;
+    let finish = if reason.is_empty() && !tool_calls.is_empty() {
+        FinishReason::ToolCalls
+    } else {
+        FinishReason::from_wire(&wire)
     };
     Ok(ChatResponse {
         id: str_at(&v, "/id").unwrap_or_default().to_owned(),
@@ -361,26 +368,14 @@ impl JsonEvents for Events {
                 }
             }
             "citation-start" => {
-                let cited = message.and_then(|m| m.get("citations"));
-                match cited {
-                    Some(Value::Array(list)) => {
-                        for c in list {
-                            citations_of(c, &self.docs, &mut d.citations);
-                        }
-                    }
-                    Some(c) => citations_of(c, &self.docs, &mut d.citations),
-                    None => {}
+                for c in one_or_many(message.and_then(|m| m.get("citations"))) {
+                    citations_of(c, &self.docs, &mut d.citations);
                 }
             }
             "message-end" => {
                 let reason = str_at(&v, "/delta/finish_reason").unwrap_or_default();
                 let error = str_at(&v, "/delta/error");
-                let wire = finish_of(reason, error, &self.model, self.key.as_ref())?;
-                d.finish_reason = Some(match wire {
-                    "" if reason.is_empty() => "stop".to_owned(),
-                    "" => reason.to_owned(),
-                    w => w.to_owned(),
-                });
+                d.finish_reason = Some(finish_of(reason, error, &self.model, self.key.as_ref())?);
                 d.usage = v.pointer("/delta/usage").map(usage_of);
                 end = true;
             }

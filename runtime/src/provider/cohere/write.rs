@@ -291,25 +291,19 @@ fn user_parts<'a>(model: &str, content: &'a [ContentPart]) -> Result<Vec<Part<'a
 /// `required` or `none` (unset: the model's); a named tool is offered alone,
 /// required. A forced call is held to its schema (`strict_tools`).
 fn tools(req: &ChatRequest) -> Result<(Vec<PlainTool<'_>>, Option<&'static str>, bool)> {
-    Ok(match &req.tool_choice {
-        None | Some(ToolChoice::Auto) => (req.tools.iter().map(plain_tool).collect(), None, false),
-        Some(ToolChoice::None) => (
-            req.tools.iter().map(plain_tool).collect(),
-            (!req.tools.is_empty()).then_some("none"),
-            false,
-        ),
-        Some(ToolChoice::Required) => (
-            req.tools.iter().map(plain_tool).collect(),
-            Some("required"),
-            true,
-        ),
-        Some(ToolChoice::Tool(name)) => {
-            let Some(tool) = req.tools.iter().find(|t| &t.name == name) else {
-                return Err(Error::config(format!(
-                    "tool_choice names `{name}`, which is not among the request's tools"
-                )));
-            };
-            (vec![plain_tool(tool)], Some("required"), true)
-        }
-    })
+    if let Some(ToolChoice::Tool(name)) = &req.tool_choice {
+        let Some(tool) = req.tools.iter().find(|t| &t.name == name) else {
+            return Err(Error::config(format!(
+                "tool_choice names `{name}`, which is not among the request's tools"
+            )));
+        };
+        return Ok((vec![plain_tool(tool)], Some("required"), true));
+    }
+    let choice = match req.tool_choice {
+        Some(ToolChoice::None) if !req.tools.is_empty() => Some("none"),
+        Some(ToolChoice::Required) => Some("required"),
+        _ => None,
+    };
+    let tools = req.tools.iter().map(plain_tool).collect();
+    Ok((tools, choice, choice == Some("required")))
 }

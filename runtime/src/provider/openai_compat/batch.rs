@@ -17,8 +17,7 @@ use crate::provider::storage::{
     text, wait_for,
 };
 
-/// Where an OpenAI batch is, in the neutral words; `None` when it has not
-/// ended.
+/// Where an OpenAI batch is, in the neutral words.
 fn status_of(status: &str) -> BatchStatus {
     match status {
         "validating" | "in_progress" | "finalizing" => BatchStatus::InProgress,
