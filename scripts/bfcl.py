@@ -226,7 +226,7 @@ def main():
                     classes[kind] = classes.get(kind, 0) + 1
                 times.append(r.get("ms", 0) / 1000)
                 if out:
-                    out.write(json.dumps({"category": category, "mode": mode, "passed": ok, "class": kind, **r}) + "\n")
+                    out.write(json.dumps({**r, "category": category, "mode": mode, "decided_in": r.get("mode"), "passed": ok, "class": kind}) + "\n")
             median = statistics.median(times) if times else 0.0
             rows.append((category, mode, passed, len(results), classes, median))
             print(f"bfcl: {category:18} {mode:12} {passed}/{len(results)}  median {median:.1f} s", file=sys.stderr, flush=True)

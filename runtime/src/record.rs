@@ -20,12 +20,17 @@ pub enum ToolMode {
     /// The provider's tool calling.
     Native,
     /// The tools shown as text in the system prompt (a `<tools>` list, the
-    /// form small models are trained on), and the answer held by the server
+    /// form small models are trained on). The model first writes a few
+    /// tokens freely (the *opening*): unless a call's opening is likelier
+    /// than words (over the first token's alternatives, where the server
+    /// gives them), no tool is called; a call's opening is followed by the
+    /// decision, held by the server
     /// while decoding (`response_format: json_schema`) to a list of
     /// `{"name", "arguments"}` calls of those tools, at most
-    /// `max_parallel_tools`, empty when none fits; then, when none was
-    /// called, the answer asked for without the tools. For models whose
-    /// native tool calling is unreliable (small models on a local server).
+    /// `max_parallel_tools`, empty when none fits (on llama.cpp it starts
+    /// from the prompt the opening read). When none was called, the answer
+    /// is asked for without the tools. For models whose native tool calling
+    /// is unreliable (small models on a local server).
     Constrained,
     /// Constrained where native tool calling is not known to work and the
     /// server holds answers to a schema (any schema through a grammar, as

@@ -718,10 +718,13 @@ async fn constrained_mode_asks_for_a_list_of_calls_and_runs_them() {
     };
     // The first turn must call a tool: at least one call.
     assert_eq!(schema["minItems"], 1);
-    let typecall::chat::ResponseFormat::JsonSchema { schema, .. } = &reqs[1].response_format else {
-        panic!()
-    };
-    assert_eq!(schema["minItems"], 0);
+    // After the results, a few tokens free of the grammar open the turn:
+    // `[]`, no tool fits.
+    assert!(matches!(
+        reqs[1].response_format,
+        typecall::chat::ResponseFormat::Text
+    ));
+    assert!(reqs[1].max_tokens.is_some_and(|n| n <= 8));
     assert!(reqs[1].messages.last().unwrap().text().contains("9.00"));
     // No tool fitted: the answer was asked for without the tools.
     assert!(matches!(

@@ -115,8 +115,11 @@ async fn constrained_mode_shows_the_tools_bounds_the_calls_and_streams_only_the_
     let model = Arc::new(
         ScriptedModel::new()
             .with_capabilities(local_caps())
+            // The opening of a call, cut where the opening ends.
+            .text("```json\n[{\"name\"")
             .text(r#"[{"name": "temperature", "arguments": {"city": "Nice"}}]"#)
-            .text("[]")
+            // Words open the second turn: no tool is called.
+            .text("It is")
             .text("It is 21.5 °C in Nice."),
     );
     let agent = Agent::from_arc(model.clone())
@@ -149,7 +152,7 @@ async fn constrained_mode_shows_the_tools_bounds_the_calls_and_streams_only_the_
     );
 
     let requests = model.requests();
-    assert_eq!(requests.len(), 3, "decide, decide, answer");
+    assert_eq!(requests.len(), 4, "opening, decision, opening, answer");
     let system = requests[0].messages[0].text();
     assert!(system.starts_with("Be brief."), "{system}");
     assert!(
@@ -157,23 +160,70 @@ async fn constrained_mode_shows_the_tools_bounds_the_calls_and_streams_only_the_
         "{system}"
     );
     assert!(system.contains("How warm it is in a city"), "{system}");
-    let ResponseFormat::JsonSchema { schema, .. } = &requests[0].response_format else {
+    // The opening: the decision's prompt, a few tokens free of the grammar.
+    assert!(matches!(requests[0].response_format, ResponseFormat::Text));
+    assert!(requests[0].max_tokens.is_some_and(|n| n <= 8));
+    assert_eq!(requests[0].messages, requests[1].messages);
+    assert!(!requests[0].reuse_prompt);
+    let ResponseFormat::JsonSchema { schema, .. } = &requests[1].response_format else {
         panic!("a decision is held to a schema")
     };
     assert_eq!(
         schema["maxItems"], 2,
         "the calls are bounded by max_parallel_tools"
     );
+    assert!(
+        requests[1].reuse_prompt,
+        "the decision starts from the opening's prompt"
+    );
     // The results go back as the model's own format.
     assert!(
-        requests[1]
+        requests[2]
             .messages
             .iter()
             .any(|m| m.text().contains("<tool_response>"))
     );
-    // The answer is asked without the tools.
-    assert!(matches!(requests[2].response_format, ResponseFormat::Text));
-    assert!(!requests[2].messages[0].text().contains("<tools>"));
+    // Words opened the turn: the answer is asked for without the tools.
+    assert!(matches!(requests[3].response_format, ResponseFormat::Text));
+    assert!(!requests[3].messages[0].text().contains("<tools>"));
+    assert_eq!(requests[3].max_tokens, None);
+}
+
+#[tokio::test]
+async fn a_decision_opened_in_words_calls_nothing() {
+    // A small model that would answer in words, free to: no tool fits.
+    let model = Arc::new(
+        ScriptedModel::new()
+            .with_capabilities(local_caps())
+            .text("The capital of France"),
+    );
+    let decision = Agent::from_arc(model.clone())
+        .tool(Temperature)
+        .decide("What is the capital of France?")
+        .await
+        .unwrap();
+    assert!(decision.calls.is_empty(), "{:?}", decision.calls);
+    assert_eq!(
+        model.requests().len(),
+        1,
+        "no grammar-held decision after words"
+    );
+    let model = Arc::new(
+        ScriptedModel::new()
+            .with_capabilities(local_caps())
+            .text("The capital")
+            .text("Paris."),
+    );
+    let run = Agent::from_arc(model.clone())
+        .tool(Temperature)
+        .run("What is the capital of France?")
+        .await
+        .unwrap();
+    assert_eq!(run.text(), "Paris.");
+    assert!(run.tool_calls().is_empty());
+    // The answer is asked for without the tools.
+    let answer = &model.requests()[1];
+    assert!(!answer.messages[0].text().contains("<tools>"));
 }
 
 #[tokio::test]
@@ -316,6 +366,13 @@ async fn an_openai_compatible_server_says_what_it_is_and_what_its_model_takes() 
             &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
         ),
         Reply::json(200, &json!({"modalities": {"vision": false, "audio": true}})),
+        // The opening: a call begins, cut at the opening's few tokens.
+        Reply::json(
+            200,
+            &json!({"choices": [{"index": 0, "finish_reason": "length",
+                "message": {"role": "assistant", "content": "```json\n[{\"name\": \"add"}}]}),
+        ),
+        // The decision, held to the grammar.
         Reply::json(
             200,
             &json!({"choices": [{"index": 0, "finish_reason": "stop",
@@ -342,8 +399,28 @@ async fn an_openai_compatible_server_says_what_it_is_and_what_its_model_takes() 
     let caps = model.capabilities();
     assert_eq!(caps.audio, Support::Yes, "from /props");
     assert_eq!(caps.images, Support::No, "from /props");
-    // Asked once per client: models list, props, one chat.
-    assert_eq!(server.requests(), 3);
+    // Asked once per client: models list, props; then the opening and the
+    // decision.
+    assert_eq!(server.requests(), 4);
+    let bodies = server.bodies();
+    let (opening, decision) = (&bodies[bodies.len() - 2], &bodies[bodies.len() - 1]);
+    assert!(
+        opening["max_completion_tokens"]
+            .as_u64()
+            .is_some_and(|n| n <= 8),
+        "{opening}"
+    );
+    assert!(opening.get("response_format").is_none(), "{opening}");
+    assert!(
+        opening.get("cache_prompt").is_none(),
+        "read afresh: {opening}"
+    );
+    assert_eq!(opening["messages"], decision["messages"]);
+    assert_eq!(
+        decision["cache_prompt"], true,
+        "llama.cpp starts the decision from the opening's prompt"
+    );
+    assert_eq!(decision["response_format"]["type"], "json_schema");
 
     // What the user declared is kept.
     let declared = client.model("m").with_capabilities(Capabilities::unknown());
@@ -502,4 +579,62 @@ fn a_streamed_list_shows_an_item_only_once_it_is_complete() {
         ("Elderflower", None)
     );
     assert_eq!(p.steps.as_deref(), Some(&["Whisk".to_owned()][..]), "{p:?}");
+}
+
+#[tokio::test]
+async fn only_llama_cpp_is_asked_to_start_from_a_cached_prompt() {
+    let reply = json!({"choices": [{"index": 0, "finish_reason": "stop",
+        "message": {"role": "assistant", "content": "hi"}}]});
+    let server = HostileServer::start(vec![
+        Reply::json(
+            200,
+            &json!({"object": "list", "data": [{"id": "m", "object": "model", "owned_by": "vllm"}]}),
+        ),
+        Reply::json(200, &reply),
+    ])
+    .await;
+    let model = OpenAiCompat::new(&server.url).model("m");
+    let request = typecall::chat::ChatRequest::new(vec![Message::user("hi")]).reuse_prompt(true);
+    model.chat(&request).await.unwrap();
+    let bodies = server.bodies();
+    let sent = bodies.last().unwrap();
+    assert_eq!(sent["messages"][0]["content"], "hi");
+    assert!(
+        sent.get("cache_prompt").is_none(),
+        "vLLM caches by itself: {sent}"
+    );
+}
+
+#[tokio::test]
+async fn an_opening_whose_words_are_likelier_than_a_call_calls_nothing() {
+    let alt = |t: &str, p: f64| json!({"token": t, "logprob": p.ln(), "bytes": null});
+    let server = HostileServer::start(vec![
+        Reply::json(
+            200,
+            &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
+        ),
+        Reply::json(200, &json!({"modalities": {"vision": false, "audio": false}})),
+        // The likeliest first token opens a block, but words are likelier.
+        Reply::json(
+            200,
+            &json!({"choices": [{"index": 0, "finish_reason": "length",
+                "message": {"role": "assistant", "content": "```json\n[{\"name\""},
+                "logprobs": {"content": [{"token": "```", "logprob": 0.4f64.ln(), "bytes": null,
+                    "top_logprobs": [alt("```", 0.4), alt("The", 0.3), alt("To", 0.2), alt("[", 0.05)]}]}}]}),
+        ),
+    ])
+    .await;
+    let model = OpenAiCompat::new(&server.url).model("qwen");
+    let decision = Agent::new(model)
+        .tool(AddTask)
+        .decide("What is the capital of France?")
+        .await
+        .unwrap();
+    assert!(decision.calls.is_empty(), "{:?}", decision.calls);
+    assert_eq!(decision.mode, ToolMode::Constrained);
+    // Models list, props, the opening: no grammar-held decision.
+    assert_eq!(server.requests(), 3);
+    let opening = server.bodies().last().cloned().unwrap();
+    assert_eq!(opening["logprobs"], true, "{opening}");
+    assert_eq!(opening["top_logprobs"], 20, "{opening}");
 }

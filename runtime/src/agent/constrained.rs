@@ -2,9 +2,12 @@
 //! enforces while decoding, for models whose native tool calling is
 //! unreliable (small models on a local server).
 //!
-//! A turn has two steps. The *decision*: the model sees the tools as text, in
-//! the form small models are trained on (a `<tools>` list of function
-//! signatures in the system prompt), and answers with a JSON list of calls
+//! A turn has up to three steps. The model sees the tools as text, in the
+//! form small models are trained on (a `<tools>` list of function signatures
+//! in the system prompt). The *opening*: a few tokens written freely
+//! ([`Opening`], weighed by [`call_is_likelier`] where the server gives the
+//! first token's alternatives); words (or the empty list) mean no tool is
+//! called. After the opening of a call, the *decision*: a JSON list of calls
 //! `[{"name": …, "arguments": …}]` that a grammar holds to the tools' schemas
 //! and to at most `max_parallel_tools` calls; an empty list means no tool fits.
 //! Then, when no tool is called, the *answer*: a plain request (or one held to
@@ -13,7 +16,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::chat::ToolCall;
+use crate::chat::{TokenLogprob, ToolCall};
 use crate::record::ToolCallRecord;
 use crate::schema::{Dialect, Schema, SchemaError, is_data_keyword};
 use crate::tool::ToolDef;
@@ -22,8 +25,7 @@ use crate::tool::ToolDef;
 const INTRO: &str = "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n\
 You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n";
 
-/// What the model is told after the tool list: call only what fits, how to
-/// write calls, and that an empty list means none fits.
+/// What the model is told after the tool list.
 const FORMAT: &str = "\n</tools>\n\n";
 
 /// The system prompt of a decision: the agent's own, then the tools.
@@ -50,6 +52,8 @@ pub(crate) fn decision_system(system: Option<&str>, defs: &[ToolDef], max_calls:
     out
 }
 
+/// How to write calls, and what to do when none fits: say so, in words (the
+/// opening reads them; BFCL's own prompt says it the same way).
 fn instructions(max_calls: usize) -> String {
     let many = if max_calls > 1 {
         format!(" (at most {max_calls})")
@@ -59,8 +63,93 @@ fn instructions(max_calls: usize) -> String {
     format!(
         "Call only functions that do what the user asks. For function calls, return a JSON list \
          of calls{many}: [{{\"name\": <function-name>, \"arguments\": <args-json-object>}}]. If \
-         none of the functions can be used, return an empty list []."
+         none of the functions can be used, point it out."
     )
+}
+
+/// How many tokens the model writes, free of the grammar, before a
+/// decision: enough for the opening of a call in any of the forms small
+/// models write (`` ```json\n[{ ``, `<tool_call>\n{`), and no more (each
+/// costs as much as a token of the answer).
+pub(crate) const OPENING_TOKENS: u32 = 6;
+
+/// How many alternatives of the opening's first token are asked for (20 is
+/// the most OpenAI-compatible servers give).
+pub(crate) const OPENING_ALTERNATIVES: u8 = 20;
+
+/// How a model began its answer when it was free to write anything: the
+/// opening of a call, or words.
+///
+/// A grammar leaves a model only the calls and the empty list; a small
+/// model that would answer in words has then to pick one of those, and it
+/// seldom picks the empty list. Let free for a few tokens, it shows which
+/// it meant (the way it was trained: a call in a code block or in
+/// `<tool_call>` tags, or prose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opening {
+    /// A call begins (or it cannot be told yet): the grammar decides which.
+    Call,
+    /// The empty list: no tool fits.
+    NoCall,
+    /// Words, or code in a language other than JSON: no tool is called.
+    Words,
+}
+
+/// How `text`, the first few tokens of a free answer, begins.
+pub(crate) fn opening(text: &str) -> Opening {
+    let t = text.trim_start();
+    if t.is_empty() || t.starts_with('{') || t.starts_with("<tool_call") {
+        return Opening::Call;
+    }
+    if let Some(rest) = t.strip_prefix('[') {
+        let rest = rest.trim_start();
+        return if rest.starts_with(']') {
+            Opening::NoCall
+        } else if rest.is_empty() || rest.starts_with('{') {
+            Opening::Call
+        } else {
+            Opening::Words
+        };
+    }
+    if let Some(rest) = t.strip_prefix("```") {
+        // The info string says the language; cut before its end, it may
+        // still be JSON.
+        let Some((info, body)) = rest.split_once('\n') else {
+            return Opening::Call;
+        };
+        return match info.trim().to_ascii_lowercase().as_str() {
+            "" | "json" | "jsonc" | "json5" | "tool_call" | "tool_code" => match opening(body) {
+                Opening::NoCall => Opening::NoCall,
+                // Words in a JSON block are not words: the grammar decides.
+                _ => Opening::Call,
+            },
+            _ => Opening::Words,
+        };
+    }
+    Opening::Words
+}
+
+/// Whether a call is likelier than not, by the alternatives the server
+/// gave for the opening's first token: the probabilities of the tokens that
+/// open a call against those of all the others. A call opens with one of a
+/// few tokens and words with any of many, so the likeliest token alone
+/// favours calls. `None` without alternatives.
+pub(crate) fn call_is_likelier(first: &TokenLogprob) -> Option<bool> {
+    if first.top_logprobs.is_empty() {
+        return None;
+    }
+    let (mut call, mut other) = (0.0, 0.0);
+    for alt in &first.top_logprobs {
+        let p = alt.logprob.exp();
+        if !p.is_finite() {
+            continue;
+        }
+        match opening(&alt.token) {
+            Opening::Call => call += p,
+            Opening::NoCall | Opening::Words => other += p,
+        }
+    }
+    Some(call > other)
 }
 
 /// The schema of a decision: a list of `{"name", "arguments"}` calls, one
@@ -249,7 +338,67 @@ mod tests {
         assert!(text.contains(r#""name":"a""#), "{text}");
         assert!(text.contains("The a tool."), "{text}");
         assert!(text.contains("(at most 4)"), "{text}");
-        assert!(text.contains("empty list []"), "{text}");
+        assert!(
+            text.contains("none of the functions can be used, point it out"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_opening_tells_a_call_from_words() {
+        for call in [
+            "```json\n[{\"na",
+            "```\n{",
+            "```js",
+            "  [{\"name\"",
+            "[\n",
+            "{\"name\": \"a\"",
+            "<tool_call>\n{",
+            "",
+        ] {
+            assert_eq!(opening(call), Opening::Call, "{call:?}");
+        }
+        for none in ["[]", "[ ]\n", " [\n]", "```json\n[]"] {
+            assert_eq!(opening(none), Opening::NoCall, "{none:?}");
+        }
+        for words in [
+            "The mass of an electron is",
+            "To find the",
+            "```python\nimport",
+            "I cannot help with",
+            "[The answer]",
+        ] {
+            assert_eq!(opening(words), Opening::Words, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn the_likelier_kind_of_opening_wins_not_the_likeliest_token() {
+        let first = |alts: &[(&str, f64)]| TokenLogprob {
+            token: alts[0].0.into(),
+            logprob: alts[0].1.ln(),
+            bytes: None,
+            top_logprobs: alts
+                .iter()
+                .map(|(t, p)| crate::chat::TopLogprob {
+                    token: (*t).into(),
+                    logprob: p.ln(),
+                    bytes: None,
+                })
+                .collect(),
+        };
+        // The likeliest token opens a call, but words are likelier.
+        let spread = first(&[("```", 0.40), ("The", 0.30), ("To", 0.20), ("[", 0.05)]);
+        assert_eq!(call_is_likelier(&spread), Some(false));
+        let calls = first(&[("```", 0.35), ("To", 0.30), ("[", 0.10), ("{\"", 0.10)]);
+        assert_eq!(call_is_likelier(&calls), Some(true));
+        let empty = first(&[("```", 0.40), ("[]", 0.45)]);
+        assert_eq!(call_is_likelier(&empty), Some(false));
+        let none = TokenLogprob {
+            top_logprobs: Vec::new(),
+            ..first(&[("x", 1.0)])
+        };
+        assert_eq!(call_is_likelier(&none), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::wire_names::WireNames;
 use super::{AgentStream, Config, ToolMode};
 use crate::chat::{
     ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, StreamEvent, ToolCall,
-    ToolChoice,
+    ToolChoice, Usage,
 };
 use crate::error::AgentStop;
 use crate::error::{Error, Result};
@@ -102,6 +102,14 @@ enum TurnForm {
     MustCall,
     /// The answer, without tools (constrained mode).
     FinalOnly,
+}
+
+/// What a decision's opening showed.
+enum Opened {
+    /// The decision, made by the opening.
+    Settled(Box<ChatResponse>),
+    /// A call begins: the grammar decides which (the opening cost `Usage`).
+    Call(Usage),
 }
 
 /// What constrained mode asks with: the decision's system prompt and
@@ -309,12 +317,35 @@ impl Runner {
         }
         emit(&self.sink, AgentEvent::TurnStarted { turn }).await;
         self.ids.new_turn();
-        let (req, form) = self.request(turn);
+        let (mut req, form) = self.request(turn);
         let mut exec = Executor::new(&self.cfg, self.tools.clone(), self.sink.clone());
         // Agents used as tools may start while the answer streams.
         self.share_budget();
-        let early = (self.mode == ToolMode::Native).then_some(&mut exec);
-        let answer = self.send(&req, form, early).await;
+        let opened = match form {
+            TurnForm::Step => match self.open(&req).await {
+                None => return self.stop(self.deadline_stop()),
+                Some(Err(e)) => return self.stop(AgentStop::Model(e)),
+                Some(Ok(o)) => Some(o),
+            },
+            _ => None,
+        };
+        let answer = match opened {
+            Some(Opened::Settled(response)) => Some(Ok(*response)),
+            Some(Opened::Call(usage)) => {
+                // The decision's prompt is the one just read.
+                req.reuse_prompt = true;
+                self.send(&req, form, None).await.map(|r| {
+                    r.map(|mut r| {
+                        r.usage.add(&usage);
+                        r
+                    })
+                })
+            }
+            None => {
+                let early = (self.mode == ToolMode::Native).then_some(&mut exec);
+                self.send(&req, form, early).await
+            }
+        };
         let response = match answer {
             None => {
                 // Tools a stream started are stopped with the model call.
@@ -346,6 +377,62 @@ impl Runner {
             exec,
             record,
         })
+    }
+
+    /// Before a constrained decision, the model's first few tokens free of
+    /// the grammar ([`constrained::Opening`]): they settle the decision when
+    /// they are words (no tool is called), the empty list, a whole decision
+    /// or calls the provider read; a call's opening leaves it to the grammar.
+    /// Where the server gives the first token's alternatives, whether a call
+    /// opens is decided by their probabilities
+    /// ([`constrained::call_is_likelier`]).
+    async fn open(&mut self, decision: &ChatRequest) -> Option<Result<Opened>> {
+        let mut req = decision.clone();
+        req.response_format = ResponseFormat::Text;
+        req.max_tokens = Some(req.max_tokens.map_or(constrained::OPENING_TOKENS, |n| {
+            n.min(constrained::OPENING_TOKENS)
+        }));
+        // The first token's alternatives weigh a call against the rest.
+        if self.cfg.model.capabilities().logprobs.is_reliable() {
+            req.logprobs = true;
+            req.top_logprobs = Some(constrained::OPENING_ALTERNATIVES);
+        }
+        let mut resp = match self.send(&req, TurnForm::Step, None).await? {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        if !resp.tool_calls.is_empty() || self.is_decision(resp.text()) {
+            return Some(Ok(Opened::Settled(Box::new(resp))));
+        }
+        let by_text = constrained::opening(resp.text());
+        let likelier = resp
+            .logprobs
+            .as_ref()
+            .and_then(|l| l.first())
+            .and_then(constrained::call_is_likelier);
+        let call = match (by_text, likelier) {
+            // Code in another language is words, however it began.
+            (constrained::Opening::Words, _) if resp.text().trim_start().starts_with("```") => {
+                false
+            }
+            (_, Some(likelier)) => likelier,
+            (by_text, None) => by_text == constrained::Opening::Call,
+        };
+        resp.logprobs = None;
+        Some(Ok(if call {
+            Opened::Call(resp.usage)
+        } else {
+            resp.content = Some("[]".into());
+            Opened::Settled(Box::new(resp))
+        }))
+    }
+
+    /// Whether `text` is a whole, valid constrained decision.
+    fn is_decision(&self, text: &str) -> bool {
+        let Some(schema) = self.steps.as_ref().map(|s| &s.step) else {
+            return false;
+        };
+        decode::extract_json(text).is_ok_and(|v| schema.validate(&schema.from_wire(v)).is_ok())
     }
 
     /// Sends a request (within the deadline), streamed or not. Only an

@@ -55,6 +55,13 @@ pub struct ChatRequest {
     /// that cannot make them refuse the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_output: Option<super::MediaOutput>,
+    /// Asks a server that keeps the last prompts it read to start from one
+    /// of them instead of reading this prompt afresh (llama.cpp's
+    /// `cache_prompt`): for a request that repeats the one before it. Sent
+    /// only where the server is known to take it (others cache on their
+    /// own, or not at all); `false` leaves it to the server.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_prompt: bool,
 }
 
 /// A tool the provider runs on its side.
@@ -157,6 +164,13 @@ impl ChatRequest {
     /// Asks the model to make media (see [`MediaOutput`](super::MediaOutput)).
     pub fn media_output(mut self, m: super::MediaOutput) -> Self {
         self.media_output = Some(m);
+        self
+    }
+
+    /// Lets a server that caches prompts start from a cached one (see
+    /// [`ChatRequest::reuse_prompt`](Self#structfield.reuse_prompt)).
+    pub fn reuse_prompt(mut self, yes: bool) -> Self {
+        self.reuse_prompt = yes;
         self
     }
 

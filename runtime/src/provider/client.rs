@@ -240,10 +240,18 @@ async fn post<'m, P: Protocol>(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .into_iter()
         .collect();
-    endpoint
-        .post(url, &body, &m.name, &extra)
-        .await
-        .map_err(|e| (endpoint.typed_error)(e, &m.name))
+    let sent = match P::extra_field(m, request) {
+        None => endpoint.post(url, &body, &m.name, &extra).await,
+        Some((name, value)) => {
+            let mut body = serde_json::to_value(&body)
+                .map_err(|e| crate::Error::config(format!("the request cannot be written: {e}")))?;
+            if let Some(fields) = body.as_object_mut() {
+                fields.insert(name.to_owned(), value);
+            }
+            endpoint.post(url, &body, &m.name, &extra).await
+        }
+    };
+    sent.map_err(|e| (endpoint.typed_error)(e, &m.name))
 }
 
 /// A blocking call of `m`.

@@ -91,4 +91,13 @@ pub(crate) trait Protocol: Sized + Send + Sync + 'static {
     ) -> Option<(&'static str, &'static str)> {
         None
     }
+    /// A field this request needs in its body besides what
+    /// [`Protocol::body`] writes: one that only the server found (by
+    /// [`Protocol::prepare`]) takes.
+    fn extra_field(
+        _m: &ProtocolModel<Self, Self::Client>,
+        _request: &ChatRequest,
+    ) -> Option<(&'static str, serde_json::Value)> {
+        None
+    }
 }

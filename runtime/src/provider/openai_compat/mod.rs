@@ -310,6 +310,21 @@ impl Protocol for ChatCompletionsApi {
         }
     }
 
+    /// llama.cpp starts from a cached prompt when `cache_prompt` is on (its
+    /// default, which a server may turn off, as typecall's launcher does so
+    /// that a seed gives the same answer whatever ran before): a request
+    /// that repeats the one before it turns it on, unless the model's own
+    /// [`extra_field`](OpenAiCompatModel::extra_field) says otherwise.
+    fn extra_field(m: &OpenAiCompatModel, request: &ChatRequest) -> Option<(&'static str, Value)> {
+        let llama_cpp = matches!(
+            m.client.inner.found.get(),
+            Some(Some(d)) if d.kind == ServerKind::LlamaCpp
+        );
+        let user_set = m.settings.extra.iter().any(|(k, _)| k == "cache_prompt");
+        (request.reuse_prompt && llama_cpp && !user_set)
+            .then(|| ("cache_prompt", Value::Bool(true)))
+    }
+
     /// llama.cpp closes the connection after each stream although it says
     /// keep-alive: a stream asks for the close, so that the next request
     /// never meets that closed connection in the pool.
