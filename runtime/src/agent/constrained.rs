@@ -103,7 +103,7 @@ pub(crate) fn opening(text: &str) -> Opening {
     }
     if let Some(rest) = t.strip_prefix('[') {
         let rest = rest.trim_start();
-        return if rest.starts_with(']') {
+        return if is_empty_list(t) {
             Opening::NoCall
         } else if rest.is_empty() || rest.starts_with('{') {
             Opening::Call
@@ -117,16 +117,27 @@ pub(crate) fn opening(text: &str) -> Opening {
         let Some((info, body)) = rest.split_once('\n') else {
             return Opening::Call;
         };
-        return match info.trim().to_ascii_lowercase().as_str() {
-            "" | "json" | "jsonc" | "json5" | "tool_call" | "tool_code" => match opening(body) {
-                Opening::NoCall => Opening::NoCall,
-                // Words in a JSON block are not words: the grammar decides.
-                _ => Opening::Call,
-            },
-            _ => Opening::Words,
+        let info = info.trim();
+        let json_block = ["", "json", "jsonc", "json5", "tool_call", "tool_code"]
+            .iter()
+            .any(|l| info.eq_ignore_ascii_case(l));
+        return if !json_block {
+            Opening::Words
+        } else if is_empty_list(body) {
+            Opening::NoCall
+        } else {
+            // Anything else in a JSON block is not words: the grammar decides.
+            Opening::Call
         };
     }
     Opening::Words
+}
+
+/// Whether `text` begins with an empty JSON list.
+fn is_empty_list(text: &str) -> bool {
+    text.trim_start()
+        .strip_prefix('[')
+        .is_some_and(|rest| rest.trim_start().starts_with(']'))
 }
 
 /// Whether a call is likelier than not, by the alternatives the server
@@ -358,13 +369,16 @@ mod tests {
         ] {
             assert_eq!(opening(call), Opening::Call, "{call:?}");
         }
-        for none in ["[]", "[ ]\n", " [\n]", "```json\n[]"] {
+        for none in ["[]", "[ ]\n", " [\n]", "```json\n[]", "```\n [ ]"] {
             assert_eq!(opening(none), Opening::NoCall, "{none:?}");
         }
+        // A server that ignores the token limit: still read without recursion.
+        assert_eq!(opening(&"```\n".repeat(1_000_000)), Opening::Call);
         for words in [
             "The mass of an electron is",
             "To find the",
             "```python\nimport",
+            "```python\n```json\n[{",
             "I cannot help with",
             "[The answer]",
         ] {
