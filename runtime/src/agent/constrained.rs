@@ -91,8 +91,11 @@ pub(crate) enum Opening {
     Call,
     /// The empty list: no tool fits.
     NoCall,
-    /// Words, or code in a language other than JSON: no tool is called.
+    /// Words: no tool is called.
     Words,
+    /// A code block in a language other than JSON: words, whatever the
+    /// first token's alternatives say (they cannot tell its language).
+    Code,
 }
 
 /// How `text`, the first few tokens of a free answer, begins.
@@ -103,7 +106,7 @@ pub(crate) fn opening(text: &str) -> Opening {
     }
     if let Some(rest) = t.strip_prefix('[') {
         let rest = rest.trim_start();
-        return if is_empty_list(t) {
+        return if rest.starts_with(']') {
             Opening::NoCall
         } else if rest.is_empty() || rest.starts_with('{') {
             Opening::Call
@@ -122,7 +125,7 @@ pub(crate) fn opening(text: &str) -> Opening {
             .iter()
             .any(|l| info.eq_ignore_ascii_case(l));
         return if !json_block {
-            Opening::Words
+            Opening::Code
         } else if is_empty_list(body) {
             Opening::NoCall
         } else {
@@ -157,7 +160,7 @@ pub(crate) fn call_is_likelier(first: &TokenLogprob) -> Option<bool> {
         }
         match opening(&alt.token) {
             Opening::Call => call += p,
-            Opening::NoCall | Opening::Words => other += p,
+            Opening::NoCall | Opening::Words | Opening::Code => other += p,
         }
     }
     Some(call > other)
@@ -377,12 +380,13 @@ mod tests {
         for words in [
             "The mass of an electron is",
             "To find the",
-            "```python\nimport",
-            "```python\n```json\n[{",
             "I cannot help with",
             "[The answer]",
         ] {
             assert_eq!(opening(words), Opening::Words, "{words:?}");
+        }
+        for code in ["```python\nimport", "```python\n```json\n[{"] {
+            assert_eq!(opening(code), Opening::Code, "{code:?}");
         }
     }
 

@@ -411,10 +411,7 @@ impl Runner {
             .and_then(|l| l.first())
             .and_then(constrained::call_is_likelier);
         let call = match (by_text, likelier) {
-            // Code in another language is words, however it began.
-            (constrained::Opening::Words, _) if resp.text().trim_start().starts_with("```") => {
-                false
-            }
+            (constrained::Opening::Code, _) => false,
             (_, Some(likelier)) => likelier,
             (by_text, None) => by_text == constrained::Opening::Call,
         };
@@ -429,10 +426,9 @@ impl Runner {
 
     /// Whether `text` is a whole, valid constrained decision.
     fn is_decision(&self, text: &str) -> bool {
-        let Some(schema) = self.steps.as_ref().map(|s| &s.step) else {
-            return false;
-        };
-        decode::extract_json(text).is_ok_and(|v| schema.validate(&schema.from_wire(v)).is_ok())
+        self.steps
+            .as_ref()
+            .is_some_and(|s| decision_in(&s.step, text).is_ok())
     }
 
     /// Sends a request (within the deadline), streamed or not. Only an
@@ -581,11 +577,7 @@ impl Runner {
         let calls: Vec<ToolCall> = match schema {
             // A model that answers with native calls anyway (a scripted one).
             Some(_) if !resp.tool_calls.is_empty() => resp.tool_calls.clone(),
-            Some(schema) => match decode::extract_json(resp.text()).and_then(|v| {
-                let v = schema.from_wire(v);
-                schema.validate(&v)?;
-                Ok(v)
-            }) {
+            Some(schema) => match decision_in(schema, resp.text()) {
                 Ok(v) => constrained::read_decision(&v, answer.turn),
                 Err(err) => {
                     // Not a valid decision: say what is wrong and go on.
@@ -977,6 +969,13 @@ fn decisions(cfg: &Config, defs: &[ToolDef]) -> Result<Decisions> {
             Some(constrained::decision(&user_defs, max_calls, true, dialect)?)
         },
     })
+}
+
+/// The decision `text` holds, held to `schema`.
+fn decision_in(schema: &Schema, text: &str) -> std::result::Result<serde_json::Value, AnswerError> {
+    let v = schema.from_wire(decode::extract_json(text)?);
+    schema.validate(&v)?;
+    Ok(v)
 }
 
 /// The dialect decisions are sent in: any JSON Schema where the server turns
