@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use typecall::agent::{AgentStop, ToolMode};
+use typecall::agent::{AgentStop, Decision, ToolMode};
 use typecall::chat::{Message, ResponseFormat, ToolChoice};
 use typecall::provider::{Capabilities, Model, ServerKind, Support};
 use typecall::testing::ScriptedModel;
@@ -605,22 +605,24 @@ async fn only_llama_cpp_is_asked_to_start_from_a_cached_prompt() {
     );
 }
 
-#[tokio::test]
-async fn an_opening_whose_words_are_likelier_than_a_call_calls_nothing() {
-    let alt = |t: &str, p: f64| json!({"token": t, "logprob": p.ln(), "bytes": null});
+/// A `decide` on a llama.cpp-like server whose opening (the first token's
+/// alternatives given) is `text`: the decision and the opening's body, after
+/// checking that no grammar-held decision followed.
+async fn decide_after_opening(text: &str, alternatives: &[(&str, f64)]) -> (Decision, Value) {
+    let alt = |(t, p): &(&str, f64)| json!({"token": t, "logprob": p.ln(), "bytes": null});
+    let (first, p) = alternatives[0];
     let server = HostileServer::start(vec![
         Reply::json(
             200,
             &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
         ),
         Reply::json(200, &json!({"modalities": {"vision": false, "audio": false}})),
-        // The likeliest first token opens a block, but words are likelier.
         Reply::json(
             200,
             &json!({"choices": [{"index": 0, "finish_reason": "length",
-                "message": {"role": "assistant", "content": "```json\n[{\"name\""},
-                "logprobs": {"content": [{"token": "```", "logprob": 0.4f64.ln(), "bytes": null,
-                    "top_logprobs": [alt("```", 0.4), alt("The", 0.3), alt("To", 0.2), alt("[", 0.05)]}]}}]}),
+                "message": {"role": "assistant", "content": text},
+                "logprobs": {"content": [{"token": first, "logprob": p.ln(), "bytes": null,
+                    "top_logprobs": alternatives.iter().map(alt).collect::<Vec<_>>()}]}}]}),
         ),
     ])
     .await;
@@ -630,11 +632,36 @@ async fn an_opening_whose_words_are_likelier_than_a_call_calls_nothing() {
         .decide("What is the capital of France?")
         .await
         .unwrap();
-    assert!(decision.calls.is_empty(), "{:?}", decision.calls);
     assert_eq!(decision.mode, ToolMode::Constrained);
     // Models list, props, the opening: no grammar-held decision.
     assert_eq!(server.requests(), 3);
     let opening = server.bodies().last().cloned().unwrap();
+    (decision, opening)
+}
+
+#[tokio::test]
+async fn an_opening_whose_words_are_likelier_than_a_call_calls_nothing() {
+    // The likeliest first token opens a block, but words are likelier.
+    let (decision, opening) = decide_after_opening(
+        "```json",
+        &[("```", 0.4), ("The", 0.3), ("To", 0.2), ("[", 0.05)],
+    )
+    .await;
+    assert!(decision.calls.is_empty(), "{:?}", decision.calls);
     assert_eq!(opening["logprobs"], true, "{opening}");
     assert_eq!(opening["top_logprobs"], 20, "{opening}");
+    // The alternatives weigh; the text has only to show the fence's language.
+    assert!(
+        opening["max_completion_tokens"]
+            .as_u64()
+            .is_some_and(|n| n <= 2),
+        "{opening}"
+    );
+}
+
+#[tokio::test]
+async fn a_fence_in_another_language_calls_nothing_whatever_the_alternatives() {
+    // Cut after the language: `python` can no longer become `json`.
+    let (decision, _) = decide_after_opening("```python", &[("```", 0.9), ("The", 0.05)]).await;
+    assert!(decision.calls.is_empty(), "{:?}", decision.calls);
 }

@@ -73,6 +73,12 @@ fn instructions(max_calls: usize) -> String {
 /// costs as much as a token of the answer).
 pub(crate) const OPENING_TOKENS: u32 = 6;
 
+/// How many tokens the model writes before a decision where the first
+/// token's alternatives weigh a call against words ([`call_is_likelier`]):
+/// the fence and its language (`` ``` `` `json` or `python`), which the
+/// alternatives cannot tell.
+pub(crate) const WEIGHED_OPENING_TOKENS: u32 = 2;
+
 /// How many alternatives of the opening's first token are asked for (20 is
 /// the most OpenAI-compatible servers give).
 pub(crate) const OPENING_ALTERNATIVES: u8 = 20;
@@ -115,15 +121,22 @@ pub(crate) fn opening(text: &str) -> Opening {
         };
     }
     if let Some(rest) = t.strip_prefix("```") {
-        // The info string says the language; cut before its end, it may
-        // still be JSON.
+        // The info string says the language; cut before its end, it is
+        // JSON while it can still become a JSON language's name.
         let Some((info, body)) = rest.split_once('\n') else {
-            return Opening::Call;
+            let info = rest.trim();
+            let may_be_json = JSON_BLOCKS.iter().any(|l| {
+                l.get(..info.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(info))
+            });
+            return if may_be_json {
+                Opening::Call
+            } else {
+                Opening::Code
+            };
         };
         let info = info.trim();
-        let json_block = ["", "json", "jsonc", "json5", "tool_call", "tool_code"]
-            .iter()
-            .any(|l| info.eq_ignore_ascii_case(l));
+        let json_block = JSON_BLOCKS.iter().any(|l| info.eq_ignore_ascii_case(l));
         return if !json_block {
             Opening::Code
         } else if is_empty_list(body) {
@@ -135,6 +148,10 @@ pub(crate) fn opening(text: &str) -> Opening {
     }
     Opening::Words
 }
+
+/// The languages of a fenced block that holds JSON (or calls written in
+/// it), as models write them; the empty string is a fence without one.
+const JSON_BLOCKS: [&str; 6] = ["", "json", "jsonc", "json5", "tool_call", "tool_code"];
 
 /// Whether `text` begins with an empty JSON list.
 fn is_empty_list(text: &str) -> bool {
@@ -364,6 +381,8 @@ mod tests {
             "```json\n[{\"na",
             "```\n{",
             "```js",
+            "```JSON",
+            "```tool",
             "  [{\"name\"",
             "[\n",
             "{\"name\": \"a\"",
@@ -385,7 +404,16 @@ mod tests {
         ] {
             assert_eq!(opening(words), Opening::Words, "{words:?}");
         }
-        for code in ["```python\nimport", "```python\n```json\n[{"] {
+        // A cut language is code once it can no longer become JSON's.
+        for code in [
+            "```python\nimport",
+            "```python\n```json\n[{",
+            "```python",
+            "```py",
+            "```jsx",
+            "```日本語",
+            "```tool_callback_handler",
+        ] {
             assert_eq!(opening(code), Opening::Code, "{code:?}");
         }
     }

@@ -389,14 +389,17 @@ impl Runner {
     async fn open(&mut self, decision: &ChatRequest) -> Option<Result<Opened>> {
         let mut req = decision.clone();
         req.response_format = ResponseFormat::Text;
-        req.max_tokens = Some(req.max_tokens.map_or(constrained::OPENING_TOKENS, |n| {
-            n.min(constrained::OPENING_TOKENS)
-        }));
-        // The first token's alternatives weigh a call against the rest.
-        if self.cfg.model.capabilities().logprobs.is_reliable() {
+        // The first token's alternatives weigh a call against the rest;
+        // without them, the opening's text decides, and needs more of it.
+        let weighed = self.cfg.model.capabilities().logprobs.is_reliable();
+        let tokens = if weighed {
             req.logprobs = true;
             req.top_logprobs = Some(constrained::OPENING_ALTERNATIVES);
-        }
+            constrained::WEIGHED_OPENING_TOKENS
+        } else {
+            constrained::OPENING_TOKENS
+        };
+        req.max_tokens = Some(req.max_tokens.map_or(tokens, |n| n.min(tokens)));
         let mut resp = match self.send(&req, TurnForm::Step, None).await? {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
