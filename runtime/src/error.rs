@@ -720,10 +720,29 @@ pub enum AgentStop {
         "a tool call was required and the model answered without one (try `ToolMode::Constrained`, which can hold a model to calling)"
     )]
     NoToolCall,
+    /// The model's tool calls were cut by the token limit before they were
+    /// whole (a constrained decision that ended at `max_tokens`): asking
+    /// again under the same limit would cut them again.
+    #[error(
+        "the model's tool calls were cut at the token limit ({}); raise `max_tokens`",
+        limit_text(*.max_tokens)
+    )]
+    CallsCut {
+        /// The agent's `max_tokens`; `None`: the server's own limit.
+        max_tokens: Option<u32>,
+    },
     /// The model (or its provider) failed. The provider's error is the
     /// [`source`](std::error::Error::source).
     #[error("the model failed: {0}")]
     Model(#[source] Error),
+}
+
+/// How a token limit is named in an error.
+fn limit_text(max_tokens: Option<u32>) -> String {
+    match max_tokens {
+        Some(n) => format!("max_tokens {n}"),
+        None => "the server's own".to_owned(),
+    }
 }
 
 /// `Result` with [`Error`].

@@ -665,3 +665,64 @@ async fn a_fence_in_another_language_calls_nothing_whatever_the_alternatives() {
     let (decision, _) = decide_after_opening("```python", &[("```", 0.9), ("The", 0.05)]).await;
     assert!(decision.calls.is_empty(), "{:?}", decision.calls);
 }
+
+#[tokio::test]
+async fn calls_cut_by_the_token_limit_stop_the_run_and_say_to_raise_it() {
+    // A llama.cpp-like server whose grammar-held decision ends at the limit,
+    // its JSON cut: the same limit would cut a repair again.
+    let replies = || {
+        vec![
+            Reply::json(
+                200,
+                &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
+            ),
+            Reply::json(
+                200,
+                &json!({"modalities": {"vision": false, "audio": false}}),
+            ),
+            Reply::json(
+                200,
+                &json!({"choices": [{"index": 0, "finish_reason": "length",
+                    "message": {"role": "assistant", "content": "```json\n"}}]}),
+            ),
+            Reply::json(
+                200,
+                &json!({"choices": [{"index": 0, "finish_reason": "length",
+                    "message": {"role": "assistant", "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"mi"}}]}),
+            ),
+        ]
+    };
+    let server = HostileServer::start(replies()).await;
+    let agent = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))
+        .tool(AddTask)
+        .max_tokens(12);
+    let err = agent.run("Buy milk.").await.unwrap_err();
+    let (stop, run) = err.into_run().expect("an agent error");
+    assert!(
+        matches!(
+            stop,
+            AgentStop::CallsCut {
+                max_tokens: Some(12)
+            }
+        ),
+        "{stop:?}"
+    );
+    assert!(stop.to_string().contains("raise `max_tokens`"), "{stop}");
+    assert_eq!(run.turns.len(), 1, "no repair round");
+    // Models list, props, the opening, the decision: nothing asked again.
+    assert_eq!(server.requests(), 4);
+
+    // One turn's decision says the same as its problem.
+    let server = HostileServer::start(replies()).await;
+    let decision = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))
+        .tool(AddTask)
+        .decide("Buy milk.")
+        .await
+        .unwrap();
+    assert!(decision.calls.is_empty());
+    let problem = decision.problem.expect("a problem");
+    assert!(
+        problem.contains("cut at the token limit (the server's own)"),
+        "{problem}"
+    );
+}

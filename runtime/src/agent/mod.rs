@@ -345,7 +345,9 @@ impl Agent {
         self.cfg.tool_choice_after_tools = Some(c);
         self
     }
-    /// A token limit per model answer.
+    /// A token limit per model answer. In `ToolMode::Constrained` it bounds
+    /// the calls of one turn too: calls cut by it end the run with
+    /// [`AgentStop::CallsCut`].
     pub fn max_tokens(mut self, n: u32) -> Self {
         self.cfg.max_tokens = Some(n);
         self

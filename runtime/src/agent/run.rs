@@ -582,6 +582,12 @@ impl Runner {
             Some(_) if !resp.tool_calls.is_empty() => resp.tool_calls.clone(),
             Some(schema) => match decision_in(schema, resp.text()) {
                 Ok(v) => constrained::read_decision(&v, answer.turn),
+                // Cut by the token limit: asking again would cut it again.
+                Err(_) if resp.finish_reason == FinishReason::Length => {
+                    let max_tokens = self.cfg.max_tokens;
+                    self.record_turn(answer.record);
+                    return self.stop(AgentStop::CallsCut { max_tokens });
+                }
                 Err(err) => {
                     // Not a valid decision: say what is wrong and go on.
                     ask_to_repair(&mut self.state.messages, resp.text(), &err);
