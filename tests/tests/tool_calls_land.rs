@@ -358,27 +358,42 @@ async fn a_bad_tool_is_reported_once_as_a_configuration_error() {
     assert!(text.contains("has space"), "{text}");
 }
 
-#[tokio::test]
-async fn an_openai_compatible_server_says_what_it_is_and_what_its_model_takes() {
-    let server = HostileServer::start(vec![
+/// What a llama.cpp server answers to discovery (its models list, then
+/// `/props` with the loaded model's modalities), then `replies`.
+fn llama_cpp(audio: bool, replies: Vec<Reply>) -> Vec<Reply> {
+    let mut all = vec![
         Reply::json(
             200,
             &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
         ),
-        Reply::json(200, &json!({"modalities": {"vision": false, "audio": true}})),
-        // The opening: a call begins, cut at the opening's few tokens.
         Reply::json(
             200,
-            &json!({"choices": [{"index": 0, "finish_reason": "length",
-                "message": {"role": "assistant", "content": "```json\n[{\"name\": \"add"}}]}),
+            &json!({"modalities": {"vision": false, "audio": audio}}),
         ),
-        // The decision, held to the grammar.
-        Reply::json(
-            200,
-            &json!({"choices": [{"index": 0, "finish_reason": "stop",
-                "message": {"role": "assistant", "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]"}}]}),
-        ),
-    ])
+    ];
+    all.extend(replies);
+    all
+}
+
+#[tokio::test]
+async fn an_openai_compatible_server_says_what_it_is_and_what_its_model_takes() {
+    let server = HostileServer::start(llama_cpp(
+        true,
+        vec![
+            // The opening: a call begins, cut at the opening's few tokens.
+            Reply::json(
+                200,
+                &json!({"choices": [{"index": 0, "finish_reason": "length",
+                    "message": {"role": "assistant", "content": "```json\n[{\"name\": \"add"}}]}),
+            ),
+            // The decision, held to the grammar.
+            Reply::json(
+                200,
+                &json!({"choices": [{"index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]"}}]}),
+            ),
+        ],
+    ))
     .await;
     let client = OpenAiCompat::new(&server.url);
     let model = client.model("some-other-name");
@@ -611,20 +626,16 @@ async fn only_llama_cpp_is_asked_to_start_from_a_cached_prompt() {
 async fn decide_after_opening(text: &str, alternatives: &[(&str, f64)]) -> (Decision, Value) {
     let alt = |(t, p): &(&str, f64)| json!({"token": t, "logprob": p.ln(), "bytes": null});
     let (first, p) = alternatives[0];
-    let server = HostileServer::start(vec![
-        Reply::json(
-            200,
-            &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
-        ),
-        Reply::json(200, &json!({"modalities": {"vision": false, "audio": false}})),
-        Reply::json(
+    let server = HostileServer::start(llama_cpp(
+        false,
+        vec![Reply::json(
             200,
             &json!({"choices": [{"index": 0, "finish_reason": "length",
                 "message": {"role": "assistant", "content": text},
                 "logprobs": {"content": [{"token": first, "logprob": p.ln(), "bytes": null,
                     "top_logprobs": alternatives.iter().map(alt).collect::<Vec<_>>()}]}}]}),
-        ),
-    ])
+        )],
+    ))
     .await;
     let model = OpenAiCompat::new(&server.url).model("qwen");
     let decision = Agent::new(model)
@@ -671,26 +682,21 @@ async fn calls_cut_by_the_token_limit_stop_the_run_and_say_to_raise_it() {
     // A llama.cpp-like server whose grammar-held decision ends at the limit,
     // its JSON cut: the same limit would cut a repair again.
     let replies = || {
-        vec![
-            Reply::json(
-                200,
-                &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "llamacpp"}]}),
-            ),
-            Reply::json(
-                200,
-                &json!({"modalities": {"vision": false, "audio": false}}),
-            ),
-            Reply::json(
-                200,
-                &json!({"choices": [{"index": 0, "finish_reason": "length",
-                    "message": {"role": "assistant", "content": "```json\n"}}]}),
-            ),
-            Reply::json(
-                200,
-                &json!({"choices": [{"index": 0, "finish_reason": "length",
-                    "message": {"role": "assistant", "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"mi"}}]}),
-            ),
-        ]
+        llama_cpp(
+            false,
+            vec![
+                Reply::json(
+                    200,
+                    &json!({"choices": [{"index": 0, "finish_reason": "length",
+                        "message": {"role": "assistant", "content": "```json\n"}}]}),
+                ),
+                Reply::json(
+                    200,
+                    &json!({"choices": [{"index": 0, "finish_reason": "length",
+                        "message": {"role": "assistant", "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"mi"}}]}),
+                ),
+            ],
+        )
     };
     let server = HostileServer::start(replies()).await;
     let agent = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))
