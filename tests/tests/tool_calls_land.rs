@@ -677,6 +677,67 @@ async fn a_fence_in_another_language_calls_nothing_whatever_the_alternatives() {
     assert!(decision.calls.is_empty(), "{:?}", decision.calls);
 }
 
+/// A `decide` on a llama.cpp-like server whose opening is a call and whose
+/// grammar-held decision adds a task, the model's log-probabilities of its
+/// tokens `logprobs`, the agent's `min_call_confidence` `min` where given:
+/// the decision and the decision's request body.
+async fn decide_with_call_written(logprobs: &[f64], min: Option<f64>) -> (Decision, Value) {
+    let call = "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]";
+    let tokens: Vec<Value> = logprobs
+        .iter()
+        .map(|l| json!({"token": "t", "logprob": l, "bytes": null, "top_logprobs": []}))
+        .collect();
+    let server = HostileServer::start(llama_cpp(
+        false,
+        vec![
+            Reply::json(
+                200,
+                &json!({"choices": [{"index": 0, "finish_reason": "length",
+                    "message": {"role": "assistant", "content": "```json"},
+                    "logprobs": {"content": [{"token": "```", "logprob": 0.9f64.ln(), "bytes": null,
+                        "top_logprobs": [{"token": "```", "logprob": 0.9f64.ln(), "bytes": null}]}]}}]}),
+            ),
+            Reply::json(
+                200,
+                &json!({"choices": [{"index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": call},
+                    "logprobs": {"content": tokens}}]}),
+            ),
+        ],
+    ))
+    .await;
+    let model = OpenAiCompat::new(&server.url).model("qwen");
+    let mut agent = Agent::new(model).tool(AddTask);
+    if let Some(min) = min {
+        agent = agent.min_call_confidence(min);
+    }
+    let decision = agent.decide("Remember the milk").await.unwrap();
+    assert_eq!(server.requests(), 4, "models, props, opening, decision");
+    let body = server.bodies().last().cloned().unwrap();
+    (decision, body)
+}
+
+#[tokio::test]
+async fn calls_the_model_wrote_unsure_are_not_made() {
+    // On average under 88 % per token: a grammar made the model call.
+    let unsure = [-0.05, -0.9, -0.7, -0.02, -0.3];
+    let (decision, body) = decide_with_call_written(&unsure, None).await;
+    assert!(decision.calls.is_empty(), "{:?}", decision.calls);
+    assert!(decision.problem.is_none(), "{:?}", decision.problem);
+    assert_eq!(body["logprobs"], true, "the decision is weighed: {body}");
+    assert!(body.get("response_format").is_some(), "{body}");
+    // Written sure, the same call is made.
+    let (decision, _) = decide_with_call_written(&[-0.01, -0.2, 0.0, -0.05, 0.0], None).await;
+    assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
+    assert_eq!(decision.calls[0].name, "add_task");
+    // Asked to trust the model less, or not to weigh at all.
+    let (decision, _) = decide_with_call_written(&unsure, Some(0.6)).await;
+    assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
+    let (decision, body) = decide_with_call_written(&unsure, Some(0.0)).await;
+    assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
+    assert!(body.get("logprobs").is_none_or(|l| l == false), "{body}");
+}
+
 #[tokio::test]
 async fn calls_cut_by_the_token_limit_stop_the_run_and_say_to_raise_it() {
     // A llama.cpp-like server whose grammar-held decision ends at the limit,

@@ -10,6 +10,8 @@
 //! called. After the opening of a call, the *decision*: a JSON list of calls
 //! `[{"name": …, "arguments": …}]` that a grammar holds to the tools' schemas
 //! and to at most `max_parallel_tools` calls; an empty list means no tool fits.
+//! Calls the model wrote unsure ([`calls_are_doubtful`], where the server
+//! gives the tokens' probabilities) are not made, unless a call is required.
 //! Then, when no tool is called, the *answer*: a plain request (or one held to
 //! the typed answer's schema) without the tool list, whose text is the
 //! answer. Tool results go back as `<tool_response>` blocks.
@@ -181,6 +183,25 @@ pub(crate) fn call_is_likelier(first: &TokenLogprob) -> Option<bool> {
         }
     }
     Some(call > other)
+}
+
+/// Whether the calls of a grammar-held decision are doubtful: the mean
+/// log-probability of its tokens, as the server reports them (the model's
+/// own, before the grammar), is below the log of `min_confidence` (see
+/// [`Agent::min_call_confidence`](crate::Agent::min_call_confidence)). A
+/// token the model gave no probability at all makes them doubtful, unless
+/// `min_confidence` is 0; without tokens there is nothing to weigh.
+pub(crate) fn calls_are_doubtful(tokens: &[TokenLogprob], min_confidence: f64) -> bool {
+    let logprobs: Vec<f64> = tokens
+        .iter()
+        .map(|t| t.logprob)
+        .filter(|l| !l.is_nan())
+        .collect();
+    if logprobs.is_empty() {
+        return false;
+    }
+    let mean = logprobs.iter().sum::<f64>() / logprobs.len() as f64;
+    mean < min_confidence.ln()
 }
 
 /// The schema of a decision: a list of `{"name", "arguments"}` calls, one
@@ -445,6 +466,38 @@ mod tests {
             ..first(&[("x", 1.0)])
         };
         assert_eq!(call_is_likelier(&none), None);
+    }
+
+    #[test]
+    fn calls_written_unsure_are_doubtful() {
+        let tokens = |logprobs: &[f64]| -> Vec<TokenLogprob> {
+            logprobs
+                .iter()
+                .map(|&logprob| TokenLogprob {
+                    token: "x".into(),
+                    logprob,
+                    bytes: None,
+                    top_logprobs: Vec::new(),
+                })
+                .collect()
+        };
+        let p = crate::agent::DEFAULT_MIN_CALL_CONFIDENCE;
+        // Sure of most tokens, unsure of a value: sure on average.
+        assert!(!calls_are_doubtful(
+            &tokens(&[0.0, -0.01, -0.7, 0.0, 0.0, -0.02]),
+            p
+        ));
+        // Unsure of several tokens.
+        let unsure = tokens(&[0.0, -0.7, -0.9, 0.0, -0.4]);
+        assert!(calls_are_doubtful(&unsure, p));
+        assert!(!calls_are_doubtful(&unsure, 0.6));
+        // A token the model gave nothing: doubtful, unless nothing is.
+        let nothing = tokens(&[0.0, f64::NEG_INFINITY]);
+        assert!(calls_are_doubtful(&nothing, p));
+        assert!(!calls_are_doubtful(&nothing, 0.0));
+        // No number: not weighed.
+        assert!(!calls_are_doubtful(&tokens(&[f64::NAN, -0.01]), p));
+        assert!(!calls_are_doubtful(&[], 1.0));
     }
 
     #[test]

@@ -83,6 +83,9 @@ pub(crate) struct Config {
     pub deadline: Option<Duration>,
     pub max_tool_retries: u32,
     pub max_repeated_calls: u32,
+    /// The least geometric-mean token probability of a constrained call
+    /// the model may leave out.
+    pub min_call_confidence: f64,
     pub tool_mode: ToolMode,
     pub first_tool_choice: Option<ToolChoice>,
     pub tool_choice_after_tools: Option<ToolChoice>,
@@ -181,6 +184,14 @@ impl fmt::Debug for Agent {
     }
 }
 
+/// How sure a model must be of a constrained call it was free not to make,
+/// unless [`Agent::min_call_confidence`] says otherwise: e^-0.13, about 0.88
+/// per token. Chosen on BFCL ids 20–59 with Qwen2.5-Coder-0.5B, where the
+/// calls its opening let through were 108 relevant and 13 not (the mean
+/// log-probability tells them apart with AUC 0.83, and the line scores the
+/// same from -0.12 to -0.14).
+pub const DEFAULT_MIN_CALL_CONFIDENCE: f64 = 0.878_095_430_920_561_3;
+
 /// How long a tool call may run unless [`Agent::tool_timeout`] says otherwise.
 pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -230,6 +241,7 @@ impl Agent {
                 deadline: None,
                 max_tool_retries: 3,
                 max_repeated_calls: 3,
+                min_call_confidence: DEFAULT_MIN_CALL_CONFIDENCE,
                 tool_mode: ToolMode::Auto,
                 first_tool_choice: None,
                 tool_choice_after_tools: None,
@@ -327,6 +339,23 @@ impl Agent {
     /// looping.
     pub fn max_repeated_calls(mut self, n: u32) -> Self {
         self.cfg.max_repeated_calls = n.max(1);
+        self
+    }
+    /// How sure the model must be of calls it was free not to make, in
+    /// [`ToolMode::Constrained`] on a server that gives the tokens'
+    /// probabilities (llama.cpp): the geometric mean of the probabilities the
+    /// model gave the tokens of its grammar-held calls, from 0 to 1 (default
+    /// [`DEFAULT_MIN_CALL_CONFIDENCE`], about 0.88). Calls written less sure
+    /// are not made, as if the model had answered in words: a grammar makes a
+    /// small model call something even where no tool fits, and what it then
+    /// writes (a place the user never named) it writes unsure. `0.0` makes
+    /// every such call. Turns that must call a tool
+    /// ([`ToolChoice::Required`]) are not weighed. A value outside 0..=1 is
+    /// clamped; NaN leaves the setting as it was.
+    pub fn min_call_confidence(mut self, p: f64) -> Self {
+        if !p.is_nan() {
+            self.cfg.min_call_confidence = p.clamp(0.0, 1.0);
+        }
         self
     }
     /// How tool calls are asked for.

@@ -334,9 +334,16 @@ impl Runner {
             Some(Opened::Call(usage)) => {
                 // The decision's prompt is the one just read.
                 req.reuse_prompt = true;
+                // Calls the model may leave out are weighed by how sure it
+                // was of them, where the server says so.
+                let weighed = form == TurnForm::Step
+                    && self.cfg.min_call_confidence > 0.0
+                    && self.cfg.model.capabilities().logprobs.is_reliable();
+                req.logprobs = weighed;
                 self.send(&req, form, None).await.map(|r| {
                     r.map(|mut r| {
                         r.usage.add(&usage);
+                        self.drop_doubtful_calls(&mut r);
                         r
                     })
                 })
@@ -425,6 +432,28 @@ impl Runner {
             resp.content = Some("[]".into());
             Opened::Settled(Box::new(resp))
         }))
+    }
+
+    /// A decision whose calls the model wrote unsure
+    /// ([`constrained::calls_are_doubtful`]) becomes the empty list: no tool
+    /// is called, as when its opening was words.
+    fn drop_doubtful_calls(&self, resp: &mut ChatResponse) {
+        let Some(tokens) = resp.logprobs.take() else {
+            return;
+        };
+        let calls = self
+            .steps
+            .as_ref()
+            .and_then(|s| decision_in(&s.step, resp.text()).ok())
+            .is_some_and(|d| d.as_array().is_some_and(|calls| !calls.is_empty()));
+        if calls && constrained::calls_are_doubtful(&tokens, self.cfg.min_call_confidence) {
+            tracing::info!(
+                target: "typecall::agent",
+                decision = %resp.text(),
+                "the model wrote its calls unsure: no tool is called"
+            );
+            resp.content = Some("[]".into());
+        }
     }
 
     /// Whether `text` is a whole, valid constrained decision.
