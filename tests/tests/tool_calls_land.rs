@@ -620,23 +620,27 @@ async fn only_llama_cpp_is_asked_to_start_from_a_cached_prompt() {
     );
 }
 
+/// An opening cut at its few tokens, `text`, with its first token's
+/// alternatives (the first of them the token written) and their
+/// probabilities.
+fn opening_reply(text: &str, alternatives: &[(&str, f64)]) -> Reply {
+    let alt = |(t, p): &(&str, f64)| json!({"token": t, "logprob": p.ln(), "bytes": null});
+    let (first, p) = alternatives[0];
+    Reply::json(
+        200,
+        &json!({"choices": [{"index": 0, "finish_reason": "length",
+            "message": {"role": "assistant", "content": text},
+            "logprobs": {"content": [{"token": first, "logprob": p.ln(), "bytes": null,
+                "top_logprobs": alternatives.iter().map(alt).collect::<Vec<_>>()}]}}]}),
+    )
+}
+
 /// A `decide` on a llama.cpp-like server whose opening (the first token's
 /// alternatives given) is `text`: the decision and the opening's body, after
 /// checking that no grammar-held decision followed.
 async fn decide_after_opening(text: &str, alternatives: &[(&str, f64)]) -> (Decision, Value) {
-    let alt = |(t, p): &(&str, f64)| json!({"token": t, "logprob": p.ln(), "bytes": null});
-    let (first, p) = alternatives[0];
-    let server = HostileServer::start(llama_cpp(
-        false,
-        vec![Reply::json(
-            200,
-            &json!({"choices": [{"index": 0, "finish_reason": "length",
-                "message": {"role": "assistant", "content": text},
-                "logprobs": {"content": [{"token": first, "logprob": p.ln(), "bytes": null,
-                    "top_logprobs": alternatives.iter().map(alt).collect::<Vec<_>>()}]}}]}),
-        )],
-    ))
-    .await;
+    let server =
+        HostileServer::start(llama_cpp(false, vec![opening_reply(text, alternatives)])).await;
     let model = OpenAiCompat::new(&server.url).model("qwen");
     let decision = Agent::new(model)
         .tool(AddTask)
@@ -690,13 +694,7 @@ async fn decide_with_call_written(logprobs: &[f64], min: Option<f64>) -> (Decisi
     let server = HostileServer::start(llama_cpp(
         false,
         vec![
-            Reply::json(
-                200,
-                &json!({"choices": [{"index": 0, "finish_reason": "length",
-                    "message": {"role": "assistant", "content": "```json"},
-                    "logprobs": {"content": [{"token": "```", "logprob": 0.9f64.ln(), "bytes": null,
-                        "top_logprobs": [{"token": "```", "logprob": 0.9f64.ln(), "bytes": null}]}]}}]}),
-            ),
+            opening_reply("```json", &[("```", 0.9)]),
             Reply::json(
                 200,
                 &json!({"choices": [{"index": 0, "finish_reason": "stop",

@@ -343,7 +343,10 @@ impl Runner {
                 self.send(&req, form, None).await.map(|r| {
                     r.map(|mut r| {
                         r.usage.add(&usage);
-                        self.drop_doubtful_calls(&mut r);
+                        // Only a weighed decision brings its tokens to settle.
+                        if !weighed {
+                            r.logprobs = None;
+                        }
                         r
                     })
                 })
@@ -411,12 +414,13 @@ impl Runner {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
         };
+        // The opening's tokens weigh the opening only, never its calls.
+        let first = resp.logprobs.take();
         if !resp.tool_calls.is_empty() || self.is_decision(resp.text()) {
             return Some(Ok(Opened::Settled(Box::new(resp))));
         }
         let by_text = constrained::opening(resp.text());
-        let likelier = resp
-            .logprobs
+        let likelier = first
             .as_ref()
             .and_then(|l| l.first())
             .and_then(constrained::call_is_likelier);
@@ -425,35 +429,12 @@ impl Runner {
             (_, Some(likelier)) => likelier,
             (by_text, None) => by_text == constrained::Opening::Call,
         };
-        resp.logprobs = None;
         Some(Ok(if call {
             Opened::Call(resp.usage)
         } else {
             resp.content = Some("[]".into());
             Opened::Settled(Box::new(resp))
         }))
-    }
-
-    /// A decision whose calls the model wrote unsure
-    /// ([`constrained::calls_are_doubtful`]) becomes the empty list: no tool
-    /// is called, as when its opening was words.
-    fn drop_doubtful_calls(&self, resp: &mut ChatResponse) {
-        let Some(tokens) = resp.logprobs.take() else {
-            return;
-        };
-        let calls = self
-            .steps
-            .as_ref()
-            .and_then(|s| decision_in(&s.step, resp.text()).ok())
-            .is_some_and(|d| d.as_array().is_some_and(|calls| !calls.is_empty()));
-        if calls && constrained::calls_are_doubtful(&tokens, self.cfg.min_call_confidence) {
-            tracing::info!(
-                target: "typecall::agent",
-                decision = %resp.text(),
-                "the model wrote its calls unsure: no tool is called"
-            );
-            resp.content = Some("[]".into());
-        }
     }
 
     /// Whether `text` is a whole, valid constrained decision.
@@ -606,11 +587,33 @@ impl Runner {
             turn: answer.turn + 1,
         };
         let schema = self.steps.as_ref().and_then(|s| s.of(answer.form));
+        let mut doubtful = false;
         let calls: Vec<ToolCall> = match schema {
             // A model that answers with native calls anyway (a scripted one).
             Some(_) if !resp.tool_calls.is_empty() => resp.tool_calls.clone(),
             Some(schema) => match decision_in(schema, resp.text()) {
-                Ok(v) => constrained::read_decision(&v, answer.turn),
+                Ok(v) => {
+                    let calls = constrained::read_decision(&v, answer.turn);
+                    // A weighed decision's calls the model wrote unsure are
+                    // not made, as when its opening was words.
+                    let min = self.cfg.min_call_confidence;
+                    doubtful = answer.form == TurnForm::Step
+                        && !calls.is_empty()
+                        && resp
+                            .logprobs
+                            .as_deref()
+                            .is_some_and(|t| constrained::calls_are_doubtful(t, min));
+                    if doubtful {
+                        tracing::info!(
+                            target: "typecall::agent",
+                            decision = %resp.text(),
+                            "the model wrote its calls unsure: no tool is called"
+                        );
+                        Vec::new()
+                    } else {
+                        calls
+                    }
+                }
                 // Cut by the token limit: asking again would cut it again.
                 Err(_) if resp.finish_reason == FinishReason::Length => {
                     let max_tokens = self.cfg.max_tokens;
@@ -636,6 +639,10 @@ impl Runner {
                 .collect(),
         };
         let mut answer = answer;
+        if doubtful {
+            // The decision is the empty list it would have been.
+            answer.response.content = Some("[]".into());
+        }
         if calls.is_empty()
             && self.offered_tools(answer.form)
             && answer.response.finish_reason == FinishReason::MalformedToolCall
