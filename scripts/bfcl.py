@@ -148,12 +148,15 @@ def run_raw(url, cases, category, max_tokens):
     return out
 
 
-def run_typecall(runner, url, model, mode, cases, category, max_tokens):
+def run_typecall(runner, url, model, mode, cases, category, max_tokens, min_call_confidence):
     lines = []
     for case in cases:
         lines.append(json.dumps({"id": case["id"], "messages": messages_of(case), "tools": tools_of(case, category)}))
+    args = [runner, "--url", url, "--model", model, "--mode", mode, "--max-tokens", str(max_tokens)]
+    if min_call_confidence is not None:
+        args += ["--min-call-confidence", str(min_call_confidence)]
     proc = subprocess.run(
-        [runner, "--url", url, "--model", model, "--mode", mode, "--max-tokens", str(max_tokens)],
+        args,
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -202,6 +205,7 @@ def main():
     p.add_argument("--categories", default=",".join(CATEGORIES))
     p.add_argument("--modes", default="raw,auto")
     p.add_argument("--max-tokens", type=int, default=400)
+    p.add_argument("--min-call-confidence", type=float, default=None)
     p.add_argument("--out", default=None)
     a = p.parse_args()
 
@@ -215,7 +219,7 @@ def main():
             if mode == "raw":
                 results = run_raw(a.url, cases, category, a.max_tokens)
             else:
-                results = run_typecall(a.runner, a.url, a.model, mode, cases, category, a.max_tokens)
+                results = run_typecall(a.runner, a.url, a.model, mode, cases, category, a.max_tokens, a.min_call_confidence)
             passed = 0
             classes = {k: 0 for k in ERROR_CLASSES}
             times = []

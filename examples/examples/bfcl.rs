@@ -8,7 +8,7 @@
 //! "error", "ms"}`.
 //!
 //! Usage: `bfcl --url http://127.0.0.1:8080/v1 [--mode auto|native|constrained]
-//! [--model NAME] [--max-tokens N]`
+//! [--model NAME] [--max-tokens N] [--min-call-confidence P]`
 
 use std::io::{BufRead, Write};
 use std::time::Instant;
@@ -23,6 +23,8 @@ struct Options {
     model: String,
     mode: ToolMode,
     max_tokens: u32,
+    /// `Agent::min_call_confidence`; the agent's default when not given.
+    min_call_confidence: Option<f64>,
 }
 
 fn options() -> Result<Options, String> {
@@ -31,6 +33,7 @@ fn options() -> Result<Options, String> {
         model: "qwen".into(),
         mode: ToolMode::Auto,
         max_tokens: 400,
+        min_call_confidence: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -40,6 +43,12 @@ fn options() -> Result<Options, String> {
             "--model" => o.model = value()?,
             "--max-tokens" => {
                 o.max_tokens = value()?.parse().map_err(|e| format!("--max-tokens: {e}"))?
+            }
+            "--min-call-confidence" => {
+                let p: f64 = value()?
+                    .parse()
+                    .map_err(|e| format!("--min-call-confidence: {e}"))?;
+                o.min_call_confidence = Some(p);
             }
             "--mode" => {
                 o.mode = match value()?.as_str() {
@@ -89,6 +98,9 @@ async fn run_case(
         .max_tokens(o.max_tokens)
         .temperature(0.0)
         .seed(1);
+    if let Some(p) = o.min_call_confidence {
+        agent = agent.min_call_confidence(p);
+    }
     for def in case["tools"].as_array().into_iter().flatten() {
         match tool(def) {
             Ok(t) => agent = agent.tool(t),
