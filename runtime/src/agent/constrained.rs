@@ -192,16 +192,12 @@ pub(crate) fn call_is_likelier(first: &TokenLogprob) -> Option<bool> {
 /// token the model gave no probability at all makes them doubtful, unless
 /// `min_confidence` is 0; without tokens there is nothing to weigh.
 pub(crate) fn calls_are_doubtful(tokens: &[TokenLogprob], min_confidence: f64) -> bool {
-    let logprobs: Vec<f64> = tokens
+    let (sum, n) = tokens
         .iter()
         .map(|t| t.logprob)
         .filter(|l| !l.is_nan())
-        .collect();
-    if logprobs.is_empty() {
-        return false;
-    }
-    let mean = logprobs.iter().sum::<f64>() / logprobs.len() as f64;
-    mean < min_confidence.ln()
+        .fold((0.0, 0_usize), |(sum, n), l| (sum + l, n + 1));
+    n > 0 && sum / (n as f64) < min_confidence.ln()
 }
 
 /// The schema of a decision: a list of `{"name", "arguments"}` calls, one
