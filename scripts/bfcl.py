@@ -7,6 +7,9 @@ hand. Each case is one model turn, greedy and seeded; modes:
   raw          the model server alone: the tools in the request, its own parser
   auto, native, constrained
                typecall's `Agent::decide` in that ToolMode (examples/bfcl.rs)
+  required     auto with ToolChoice::Required: every case must call, so its
+               row says how calls are written apart from whether the model
+               calls (irrelevance rows then score 0 by construction)
 
 Prints a table (category x mode: passed/N, error classes, median seconds per
 case) and writes every case's result as JSON lines to --out.
@@ -152,7 +155,9 @@ def run_typecall(runner, url, model, mode, cases, category, max_tokens, min_call
     lines = []
     for case in cases:
         lines.append(json.dumps({"id": case["id"], "messages": messages_of(case), "tools": tools_of(case, category)}))
-    args = [runner, "--url", url, "--model", model, "--mode", mode, "--max-tokens", str(max_tokens)]
+    tool_mode, choice = ("auto", "required") if mode == "required" else (mode, "auto")
+    args = [runner, "--url", url, "--model", model, "--mode", tool_mode, "--tool-choice", choice,
+            "--max-tokens", str(max_tokens)]
     if min_call_confidence is not None:
         args += ["--min-call-confidence", str(min_call_confidence)]
     proc = subprocess.run(
@@ -210,6 +215,7 @@ def main():
     a = p.parse_args()
 
     rows = []
+    times_by_mode = {}
     out = open(a.out, "w") if a.out else None
     for category in a.categories.split(","):
         cases, answers = load(category)
@@ -232,6 +238,7 @@ def main():
                 if out:
                     out.write(json.dumps({**r, "category": category, "mode": mode, "decided_in": r.get("mode"), "passed": ok, "class": kind}) + "\n")
             median = statistics.median(times) if times else 0.0
+            times_by_mode.setdefault(mode, []).extend(times)
             rows.append((category, mode, passed, len(results), classes, median))
             print(f"bfcl: {category:18} {mode:12} {passed}/{len(results)}  median {median:.1f} s", file=sys.stderr, flush=True)
 
@@ -248,7 +255,8 @@ def main():
         t[0] += passed
         t[1] += n
     for mode, (passed, n) in totals.items():
-        print(f"\n{mode}: {passed}/{n} in all", end="")
+        median = statistics.median(times_by_mode[mode]) if times_by_mode.get(mode) else 0.0
+        print(f"\n{mode}: {passed}/{n} in all, median {median:.1f} s/case", end="")
     print()
 
 

@@ -8,13 +8,16 @@
 //! "error", "ms"}`.
 //!
 //! Usage: `bfcl --url http://127.0.0.1:8080/v1 [--mode auto|native|constrained]
-//! [--model NAME] [--max-tokens N] [--min-call-confidence P]`
+//! [--model NAME] [--max-tokens N] [--min-call-confidence P] [--tool-choice required]`
+//!
+//! `--tool-choice required` makes the turn call (`ToolChoice::Required`): how
+//! the model writes calls apart from whether it calls.
 
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use typecall::chat::Message;
+use typecall::chat::{Message, ToolChoice};
 use typecall::tool::FnTool;
 use typecall::{Agent, OpenAiCompat, ToolMode};
 
@@ -25,6 +28,8 @@ struct Options {
     max_tokens: u32,
     /// `Agent::min_call_confidence`; the agent's default when not given.
     min_call_confidence: Option<f64>,
+    /// `Agent::first_tool_choice`: `Some(Required)` makes every case call.
+    tool_choice: Option<ToolChoice>,
 }
 
 fn options() -> Result<Options, String> {
@@ -34,6 +39,7 @@ fn options() -> Result<Options, String> {
         mode: ToolMode::Auto,
         max_tokens: 400,
         min_call_confidence: None,
+        tool_choice: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -49,6 +55,13 @@ fn options() -> Result<Options, String> {
                     .parse()
                     .map_err(|e| format!("--min-call-confidence: {e}"))?;
                 o.min_call_confidence = Some(p);
+            }
+            "--tool-choice" => {
+                o.tool_choice = match value()?.as_str() {
+                    "auto" => None,
+                    "required" => Some(ToolChoice::Required),
+                    c => return Err(format!("unknown tool choice {c}: auto or required")),
+                }
             }
             "--mode" => {
                 o.mode = match value()?.as_str() {
@@ -100,6 +113,9 @@ async fn run_case(
         .seed(1);
     if let Some(p) = o.min_call_confidence {
         agent = agent.min_call_confidence(p);
+    }
+    if let Some(c) = &o.tool_choice {
+        agent = agent.first_tool_choice(c.clone());
     }
     for def in case["tools"].as_array().into_iter().flatten() {
         match tool(def) {
