@@ -215,7 +215,7 @@ def main():
     a = p.parse_args()
 
     rows = []
-    times_by_mode = {}
+    totals = {}  # mode -> [passed, cases, every case's seconds]
     out = open(a.out, "w") if a.out else None
     for category in a.categories.split(","):
         cases, answers = load(category)
@@ -238,7 +238,10 @@ def main():
                 if out:
                     out.write(json.dumps({**r, "category": category, "mode": mode, "decided_in": r.get("mode"), "passed": ok, "class": kind}) + "\n")
             median = statistics.median(times) if times else 0.0
-            times_by_mode.setdefault(mode, []).extend(times)
+            total = totals.setdefault(mode, [0, 0, []])
+            total[0] += passed
+            total[1] += len(results)
+            total[2].extend(times)
             rows.append((category, mode, passed, len(results), classes, median))
             print(f"bfcl: {category:18} {mode:12} {passed}/{len(results)}  median {median:.1f} s", file=sys.stderr, flush=True)
 
@@ -249,13 +252,8 @@ def main():
         pct = 100 * passed / n if n else 0
         cells = " | ".join(str(classes.get(k, 0)) for k in ERROR_CLASSES)
         print(f"| {category} | {mode} | {passed}/{n} ({pct:.0f}%) | {cells} | {median:.1f} |")
-    totals = {}
-    for _, mode, passed, n, _, _ in rows:
-        t = totals.setdefault(mode, [0, 0])
-        t[0] += passed
-        t[1] += n
-    for mode, (passed, n) in totals.items():
-        median = statistics.median(times_by_mode[mode]) if times_by_mode.get(mode) else 0.0
+    for mode, (passed, n, times) in totals.items():
+        median = statistics.median(times) if times else 0.0
         print(f"\n{mode}: {passed}/{n} in all, median {median:.1f} s/case", end="")
     print()
 
