@@ -681,29 +681,37 @@ async fn a_fence_in_another_language_calls_nothing_whatever_the_alternatives() {
     assert!(decision.calls.is_empty(), "{:?}", decision.calls);
 }
 
-/// A `decide` on a llama.cpp-like server whose opening is a call and whose
-/// grammar-held decision adds a task, the model's log-probabilities of its
-/// tokens `logprobs`, the agent's `min_call_confidence` `min` where given:
-/// the decision and the decision's request body.
-async fn decide_with_call_written(logprobs: &[f64], min: Option<f64>) -> (Decision, Value) {
-    let call = "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]";
-    let tokens: Vec<Value> = logprobs
-        .iter()
-        .map(|l| json!({"token": "t", "logprob": l, "bytes": null, "top_logprobs": []}))
-        .collect();
-    let server = HostileServer::start(llama_cpp(
+/// What a llama.cpp-like server answers to a constrained turn whose opening
+/// is a call: discovery, the opening, then the grammar-held decision
+/// `content` with its tokens' log-probabilities `tokens`.
+fn call_written(content: &str, tokens: Vec<Value>) -> Vec<Reply> {
+    llama_cpp(
         false,
         vec![
             opening_reply("```json", &[("```", 0.9)]),
             Reply::json(
                 200,
                 &json!({"choices": [{"index": 0, "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": call},
+                    "message": {"role": "assistant", "content": content},
                     "logprobs": {"content": tokens}}]}),
             ),
         ],
-    ))
-    .await;
+    )
+}
+
+/// A token as llama.cpp reports it, with its log-probability.
+fn token(&(token, logprob): &(&str, f64)) -> Value {
+    json!({"token": token, "logprob": logprob, "bytes": null, "top_logprobs": []})
+}
+
+/// A `decide` on a llama.cpp-like server whose opening is a call and whose
+/// grammar-held decision adds a task, the model's log-probabilities of its
+/// tokens `logprobs`, the agent's `min_call_confidence` `min` where given:
+/// the decision and the decision's request body.
+async fn decide_with_call_written(logprobs: &[f64], min: Option<f64>) -> (Decision, Value) {
+    let call = "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]";
+    let tokens: Vec<Value> = logprobs.iter().map(|&l| token(&("t", l))).collect();
+    let server = HostileServer::start(call_written(call, tokens)).await;
     let model = OpenAiCompat::new(&server.url).model("qwen");
     let mut agent = Agent::new(model).tool(AddTask);
     if let Some(min) = min {
@@ -734,6 +742,79 @@ async fn calls_the_model_wrote_unsure_are_not_made() {
     let (decision, body) = decide_with_call_written(&unsure, Some(0.0)).await;
     assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
     assert!(body.get("logprobs").is_none_or(|l| l == false), "{body}");
+}
+
+/// The tokens of a decision that adds a task, as llama.cpp reports them: a
+/// fence the model opened unsure (words were nearly as likely), the list it
+/// wrote sure, and the fence's close.
+const FENCE_OPENED: (&str, f64) = ("```", -2.5);
+const LIST: [(&str, f64); 4] = [
+    ("[", -0.05),
+    ("{\"name\": \"add_task\", ", -0.1),
+    ("\"arguments\": {\"title\": \"milk\"}}", -0.1),
+    ("]", 0.0),
+];
+
+#[tokio::test]
+async fn a_decision_is_weighed_the_same_whole_or_streamed() {
+    // Whole: every token with its probability, the fence's included.
+    let mut whole = vec![FENCE_OPENED, ("json", 0.0), ("\n", 0.0)];
+    whole.extend(LIST);
+    whole.extend([("\n", 0.0), ("```", 0.0)]);
+    // Weighed with its fence, the decision would be under the bar.
+    let mean = whole.iter().map(|t| t.1).sum::<f64>() / whole.len() as f64;
+    assert!(mean < typecall::agent::DEFAULT_MIN_CALL_CONFIDENCE.ln());
+    let content: String = LIST.iter().map(|t| t.0).collect();
+    let server =
+        HostileServer::start(call_written(&content, whole.iter().map(token).collect())).await;
+    let decision = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))
+        .tool(AddTask)
+        .decide("Remember the milk")
+        .await
+        .unwrap();
+    assert_eq!(decision.calls.len(), 1, "whole: {:?}", decision.calls);
+
+    // Streamed, llama.cpp sends the fence's opening token without text and
+    // its language, line end and close without probabilities.
+    let chunk = |content: Option<&str>, tokens: &[(&str, f64)], finish: Option<&str>| {
+        json!({"choices": [{"index": 0, "finish_reason": finish,
+            "delta": {"role": "assistant", "content": content},
+            "logprobs": {"content": tokens.iter().map(token).collect::<Vec<_>>()}}]})
+    };
+    let opening = [
+        json!({"choices": [{"index": 0, "finish_reason": null,
+            "delta": {"role": "assistant", "content": "```"},
+            "logprobs": {"content": [{"token": "```", "logprob": 0.9_f64.ln(), "bytes": null,
+                "top_logprobs": [{"token": "```", "logprob": 0.9_f64.ln(), "bytes": null}]}]}}]}),
+        chunk(Some("json"), &[("json", 0.0)], Some("length")),
+    ];
+    let mut streamed = vec![chunk(None, &[FENCE_OPENED], None)];
+    streamed.extend(LIST.iter().map(|t| chunk(Some(t.0), &[*t], None)));
+    streamed.push(chunk(None, &[("\n", 0.0)], Some("stop")));
+    let server = HostileServer::start(llama_cpp(
+        false,
+        vec![Reply::sse(&opening), Reply::sse(&streamed)],
+    ))
+    .await;
+    let mut events = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))
+        .tool(AddTask)
+        .max_turns(1)
+        .run_stream("Remember the milk")
+        .await
+        .unwrap();
+    let mut started = Vec::new();
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(AgentEvent::ToolCallStarted { name, .. }) => started.push(name),
+            Ok(_) => {}
+            // The turn after the call is not allowed: the run ends there.
+            Err(_) => break,
+        }
+    }
+    assert_eq!(started, ["add_task"], "streamed");
+    let bodies = server.bodies();
+    assert_eq!(bodies[3]["stream"], true, "{}", bodies[3]);
+    assert_eq!(bodies[3]["logprobs"], true, "{}", bodies[3]);
 }
 
 #[tokio::test]

@@ -186,18 +186,34 @@ pub(crate) fn call_is_likelier(first: &TokenLogprob) -> Option<bool> {
 }
 
 /// Whether the calls of a grammar-held decision are doubtful: the mean
-/// log-probability of its tokens, as the server reports them (the model's
-/// own, before the grammar), is below the log of `min_confidence` (see
+/// log-probability of its list's tokens ([`list_tokens`]), as the server
+/// reports them (the model's own, before the grammar), is below the log of
+/// `min_confidence` (see
 /// [`Agent::min_call_confidence`](crate::Agent::min_call_confidence)). A
 /// token the model gave no probability at all makes them doubtful, unless
 /// `min_confidence` is 0; without tokens there is nothing to weigh.
 pub(crate) fn calls_are_doubtful(tokens: &[TokenLogprob], min_confidence: f64) -> bool {
-    let (sum, n) = tokens
+    let (sum, n) = list_tokens(tokens)
         .iter()
         .map(|t| t.logprob)
         .filter(|l| !l.is_nan())
         .fold((0.0, 0_usize), |(sum, n), l| (sum + l, n + 1));
     n > 0 && sum / (n as f64) < min_confidence.ln()
+}
+
+/// The tokens of a decision's list itself, from the one that opens it to the
+/// one that closes it (all of them where neither is found). What the server
+/// let the model write around the list (a code fence, its language) is left
+/// out: llama.cpp gives those tokens' probabilities in a whole answer but
+/// not in a stream, so a decision is weighed the same either way; and how
+/// the answer began was weighed already, by the opening.
+pub(crate) fn list_tokens(tokens: &[TokenLogprob]) -> &[TokenLogprob] {
+    let opens = tokens.iter().position(|t| t.token.contains(['[', '{']));
+    let closes = tokens.iter().rposition(|t| t.token.contains([']', '}']));
+    match (opens, closes) {
+        (Some(from), Some(to)) => tokens.get(from..=to).unwrap_or(tokens),
+        _ => tokens,
+    }
 }
 
 /// The schema of a decision: a list of `{"name", "arguments"}` calls, one
@@ -494,6 +510,58 @@ mod tests {
         // No number: not weighed.
         assert!(!calls_are_doubtful(&tokens(&[f64::NAN, -0.01]), p));
         assert!(!calls_are_doubtful(&[], 1.0));
+    }
+
+    #[test]
+    fn a_decision_is_weighed_on_its_list_alone_whole_or_streamed() {
+        let tokens = |written: &[(&str, f64)]| -> Vec<TokenLogprob> {
+            written
+                .iter()
+                .map(|&(token, logprob)| TokenLogprob {
+                    token: token.into(),
+                    logprob,
+                    bytes: None,
+                    top_logprobs: Vec::new(),
+                })
+                .collect()
+        };
+        // As llama.cpp reports a decision whole: the fence around the list
+        // (its opening unsure: words were nearly as likely) and the list.
+        let list = [
+            ("[\n", -0.1),
+            (" {\"", -0.1),
+            ("name", 0.0),
+            ("\":", -0.05),
+            (" \"", 0.0),
+            ("a", -0.3),
+            ("\"}", 0.0),
+            ("\n", -0.2),
+            ("]", -0.01),
+        ];
+        let mut whole = vec![("```", -2.0), ("json", 0.0), ("\n", 0.0)];
+        whole.extend(list);
+        whole.extend([("\n", 0.0), ("```", 0.0)]);
+        // Streamed, the fence's language, its line end and its close come
+        // without probabilities.
+        let mut streamed = vec![("```", -2.0)];
+        streamed.extend(list);
+        streamed.push(("\n", 0.0));
+        let (whole, streamed) = (tokens(&whole), tokens(&streamed));
+        assert_eq!(list_tokens(&whole), list_tokens(&streamed));
+        assert_eq!(list_tokens(&whole), tokens(&list));
+        let p = crate::agent::DEFAULT_MIN_CALL_CONFIDENCE;
+        assert!(!calls_are_doubtful(&whole, p));
+        assert!(!calls_are_doubtful(&streamed, p));
+        // Weighed with the fence, the two would differ, both doubtful.
+        let mean = |t: &[TokenLogprob]| t.iter().map(|t| t.logprob).sum::<f64>() / t.len() as f64;
+        assert!(mean(&whole) < p.ln() && mean(&streamed) < mean(&whole));
+        // A list whose close was cut off: every token written is weighed.
+        let cut = tokens(&[("[", -0.5), ("{\"", -0.5), ("na", -0.5)]);
+        assert_eq!(list_tokens(&cut).len(), 3);
+        assert!(calls_are_doubtful(&cut, p));
+        // Closed before it opens: no list to find, every token weighed.
+        let odd = tokens(&[("]", 0.0), ("x", -1.0), ("[", 0.0)]);
+        assert_eq!(list_tokens(&odd).len(), 3);
     }
 
     #[test]
