@@ -207,7 +207,7 @@ pub(crate) fn calls_are_doubtful(tokens: &[TokenLogprob], min_confidence: f64) -
 /// out: llama.cpp gives those tokens' probabilities in a whole answer but
 /// not in a stream, so a decision is weighed the same either way; and how
 /// the answer began was weighed already, by the opening.
-pub(crate) fn list_tokens(tokens: &[TokenLogprob]) -> &[TokenLogprob] {
+fn list_tokens(tokens: &[TokenLogprob]) -> &[TokenLogprob] {
     let opens = tokens.iter().position(|t| t.token.contains(['[', '{']));
     let closes = tokens.iter().rposition(|t| t.token.contains([']', '}']));
     match (opens, closes) {
@@ -480,18 +480,24 @@ mod tests {
         assert_eq!(call_is_likelier(&none), None);
     }
 
+    /// Tokens as a server reports them, each with its log-probability.
+    fn reported(tokens: &[(&str, f64)]) -> Vec<TokenLogprob> {
+        tokens
+            .iter()
+            .map(|&(token, logprob)| TokenLogprob {
+                token: token.into(),
+                logprob,
+                bytes: None,
+                top_logprobs: Vec::new(),
+            })
+            .collect()
+    }
+
     #[test]
     fn calls_written_unsure_are_doubtful() {
         let tokens = |logprobs: &[f64]| -> Vec<TokenLogprob> {
-            logprobs
-                .iter()
-                .map(|&logprob| TokenLogprob {
-                    token: "x".into(),
-                    logprob,
-                    bytes: None,
-                    top_logprobs: Vec::new(),
-                })
-                .collect()
+            let xs: Vec<(&str, f64)> = logprobs.iter().map(|&l| ("x", l)).collect();
+            reported(&xs)
         };
         let p = crate::agent::DEFAULT_MIN_CALL_CONFIDENCE;
         // Sure of most tokens, unsure of a value: sure on average.
@@ -514,17 +520,7 @@ mod tests {
 
     #[test]
     fn a_decision_is_weighed_on_its_list_alone_whole_or_streamed() {
-        let tokens = |written: &[(&str, f64)]| -> Vec<TokenLogprob> {
-            written
-                .iter()
-                .map(|&(token, logprob)| TokenLogprob {
-                    token: token.into(),
-                    logprob,
-                    bytes: None,
-                    top_logprobs: Vec::new(),
-                })
-                .collect()
-        };
+        let tokens = reported;
         // As llama.cpp reports a decision whole: the fence around the list
         // (its opening unsure: words were nearly as likely) and the list.
         let list = [
