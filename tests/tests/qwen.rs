@@ -97,3 +97,77 @@ async fn the_demo_streamed_agent_succeeds_twenty_times_in_a_row() {
         );
     }
 }
+
+/// A constrained decision on llama.cpp goes on from the fence its opening
+/// wrote (a last assistant message), as typecall's agents send it: the model
+/// writes what it would have written whole after the fence, with
+/// probabilities that differ only by how the server computed them (the
+/// prompt's last token read with the prompt rather than again on its own),
+/// and the fence is not written twice.
+#[tokio::test]
+async fn llama_cpp_goes_on_from_an_opened_fence_as_if_it_had_written_it() {
+    use serde_json::json;
+    use typecall::chat::{ChatRequest, Message, ResponseFormat};
+    let Some(model) = qwen("qwen decision from its fence") else {
+        return;
+    };
+    let _one_at_a_time = SERVER.lock().await;
+    model.discover().await;
+    let system = "You may call functions:\n<tools>\n{\"name\": \"temperature\", \"description\": \
+        \"The temperature in a city now.\", \"parameters\": {\"type\": \"object\", \"properties\": \
+        {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}\n</tools>\n\nFor function \
+        calls, return a JSON list of calls: [{\"name\": <function-name>, \"arguments\": \
+        <args-json-object>}].";
+    let asked = ChatRequest::new(vec![
+        Message::system(system),
+        Message::user("How warm is it in Nice and in Oslo right now?"),
+    ])
+    .temperature(0.0)
+    .seed(1);
+    let calls = json!({"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string", "enum": ["temperature"]},
+        "arguments": {"type": "object", "properties": {"city": {"type": "string"}},
+            "required": ["city"]}},
+        "required": ["name", "arguments"]}});
+    let decision = asked
+        .clone()
+        .response_format(ResponseFormat::JsonSchema {
+            name: "calls".into(),
+            schema: calls,
+            strict: false,
+        })
+        .logprobs(1)
+        .reuse_prompt(true);
+    // The opening, read afresh each time; the decision starts from it.
+    let opening_request = asked.clone().max_tokens(2);
+    let opening = || model.chat(&opening_request);
+    assert_eq!(opening().await.unwrap().text(), "```json");
+    let whole = model.chat(&decision).await.unwrap();
+    opening().await.unwrap();
+    let continued = model
+        .chat(&decision.clone().message(Message::assistant("```json")))
+        .await
+        .unwrap();
+
+    let tokens = |r: &typecall::chat::ChatResponse| -> Vec<(String, f64)> {
+        let all = r.logprobs.clone().unwrap_or_default();
+        all.into_iter().map(|t| (t.token, t.logprob)).collect()
+    };
+    let (whole_tokens, continued_tokens) = (tokens(&whole), tokens(&continued));
+    assert_eq!(
+        whole_tokens
+            .iter()
+            .take(2)
+            .map(|t| t.0.as_str())
+            .collect::<Vec<_>>(),
+        ["```", "json"],
+        "{whole_tokens:?}"
+    );
+    let written = |t: &[(String, f64)]| t.iter().map(|t| t.0.clone()).collect::<Vec<_>>();
+    assert_eq!(written(&whole_tokens[2..]), written(&continued_tokens));
+    for (w, c) in whole_tokens[2..].iter().zip(&continued_tokens) {
+        assert!((w.1 - c.1).abs() < 0.1, "{w:?} against {c:?}");
+    }
+    assert_eq!(whole.text(), continued.text());
+    assert!(continued.text().contains("Oslo"), "{}", continued.text());
+}

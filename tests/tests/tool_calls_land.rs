@@ -744,6 +744,70 @@ async fn calls_the_model_wrote_unsure_are_not_made() {
     assert!(body.get("logprobs").is_none_or(|l| l == false), "{body}");
 }
 
+/// A grammar-held decision that adds a task, written sure.
+fn milk_added() -> Reply {
+    Reply::json(
+        200,
+        &json!({"choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant",
+                "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]"}}]}),
+    )
+}
+
+/// `decide` on a server that answers `replies`: the decision, and the last
+/// message of the grammar-held decision's request.
+async fn decide_on(replies: Vec<Reply>, mode: ToolMode) -> (Decision, Value) {
+    let server = HostileServer::start(replies).await;
+    let decision = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))
+        .tool(AddTask)
+        .tool_mode(mode)
+        .min_call_confidence(0.0)
+        .decide("Remember the milk")
+        .await
+        .unwrap();
+    let body = server.bodies().last().cloned().unwrap();
+    assert!(body.get("response_format").is_some(), "{body}");
+    (
+        decision,
+        body["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_decision_goes_on_from_its_opening_fence_where_llama_cpp_continues_it() {
+    // llama.cpp continues a last assistant message: the decision goes on
+    // from the fence the opening wrote instead of writing it again.
+    let fence = || opening_reply("```json", &[("```", 0.9)]);
+    let (decision, last) = decide_on(
+        llama_cpp(false, vec![fence(), milk_added()]),
+        ToolMode::Auto,
+    )
+    .await;
+    assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
+    assert_eq!(last, json!({"role": "assistant", "content": "```json"}));
+    // An opening that began the list itself leaves the whole list to the
+    // grammar.
+    let list = opening_reply("[{", &[("[{", 0.9)]);
+    let (decision, last) =
+        decide_on(llama_cpp(false, vec![list, milk_added()]), ToolMode::Auto).await;
+    assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
+    assert_eq!(last["role"], "user", "{last}");
+    // A server not known to continue one is sent the conversation as it is.
+    let vllm = Reply::json(
+        200,
+        &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "vllm"}]}),
+    );
+    let (decision, last) =
+        decide_on(vec![vllm, fence(), milk_added()], ToolMode::Constrained).await;
+    assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
+    assert_eq!(last["role"], "user", "{last}");
+}
+
 /// The tokens of a decision that adds a task, as llama.cpp reports them: a
 /// fence the model opened unsure (words were nearly as likely), the list it
 /// wrote sure, and the fence's close.

@@ -10,6 +10,8 @@
 //! called. After the opening of a call, the *decision*: a JSON list of calls
 //! `[{"name": …, "arguments": …}]` that a grammar holds to the tools' schemas
 //! and to at most `max_parallel_tools` calls; an empty list means no tool fits.
+//! It starts from the prompt the opening read, and goes on from the opening's
+//! fence where the server continues an answer ([`fence_to_go_on_from`]).
 //! Calls the model wrote unsure ([`calls_are_doubtful`], where the server
 //! gives the tokens' probabilities) are not made, unless a call is required.
 //! Then, when no tool is called, the *answer*: a plain request (or one held to
@@ -149,6 +151,22 @@ pub(crate) fn opening(text: &str) -> Opening {
         };
     }
     Opening::Words
+}
+
+/// The opening a decision goes on from, where the server continues an
+/// answer: a code fence opened for JSON and nothing after its language
+/// (`` ```json ``), which the decision would otherwise write again, token by
+/// token. The list itself is left to the grammar, which holds the decision
+/// from where it goes on. `None` for any other opening.
+pub(crate) fn fence_to_go_on_from(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("```")?;
+    let (info, line_ended) = match rest.strip_suffix('\n') {
+        Some(info) => (info, true),
+        None => (rest, false),
+    };
+    let info_done = line_ended || !info.is_empty();
+    let json = JSON_BLOCKS.iter().any(|l| info.eq_ignore_ascii_case(l));
+    (info_done && json).then_some(text)
 }
 
 /// The languages of a fenced block that holds JSON (or calls written in
@@ -516,6 +534,27 @@ mod tests {
         // No number: not weighed.
         assert!(!calls_are_doubtful(&tokens(&[f64::NAN, -0.01]), p));
         assert!(!calls_are_doubtful(&[], 1.0));
+    }
+
+    #[test]
+    fn a_decision_goes_on_only_from_a_fence_opened_for_json() {
+        for text in ["```json", "```JSON", "```json\n", "```\n", "```tool_call"] {
+            assert_eq!(fence_to_go_on_from(text), Some(text), "{text:?}");
+        }
+        // A language that may still grow, another one, the list begun (the
+        // grammar holds a decision from its start), words, leading space.
+        for text in [
+            "```",
+            "```js",
+            "```python",
+            "```json\n[",
+            "```json\n\n",
+            "[{",
+            "The",
+            " ```json",
+        ] {
+            assert_eq!(fence_to_go_on_from(text), None, "{text:?}");
+        }
     }
 
     #[test]

@@ -108,8 +108,14 @@ enum TurnForm {
 enum Opened {
     /// The decision, made by the opening.
     Settled(Box<ChatResponse>),
-    /// A call begins: the grammar decides which (the opening cost `Usage`).
-    Call(Usage),
+    /// A call begins: the grammar decides which.
+    Call {
+        /// What the opening cost.
+        usage: Usage,
+        /// The opening, where the decision goes on from it
+        /// ([`constrained::fence_to_go_on_from`]).
+        prefill: Option<String>,
+    },
 }
 
 /// What constrained mode asks with: the decision's system prompt and
@@ -331,9 +337,12 @@ impl Runner {
         };
         let answer = match opened {
             Some(Opened::Settled(response)) => Some(Ok(*response)),
-            Some(Opened::Call(usage)) => {
-                // The decision's prompt is the one just read.
+            Some(Opened::Call { usage, prefill }) => {
+                // The decision's prompt is the one just read, and it goes on
+                // from the opening's fence where the server continues one
+                // (instead of writing the fence again).
                 req.reuse_prompt = true;
+                req.prefill = prefill;
                 // Calls the model may leave out are weighed by how sure it
                 // was of them, where the server says so.
                 let weighed = form == TurnForm::Step
@@ -430,7 +439,10 @@ impl Runner {
             (by_text, None) => by_text == constrained::Opening::Call,
         };
         Some(Ok(if call {
-            Opened::Call(resp.usage)
+            Opened::Call {
+                prefill: constrained::fence_to_go_on_from(resp.text()).map(str::to_owned),
+                usage: resp.usage,
+            }
         } else {
             resp.content = Some("[]".into());
             Opened::Settled(Box::new(resp))

@@ -62,6 +62,13 @@ pub struct ChatRequest {
     /// own, or not at all); `false` leaves it to the server.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reuse_prompt: bool,
+    /// The beginning of the answer, already written, for the model to go on
+    /// from (a constrained decision's opening fence): sent as a last
+    /// assistant message where the server is known to continue one
+    /// (llama.cpp), and left out elsewhere, where the model writes its answer
+    /// whole. The answer's text is what the model wrote after it.
+    #[serde(skip)]
+    pub(crate) prefill: Option<String>,
 }
 
 /// A tool the provider runs on its side.

@@ -240,16 +240,15 @@ async fn post<'m, P: Protocol>(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .into_iter()
         .collect();
-    let sent = match P::extra_field(m, request) {
-        None => endpoint.post(url, &body, &m.name, &extra).await,
-        Some((name, value)) => {
-            let mut body = serde_json::to_value(&body)
-                .map_err(|e| crate::Error::config(format!("the request cannot be written: {e}")))?;
-            if let Some(fields) = body.as_object_mut() {
-                fields.insert(name.to_owned(), value);
-            }
-            endpoint.post(url, &body, &m.name, &extra).await
-        }
+    let extras = P::body_extras(m, request);
+    let sent = if extras.is_empty() {
+        endpoint.post(url, &body, &m.name, &extra).await
+    } else {
+        let body = serde_json::to_value(&body)
+            .map_err(|e| crate::Error::config(format!("the request cannot be written: {e}")))?;
+        endpoint
+            .post(url, &extras.add_to(body), &m.name, &extra)
+            .await
     };
     sent.map_err(|e| (endpoint.typed_error)(e, &m.name))
 }

@@ -91,13 +91,42 @@ pub(crate) trait Protocol: Sized + Send + Sync + 'static {
     ) -> Option<(&'static str, &'static str)> {
         None
     }
-    /// A field this request needs in its body besides what
-    /// [`Protocol::body`] writes: one that only the server found (by
-    /// [`Protocol::prepare`]) takes.
-    fn extra_field(
-        _m: &ProtocolModel<Self, Self::Client>,
-        _request: &ChatRequest,
-    ) -> Option<(&'static str, serde_json::Value)> {
-        None
+    /// What this request needs in its body besides what [`Protocol::body`]
+    /// writes: what only the server found (by [`Protocol::prepare`]) takes.
+    fn body_extras(_m: &ProtocolModel<Self, Self::Client>, _request: &ChatRequest) -> BodyExtras {
+        BodyExtras::default()
+    }
+}
+
+/// What a request's body gets besides what [`Protocol::body`] writes
+/// ([`Protocol::body_extras`]).
+#[derive(Debug, Default)]
+pub(crate) struct BodyExtras {
+    /// Fields added at the body's top level.
+    pub fields: Vec<(&'static str, serde_json::Value)>,
+    /// A message added after the conversation's last, in the wire's form.
+    pub last_message: Option<serde_json::Value>,
+}
+
+impl BodyExtras {
+    /// Whether there is nothing to add.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.last_message.is_none()
+    }
+
+    /// `body` with these added: the fields at its top level, the message at
+    /// the end of its `messages`.
+    pub fn add_to(self, mut body: serde_json::Value) -> serde_json::Value {
+        if let Some(top) = body.as_object_mut() {
+            for (name, value) in self.fields {
+                top.insert(name.to_owned(), value);
+            }
+            if let Some(message) = self.last_message
+                && let Some(messages) = top.get_mut("messages").and_then(|m| m.as_array_mut())
+            {
+                messages.push(message);
+            }
+        }
+        body
     }
 }

@@ -26,7 +26,7 @@ use super::client::{ProtocolClient, ProtocolModel};
 use super::discovery::{self, Discovered, ServerKind};
 use super::endpoint::Endpoint;
 use super::http::{ApiKey, Limits};
-use super::protocol::{AnswerHead, Protocol};
+use super::protocol::{AnswerHead, BodyExtras, Protocol};
 use crate::chat::{ChatRequest, ChatResponse, MediaKind, StreamAccumulator};
 use crate::error::Result;
 use encode::WireConfig;
@@ -310,19 +310,32 @@ impl Protocol for ChatCompletionsApi {
         }
     }
 
-    /// llama.cpp starts from a cached prompt when `cache_prompt` is on (its
-    /// default, which a server may turn off, as typecall's launcher does so
-    /// that a seed gives the same answer whatever ran before): a request
-    /// that repeats the one before it turns it on, unless the model's own
-    /// [`extra_field`](OpenAiCompatModel::extra_field) says otherwise.
-    fn extra_field(m: &OpenAiCompatModel, request: &ChatRequest) -> Option<(&'static str, Value)> {
+    /// What llama.cpp takes besides: it starts from a cached prompt when
+    /// `cache_prompt` is on (its default, which a server may turn off, as
+    /// typecall's launcher does so that a seed gives the same answer whatever
+    /// ran before): a request that repeats the one before it turns it on,
+    /// unless the model's own [`extra_field`](OpenAiCompatModel::extra_field)
+    /// says otherwise. And it continues a last assistant message: a request's
+    /// [prefill](ChatRequest#structfield.prefill) is sent as one.
+    fn body_extras(m: &OpenAiCompatModel, request: &ChatRequest) -> BodyExtras {
         let llama_cpp = matches!(
             m.client.inner.found.get(),
             Some(Some(d)) if d.kind == ServerKind::LlamaCpp
         );
+        if !llama_cpp {
+            return BodyExtras::default();
+        }
         let user_set = m.settings.extra.iter().any(|(k, _)| k == "cache_prompt");
-        (request.reuse_prompt && llama_cpp && !user_set)
-            .then(|| ("cache_prompt", Value::Bool(true)))
+        BodyExtras {
+            fields: (request.reuse_prompt && !user_set)
+                .then(|| ("cache_prompt", Value::Bool(true)))
+                .into_iter()
+                .collect(),
+            last_message: request
+                .prefill
+                .as_ref()
+                .map(|text| serde_json::json!({"role": "assistant", "content": text})),
+        }
     }
 
     /// llama.cpp closes the connection after each stream although it says
