@@ -808,6 +808,59 @@ async fn a_decision_goes_on_from_its_opening_fence_where_llama_cpp_continues_it(
     assert_eq!(last["role"], "user", "{last}");
 }
 
+#[tokio::test]
+async fn a_server_that_will_not_go_on_from_the_fence_is_asked_for_the_decision_whole() {
+    // llama.cpp refuses a last assistant message when the model's template
+    // thinks first (Qwen3 and the like), with this answer.
+    let refused = Reply::json(
+        400,
+        &json!({"error": {"code": 400, "type": "invalid_request_error",
+            "message": "Assistant response prefill is incompatible with enable_thinking."}}),
+    );
+    let fence = || opening_reply("```json", &[("```", 0.9)]);
+    let no_call = Reply::json(
+        200,
+        &json!({"choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "[]"}}]}),
+    );
+    let answer = Reply::json(
+        200,
+        &json!({"choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "Added."}}]}),
+    );
+    let replies = llama_cpp(
+        false,
+        vec![fence(), refused, milk_added(), fence(), no_call, answer],
+    );
+    let server = HostileServer::start(replies).await;
+    let run = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))
+        .tool(AddTask)
+        .min_call_confidence(0.0)
+        .run("Remember the milk")
+        .await
+        .unwrap();
+    assert_eq!(run.tool_calls().len(), 1, "{:#?}", run.turns);
+    assert_eq!(run.text(), "Added.");
+    let bodies = server.bodies();
+    let last = |b: &Value| b["messages"].as_array().unwrap().last().cloned().unwrap();
+    // Models, props; turn 1: opening, refused, whole; turn 2: opening,
+    // whole at once; the answer.
+    assert_eq!(bodies.len(), 8);
+    assert_eq!(last(&bodies[3])["role"], "assistant");
+    assert_eq!(last(&bodies[4])["role"], "user");
+    assert_eq!(bodies[3]["response_format"], bodies[4]["response_format"]);
+    // Turn 2's decision, asked whole at once: its last message is the tool's
+    // result, not the fence.
+    assert_eq!(last(&bodies[6])["role"], "user", "{}", bodies[6]);
+    assert!(
+        last(&bodies[6])["content"]
+            .as_str()
+            .unwrap()
+            .contains("<tool_response>")
+    );
+    assert!(bodies[6].get("response_format").is_some());
+}
+
 /// The tokens of a decision that adds a task, as llama.cpp reports them: a
 /// fence the model opened unsure (words were nearly as likely), the list it
 /// wrote sure, and the fence's close.

@@ -26,7 +26,7 @@ use crate::chat::{
     ToolChoice, Usage,
 };
 use crate::error::AgentStop;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::output::decode::{self, AnswerError};
 use crate::record::{Run, ToolCallRecord, TurnRecord};
 use crate::schema::Schema;
@@ -156,6 +156,10 @@ struct Runner {
     repeats: HashMap<(String, String), u32>,
     /// One decision only: no answer request after a decision without calls.
     decide_only: bool,
+    /// The server refused a decision going on from its opening's fence
+    /// (llama.cpp does for a model whose template thinks first): the run's
+    /// decisions are written whole.
+    prefill_refused: bool,
     after_tools: bool,
     ids: CallIds,
     deadline: Option<tokio::time::Instant>,
@@ -306,6 +310,7 @@ impl Runner {
             failures: HashMap::new(),
             repeats: HashMap::new(),
             decide_only: false,
+            prefill_refused: false,
             after_tools: false,
             ids,
             deadline,
@@ -342,14 +347,30 @@ impl Runner {
                 // from the opening's fence where the server continues one
                 // (instead of writing the fence again).
                 req.reuse_prompt = true;
-                req.prefill = prefill;
+                req.prefill = prefill.filter(|_| !self.prefill_refused);
                 // Calls the model may leave out are weighed by how sure it
                 // was of them, where the server says so.
                 let weighed = form == TurnForm::Step
                     && self.cfg.min_call_confidence > 0.0
                     && self.cfg.model.capabilities().logprobs.is_reliable();
                 req.logprobs = weighed;
-                self.send(&req, form, None).await.map(|r| {
+                let mut sent = self.send(&req, form, None).await;
+                if req.prefill.is_some()
+                    && matches!(&sent, Some(Err(e)) if e.kind() == ErrorKind::BadRequest)
+                {
+                    // A server that will not go on from the answer's start
+                    // (llama.cpp, for a model whose template thinks first)
+                    // is asked for the decision whole, now and for the rest
+                    // of the run.
+                    tracing::debug!(
+                        target: "typecall::agent",
+                        "the server refused a decision going on from its opening; asking for it whole"
+                    );
+                    self.prefill_refused = true;
+                    req.prefill = None;
+                    sent = self.send(&req, form, None).await;
+                }
+                sent.map(|r| {
                     r.map(|mut r| {
                         r.usage.add(&usage);
                         // Only a weighed decision brings its tokens to settle.

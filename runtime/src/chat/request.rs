@@ -66,7 +66,9 @@ pub struct ChatRequest {
     /// from (a constrained decision's opening fence): sent as a last
     /// assistant message where the server is known to continue one
     /// (llama.cpp), and left out elsewhere, where the model writes its answer
-    /// whole. The answer's text is what the model wrote after it.
+    /// whole. The answer's text is what the model wrote after it. A server
+    /// may refuse it (llama.cpp does for a model whose template thinks
+    /// first): the agent then asks again without it.
     #[serde(skip)]
     pub(crate) prefill: Option<String>,
 }
