@@ -598,16 +598,7 @@ fn a_streamed_list_shows_an_item_only_once_it_is_complete() {
 
 #[tokio::test]
 async fn only_llama_cpp_is_asked_to_start_from_a_cached_prompt() {
-    let reply = json!({"choices": [{"index": 0, "finish_reason": "stop",
-        "message": {"role": "assistant", "content": "hi"}}]});
-    let server = HostileServer::start(vec![
-        Reply::json(
-            200,
-            &json!({"object": "list", "data": [{"id": "m", "object": "model", "owned_by": "vllm"}]}),
-        ),
-        Reply::json(200, &reply),
-    ])
-    .await;
+    let server = HostileServer::start(vec![vllm("m"), answered("hi", Vec::new())]).await;
     let model = OpenAiCompat::new(&server.url).model("m");
     let request = typecall::chat::ChatRequest::new(vec![Message::user("hi")]).reuse_prompt(true);
     model.chat(&request).await.unwrap();
@@ -681,22 +672,38 @@ async fn a_fence_in_another_language_calls_nothing_whatever_the_alternatives() {
     assert!(decision.calls.is_empty(), "{:?}", decision.calls);
 }
 
+/// What a vLLM server answers to discovery: its models list, `id` alone.
+fn vllm(id: &str) -> Reply {
+    Reply::json(
+        200,
+        &json!({"object": "list", "data": [{"id": id, "object": "model", "owned_by": "vllm"}]}),
+    )
+}
+
+/// A whole answer, `content`, with its tokens' log-probabilities `tokens`
+/// where there are any.
+fn answered(content: &str, tokens: Vec<Value>) -> Reply {
+    let mut choice = json!({"index": 0, "finish_reason": "stop",
+        "message": {"role": "assistant", "content": content}});
+    if !tokens.is_empty() {
+        choice["logprobs"] = json!({"content": tokens});
+    }
+    Reply::json(200, &json!({"choices": [choice]}))
+}
+
+/// An opening that is a code fence for JSON, likelier than words.
+fn fence_opened() -> Reply {
+    opening_reply("```json", &[("```", 0.9)])
+}
+
+/// A grammar-held decision that adds a task.
+const MILK_ADDED: &str = "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]";
+
 /// What a llama.cpp-like server answers to a constrained turn whose opening
 /// is a call: discovery, the opening, then the grammar-held decision
 /// `content` with its tokens' log-probabilities `tokens`.
 fn call_written(content: &str, tokens: Vec<Value>) -> Vec<Reply> {
-    llama_cpp(
-        false,
-        vec![
-            opening_reply("```json", &[("```", 0.9)]),
-            Reply::json(
-                200,
-                &json!({"choices": [{"index": 0, "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": content},
-                    "logprobs": {"content": tokens}}]}),
-            ),
-        ],
-    )
+    llama_cpp(false, vec![fence_opened(), answered(content, tokens)])
 }
 
 /// A token as llama.cpp reports it, with its log-probability.
@@ -709,9 +716,8 @@ fn token(&(token, logprob): &(&str, f64)) -> Value {
 /// tokens `logprobs`, the agent's `min_call_confidence` `min` where given:
 /// the decision and the decision's request body.
 async fn decide_with_call_written(logprobs: &[f64], min: Option<f64>) -> (Decision, Value) {
-    let call = "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]";
     let tokens: Vec<Value> = logprobs.iter().map(|&l| token(&("t", l))).collect();
-    let server = HostileServer::start(call_written(call, tokens)).await;
+    let server = HostileServer::start(call_written(MILK_ADDED, tokens)).await;
     let model = OpenAiCompat::new(&server.url).model("qwen");
     let mut agent = Agent::new(model).tool(AddTask);
     if let Some(min) = min {
@@ -744,16 +750,6 @@ async fn calls_the_model_wrote_unsure_are_not_made() {
     assert!(body.get("logprobs").is_none_or(|l| l == false), "{body}");
 }
 
-/// A grammar-held decision that adds a task, written sure.
-fn milk_added() -> Reply {
-    Reply::json(
-        200,
-        &json!({"choices": [{"index": 0, "finish_reason": "stop",
-            "message": {"role": "assistant",
-                "content": "[{\"name\": \"add_task\", \"arguments\": {\"title\": \"milk\"}}]"}}]}),
-    )
-}
-
 /// `decide` on a server that answers `replies`: the decision, and the last
 /// message of the grammar-held decision's request.
 async fn decide_on(replies: Vec<Reply>, mode: ToolMode) -> (Decision, Value) {
@@ -782,28 +778,23 @@ async fn decide_on(replies: Vec<Reply>, mode: ToolMode) -> (Decision, Value) {
 async fn a_decision_goes_on_from_its_opening_fence_where_llama_cpp_continues_it() {
     // llama.cpp continues a last assistant message: the decision goes on
     // from the fence the opening wrote instead of writing it again.
-    let fence = || opening_reply("```json", &[("```", 0.9)]);
-    let (decision, last) = decide_on(
-        llama_cpp(false, vec![fence(), milk_added()]),
-        ToolMode::Auto,
-    )
-    .await;
+    let (decision, last) = decide_on(call_written(MILK_ADDED, Vec::new()), ToolMode::Auto).await;
     assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
     assert_eq!(last, json!({"role": "assistant", "content": "```json"}));
     // An opening that began the list itself leaves the whole list to the
     // grammar.
     let list = opening_reply("[{", &[("[{", 0.9)]);
-    let (decision, last) =
-        decide_on(llama_cpp(false, vec![list, milk_added()]), ToolMode::Auto).await;
+    let milk = answered(MILK_ADDED, Vec::new());
+    let (decision, last) = decide_on(llama_cpp(false, vec![list, milk]), ToolMode::Auto).await;
     assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
     assert_eq!(last["role"], "user", "{last}");
     // A server not known to continue one is sent the conversation as it is.
-    let vllm = Reply::json(
-        200,
-        &json!({"object": "list", "data": [{"id": "qwen", "object": "model", "owned_by": "vllm"}]}),
-    );
-    let (decision, last) =
-        decide_on(vec![vllm, fence(), milk_added()], ToolMode::Constrained).await;
+    let replies = vec![
+        vllm("qwen"),
+        fence_opened(),
+        answered(MILK_ADDED, Vec::new()),
+    ];
+    let (decision, last) = decide_on(replies, ToolMode::Constrained).await;
     assert_eq!(decision.calls.len(), 1, "{:?}", decision.calls);
     assert_eq!(last["role"], "user", "{last}");
 }
@@ -817,20 +808,16 @@ async fn a_server_that_will_not_go_on_from_the_fence_is_asked_for_the_decision_w
         &json!({"error": {"code": 400, "type": "invalid_request_error",
             "message": "Assistant response prefill is incompatible with enable_thinking."}}),
     );
-    let fence = || opening_reply("```json", &[("```", 0.9)]);
-    let no_call = Reply::json(
-        200,
-        &json!({"choices": [{"index": 0, "finish_reason": "stop",
-            "message": {"role": "assistant", "content": "[]"}}]}),
-    );
-    let answer = Reply::json(
-        200,
-        &json!({"choices": [{"index": 0, "finish_reason": "stop",
-            "message": {"role": "assistant", "content": "Added."}}]}),
-    );
     let replies = llama_cpp(
         false,
-        vec![fence(), refused, milk_added(), fence(), no_call, answer],
+        vec![
+            fence_opened(),
+            refused,
+            answered(MILK_ADDED, Vec::new()),
+            fence_opened(),
+            answered("[]", Vec::new()),
+            answered("Added.", Vec::new()),
+        ],
     );
     let server = HostileServer::start(replies).await;
     let run = Agent::new(OpenAiCompat::new(&server.url).model("qwen"))

@@ -140,7 +140,7 @@ pub(crate) fn opening(text: &str) -> Opening {
             };
         };
         let info = info.trim();
-        let json_block = JSON_BLOCKS.iter().any(|l| info.eq_ignore_ascii_case(l));
+        let json_block = is_json_language(info);
         return if !json_block {
             Opening::Code
         } else if is_empty_list(body) {
@@ -165,13 +165,18 @@ pub(crate) fn fence_to_go_on_from(text: &str) -> Option<&str> {
         None => (rest, false),
     };
     let info_done = line_ended || !info.is_empty();
-    let json = JSON_BLOCKS.iter().any(|l| info.eq_ignore_ascii_case(l));
-    (info_done && json).then_some(text)
+    (info_done && is_json_language(info)).then_some(text)
 }
 
 /// The languages of a fenced block that holds JSON (or calls written in
 /// it), as models write them; the empty string is a fence without one.
 const JSON_BLOCKS: [&str; 6] = ["", "json", "jsonc", "json5", "tool_call", "tool_code"];
+
+/// Whether `info`, a fence's whole info string, names one of the
+/// [`JSON_BLOCKS`] languages.
+fn is_json_language(info: &str) -> bool {
+    JSON_BLOCKS.iter().any(|l| info.eq_ignore_ascii_case(l))
+}
 
 /// Whether `text` begins with an empty JSON list.
 fn is_empty_list(text: &str) -> bool {

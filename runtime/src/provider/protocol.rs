@@ -102,8 +102,8 @@ pub(crate) trait Protocol: Sized + Send + Sync + 'static {
 /// ([`Protocol::body_extras`]).
 #[derive(Debug, Default)]
 pub(crate) struct BodyExtras {
-    /// Fields added at the body's top level.
-    pub fields: Vec<(&'static str, serde_json::Value)>,
+    /// A field added at the body's top level.
+    pub field: Option<(&'static str, serde_json::Value)>,
     /// A message added after the conversation's last, in the wire's form.
     pub last_message: Option<serde_json::Value>,
 }
@@ -111,14 +111,14 @@ pub(crate) struct BodyExtras {
 impl BodyExtras {
     /// Whether there is nothing to add.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.last_message.is_none()
+        self.field.is_none() && self.last_message.is_none()
     }
 
-    /// `body` with these added: the fields at its top level, the message at
+    /// `body` with these added: the field at its top level, the message at
     /// the end of its `messages`.
     pub fn add_to(self, mut body: serde_json::Value) -> serde_json::Value {
         if let Some(top) = body.as_object_mut() {
-            for (name, value) in self.fields {
+            if let Some((name, value)) = self.field {
                 top.insert(name.to_owned(), value);
             }
             if let Some(message) = self.last_message

@@ -327,10 +327,7 @@ impl Protocol for ChatCompletionsApi {
         }
         let user_set = m.settings.extra.iter().any(|(k, _)| k == "cache_prompt");
         BodyExtras {
-            fields: (request.reuse_prompt && !user_set)
-                .then(|| ("cache_prompt", Value::Bool(true)))
-                .into_iter()
-                .collect(),
+            field: (request.reuse_prompt && !user_set).then(|| ("cache_prompt", Value::Bool(true))),
             last_message: request
                 .prefill
                 .as_ref()
