@@ -12,7 +12,10 @@ hand. Each case is one model turn, greedy and seeded; modes:
                calls (irrelevance rows then score 0 by construction)
 
 Prints a table (category x mode: passed/N, error classes, median seconds per
-case) and writes every case's result as JSON lines to --out.
+case) and writes every case's result as JSON lines to --out. "malformed" is
+output the checker cannot read (or calls cut at the token limit); "error" a
+request that failed (the server refused it, e.g. a prompt longer than its
+context): such a case scores nothing and its time is left out of the medians.
 """
 
 import argparse
@@ -83,7 +86,7 @@ CATEGORIES = [
     "live_multiple",
     "live_irrelevance",
 ]
-ERROR_CLASSES = ["no call", "called", "wrong function", "wrong argument", "wrong type", "call count", "malformed"]
+ERROR_CLASSES = ["no call", "called", "wrong function", "wrong argument", "wrong type", "call count", "malformed", "error"]
 
 
 def load(category):
@@ -174,7 +177,11 @@ def run_typecall(runner, url, model, mode, cases, category, max_tokens, min_call
 
 def score(case, result, category, answers):
     """(passed, error class or None)"""
-    if result.get("error") or result.get("problem"):
+    if result.get("error"):
+        # The request failed (the server refused it, or it never got an
+        # answer): no model output to score, and no time to count.
+        return False, "error"
+    if result.get("problem"):
         return False, "malformed"
     calls = result.get("calls") or []
     if any(not isinstance(c.get("arguments"), dict) for c in calls):
@@ -234,7 +241,8 @@ def main():
                 passed += ok
                 if kind:
                     classes[kind] = classes.get(kind, 0) + 1
-                times.append(r.get("ms", 0) / 1000)
+                if kind != "error":
+                    times.append(r.get("ms", 0) / 1000)
                 if out:
                     out.write(json.dumps({**r, "category": category, "mode": mode, "decided_in": r.get("mode"), "passed": ok, "class": kind}) + "\n")
             median = statistics.median(times) if times else 0.0

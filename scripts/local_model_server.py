@@ -18,7 +18,8 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     model_path, port, alias = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    n_ctx = int(sys.argv[4]) if len(sys.argv) > 4 else 4096
+    # The whole context, shared by the slots (n_parallel): CTX / 2 a request.
+    n_ctx = int(sys.argv[4]) if len(sys.argv) > 4 else 8192
 
     params = xllamacpp.CommonParams()
     params.model.path = model_path

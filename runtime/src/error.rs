@@ -28,7 +28,13 @@ pub struct ApiError {
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "HTTP {}", self.status)?;
-        if let Some(code) = &self.code {
+        // A code that only repeats the status (llama.cpp's `"code": 400`) says
+        // nothing more.
+        if let Some(code) = self
+            .code
+            .as_ref()
+            .filter(|c| **c != self.status.to_string())
+        {
             write!(f, " {code}")?;
         }
         if let Some(param) = &self.param {
@@ -783,6 +789,32 @@ mod tests {
         };
         let late = Error::from_api(api);
         assert!(late.is_timeout() && late.status() == Some(408) && late.timeout_after().is_none());
+    }
+
+    #[test]
+    fn an_api_error_says_its_code_once() {
+        let llama_cpp = ApiError {
+            status: 400,
+            message: "request (2074 tokens) exceeds the available context size (2048 tokens)"
+                .into(),
+            kind: Some("exceed_context_size_error".into()),
+            code: Some("400".into()),
+            param: None,
+        };
+        assert_eq!(
+            llama_cpp.to_string(),
+            "HTTP 400: request (2074 tokens) exceeds the available context size (2048 tokens)"
+        );
+        let openai = ApiError {
+            status: 404,
+            message: "no such model".into(),
+            code: Some("model_not_found".into()),
+            ..ApiError::default()
+        };
+        assert_eq!(
+            openai.to_string(),
+            "HTTP 404 model_not_found: no such model"
+        );
     }
 
     #[test]
