@@ -18,7 +18,9 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     model_path, port, alias = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    # The whole context, shared by the slots (n_parallel): CTX / 2 a request.
+    # The whole context, shared by the 2 slots (n_parallel): 4096 tokens a
+    # request by default, enough for the longest tool lists in BFCL's live
+    # categories.
     n_ctx = int(sys.argv[4]) if len(sys.argv) > 4 else 8192
 
     params = xllamacpp.CommonParams()

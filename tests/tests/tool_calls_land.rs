@@ -763,15 +763,17 @@ async fn decide_on(replies: Vec<Reply>, mode: ToolMode) -> (Decision, Value) {
         .unwrap();
     let body = server.bodies().last().cloned().unwrap();
     assert!(body.get("response_format").is_some(), "{body}");
-    (
-        decision,
-        body["messages"]
-            .as_array()
-            .unwrap()
-            .last()
-            .cloned()
-            .unwrap(),
-    )
+    (decision, last_message(&body))
+}
+
+/// The last message of a chat-completions request body.
+fn last_message(body: &Value) -> Value {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -829,18 +831,17 @@ async fn a_server_that_will_not_go_on_from_the_fence_is_asked_for_the_decision_w
     assert_eq!(run.tool_calls().len(), 1, "{:#?}", run.turns);
     assert_eq!(run.text(), "Added.");
     let bodies = server.bodies();
-    let last = |b: &Value| b["messages"].as_array().unwrap().last().cloned().unwrap();
     // Models, props; turn 1: opening, refused, whole; turn 2: opening,
     // whole at once; the answer.
     assert_eq!(bodies.len(), 8);
-    assert_eq!(last(&bodies[3])["role"], "assistant");
-    assert_eq!(last(&bodies[4])["role"], "user");
+    assert_eq!(last_message(&bodies[3])["role"], "assistant");
+    assert_eq!(last_message(&bodies[4])["role"], "user");
     assert_eq!(bodies[3]["response_format"], bodies[4]["response_format"]);
     // Turn 2's decision, asked whole at once: its last message is the tool's
     // result, not the fence.
-    assert_eq!(last(&bodies[6])["role"], "user", "{}", bodies[6]);
+    assert_eq!(last_message(&bodies[6])["role"], "user", "{}", bodies[6]);
     assert!(
-        last(&bodies[6])["content"]
+        last_message(&bodies[6])["content"]
             .as_str()
             .unwrap()
             .contains("<tool_response>")
